@@ -452,3 +452,18 @@ def verify(result: NormResult) -> Verification:
     return Verification(
         torch_call(result.key, b, s, f, result.groups, result.eps), diff, diff <= tol * max(1.0, float(ref.abs().max()))
     )
+
+
+def output_moments(result: NormResult) -> tuple[Tensor, Tensor]:
+    """(mean, mean square minus squared mean) of x̂ within each group, over the cells that fed a statistic.
+
+    For a centering norm every group of x̂ should have mean 0 and variance σ²/(σ² + ε) ≈ 1; for an RMS norm,
+    mean square ≈ 1: this is the check line the Explorer prints, computed, not asserted.
+    """
+    keep = result.contributes.reshape(-1)
+    ids = result.group_id.reshape(-1)[keep]
+    v = result.normalized.detach().double().reshape(-1)[keep]
+    n = torch.zeros(result.n_groups, dtype=torch.float64).index_add_(0, ids, torch.ones_like(v)).clamp_min(1)
+    mean = torch.zeros(result.n_groups, dtype=torch.float64).index_add_(0, ids, v) / n
+    sq = torch.zeros(result.n_groups, dtype=torch.float64).index_add_(0, ids, v * v) / n
+    return mean, sq - mean.square()

@@ -159,3 +159,46 @@ def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: f
     if key not in bodies:
         raise ValueError(f"no snippet for norm {key!r}; known: {', '.join(bodies)}")
     return head + make + bodies[key] + "\n"
+
+
+Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+
+
+def lit_box(key: str, shape: tuple[int, int, int], cell: tuple[int, int, int], groups: int = 1) -> Box:
+    """The half-open ((b0, b1), (s0, s1), (f0, f1)) box of cells that share `cell`'s statistic.
+
+    For every norm of the table that set is a box: a reduced axis spans its whole range, a kept axis
+    only the cell's index, and a feature axis reduced within kept groups spans the cell's group.
+    """
+    norm = NORMS[key]
+    b, s, f = shape
+    cb, cs, cf = cell
+    g = groups if norm.uses_groups else 1
+    width = f // g
+
+    def span(axis: str, n: int, i: int) -> tuple[int, int]:
+        return (0, n) if axis in norm.reduce else (i, i + 1)
+
+    if "feature" not in norm.reduce:
+        feat = (cf, cf + 1)
+    elif "group" in norm.reduce:
+        feat = (0, f)
+    else:
+        feat = (cf // width * width, (cf // width + 1) * width)
+    return span("batch", b, cb), span("sequence", s, cs), feat
+
+
+UNITS: dict[tuple[str, ...], str] = {
+    ("batch", "sequence"): "token",
+    ("feature",): "feature",
+    ("batch",): "sequence",
+    ("batch", "feature"): "(sequence, feature) pair",
+    ("batch", "group"): "(sequence, feature group) pair",
+    ("batch", "sequence", "group"): "(token, feature group) pair",
+    (): "tensor",
+}
+
+
+def unit_name(stats_axes: tuple[str, ...]) -> str:
+    """What one statistic belongs to, in words: 'token', 'feature', 'sequence', …"""
+    return UNITS.get(stats_axes, "(" + ", ".join(stats_axes) + ") combination")

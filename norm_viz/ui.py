@@ -1,0 +1,355 @@
+"""The one package module that imports streamlit: shared widgets, URL state, caching, friendly errors.
+
+Widgets keep their values in st.session_state under short keys that are also the URL's query
+parameters, so a copied link opens the same view; a malformed parameter falls back to its default
+with a visible notice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from norm_viz.compute import NormResult, normalize
+from norm_viz.data import KINDS, PRESETS, UploadError, make_tensor, parse_upload
+from norm_viz.specs import NORMS, default_groups, valid_group_counts
+
+MAX_B, MAX_S, MAX_F = 16, 32, 64
+SOURCES = {
+    "generate": "Generate (seeded)",
+    "preset": "A worked example from the sources",
+    "edit": "Edit values in a table",
+    "upload": "Upload a file",
+}
+SHARED_KEYS = (
+    "src",
+    "B",
+    "S",
+    "F",
+    "kind",
+    "seed",
+    "scale",
+    "shift",
+    "preset",
+    "rows_are",
+    "norm",
+    "G",
+    "eps",
+    "gamma",
+    "beta",
+    "lengths",
+)
+"""Widget keys that every page shares (the tensor and the norm), kept alive across page switches."""
+
+_NOTICES = "_url_notices"
+_KEEP = "_keep_"
+
+
+# --- URL state -------------------------------------------------------------------------------
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        v = int(raw)
+        if not lo <= v <= hi:
+            raise ValueError(f"must be between {lo} and {hi}")
+        return v
+
+    return parse
+
+
+def _float_in(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        v = float(raw)
+        if not lo <= v <= hi:
+            raise ValueError(f"must be between {lo:g} and {hi:g}")
+        return v
+
+    return parse
+
+
+def _choice(options: Sequence[str]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return raw
+
+    return parse
+
+
+def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> None:
+    """Give widget `key` its first value: from the URL when valid, else `default` (noting why)."""
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]  # a value Streamlit keeps even if the widget is new here
+        return
+    if _KEEP + key in st.session_state:  # the widget was on another page: restore its last value
+        st.session_state[key] = st.session_state[_KEEP + key]
+        return
+    raw = st.query_params.get(key)
+    value = default
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except (ValueError, TypeError) as e:
+            st.session_state.setdefault(_NOTICES, []).append(
+                f"URL parameter `{key}={raw}` was ignored ({e}); using {default!r}."
+            )
+    st.session_state[key] = value
+
+
+def show_url_notices() -> None:
+    """Show, once, every URL parameter that was malformed and replaced by its default."""
+    for msg in st.session_state.pop(_NOTICES, []):
+        st.warning(msg, icon="🔗")
+
+
+def sync_url(keys: Sequence[str]) -> None:
+    """Write the current values of `keys` to the URL so that the link reproduces this view (and remember them)."""
+    remember(keys)
+    for k in keys:
+        if k in st.session_state:
+            v = st.session_state[k]
+            v = ("1" if v else "0") if isinstance(v, bool) else str(v)
+            if st.query_params.get(k) != v:
+                st.query_params[k] = v
+
+
+def remember(keys: Sequence[str]) -> None:
+    """Copy widget values to keys Streamlit does not clean up, so that they survive a page switch."""
+    for k in keys:
+        if k in st.session_state:
+            st.session_state[_KEEP + k] = st.session_state[k]
+
+
+# --- the tensor ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TensorConfig:
+    """Everything that determines the input tensor, as primitives (the cache key)."""
+
+    source: str
+    batch: int
+    sequence: int
+    features: int
+    kind: str = "normal"
+    seed: int = 0
+    scale: float = 1.0
+    shift: float = 0.0
+    preset: str = "d2l"
+    upload_digest: str = ""
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.batch, self.sequence, self.features
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def generated_tensor(
+    batch: int, sequence: int, features: int, kind: str, seed: int, scale: float, shift: float
+) -> torch.Tensor:
+    return make_tensor(batch, sequence, features, kind, seed, scale=scale, shift=shift)
+
+
+def tensor_controls() -> TensorConfig:
+    """The sidebar's tensor builder; returns the config (uploaded arrays go to session state)."""
+    init_state("src", "generate", _choice(list(SOURCES)))
+    init_state("B", 4, int_in(1, MAX_B))
+    init_state("S", 6, int_in(1, MAX_S))
+    init_state("F", 8, int_in(1, MAX_F))
+    init_state("kind", "normal", _choice(list(KINDS)))
+    init_state("seed", 0, int_in(0, 2**31 - 1))
+    init_state("scale", 1.0, _float_in(1e-6, 1e6))
+    init_state("shift", 0.0, _float_in(-1e6, 1e6))
+    init_state("preset", "d2l", _choice(list(PRESETS)))
+    init_state("rows_are", "batch", _choice(["batch", "sequence"]))
+    sb = st.sidebar
+    sb.header("Tensor")
+    src = sb.radio("Where the numbers come from", list(SOURCES), format_func=SOURCES.get, key="src")
+    if src == "preset":
+        key = sb.selectbox("Example", list(PRESETS), format_func=lambda k: PRESETS[k].label, key="preset")
+        p = PRESETS[key]
+        sb.caption(f"From: {p.source}. {p.note}")
+        b, s, f = p.tensor().shape
+        return TensorConfig("preset", b, s, f, preset=key)
+    if src == "upload":
+        return _upload_controls()
+    sb.slider("batch B (sequences)", 1, MAX_B, key="B")
+    sb.slider("sequence S (tokens per sequence)", 1, MAX_S, key="S")
+    sb.slider("features F (per token)", 1, MAX_F, key="F")
+    sb.selectbox("values", list(KINDS), format_func=lambda k: f"{k}: {KINDS[k]}", key="kind")
+    sb.number_input("seed", 0, 2**31 - 1, step=1, key="seed")
+    c1, c2 = sb.columns(2)
+    c1.number_input("× scale", 1e-6, 1e6, format="%g", key="scale")
+    c2.number_input("+ shift", -1e6, 1e6, format="%g", key="shift")
+    ss = st.session_state
+    return TensorConfig(src, ss.B, ss.S, ss.F, ss.kind, int(ss.seed), float(ss.scale), float(ss.shift))
+
+
+def _upload_controls() -> TensorConfig:
+    sb = st.sidebar
+    sb.radio(
+        "rows of a 2D table are",
+        ["batch", "sequence"],
+        key="rows_are",
+        horizontal=True,
+        format_func=lambda r: {"batch": "batch items", "sequence": "tokens of one sequence"}[r],
+    )
+    up = sb.file_uploader("CSV (2D) or .npy (1D-3D), at most 2 MB", type=["csv", "npy", "txt"], key="upload")
+    sb.caption(
+        f"Limits: batch ≤ {MAX_B}, sequence ≤ {MAX_S}, features ≤ {MAX_F}. Files are parsed as numbers only, never unpickled."
+    )
+    if up is not None:
+        data = up.getvalue()
+        digest = hashlib.sha256(data + st.session_state.rows_are.encode()).hexdigest()[:16]
+        try:
+            arr = parse_upload(up.name, data, rows_are=st.session_state.rows_are, max_shape=(MAX_B, MAX_S, MAX_F))
+        except UploadError as e:
+            sb.error(f"Could not use '{up.name}': {e}")
+        else:
+            st.session_state["_upload_array"] = (digest, arr)
+    held = st.session_state.get("_upload_array")
+    if held is None:
+        sb.info("No file yet: showing the D2L example until you upload one.")
+        b, s, f = PRESETS["d2l"].tensor().shape
+        return TensorConfig("preset", b, s, f, preset="d2l")
+    digest, arr = held
+    b, s, f = arr.shape
+    return TensorConfig("upload", b, s, f, upload_digest=digest)
+
+
+def build_tensor(cfg: TensorConfig) -> torch.Tensor:
+    """The input tensor for a config (generated tensors are cached; edits are applied by the page)."""
+    if cfg.source == "preset":
+        return PRESETS[cfg.preset].tensor()
+    if cfg.source == "upload":
+        digest, arr = st.session_state["_upload_array"]
+        return torch.tensor(arr, dtype=torch.float32)
+    return generated_tensor(*cfg.shape, cfg.kind, cfg.seed, cfg.scale, cfg.shift)
+
+
+def table_of(x: torch.Tensor) -> pd.DataFrame:
+    """A (B·S) × F table of a tensor, rows labelled 'b0 s0', columns 'f0'…"""
+    b, s, f = x.shape
+    index = [f"b{i} s{j}" for i in range(b) for j in range(s)]
+    return pd.DataFrame(x.reshape(b * s, f).double().numpy(), index=index, columns=[f"f{k}" for k in range(f)])
+
+
+def tensor_editor(x: torch.Tensor) -> torch.Tensor:
+    """An editable table of the tensor; returns the edited tensor (empty or non-numeric cells rejected)."""
+    b, s, f = x.shape
+    edited = st.data_editor(table_of(x), key=f"editor_{b}_{s}_{f}", width="stretch", height=min(420, 38 + 35 * b * s))
+    arr = edited.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(arr).all():
+        st.error(
+            "Every cell of the table needs a finite number; the empty or invalid cells were reset to their previous values."
+        )
+        arr = np.where(np.isfinite(arr), arr, x.reshape(b * s, f).double().numpy())
+    return torch.tensor(arr.reshape(b, s, f), dtype=torch.float32)
+
+
+# --- the norm --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormConfig:
+    """The chosen norm and its parameters, as primitives."""
+
+    key: str
+    groups: int
+    eps: float
+    gamma: float
+    beta: float
+    lengths: tuple[int, ...] = ()
+
+
+def parse_lengths(text: str, batch: int, sequence: int) -> tuple[int, ...]:
+    """'3, 5, 2' -> one length per sequence, each 0..S; ValueError says what is valid."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    if not parts:
+        return (sequence,) * batch
+    try:
+        vals = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"lengths must be whole numbers separated by commas, got {text!r}") from None
+    if len(vals) == 1:
+        vals = vals * batch
+    if len(vals) != batch:
+        raise ValueError(f"give one length per sequence: {batch} numbers (or one for all), got {len(vals)}")
+    if any(not 0 <= v <= sequence for v in vals):
+        raise ValueError(f"each length must be between 0 and S = {sequence}, got {list(vals)}")
+    return vals
+
+
+def mask_from_lengths(lengths: Sequence[int], sequence: int) -> torch.Tensor:
+    return torch.arange(sequence)[None, :] < torch.tensor(list(lengths))[:, None]
+
+
+def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormConfig | None:
+    """The normalization picker and its parameters; None (with a message shown) when they are invalid."""
+    box = container or st
+    b, s, f = shape
+    init_state("norm", "layernorm", _choice(list(NORMS)))
+    init_state("G", 0, int_in(0, MAX_F))
+    init_state("eps", 1e-5, _float_in(0.0, 10.0))
+    init_state("gamma", 1.0, _float_in(-100, 100))
+    init_state("beta", 0.0, _float_in(-100, 100))
+    init_state("lengths", "", str)
+    c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
+    key = c1.selectbox("Normalization", list(NORMS), format_func=lambda k: NORMS[k].label, key="norm")
+    spec = NORMS[key]
+    groups = 1
+    if spec.uses_groups:
+        valid = valid_group_counts(f)
+        if st.session_state.G not in valid:
+            st.session_state.G = default_groups(f)
+        groups = c2.selectbox(f"groups (divisors of F = {f})", valid, key="G")
+    c3.number_input("ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root")
+    g1, g2 = c4.columns(2)
+    g1.number_input(
+        "γ", -100.0, 100.0, key="gamma", help="scale applied after normalizing (same for every feature here)"
+    )
+    g2.number_input("β", -100.0, 100.0, key="beta", help="shift applied after scaling")
+    lengths: tuple[int, ...] = ()
+    if spec.masked:
+        text = box.text_input(
+            f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
+            key="lengths",
+            placeholder=", ".join(str(max(1, s - i)) for i in range(b)),
+        )
+        try:
+            lengths = parse_lengths(text, b, s)
+        except ValueError as e:
+            box.error(f"{e}. Example for B = {b}: {', '.join(str(max(1, s - i)) for i in range(b))}")
+            return None
+    ss = st.session_state
+    return NormConfig(key, groups, float(ss.eps), float(ss.gamma), float(ss.beta), lengths)
+
+
+def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
+    """normalize() with the config; a ValueError becomes an error box saying what is wrong."""
+    b, s, f = x.shape
+    spec = NORMS[cfg.key]
+    mask = mask_from_lengths(cfg.lengths, s) if spec.masked and cfg.lengths else None
+    affine = (s, f) if spec.affine == "sequence_feature" else (f,)
+    weight = None if cfg.gamma == 1.0 else torch.full(affine, cfg.gamma)
+    bias = None if cfg.beta == 0.0 else torch.full(affine, cfg.beta)
+    try:
+        return normalize(x, cfg.key, cfg.eps, groups=cfg.groups, mask=mask, weight=weight, bias=bias)
+    except ValueError as e:
+        st.error(f"{spec.label} cannot run on this tensor: {e}")
+        return None
+
+
+def fmt(v: float, digits: int = 4) -> str:
+    """A number with sensible precision for the screen (no '-0.000')."""
+    if v == 0 or abs(v) < 10 ** (-digits - 2):
+        return "0"
+    return f"{v:.{digits}g}"

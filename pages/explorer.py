@@ -1,0 +1,129 @@
+"""Explorer: build a tensor, pick a norm, see which cells share one statistic and every number."""
+
+import streamlit as st
+import torch
+
+from norm_viz import figures, ui
+from norm_viz.compute import NormResult, output_moments, verify
+from norm_viz.specs import NORMS, torch_snippet, unit_name
+
+st.title("Which cells share one mean and variance?")
+ui.show_url_notices()
+
+tcfg = ui.tensor_controls()
+x = ui.build_tensor(tcfg)
+if tcfg.source == "edit":
+    with st.expander("✏️ Edit the values (rows are tokens b, s; columns are features f)", expanded=True):
+        x = ui.tensor_editor(x)
+b, s, f = x.shape
+
+ncfg = ui.norm_controls((b, s, f))
+if ncfg is None:
+    st.stop()
+spec = NORMS[ncfg.key]
+st.markdown(
+    f"**{spec.label}** — {spec.summary}. <span style='color:gray'>({spec.paper})</span>", unsafe_allow_html=True
+)
+r: NormResult | None = ui.run_norm(x, ncfg)
+if r is None:
+    st.info("Change the tensor or the parameters above; the rest of the page returns when the normalization can run.")
+    st.stop()
+
+# --- the chosen cell: from a click on the heatmaps (handled before the inputs exist) or the inputs ---
+for k, n in (("cb", b), ("cs", s), ("cf", f)):
+    ui.init_state(k, 0, ui.int_in(0, 10**6))
+    st.session_state[k] = min(int(st.session_state[k]), n - 1)
+clicked = (st.session_state.get("heat") or {}).get("selection", {}).get("points", [])
+if clicked and clicked[0].get("customdata") is not None:
+    sig = tuple(int(v) for v in clicked[0]["customdata"])
+    if sig != st.session_state.get("_last_click") and all(0 <= v < n for v, n in zip(sig, (b, s, f), strict=True)):
+        st.session_state._last_click = sig
+        st.session_state.cb, st.session_state.cs, st.session_state.cf = sig
+
+ver = verify(r)
+icon = "✅" if ver.ok else "❌"
+check = st.success if ver.ok else st.error
+check(f"{icon} matches `{ver.torch_call}`: max |Δ| = {ver.max_abs_diff:.1e} (computed live on this tensor)")
+
+left, right = st.columns([3, 2], gap="large")
+with right:
+    st.subheader("Choose a cell")
+    c1, c2, c3 = st.columns(3)
+    c1.number_input("b (batch)", 0, b - 1, key="cb")
+    c2.number_input("s (sequence)", 0, s - 1, key="cs")
+    c3.number_input("f (feature)", 0, f - 1, key="cf")
+    cell = (int(st.session_state.cb), int(st.session_state.cs), int(st.session_state.cf))
+    v = r.cell(*cell)
+    mu_txt = ui.fmt(v["mean"])
+    var_sym = r"\sigma^2" if spec.centered else r"\tfrac{1}{n}\sum x^2"
+    src = "running statistics (eval mode)" if r.uses_running_stats else f"n = {v['n']} values"
+    st.markdown(f"Its group holds **{r.group_size} cells**; the statistics come from **{src}**.")
+    st.latex(rf"x = {ui.fmt(v['x'])}")
+    if spec.centered:
+        st.latex(rf"\mu = {mu_txt} \qquad \sigma^2 = {ui.fmt(v['var'])} \qquad \varepsilon = {r.eps:g}")
+        st.latex(
+            rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{ui.fmt(v['x'])} - ({mu_txt})}}"
+            rf"{{\sqrt{{{ui.fmt(v['var'])} + {r.eps:g}}}}} = {ui.fmt(v['x_hat'])}"
+        )
+    else:
+        st.latex(rf"{var_sym} = {ui.fmt(v['var'])} \qquad \varepsilon = {r.eps:g}")
+        st.latex(
+            rf"\hat x = \frac{{x}}{{\sqrt{{{var_sym} + \varepsilon}}}} = \frac{{{ui.fmt(v['x'])}}}"
+            rf"{{\sqrt{{{ui.fmt(v['var'])} + {r.eps:g}}}}} = {ui.fmt(v['x_hat'])}"
+        )
+    st.latex(
+        rf"y = \gamma \hat x + \beta = {ui.fmt(v['gamma'])} \cdot {ui.fmt(v['x_hat'])} + ({ui.fmt(v['beta'])}) = {ui.fmt(v['y'])}"
+    )
+with left:
+    st.plotly_chart(figures.cube_figure(r, cell), width="stretch", config={"plotGlPixelRatio": 1}, key="cube")
+
+st.plotly_chart(
+    figures.groups_overview_figure((b, s, f), cell, r.groups, highlight=r.key), width="stretch", key="overview"
+)
+st.caption(
+    "Each small cube is this tensor (sequence →, feature ↑, batch into the page); orange is the set of cells whose "
+    "values are averaged together with the chosen cell's. 'LayerNorm' is the transformer's: one token's features."
+)
+
+st.subheader("Statistics")
+st.plotly_chart(figures.stats_figure(r, cell), width="stretch", key="stats")
+
+st.subheader("Input and output")
+o1, o2 = st.columns([1, 3])
+item = o1.number_input("batch item to show", 0, b - 1, value=cell[0], key="show_b")
+shared = o2.toggle("same colour scale for input and output", key="shared_scale")
+st.plotly_chart(
+    figures.heatmaps_figure(r, int(item), cell, shared_scale=shared),
+    width="stretch",
+    on_select="rerun",
+    selection_mode="points",
+    key="heat",
+)
+means, variances = output_moments(r)
+unit = unit_name(r.stats_axes)
+if r.uses_running_stats:
+    st.info("Eval mode: the output is normalized with the running statistics, so its groups need not have mean 0.")
+elif spec.centered:
+    st.markdown(
+        f"**Check (x̂, before γ and β):** every {unit} now has mean {ui.fmt(float(means.abs().max()), 3) if means.abs().max() > 5e-7 else '0.000'} "
+        f"(largest |mean|) and variance between {float(variances.min()):.3f} and {float(variances.max()):.3f} "
+        f"— over {r.n_groups} {unit}s. A variance below 1 means σ² is not much larger than ε."
+    )
+else:
+    ms = means.square() + variances
+    st.markdown(
+        f"**Check (x̂, before γ):** every {unit} now has mean square between {float(ms.min()):.3f} and {float(ms.max()):.3f}; "
+        f"the means are not 0 (largest |mean| {float(means.abs().max()):.3f}): RMSNorm does not center."
+    )
+st.plotly_chart(figures.histogram_figure(r), width="stretch", key="hist")
+
+st.subheader("Reproduce it in PyTorch")
+st.code(torch_snippet(r.key, (b, s, f), r.groups, r.eps), language="python")
+if torch.is_tensor(x) and tcfg.source != "generate":
+    st.caption("Replace the random x with your tensor: the values shown here are printed by `x.tolist()` below.")
+    st.code(f"x = torch.tensor({x.tolist()})", language="python")
+
+st.page_link(
+    "pages/which_layernorm.py", label="Which LayerNorm do transformers use? One seed gets it wrong →", icon="❓"
+)
+ui.sync_url([*ui.SHARED_KEYS, "cb", "cs", "cf"])
