@@ -298,7 +298,7 @@ def heatmaps_figure(
     result: NormResult, batch_item: int, cell: tuple[int, int, int], shared_scale: bool = False
 ) -> go.Figure:
     """Input and output of one batch item as sequence × feature heatmaps; clicking a cell selects it."""
-    b, s, f = result.shape
+    _b, s, f = result.shape
     xin = result.input[batch_item].detach().double().numpy()
     xout = result.output[batch_item].detach().double().numpy()
     fig = make_subplots(

@@ -230,7 +230,7 @@ def build_tensor(cfg: TensorConfig) -> torch.Tensor:
     if cfg.source == "preset":
         return PRESETS[cfg.preset].tensor()
     if cfg.source == "upload":
-        digest, arr = st.session_state["_upload_array"]
+        _digest, arr = st.session_state["_upload_array"]
         return torch.tensor(arr, dtype=torch.float32)
     return generated_tensor(*cfg.shape, cfg.kind, cfg.seed, cfg.scale, cfg.shift)
 
@@ -335,7 +335,7 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
 
 def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
     """normalize() with the config; a ValueError becomes an error box saying what is wrong."""
-    b, s, f = x.shape
+    _b, s, f = x.shape
     spec = NORMS[cfg.key]
     mask = mask_from_lengths(cfg.lengths, s) if spec.masked and cfg.lengths else None
     affine = (s, f) if spec.affine == "sequence_feature" else (f,)
