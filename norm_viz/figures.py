@@ -2,15 +2,17 @@
 statistics maps, input/output heatmaps and histograms.
 
 plotly and numpy only (no streamlit): every function takes results or primitives and returns a go.Figure.
+Figures are assembled from plain dicts with hand-placed axis domains (no make_subplots), which keeps an
+Explorer rerun fast; tests set VALIDATE = True to have plotly check every property.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from norm_viz.compute import NormResult
 from norm_viz.specs import NORMS, lit_box
@@ -22,7 +24,9 @@ INPUT = "#0072B2"  # the input tensor
 OUTPUT = "#009E73"  # the output tensor
 PAD = "#CC79A7"  # padding: cells that feed no statistic
 FAINT = "#9AA5B1"  # every other cell
+LIT_SHADES = ("#F5C26B", "#E69F00", "#B57A00")  # front, top and side faces of a lit box
 DIVERGING = "RdBu_r"
+SEQUENTIAL = "Cividis"
 
 FONT = {"size": 16}
 CUBE_FULL_LIMIT = 4096
@@ -30,21 +34,36 @@ CUBE_FULL_LIMIT = 4096
 
 AXIS_TITLES = {"batch": "batch (b)", "sequence": "sequence (s)", "feature": "feature (f)", "group": "group (g)"}
 
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "font": {"size": 20}},
-        font=FONT,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-    )
-    return fig
+VALIDATE = False
+"""Whether plotly validates every property when a figure is built (slow; the tests turn it on)."""
 
 
-def _cube_outline(b: int, s: int, f: int) -> go.Scatter3d:
-    lo = -0.5
-    xs, ys, zs = [lo, f - 0.5], [lo, s - 0.5], [lo, b - 0.5]
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any], title: str, height: int) -> go.Figure:
+    base = {
+        "title": {"text": title, "font": {"size": 20}},
+        "font": FONT,
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    }
+    return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=VALIDATE)
+
+
+def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
+    """x domains of n side-by-side panels."""
+    width = (1 - gap * (n - 1)) / n
+    return [(i * (width + gap), i * (width + gap) + width) for i in range(n)]
+
+
+def _axis_name(kind: str, i: int) -> str:
+    return kind if i == 0 else f"{kind}{i + 1}"
+
+
+# --- the 3D cube ---------------------------------------------------------------------------------
+
+
+def _cube_outline(b: int, s: int, f: int) -> dict[str, Any]:
+    xs, ys, zs = (-0.5, f - 0.5), (-0.5, s - 0.5), (-0.5, b - 0.5)
     px: list[float | None] = []
     py: list[float | None] = []
     pz: list[float | None] = []
@@ -53,9 +72,16 @@ def _cube_outline(b: int, s: int, f: int) -> go.Scatter3d:
             px += [xs[0], xs[1], None, xs[i], xs[i], None, xs[i], xs[i], None]
             py += [ys[i], ys[i], None, ys[0], ys[1], None, ys[j], ys[j], None]
             pz += [zs[j], zs[j], None, zs[j], zs[j], None, zs[0], zs[1], None]
-    return go.Scatter3d(
-        x=px, y=py, z=pz, mode="lines", line={"color": "#555555", "width": 3}, hoverinfo="skip", showlegend=False
-    )
+    return {
+        "type": "scatter3d",
+        "x": px,
+        "y": py,
+        "z": pz,
+        "mode": "lines",
+        "line": {"color": "#555555", "width": 3},
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
 
 
 def cube_figure(result: NormResult, cell: tuple[int, int, int], title: str | None = None) -> go.Figure:
@@ -66,86 +92,84 @@ def cube_figure(result: NormResult, cell: tuple[int, int, int], title: str | Non
     contributes = result.contributes.numpy()
     values = result.input.detach().double().numpy()
     bb, ss, ff = np.indices((b, s, f))
-    marker_size = float(np.clip(220 / max(b, s, f), 3, 26))
+    size = float(np.clip(220 / max(b, s, f), 3, 26))
 
-    def cells(sel: np.ndarray, name: str, color: str, opacity: float, symbol: str, size: float) -> go.Scatter3d:
-        text = [
-            f"b={i} s={j} f={k}<br>x={v:.4g}" for i, j, k, v in zip(bb[sel], ss[sel], ff[sel], values[sel], strict=True)
-        ]
-        return go.Scatter3d(
-            x=ff[sel],
-            y=ss[sel],
-            z=bb[sel],
-            mode="markers",
-            name=name,
-            opacity=opacity,
-            marker={"size": size, "color": color, "symbol": symbol, "line": {"width": 0}},
-            text=text,
-            hoverinfo="text",
-        )
+    def cells(sel: np.ndarray, name: str, color: str, opacity: float, symbol: str, msize: float) -> dict[str, Any]:
+        return {
+            "type": "scatter3d",
+            "x": ff[sel],
+            "y": ss[sel],
+            "z": bb[sel],
+            "customdata": values[sel],
+            "mode": "markers",
+            "name": name,
+            "opacity": opacity,
+            "marker": {"size": msize, "color": color, "symbol": symbol, "line": {"width": 0}},
+            "hovertemplate": "b=%{z} s=%{y} f=%{x}<br>x=%{customdata:.4g}<extra></extra>",
+        }
 
-    traces = [_cube_outline(b, s, f)]
     full = b * s * f <= CUBE_FULL_LIMIT
+    lit_cells = lit & contributes
+    traces = [_cube_outline(b, s, f)]
     if full:
-        traces.append(cells(~lit & contributes, "other cells", FAINT, 0.12, "square", marker_size))
-    traces.append(
-        cells(
-            lit & contributes,
-            f"shares the statistic ({int((lit & contributes).sum())} cells)",
-            LIT,
-            0.9,
-            "square",
-            marker_size,
-        )
-    )
-    pads = ~contributes & (lit if not full else np.ones_like(lit))
+        traces.append(cells(~lit & contributes, "other cells", FAINT, 0.12, "square", size))
+    traces.append(cells(lit_cells, f"shares the statistic ({int(lit_cells.sum())} cells)", LIT, 0.9, "square", size))
+    pads = ~contributes & (np.ones_like(lit) if full else lit)
     if pads.any() and not result.uses_running_stats:
-        traces.append(cells(pads, "padding (not counted)", PAD, 0.5, "x", marker_size * 0.8))
+        traces.append(cells(pads, "padding (not counted)", PAD, 0.5, "x", size * 0.8))
     one = np.zeros_like(lit)
     one[cell] = True
-    traces.append(cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", marker_size * 1.3))
-    fig = go.Figure(traces)
+    traces.append(cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3))
+    axis = {"showbackground": False, "tickfont": {"size": 12}}
+    scene = {
+        "xaxis": {**axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4]},
+        "yaxis": {**axis, "title": {"text": AXIS_TITLES["sequence"]}, "range": [-0.6, s - 0.4]},
+        "zaxis": {**axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4]},
+        "aspectmode": "cube",
+        "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
+    }
     note = "" if full else f" — {b * s * f:,} cells: only the lit group and the outline are drawn"
-    scene_axis = {"showbackground": False, "tickfont": {"size": 12}}
-    fig.update_layout(
-        scene={
-            "xaxis": {**scene_axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4]},
-            "yaxis": {**scene_axis, "title": {"text": AXIS_TITLES["sequence"]}, "range": [-0.6, s - 0.4]},
-            "zaxis": {**scene_axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4]},
-            "aspectmode": "cube",
-            "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
-        }
+    return _figure(
+        traces, {"scene": scene}, (title or f"{result.norm.label}: which cells share one statistic") + note, 560
     )
-    return _layout(fig, (title or f"{result.norm.label}: which cells share one statistic") + note, 560)
 
 
 # --- the paper-style overview (GroupNorm paper, figure 2), drawn in 2D so that it costs no WebGL ---
 
-_DEPTH = np.array([0.45, 0.32])  # where one unit of batch goes in the oblique projection
+_DEPTH = (0.45, 0.32)  # where the whole batch axis goes in the oblique projection
+_PANEL = (1.75, 1.75)  # distance between neighbouring small cubes
 
 
-def _project(seq: float, feat: float, bat: float, shape: tuple[int, int, int]) -> tuple[float, float]:
+def _project(
+    seq: float, feat: float, bat: float, shape: tuple[int, int, int], at: tuple[float, float]
+) -> tuple[float, float]:
     b, s, f = shape
-    x, y = seq / s, feat / f
-    d = bat / b
-    return x + _DEPTH[0] * d, y + _DEPTH[1] * d
+    return at[0] + seq / s + _DEPTH[0] * bat / b, at[1] + feat / f + _DEPTH[1] * bat / b
 
 
 def _faces(
-    box: tuple[tuple[int, int], tuple[int, int], tuple[int, int]], shape: tuple[int, int, int]
-) -> list[tuple[list, list]]:
-    """The three visible faces (front, top, side) of a box, as closed polygons in 2D."""
+    box: tuple[tuple[int, int], tuple[int, int], tuple[int, int]], shape: tuple[int, int, int], at: tuple[float, float]
+) -> list[list[tuple[float, float]]]:
+    """The three visible faces (front, top, side) of a box, as polygons in 2D."""
     (b0, b1), (s0, s1), (f0, f1) = box
-    p = _project
-    front = [p(s0, f0, b0, shape), p(s1, f0, b0, shape), p(s1, f1, b0, shape), p(s0, f1, b0, shape)]
-    top = [p(s0, f1, b0, shape), p(s1, f1, b0, shape), p(s1, f1, b1, shape), p(s0, f1, b1, shape)]
-    side = [p(s1, f0, b0, shape), p(s1, f0, b1, shape), p(s1, f1, b1, shape), p(s1, f1, b0, shape)]
-    out = []
-    for poly in (front, top, side):
-        xs = [q[0] for q in poly] + [poly[0][0]]
-        ys = [q[1] for q in poly] + [poly[0][1]]
-        out.append((xs, ys))
-    return out
+
+    def p(s_: float, f_: float, b_: float) -> tuple[float, float]:
+        return _project(s_, f_, b_, shape, at)
+
+    front = [p(s0, f0, b0), p(s1, f0, b0), p(s1, f1, b0), p(s0, f1, b0)]
+    top = [p(s0, f1, b0), p(s1, f1, b0), p(s1, f1, b1), p(s0, f1, b1)]
+    side = [p(s1, f0, b0), p(s1, f0, b1), p(s1, f1, b1), p(s1, f1, b0)]
+    return [front, top, side]
+
+
+def _polygons(polys: list[list[tuple[float, float]]]) -> tuple[list[float | None], list[float | None]]:
+    """Closed polygons in one x/y list separated by None (fill="toself" fills each one)."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for poly in polys:
+        xs += [q[0] for q in poly] + [poly[0][0], None]
+        ys += [q[1] for q in poly] + [poly[0][1], None]
+    return xs, ys
 
 
 def groups_overview_figure(
@@ -158,246 +182,310 @@ def groups_overview_figure(
 ) -> go.Figure:
     """Small multiples, one cube per norm, with the cells sharing `cell`'s statistic shaded (as in the GN paper)."""
     keys = list(keys or NORMS)
+    cols = min(cols, len(keys))
     rows = -(-len(keys) // cols)
-    titles = [("▶ " if k == highlight else "") + NORMS[k].label for k in keys]
-    fig = make_subplots(
-        rows=rows, cols=min(cols, len(keys)), subplot_titles=titles, horizontal_spacing=0.03, vertical_spacing=0.12
-    )
     b, s, f = shape
     whole = ((0, b), (0, s), (0, f))
-    shades = ("#F5C26B", "#E69F00", "#B57A00")
+    cube_polys: list[list[tuple[float, float]]] = []
+    lit_polys: list[list[list[tuple[float, float]]]] = [[], [], []]
+    annotations: list[dict[str, Any]] = []
+    hover_x, hover_y, hover_text = [], [], []
     for i, key in enumerate(keys):
-        r, c = i // cols + 1, i % cols + 1
+        at = (i % cols * _PANEL[0], -(i // cols) * _PANEL[1])
+        cube_polys += _faces(whole, shape, at)
         box = lit_box(key, shape, cell, groups)
-        for xs, ys in _faces(whole, shape):
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=ys,
-                    fill="toself",
-                    fillcolor="rgba(154,165,177,0.18)",
-                    line={"color": "#555", "width": 1.5},
-                    hoverinfo="skip",
-                    showlegend=False,
-                    mode="lines",
-                ),
-                row=r,
-                col=c,
-            )
-        lit_cells = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) * (box[2][1] - box[2][0])
-        for (xs, ys), shade in zip(_faces(box, shape), shades, strict=True):
-            fig.add_trace(
-                go.Scatter(
-                    x=xs,
-                    y=ys,
-                    fill="toself",
-                    fillcolor=shade,
-                    line={"color": "#7A5200", "width": 1},
-                    mode="lines",
-                    showlegend=False,
-                    hoverinfo="text",
-                    text=f"{NORMS[key].label}: {lit_cells} cells share one statistic",
-                ),
-                row=r,
-                col=c,
-            )
-        if i == 0:
-            for text, (x, y), angle in (
-                ("sequence →", _project(s / 2, 0, 0, shape), 0),
-                ("feature →", _project(0, f / 2, 0, shape), -90),
-                ("batch →", _project(s, 0, b / 2, shape), -35),
-            ):
-                fig.add_annotation(
-                    x=x,
-                    y=y,
-                    text=text,
-                    showarrow=False,
-                    textangle=angle,
-                    font={"size": 13, "color": "#333"},
-                    xshift=-14 if angle == -90 else 0,
-                    yshift=-12 if angle == 0 else 0,
-                    row=r,
-                    col=c,
-                )
-    fig.update_xaxes(visible=False, range=[-0.12, 1.5])
-    fig.update_yaxes(visible=False, range=[-0.12, 1.38], scaleanchor=None)
-    for ann in fig.layout.annotations[: len(keys)]:
-        ann.font = {"size": 15}
-    return _layout(
-        fig, f"Every norm at once: the cells that share cell (b, s, f) = {tuple(cell)}'s statistic", 260 * rows + 70
+        for face, poly in enumerate(_faces(box, shape, at)):
+            lit_polys[face].append(poly)
+        n_lit = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) * (box[2][1] - box[2][0])
+        label = NORMS[key].label
+        annotations.append(
+            {
+                "x": at[0] + 0.72,
+                "y": at[1] + 1.36,
+                "text": f"<b>▶ {label}</b>" if key == highlight else label,
+                "showarrow": False,
+                "font": {"size": 15, "color": SELECTED if key == highlight else "#222"},
+            }
+        )
+        hover_x.append(at[0] + 0.5)
+        hover_y.append(at[1] + 0.5)
+        hover_text.append(f"{label}: {n_lit} cells share one statistic")
+    x0, y0 = 0.0, 0.0
+    for text, (x, y), angle in (
+        ("sequence →", _project(s / 2, -0.12 * f, 0, shape, (x0, y0)), 0),
+        ("feature →", _project(-0.1 * s, f / 2, 0, shape, (x0, y0)), -90),
+        ("batch →", _project(1.08 * s, 0, b / 2, shape, (x0, y0)), -35),
+    ):
+        annotations.append(
+            {
+                "x": x,
+                "y": y,
+                "text": text,
+                "showarrow": False,
+                "textangle": angle,
+                "font": {"size": 13, "color": "#333"},
+            }
+        )
+    cx, cy = _polygons(cube_polys)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": cx,
+            "y": cy,
+            "fill": "toself",
+            "fillcolor": "rgba(154,165,177,0.18)",
+            "mode": "lines",
+            "line": {"color": "#555", "width": 1.5},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    ]
+    for polys, shade in zip(lit_polys, LIT_SHADES, strict=True):
+        lx, ly = _polygons(polys)
+        data.append(
+            {
+                "type": "scatter",
+                "x": lx,
+                "y": ly,
+                "fill": "toself",
+                "fillcolor": shade,
+                "mode": "lines",
+                "line": {"color": "#7A5200", "width": 1},
+                "hoverinfo": "skip",
+                "showlegend": False,
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "x": hover_x,
+            "y": hover_y,
+            "text": hover_text,
+            "mode": "markers",
+            "marker": {"opacity": 0, "size": 40},
+            "hoverinfo": "text",
+            "showlegend": False,
+        }
     )
+    layout = {
+        "annotations": annotations,
+        "xaxis": {"visible": False, "range": [-0.25, (cols - 1) * _PANEL[0] + 1.55]},
+        "yaxis": {"visible": False, "range": [-(rows - 1) * _PANEL[1] - 0.25, 1.5], "scaleanchor": "x"},
+        "dragmode": False,
+    }
+    title = f"Every norm at once: the cells that share cell (b, s, f) = {tuple(cell)}'s statistic"
+    return _figure(data, layout, title, 250 * rows + 90)
 
 
-# --- statistics in the shape of the group index space ---
+# --- statistics in the shape of the group index space ----------------------------------------------
 
 
 def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
     """μ and σ² (or mean square) of every group, laid out over the axes that index them."""
     axes, shape = result.stats_axes, result.stats_shape
     gid = int(result.group_id[cell])
-    var_name = "mean square" if not result.norm.centered else "variance σ²"
+    var_name = "variance σ²" if result.norm.centered else "mean square"
     panels = ([("mean μ", result.group_mean)] if result.group_mean is not None else []) + [(var_name, result.group_var)]
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.12)
-    for c, (name, t) in enumerate(panels, start=1):
+    domains = _panel_axes(len(panels), 0.14)
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {"annotations": []}
+    for i, ((name, t), dom) in enumerate(zip(panels, domains, strict=True)):
+        xa, ya = _axis_name("x", i), _axis_name("y", i)
         v = t.detach().double().numpy()
+        layout["annotations"].append(
+            {
+                "text": f"<b>{name}</b>",
+                "x": (dom[0] + dom[1]) / 2,
+                "y": 1.02,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": 17},
+            }
+        )
         if len(axes) <= 1:
-            x = np.arange(v.size)
-            colors = [SELECTED if i == gid else INPUT for i in range(v.size)]
-            fig.add_trace(
-                go.Bar(
-                    x=x,
-                    y=v,
-                    marker_color=colors,
-                    name=name,
-                    showlegend=False,
-                    hovertemplate=f"{axes[0] if axes else 'group'} %{{x}}: %{{y:.4g}}<extra></extra>",
-                ),
-                row=1,
-                col=c,
+            colors = [SELECTED if k == gid else INPUT for k in range(v.size)]
+            data.append(
+                {
+                    "type": "bar",
+                    "x": np.arange(v.size),
+                    "y": v,
+                    "marker": {"color": colors},
+                    "xaxis": xa,
+                    "yaxis": ya,
+                    "showlegend": False,
+                    "hovertemplate": "%{x}: %{y:.4g}<extra></extra>",
+                }
             )
-            fig.update_xaxes(title_text=AXIS_TITLES.get(axes[0], axes[0]) if axes else "", row=1, col=c)
+            x_title, y_title, y_rev = (AXIS_TITLES.get(axes[0], axes[0]) if axes else "group"), name, False
         else:
-            rows_n = int(np.prod(shape[:-1]))
-            grid = v.reshape(rows_n, shape[-1])
-            fig.add_trace(
-                go.Heatmap(
-                    z=grid,
-                    colorscale="Cividis",
-                    showscale=True,
-                    colorbar={"len": 0.9, "x": 0.44 if c == 1 and len(panels) == 2 else 1.0},
-                    hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>",
-                ),
-                row=1,
-                col=c,
+            cols_n = shape[-1]
+            grid = v.reshape(-1, cols_n)
+            data.append(
+                {
+                    "type": "heatmap",
+                    "z": grid,
+                    "colorscale": SEQUENTIAL,
+                    "xaxis": xa,
+                    "yaxis": ya,
+                    "colorbar": {"x": dom[1] + 0.005, "len": 0.9, "thickness": 14},
+                    "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+                }
             )
-            r_i, c_i = divmod(gid, shape[-1])
-            fig.add_trace(
-                go.Scatter(
-                    x=[c_i],
-                    y=[r_i],
-                    mode="markers",
-                    marker={"symbol": "square-open", "size": 18, "color": SELECTED, "line": {"width": 3}},
-                    showlegend=False,
-                    hoverinfo="skip",
-                ),
-                row=1,
-                col=c,
+            r_i, c_i = divmod(gid, cols_n)
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": [c_i],
+                    "y": [r_i],
+                    "mode": "markers",
+                    "marker": {"symbol": "square-open", "size": 18, "color": SELECTED, "line": {"width": 3}},
+                    "xaxis": xa,
+                    "yaxis": ya,
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                }
             )
-            row_title = " × ".join(AXIS_TITLES[a] for a in axes[:-1])
-            fig.update_yaxes(title_text=row_title, autorange="reversed", row=1, col=c)
-            fig.update_xaxes(title_text=AXIS_TITLES[axes[-1]], row=1, col=c)
+            x_title, y_title, y_rev = AXIS_TITLES[axes[-1]], " × ".join(AXIS_TITLES[a] for a in axes[:-1]), True
+        layout[_axis_name("xaxis", i)] = {
+            "domain": [dom[0], dom[1] - (0.04 if len(axes) > 1 else 0)],
+            "anchor": ya,
+            "title": {"text": x_title},
+        }
+        layout[_axis_name("yaxis", i)] = {
+            "anchor": xa,
+            "title": {"text": y_title},
+            **({"autorange": "reversed"} if y_rev else {}),
+        }
     per = " × ".join(axes) if axes else "the whole tensor"
     title = f"{result.n_groups} statistics, one per {per}, each over {result.group_size} cells"
-    return _layout(fig, title, 380)
+    return _figure(data, layout, title, 400)
 
 
-# --- input and output ---
+# --- input and output ------------------------------------------------------------------------------
 
 
 def heatmaps_figure(
     result: NormResult, batch_item: int, cell: tuple[int, int, int], shared_scale: bool = False
 ) -> go.Figure:
     """Input and output of one batch item as sequence × feature heatmaps; clicking a cell selects it."""
-    _b, s, f = result.shape
+    _, s, f = result.shape
     xin = result.input[batch_item].detach().double().numpy()
     xout = result.output[batch_item].detach().double().numpy()
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=(f"input, batch item {batch_item}", f"output, batch item {batch_item}"),
-        horizontal_spacing=0.1,
-    )
     lim_in = float(np.abs(xin).max()) or 1.0
     lim_out = float(np.abs(xout).max()) or 1.0
     if shared_scale:
         lim_in = lim_out = max(lim_in, lim_out)
-    lit = (result.group_id[batch_item] == result.group_id[cell]).numpy()
-    ss, ff = np.nonzero(lit)
-    allss, allff = np.indices((s, f)).reshape(2, -1)
-    for c, (z, lim) in enumerate(((xin, lim_in), (xout, lim_out)), start=1):
-        fig.add_trace(
-            go.Heatmap(
-                z=z,
-                zmin=-lim,
-                zmax=lim,
-                colorscale=DIVERGING,
-                colorbar={"x": 0.45 if c == 1 else 1.0, "len": 0.9},
-                hovertemplate="s=%{y} f=%{x}: %{z:.4g}<extra></extra>",
-            ),
-            row=1,
-            col=c,
+    ss, ff = np.nonzero((result.group_id[batch_item] == result.group_id[cell]).numpy())
+    all_s, all_f = np.indices((s, f)).reshape(2, -1)
+    mark = max(6, min(26, 420 // max(s, f)))
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {"annotations": [], "clickmode": "event+select", "dragmode": False}
+    panels = (
+        (f"input, batch item {batch_item}", xin, lim_in, INPUT),
+        (f"output, batch item {batch_item}", xout, lim_out, OUTPUT),
+    )
+    for i, ((name, z, lim, color), dom) in enumerate(zip(panels, _panel_axes(2, 0.12), strict=True)):
+        xa, ya = _axis_name("x", i), _axis_name("y", i)
+        on = {"xaxis": xa, "yaxis": ya}
+        layout["annotations"].append(
+            {
+                "text": f"<b>{name}</b>",
+                "x": (dom[0] + dom[1]) / 2,
+                "y": 1.02,
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": 17, "color": color},
+            }
         )
-        fig.add_trace(
-            go.Scatter(
-                x=ff,
-                y=ss,
-                mode="markers",
-                marker={
-                    "symbol": "square-open",
-                    "size": max(6, min(22, 420 // max(s, f))),
-                    "color": LIT,
-                    "line": {"width": 2},
-                },
-                name="shares the statistic",
-                showlegend=c == 1,
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=c,
+        data.append(
+            {
+                "type": "heatmap",
+                "z": z,
+                "zmin": -lim,
+                "zmax": lim,
+                "colorscale": DIVERGING,
+                "colorbar": {"x": dom[1] + 0.005, "len": 0.9, "thickness": 14},
+                "hovertemplate": "s=%{y} f=%{x}: %{z:.4g}<extra></extra>",
+                **on,
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "x": ff,
+                "y": ss,
+                "mode": "markers",
+                "marker": {"symbol": "square-open", "size": mark, "color": LIT, "line": {"width": 2}},
+                "name": "shares the statistic",
+                "showlegend": i == 0,
+                "hoverinfo": "skip",
+                **on,
+            }
         )
         if cell[0] == batch_item:
-            fig.add_trace(
-                go.Scatter(
-                    x=[cell[2]],
-                    y=[cell[1]],
-                    mode="markers",
-                    marker={"symbol": "diamond", "size": 14, "color": SELECTED},
-                    name="chosen cell",
-                    showlegend=c == 1,
-                    hoverinfo="skip",
-                ),
-                row=1,
-                col=c,
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": [cell[2]],
+                    "y": [cell[1]],
+                    "mode": "markers",
+                    "marker": {"symbol": "diamond", "size": 14, "color": SELECTED},
+                    "name": "chosen cell",
+                    "showlegend": i == 0,
+                    "hoverinfo": "skip",
+                    **on,
+                }
             )
-        fig.add_trace(
-            go.Scatter(
-                x=allff,
-                y=allss,
-                mode="markers",
-                marker={"size": max(6, min(30, 420 // max(s, f))), "opacity": 0, "symbol": "square"},
-                customdata=np.stack([np.full(allss.size, batch_item), allss, allff], axis=1),
-                hoverinfo="skip",
-                showlegend=False,
-                name="click to choose",
-            ),
-            row=1,
-            col=c,
+        data.append(
+            {
+                "type": "scatter",
+                "x": all_f,
+                "y": all_s,
+                "mode": "markers",
+                "marker": {"size": mark, "opacity": 0, "symbol": "square"},
+                "customdata": np.stack([np.full(all_s.size, batch_item), all_s, all_f], axis=1),
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "name": "click to choose",
+                **on,
+            }
         )
-        fig.update_xaxes(title_text=AXIS_TITLES["feature"], row=1, col=c)
-        fig.update_yaxes(title_text=AXIS_TITLES["sequence"], autorange="reversed", row=1, col=c)
-    fig.update_layout(clickmode="event+select", dragmode=False)
-    return _layout(fig, "Input and output side by side (click a cell to choose it)", 420)
+        layout[_axis_name("xaxis", i)] = {
+            "domain": [dom[0], dom[1] - 0.04],
+            "anchor": ya,
+            "title": {"text": AXIS_TITLES["feature"]},
+        }
+        layout[_axis_name("yaxis", i)] = {
+            "anchor": xa,
+            "title": {"text": AXIS_TITLES["sequence"]},
+            "autorange": "reversed",
+        }
+    return _figure(data, layout, "Input and output side by side (click a cell to choose it)", 440)
 
 
 def histogram_figure(result: NormResult) -> go.Figure:
     """Distribution of every input value and every output value."""
-    fig = go.Figure(
-        [
-            go.Histogram(
-                x=result.input.detach().double().numpy().ravel(),
-                name="input",
-                marker_color=INPUT,
-                opacity=0.6,
-                nbinsx=40,
-            ),
-            go.Histogram(
-                x=result.output.detach().double().numpy().ravel(),
-                name="output",
-                marker_color=OUTPUT,
-                opacity=0.6,
-                nbinsx=40,
-            ),
-        ]
-    )
-    fig.update_layout(barmode="overlay", xaxis_title="value", yaxis_title="cells")
-    return _layout(fig, "All values before and after", 340)
+    data = [
+        {
+            "type": "histogram",
+            "x": result.input.detach().double().numpy().ravel(),
+            "name": "input",
+            "marker": {"color": INPUT},
+            "opacity": 0.6,
+            "nbinsx": 40,
+        },
+        {
+            "type": "histogram",
+            "x": result.output.detach().double().numpy().ravel(),
+            "name": "output",
+            "marker": {"color": OUTPUT},
+            "opacity": 0.6,
+            "nbinsx": 40,
+        },
+    ]
+    layout = {"barmode": "overlay", "xaxis": {"title": {"text": "value"}}, "yaxis": {"title": {"text": "cells"}}}
+    return _figure(data, layout, "All values before and after", 340)
