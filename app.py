@@ -5,8 +5,10 @@ import streamlit as st
 # One section per theme; each page is a file in pages/ with a stable url_path (links and the quiz use them).
 PAGES = {
     "Explore": [
-        st.Page("pages/explorer.py", title="Explorer", icon="🧊", url_path="explorer", default=True),
-        st.Page("pages/which_layernorm.py", title="Which LayerNorm?", icon="❓", url_path="which-layernorm"),
+        st.Page("pages/explorer.py", title="Explorer", icon=":material/view_in_ar:", url_path="explorer", default=True),
+        st.Page(
+            "pages/which_layernorm.py", title="Which LayerNorm?", icon=":material/help:", url_path="which-layernorm"
+        ),
     ],
     "Transformer questions": [],
     "Beyond the standard norms": [],

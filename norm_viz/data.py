@@ -175,7 +175,11 @@ def _parse_npy(data: bytes) -> np.ndarray:
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError as e:
-        raise UploadError(f"this .npy file cannot be read safely ({e}); save a plain numeric array with np.save") from e
+        if "pickle" in str(e).lower():
+            raise UploadError(
+                "this .npy file cannot be read safely: it holds pickled Python objects, which are never loaded; save a plain numeric array with np.save"
+            ) from e
+        raise UploadError(f"this is not a valid .npy file ({e}); save the array with np.save") from e
     except Exception as e:  # a truncated or non-.npy file raises many kinds of errors
         raise UploadError(f"this is not a valid .npy file ({type(e).__name__}); save the array with np.save") from e
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":

@@ -120,11 +120,16 @@ def cube_figure(result: NormResult, cell: tuple[int, int, int], title: str | Non
     one = np.zeros_like(lit)
     one[cell] = True
     traces.append(cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3))
-    axis = {"showbackground": False, "tickfont": {"size": 12}}
+    axis = {"showbackground": False, "tickfont": {"size": 12}, "tickmode": "linear", "tick0": 0}
     scene = {
-        "xaxis": {**axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4]},
-        "yaxis": {**axis, "title": {"text": AXIS_TITLES["sequence"]}, "range": [-0.6, s - 0.4]},
-        "zaxis": {**axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4]},
+        "xaxis": {**axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4], "dtick": max(1, f // 8)},
+        "yaxis": {
+            **axis,
+            "title": {"text": AXIS_TITLES["sequence"]},
+            "range": [-0.6, s - 0.4],
+            "dtick": max(1, s // 8),
+        },
+        "zaxis": {**axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4], "dtick": max(1, b // 8)},
         "aspectmode": "cube",
         "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
     }
@@ -201,7 +206,7 @@ def groups_overview_figure(
         annotations.append(
             {
                 "x": at[0] + 0.72,
-                "y": at[1] + 1.36,
+                "y": at[1] + 1.45,
                 "text": f"<b>▶ {label}</b>" if key == highlight else label,
                 "showarrow": False,
                 "font": {"size": 15, "color": SELECTED if key == highlight else "#222"},
@@ -381,7 +386,13 @@ def heatmaps_figure(
     all_s, all_f = np.indices((s, f)).reshape(2, -1)
     mark = max(6, min(26, 420 // max(s, f)))
     data: list[dict[str, Any]] = []
-    layout: dict[str, Any] = {"annotations": [], "clickmode": "event+select", "dragmode": False}
+    layout: dict[str, Any] = {
+        "annotations": [],
+        "clickmode": "event+select",
+        "dragmode": False,
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 70},
+    }
     panels = (
         (f"input, batch item {batch_item}", xin, lim_in, INPUT),
         (f"output, batch item {batch_item}", xout, lim_out, OUTPUT),
@@ -464,7 +475,7 @@ def heatmaps_figure(
             "title": {"text": AXIS_TITLES["sequence"]},
             "autorange": "reversed",
         }
-    return _figure(data, layout, "Input and output side by side (click a cell to choose it)", 440)
+    return _figure(data, layout, "Input and output side by side (click a cell to choose it)", 470)
 
 
 def histogram_figure(result: NormResult) -> go.Figure:

@@ -50,6 +50,7 @@ SHARED_KEYS = (
 
 _NOTICES = "_url_notices"
 _KEEP = "_keep_"
+_SLOT = "_notice_slot"
 
 
 # --- URL state -------------------------------------------------------------------------------
@@ -105,14 +106,20 @@ def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> None:
 
 
 def show_url_notices() -> None:
-    """Show, once, every URL parameter that was malformed and replaced by its default."""
+    """Reserve the place, near the top of a page, where sync_url lists malformed URL parameters."""
+    st.session_state[_SLOT] = st.container()
+
+
+def _flush_notices() -> None:
+    slot = st.session_state.pop(_SLOT, None) or st.container()
     for msg in st.session_state.pop(_NOTICES, []):
-        st.warning(msg, icon="🔗")
+        slot.warning(msg, icon=":material/link_off:")
 
 
 def sync_url(keys: Sequence[str]) -> None:
     """Write the current values of `keys` to the URL so that the link reproduces this view (and remember them)."""
     remember(keys)
+    _flush_notices()
     for k in keys:
         if k in st.session_state:
             v = st.session_state[k]
@@ -353,3 +360,13 @@ def fmt(v: float, digits: int = 4) -> str:
     if v == 0 or abs(v) < 10 ** (-digits - 2):
         return "0"
     return f"{v:.{digits}g}"
+
+
+def tex(v: float, digits: int = 4, paren: bool = False) -> str:
+    """A number for st.latex: 1e-05 as 10^{-5}, 2.5e-07 as 2.5 \\times 10^{-7}; negatives in parentheses if asked."""
+    text = fmt(v, digits)
+    if "e" in text:
+        mant, exp = text.split("e")
+        power = f"10^{{{int(exp)}}}"
+        text = power if mant in ("1", "1.0") else rf"{mant} \times {power}"
+    return f"({text})" if paren and v < 0 else text

@@ -41,9 +41,11 @@ if clicked and clicked[0].get("customdata") is not None:
         st.session_state.cb, st.session_state.cs, st.session_state.cf = sig
 
 ver = verify(r)
-icon = "✅" if ver.ok else "❌"
 check = st.success if ver.ok else st.error
-check(f"{icon} matches `{ver.torch_call}`: max |Δ| = {ver.max_abs_diff:.1e} (computed live on this tensor)")
+check(
+    f"{'matches' if ver.ok else 'does NOT match'} `{ver.torch_call}`: max |Δ| = {ver.max_abs_diff:.1e} (computed live on this tensor)",
+    icon=":material/verified:" if ver.ok else ":material/error:",
+)
 
 left, right = st.columns([3, 2], gap="large")
 with right:
@@ -54,25 +56,22 @@ with right:
     c3.number_input("f (feature)", 0, f - 1, key="cf")
     cell = (int(st.session_state.cb), int(st.session_state.cs), int(st.session_state.cf))
     v = r.cell(*cell)
-    mu_txt = ui.fmt(v["mean"])
-    var_sym = r"\sigma^2" if spec.centered else r"\tfrac{1}{n}\sum x^2"
     src = "running statistics (eval mode)" if r.uses_running_stats else f"n = {v['n']} values"
     st.markdown(f"Its group holds **{r.group_size} cells**; the statistics come from **{src}**.")
-    st.latex(rf"x = {ui.fmt(v['x'])}")
+    x_, mu, var, eps = ui.tex(v["x"]), ui.tex(v["mean"], paren=True), ui.tex(v["var"]), ui.tex(r.eps)
+    st.latex(rf"x = {x_}")
     if spec.centered:
-        st.latex(rf"\mu = {mu_txt} \qquad \sigma^2 = {ui.fmt(v['var'])} \qquad \varepsilon = {r.eps:g}")
+        st.latex(rf"\mu = {ui.tex(v['mean'])} \qquad \sigma^2 = {var} \qquad \varepsilon = {eps}")
         st.latex(
-            rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{ui.fmt(v['x'])} - ({mu_txt})}}"
-            rf"{{\sqrt{{{ui.fmt(v['var'])} + {r.eps:g}}}}} = {ui.fmt(v['x_hat'])}"
+            rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{x_} - {mu}}}{{\sqrt{{{var} + {eps}}}}} = {ui.tex(v['x_hat'])}"
         )
     else:
-        st.latex(rf"{var_sym} = {ui.fmt(v['var'])} \qquad \varepsilon = {r.eps:g}")
+        st.latex(rf"\overline{{x^2}} = {var} \qquad \varepsilon = {eps}")
         st.latex(
-            rf"\hat x = \frac{{x}}{{\sqrt{{{var_sym} + \varepsilon}}}} = \frac{{{ui.fmt(v['x'])}}}"
-            rf"{{\sqrt{{{ui.fmt(v['var'])} + {r.eps:g}}}}} = {ui.fmt(v['x_hat'])}"
+            rf"\hat x = \frac{{x}}{{\sqrt{{\overline{{x^2}} + \varepsilon}}}} = \frac{{{x_}}}{{\sqrt{{{var} + {eps}}}}} = {ui.tex(v['x_hat'])}"
         )
     st.latex(
-        rf"y = \gamma \hat x + \beta = {ui.fmt(v['gamma'])} \cdot {ui.fmt(v['x_hat'])} + ({ui.fmt(v['beta'])}) = {ui.fmt(v['y'])}"
+        rf"y = \gamma \hat x + \beta = {ui.tex(v['gamma'])} \cdot {ui.tex(v['x_hat'], paren=True)} + {ui.tex(v['beta'], paren=True)} = {ui.tex(v['y'])}"
     )
 with left:
     st.plotly_chart(figures.cube_figure(r, cell), width="stretch", config={"plotGlPixelRatio": 1}, key="cube")
@@ -124,6 +123,8 @@ if torch.is_tensor(x) and tcfg.source != "generate":
     st.code(f"x = torch.tensor({x.tolist()})", language="python")
 
 st.page_link(
-    "pages/which_layernorm.py", label="Which LayerNorm do transformers use? One seed gets it wrong →", icon="❓"
+    "pages/which_layernorm.py",
+    label="Which LayerNorm do transformers use? One seed gets it wrong →",
+    icon=":material/help:",
 )
 ui.sync_url([*ui.SHARED_KEYS, "cb", "cs", "cf"])

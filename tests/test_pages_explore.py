@@ -1,0 +1,157 @@
+"""AppTest runs of the Explorer and the 'Which LayerNorm?' page: every norm, presets, cells, bad inputs, bad URLs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from norm_viz import NORMS, make_tensor
+from tests.conftest import app_test, charts, no_exception
+
+EXPLORER = "pages/explorer.py"
+WHICH = "pages/which_layernorm.py"
+
+
+def tex(el) -> str:
+    """The LaTeX source of an st.latex element, without the $$ fences."""
+    return el.value.strip("$\n ")
+
+
+def stats_chart(at) -> dict:
+    return next(c for c in charts(at) if "statistics, one per" in c["layout"]["title"]["text"])
+
+
+def test_explorer_default_view_verifies_against_torch():
+    at = app_test()
+    no_exception(at)
+    assert any("matches `nn.LayerNorm(8)(x)`" in s.value for s in at.success)
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert titles[0].startswith("LayerNorm: which cells share one statistic")
+    assert stats_chart(at)["layout"]["title"]["text"] == "24 statistics, one per batch × sequence, each over 8 cells"
+
+
+def test_every_norm_runs_verifies_and_changes_the_statistics():
+    at = app_test()
+    seen = {}
+    for key in NORMS:
+        at.selectbox(key="norm").select(key).run()
+        no_exception(at)
+        assert not at.error, [e.value for e in at.error]
+        assert any(s.value.startswith("matches") for s in at.success), key
+        seen[key] = json.dumps(stats_chart(at)["data"])
+    assert len(set(seen.values())) == len(NORMS) - 1  # masked BN without padding = BN; every other pair differs
+    assert seen["masked_batchnorm"] == seen["batchnorm"]
+
+
+def test_groups_and_padding_change_the_numbers():
+    at = app_test()
+    at.selectbox(key="norm").select("groupnorm").run()
+    assert at.selectbox(key="G").options == ["1", "2", "4", "8"]
+    at.selectbox(key="G").select(2).run()
+    assert stats_chart(at)["layout"]["title"]["text"].startswith("8 statistics, one per batch × group")
+    at.selectbox(key="norm").select("masked_batchnorm").run()
+    full = stats_chart(at)["data"]
+    at.text_input(key="lengths").input("6, 3, 2, 1").run()
+    no_exception(at)
+    assert stats_chart(at)["data"] != full
+    assert any("padding (not counted)" in (t.get("name") or "") for t in charts(at)[0]["data"])
+
+
+@pytest.mark.parametrize(("norm", "expected"), [("layernorm", "-1"), ("batchnorm", "-1")])
+def test_d2l_preset_reproduces_the_seed(norm, expected):
+    at = app_test()
+    at.radio(key="src").set_value("preset").run()
+    at.selectbox(key="preset").select("d2l").run()
+    at.selectbox(key="norm").select(norm).run()
+    no_exception(at)
+    y_line = tex(at.latex[-1])
+    assert y_line.endswith(f"= {expected}"), y_line
+    at.number_input(key="cb").set_value(1).run()
+    assert tex(at.latex[-1]).endswith("= 1") if norm == "batchnorm" else tex(at.latex[-1]).endswith("= -1")
+
+
+def test_choosing_a_cell_shows_its_numbers():
+    at = app_test()
+    at.number_input(key="cb").set_value(1).run()
+    at.number_input(key="cs").set_value(2).run()
+    at.number_input(key="cf").set_value(3).run()
+    x = make_tensor(4, 6, 8, kind="normal", seed=0)
+    assert tex(at.latex[0]) == f"x = {float(x[1, 2, 3]):.4g}"
+    cube = charts(at)[0]
+    chosen = next(t for t in cube["data"] if (t.get("name") or "").startswith("chosen cell"))
+    assert chosen["name"] == "chosen cell (1, 2, 3)"
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ({"norm": "masked_batchnorm", "lengths": "3, x"}, "whole numbers separated by commas"),
+        ({"norm": "masked_batchnorm", "lengths": "1, 2"}, "give one length per sequence: 4 numbers"),
+        ({"norm": "masked_batchnorm", "lengths": "9"}, "between 0 and S = 6"),
+        ({"norm": "masked_batchnorm", "lengths": "0"}, "no valid token"),
+        ({"norm": "batchnorm", "B": 1, "S": 1}, "needs more than one value per statistic"),
+        ({"norm": "instancenorm", "S": 1}, "sequence length = 1"),
+    ],
+)
+def test_bad_inputs_give_messages_not_tracebacks(setup, message):
+    at = app_test()
+    if "B" in setup:
+        at.slider(key="B").set_value(setup["B"]).run()
+    if "S" in setup:
+        at.slider(key="S").set_value(setup["S"]).run()
+    at.selectbox(key="norm").select(setup["norm"]).run()
+    if "lengths" in setup:
+        at.text_input(key="lengths").input(setup["lengths"]).run()
+    no_exception(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert not charts(at), "the figures wait until the input is valid"
+
+
+def test_malformed_url_parameters_fall_back_with_a_notice():
+    at = app_test(query={"B": "999", "norm": "superduper", "F": "abc", "S": "3"})
+    no_exception(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`B=999` was ignored (must be between 1 and 16)" in warnings
+    assert "`norm=superduper` was ignored" in warnings and "`F=abc` was ignored" in warnings
+    assert at.slider(key="S").value == 3 and at.slider(key="B").value == 4
+    assert at.query_params["B"] == "4"  # the URL is rewritten to the valid state
+
+
+def test_url_reproduces_the_view():
+    at = app_test(
+        query={
+            "norm": "groupnorm",
+            "G": "4",
+            "B": "2",
+            "S": "5",
+            "F": "8",
+            "seed": "7",
+            "cb": "1",
+            "cs": "4",
+            "cf": "6",
+        }
+    )
+    no_exception(at)
+    assert at.selectbox(key="norm").value == "groupnorm" and at.selectbox(key="G").value == 4
+    assert tex(at.latex[0]) == f"x = {float(make_tensor(2, 5, 8, seed=7)[1, 4, 6]):.4g}"
+
+
+def test_edit_source_shows_a_table():
+    at = app_test()
+    at.radio(key="src").set_value("edit").run()
+    no_exception(at)
+    assert any("Edit the values" in e.label for e in at.expander)
+
+
+def test_which_layernorm_page_takeaway_follows_the_data():
+    at = app_test(WHICH)
+    no_exception(at)
+    assert "PyTorch's transformer LayerNorm matches the per-token reading" in at.success[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["max |Δ| vs LayerNorm per token"]) < 1e-5
+    assert float(metrics["max |Δ| vs LayerNorm over (sequence, features)"]) > 0.1
+    assert any("its output changes by **0**" in m.value for m in at.markdown)
+    at.slider(key="S").set_value(1).run()
+    no_exception(at)
+    assert "cannot tell them apart" in at.success[0].value
