@@ -355,6 +355,21 @@ def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
         return None
 
 
+def clicked_cell(chart_state: Any, shape: tuple[int, int, int]) -> tuple[int, int, int] | None:
+    """The (b, s, f) of the point clicked on a heatmaps_figure chart, or None (nothing valid clicked)."""
+    try:
+        point = chart_state["selection"]["points"][0]
+        data = point["customdata"]
+        if isinstance(data, dict):  # the browser may send a JSON array as an index-keyed object
+            data = [data[k] for k in sorted(data, key=int)]
+        cell = tuple(int(v) for v in list(data)[:3])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    if len(cell) != 3 or not all(0 <= v < n for v, n in zip(cell, shape, strict=True)):
+        return None
+    return cell  # type: ignore[return-value]
+
+
 def fmt(v: float, digits: int = 4) -> str:
     """A number with sensible precision for the screen (no '-0.000')."""
     if v == 0 or abs(v) < 10 ** (-digits - 2):

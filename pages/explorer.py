@@ -33,12 +33,10 @@ if r is None:
 for k, n in (("cb", b), ("cs", s), ("cf", f)):
     ui.init_state(k, 0, ui.int_in(0, 10**6))
     st.session_state[k] = min(int(st.session_state[k]), n - 1)
-clicked = (st.session_state.get("heat") or {}).get("selection", {}).get("points", [])
-if clicked and clicked[0].get("customdata") is not None:
-    sig = tuple(int(v) for v in clicked[0]["customdata"])
-    if sig != st.session_state.get("_last_click") and all(0 <= v < n for v, n in zip(sig, (b, s, f), strict=True)):
-        st.session_state._last_click = sig
-        st.session_state.cb, st.session_state.cs, st.session_state.cf = sig
+clicked = ui.clicked_cell(st.session_state.get("heat"), (b, s, f))
+if clicked is not None and clicked != st.session_state.get("_last_click"):
+    st.session_state._last_click = clicked
+    st.session_state.cb, st.session_state.cs, st.session_state.cf = clicked
 
 ver = verify(r)
 check = st.success if ver.ok else st.error

@@ -93,8 +93,9 @@ def test_heatmaps_make_every_cell_clickable():
     clickers = [t for t in fig.data if t.name == "click to choose"]
     assert len(clickers) == 2
     cd = np.asarray(clickers[0].customdata)
-    assert cd.shape == (35, 3) and set(cd[:, 0]) == {1}
-    assert {tuple(row) for row in cd[:, 1:]} == {(s, f) for s in range(5) for f in range(7)}
+    assert cd.shape == (35, 4) and set(cd[:, 0]) == {1}
+    assert {tuple(row) for row in cd[:, 1:3]} == {(s, f) for s in range(5) for f in range(7)}
+    np.testing.assert_allclose(cd[:, 3], r.input[1].numpy().ravel(), rtol=1e-6)  # the hover shows the value
     lit = next(t for t in fig.data if t.name == "shares the statistic")
     assert len(lit.x) == 5  # instance norm: the whole sequence of one feature
 

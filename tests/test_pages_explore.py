@@ -155,3 +155,20 @@ def test_which_layernorm_page_takeaway_follows_the_data():
     at.slider(key="S").set_value(1).run()
     no_exception(at)
     assert "cannot tell them apart" in at.success[0].value
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ({"selection": {"points": [{"customdata": [1, 2, 3, 0.5]}]}}, (1, 2, 3)),
+        ({"selection": {"points": [{"customdata": {"0": 1, "1": 2, "2": 3, "3": 0.5}}]}}, (1, 2, 3)),
+        ({"selection": {"points": [{"customdata": [9, 2, 3, 0.5]}]}}, None),
+        ({"selection": {"points": []}}, None),
+        ({"selection": {"points": [{"x": 1}]}}, None),
+        (None, None),
+    ],
+)
+def test_clicked_cell_reads_every_shape_of_selection(state, expected):
+    from norm_viz.ui import clicked_cell
+
+    assert clicked_cell(state, (4, 6, 8)) == expected
