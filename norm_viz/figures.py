@@ -55,6 +55,11 @@ def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
     return [(i * (width + gap), i * (width + gap) + width) for i in range(n)]
 
 
+def _ticks(n: int) -> dict[str, Any]:
+    """Integer ticks for an index axis: every index while they fit, else plotly's own choice."""
+    return {"tickmode": "linear", "tick0": 0, "dtick": 1} if n <= 16 else {}
+
+
 def _axis_name(kind: str, i: int) -> str:
     return kind if i == 0 else f"{kind}{i + 1}"
 
@@ -133,7 +138,7 @@ def cube_figure(result: NormResult, cell: tuple[int, int, int], title: str | Non
         "aspectmode": "cube",
         "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
     }
-    note = "" if full else f" — {b * s * f:,} cells: only the lit group and the outline are drawn"
+    note = "" if full else f"<br><sup>{b * s * f:,} cells: only the lit group and the outline are drawn</sup>"
     return _figure(
         traces, {"scene": scene}, (title or f"{result.norm.label}: which cells share one statistic") + note, 560
     )
@@ -291,7 +296,7 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
     gid = int(result.group_id[cell])
     var_name = "variance σ²" if result.norm.centered else "mean square"
     panels = ([("mean μ", result.group_mean)] if result.group_mean is not None else []) + [(var_name, result.group_var)]
-    domains = _panel_axes(len(panels), 0.14)
+    domains = _panel_axes(len(panels), 0.18)
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {"annotations": []}
     for i, ((name, t), dom) in enumerate(zip(panels, domains, strict=True)):
@@ -353,18 +358,26 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
                 }
             )
             x_title, y_title, y_rev = AXIS_TITLES[axes[-1]], " × ".join(AXIS_TITLES[a] for a in axes[:-1]), True
+        n_cols, n_rows = (shape[-1], v.size // shape[-1]) if len(axes) > 1 else (v.size, 0)
         layout[_axis_name("xaxis", i)] = {
-            "domain": [dom[0], dom[1] - (0.04 if len(axes) > 1 else 0)],
+            "domain": [dom[0], dom[1] - (0.05 if len(axes) > 1 else 0)],
             "anchor": ya,
             "title": {"text": x_title},
+            **_ticks(n_cols),
         }
-        layout[_axis_name("yaxis", i)] = {
-            "anchor": xa,
-            "title": {"text": y_title},
-            **({"autorange": "reversed"} if y_rev else {}),
-        }
+        y_axis: dict[str, Any] = {"anchor": xa, "title": {"text": y_title}}
+        if y_rev:
+            y_axis |= {"autorange": "reversed", **_ticks(n_rows)}
+        layout[_axis_name("yaxis", i)] = y_axis
     per = " × ".join(axes) if axes else "the whole tensor"
-    title = f"{result.n_groups} statistics, one per {per}, each over {result.group_size} cells"
+    counts = sorted({int(c) for c in result.counts})
+    if result.uses_running_stats:
+        source = "taken from the running statistics (eval mode)"
+    elif counts == [result.group_size]:
+        source = f"each over {result.group_size} cells"
+    else:
+        source = f"each over {', '.join(map(str, counts))} real values of {result.group_size} cells"
+    title = f"{result.n_groups} statistics, one per {per}, {source}"
     return _figure(data, layout, title, 400)
 
 
@@ -469,11 +482,13 @@ def heatmaps_figure(
             "domain": [dom[0], dom[1] - 0.04],
             "anchor": ya,
             "title": {"text": AXIS_TITLES["feature"]},
+            **_ticks(f),
         }
         layout[_axis_name("yaxis", i)] = {
             "anchor": xa,
             "title": {"text": AXIS_TITLES["sequence"]},
             "autorange": "reversed",
+            **_ticks(s),
         }
     return _figure(data, layout, "Input and output side by side (click a cell to choose it)", 470)
 

@@ -134,9 +134,16 @@ def torch_call(key: str, batch: int, sequence: int, features: int, groups: int =
     return NORMS[key].torch.format(B=batch, S=sequence, F=features, G=groups, eps=eps)
 
 
-def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: float = 1e-5) -> str:
+def torch_snippet(
+    key: str, shape: tuple[int, int, int], groups: int = 1, eps: float = 1e-5, lengths: tuple[int, ...] = ()
+) -> str:
     """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
     b, s, f = shape
+    mask = (
+        f"mask = torch.arange({s})[None, :] < torch.tensor({list(lengths)})[:, None]  # True = real token"
+        if lengths
+        else f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding"
+    )
     head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
     make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
     bodies = {
@@ -148,7 +155,7 @@ def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: f
         "groupnorm_token": f"y = F.group_norm(x.reshape({b * s}, {f}), {groups}, eps={eps}).reshape({b}, {s}, {f})",
         "rmsnorm": f"y = nn.RMSNorm({f}, eps={eps})(x)",
         "masked_batchnorm": (
-            f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding\n"
+            f"{mask}\n"
             f"bn = nn.BatchNorm1d({f}, eps={eps})\n"
             "_ = bn(x[mask])  # statistics from the real tokens only\n"
             "mean = x[mask].mean(0)\n"

@@ -61,12 +61,14 @@ with right:
     if spec.centered:
         st.latex(rf"\mu = {ui.tex(v['mean'])} \qquad \sigma^2 = {var} \qquad \varepsilon = {eps}")
         st.latex(
-            rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{x_} - {mu}}}{{\sqrt{{{var} + {eps}}}}} = {ui.tex(v['x_hat'])}"
+            rf"\begin{{aligned}}\hat x &= \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{x_} - {mu}}}{{\sqrt{{{var} + {eps}}}}}"
+            rf"\\ &= {ui.tex(v['x_hat'])}\end{{aligned}}"
         )
     else:
         st.latex(rf"\overline{{x^2}} = {var} \qquad \varepsilon = {eps}")
         st.latex(
-            rf"\hat x = \frac{{x}}{{\sqrt{{\overline{{x^2}} + \varepsilon}}}} = \frac{{{x_}}}{{\sqrt{{{var} + {eps}}}}} = {ui.tex(v['x_hat'])}"
+            rf"\begin{{aligned}}\hat x &= \frac{{x}}{{\sqrt{{\overline{{x^2}} + \varepsilon}}}} = \frac{{{x_}}}{{\sqrt{{{var} + {eps}}}}}"
+            rf"\\ &= {ui.tex(v['x_hat'])}\end{{aligned}}"
         )
     st.latex(
         rf"y = \gamma \hat x + \beta = {ui.tex(v['gamma'])} \cdot {ui.tex(v['x_hat'], paren=True)} + {ui.tex(v['beta'], paren=True)} = {ui.tex(v['y'])}"
@@ -115,7 +117,7 @@ else:
 st.plotly_chart(figures.histogram_figure(r), width="stretch", key="hist")
 
 st.subheader("Reproduce it in PyTorch")
-st.code(torch_snippet(r.key, (b, s, f), r.groups, r.eps), language="python")
+st.code(torch_snippet(r.key, (b, s, f), r.groups, r.eps, ncfg.lengths), language="python")
 if torch.is_tensor(x) and tcfg.source != "generate":
     st.caption("Replace the random x with your tensor: the values shown here are printed by `x.tolist()` below.")
     st.code(f"x = torch.tensor({x.tolist()})", language="python")

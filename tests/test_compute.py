@@ -286,3 +286,20 @@ def test_invalid_tensors():
     with pytest.raises(ValueError, match="overflowed torch.float32.*float64"):
         normalize(huge, "rmsnorm")
     assert torch.isfinite(normalize(huge.double(), "rmsnorm").output).all()
+
+
+@pytest.mark.parametrize("key", STANDARD)
+def test_the_pytorch_snippet_reproduces_normalize(key):
+    """The snippet the Explorer shows, executed with our x, gives normalize()'s output."""
+    from norm_viz.specs import torch_snippet
+
+    shape, g, lengths = (3, 5, 8), groups_for(key, 8), (5, 3, 2)
+    x = make_tensor(*shape, seed=9)
+    code = torch_snippet(key, shape, g, 1e-3, lengths if NORMS[key].masked else ())
+    scope: dict = {}
+    exec(code.replace(f"x = torch.randn{shape}", "x = X"), {"X": x.clone()}, scope)
+    mask = torch.arange(5)[None, :] < torch.tensor(lengths)[:, None] if NORMS[key].masked else None
+    with torch.no_grad():
+        torch.testing.assert_close(
+            scope["y"], normalize(x, key, 1e-3, groups=g, mask=mask).output, atol=1e-5, rtol=1e-5
+        )
