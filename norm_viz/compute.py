@@ -429,6 +429,8 @@ class Verification:
     torch_call: str
     max_abs_diff: float
     ok: bool
+    refused: str = ""
+    """torch's own error when the module refuses an input that normalize() accepts (e.g. one value in all)."""
 
 
 def verify(result: NormResult) -> Verification:
@@ -436,22 +438,24 @@ def verify(result: NormResult) -> Verification:
     from norm_viz.specs import torch_call
 
     b, s, f = result.shape
-    with torch.no_grad():
-        ref = reference(
-            result.input,
-            result.key,
-            result.eps,
-            groups=result.groups,
-            mask=result.mask,
-            training=result.training,
-            running_mean=result.running_mean,
-            running_var=result.running_var,
-        )
+    call = torch_call(result.key, b, s, f, result.groups, result.eps)
+    try:
+        with torch.no_grad():
+            ref = reference(
+                result.input,
+                result.key,
+                result.eps,
+                groups=result.groups,
+                mask=result.mask,
+                training=result.training,
+                running_mean=result.running_mean,
+                running_var=result.running_var,
+            )
+    except (ValueError, RuntimeError) as e:
+        return Verification(call, float("nan"), False, refused=str(e))
     diff = float((ref - result.normalized).abs().max())
     tol = 1e-4 if result.input.dtype == torch.float32 else 1e-9
-    return Verification(
-        torch_call(result.key, b, s, f, result.groups, result.eps), diff, diff <= tol * max(1.0, float(ref.abs().max()))
-    )
+    return Verification(call, diff, diff <= tol * max(1.0, float(ref.abs().max())))
 
 
 def output_moments(result: NormResult) -> tuple[Tensor, Tensor]:

@@ -39,11 +39,19 @@ if clicked is not None and clicked != st.session_state.get("_last_click"):
     st.session_state.cb, st.session_state.cs, st.session_state.cf = clicked
 
 ver = verify(r)
-check = st.success if ver.ok else st.error
-check(
-    f"{'matches' if ver.ok else 'does NOT match'} `{ver.torch_call}`: max |Δ| = {ver.max_abs_diff:.1e} (computed live on this tensor)",
-    icon=":material/verified:" if ver.ok else ":material/error:",
-)
+if ver.refused:
+    st.warning(
+        f"`{ver.torch_call}` refuses this input ({ver.refused}); the numbers below are norm-viz's own, "
+        "which set a group of one value to 0.",
+        icon=":material/warning:",
+    )
+else:
+    check = st.success if ver.ok else st.error
+    check(
+        f"{'matches' if ver.ok else 'does NOT match'} `{ver.torch_call}`: max |Δ| = {ver.max_abs_diff:.1e} "
+        "(computed live on this tensor)",
+        icon=":material/verified:" if ver.ok else ":material/error:",
+    )
 
 left, right = st.columns([3, 2], gap="large")
 with right:

@@ -93,7 +93,8 @@ def test_fast_kernels_equal_the_generic_table_reduction(key):
     data=st.data(),
 )
 def test_properties(key, b, s, f, seed, cell_seed, data):
-    """Groups partition the tensor; each group's box is the table's; centred groups have mean 0, var σ²/(σ²+ε)."""
+    """On random shapes: equal to torch.nn; groups partition the tensor; each group's box is the table's;
+    centred groups have mean 0 and variance σ²/(σ²+ε); RMS groups have mean square ms/(ms+ε)."""
     g = data.draw(st.sampled_from(valid_group_counts(f))) if NORMS[key].uses_groups else 1
     x = make_tensor(b, s, f, seed=seed, dtype=torch.float64) * 2 - 1
     if needs_more_values(key, (b, s, f)):
@@ -101,6 +102,13 @@ def test_properties(key, b, s, f, seed, cell_seed, data):
             normalize(x, key, groups=g)
         return
     r = normalize(x, key, groups=g)
+    if NORMS[key].uses_groups and b * s * f == 1:
+        with pytest.raises(ValueError, match="Expected more than 1 value"):  # torch refuses a single value
+            reference(x, key, groups=g)
+        assert verify(r).refused and float(r.output) == 0.0
+    else:
+        with torch.no_grad():
+            torch.testing.assert_close(r.output, reference(x, key, groups=g), atol=1e-9, rtol=1e-9)
     counts = torch.bincount(r.group_id.reshape(-1), minlength=r.n_groups)
     assert r.n_groups * r.group_size == b * s * f
     assert torch.all(counts == r.group_size)

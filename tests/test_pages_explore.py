@@ -172,3 +172,10 @@ def test_clicked_cell_reads_every_shape_of_selection(state, expected):
     from norm_viz.ui import clicked_cell
 
     assert clicked_cell(state, (4, 6, 8)) == expected
+
+
+def test_a_single_value_tensor_is_explained_where_torch_refuses_it():
+    at = app_test(query={"B": "1", "S": "1", "F": "1", "norm": "groupnorm"})
+    no_exception(at)
+    assert any("refuses this input" in w.value for w in at.warning)
+    assert charts(at), "the page still shows norm-viz's own numbers"
