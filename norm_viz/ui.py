@@ -349,10 +349,17 @@ def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
     weight = None if cfg.gamma == 1.0 else torch.full(affine, cfg.gamma)
     bias = None if cfg.beta == 0.0 else torch.full(affine, cfg.beta)
     try:
-        return normalize(x, cfg.key, cfg.eps, groups=cfg.groups, mask=mask, weight=weight, bias=bias)
+        r = normalize(x, cfg.key, cfg.eps, groups=cfg.groups, mask=mask, weight=weight, bias=bias)
     except ValueError as e:
         st.error(f"{spec.label} cannot run on this tensor: {e}")
         return None
+    if not torch.isfinite(r.output).all():
+        st.warning(
+            f"With ε = {cfg.eps:g}, a group whose values are all equal has variance 0, so x̂ = 0 / √0 = NaN "
+            "(torch.nn gives NaN too). Set ε > 0, e.g. 1e-5, to get 0 instead.",
+            icon=":material/warning:",
+        )
+    return r
 
 
 def clicked_cell(chart_state: Any, shape: tuple[int, int, int]) -> tuple[int, int, int] | None:

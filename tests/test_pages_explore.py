@@ -179,3 +179,18 @@ def test_a_single_value_tensor_is_explained_where_torch_refuses_it():
     no_exception(at)
     assert any("refuses this input" in w.value for w in at.warning)
     assert charts(at), "the page still shows norm-viz's own numbers"
+
+
+def test_eps_zero_on_a_constant_group_warns_and_still_verifies():
+    at = app_test(query={"src": "preset", "preset": "d2l", "norm": "batchnorm"})
+    at.number_input(key="eps").set_value(0.0).run()
+    at.selectbox(key="norm").select("layernorm_sample").run()
+    no_exception(at)
+    assert not at.warning  # the D2L sample has variance > 0: no NaN
+    at.radio(key="src").set_value("generate").run()
+    at.number_input(key="scale").set_value(1e-6).run()
+    at.slider(key="F").set_value(1).run()
+    at.selectbox(key="norm").select("layernorm").run()  # F = 1: every token's variance is exactly 0
+    no_exception(at)
+    assert any("x̂ = 0 / √0 = NaN" in w.value for w in at.warning)
+    assert any(s.value.startswith("matches") for s in at.success)
