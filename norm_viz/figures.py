@@ -55,6 +55,20 @@ def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
     return [(i * (width + gap), i * (width + gap) + width) for i in range(n)]
 
 
+def _panel_title(text: str, domain: tuple[float, float], color: str = "#222") -> dict[str, Any]:
+    """A bold title centred above one side-by-side panel."""
+    return {
+        "text": f"<b>{text}</b>",
+        "x": (domain[0] + domain[1]) / 2,
+        "y": 1.02,
+        "xref": "paper",
+        "yref": "paper",
+        "showarrow": False,
+        "yanchor": "bottom",
+        "font": {"size": 17, "color": color},
+    }
+
+
 def _ticks(n: int) -> dict[str, Any]:
     """Integer ticks for an index axis: every index while they fit, else plotly's own choice."""
     return {"tickmode": "linear", "tick0": 0, "dtick": 1} if n <= 16 else {}
@@ -302,18 +316,7 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
     for i, ((name, t), dom) in enumerate(zip(panels, domains, strict=True)):
         xa, ya = _axis_name("x", i), _axis_name("y", i)
         v = t.detach().double().numpy()
-        layout["annotations"].append(
-            {
-                "text": f"<b>{name}</b>",
-                "x": (dom[0] + dom[1]) / 2,
-                "y": 1.02,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "yanchor": "bottom",
-                "font": {"size": 17},
-            }
-        )
+        layout["annotations"].append(_panel_title(name, dom))
         if len(axes) <= 1:
             colors = [SELECTED if k == gid else INPUT for k in range(v.size)]
             data.append(
@@ -413,18 +416,7 @@ def heatmaps_figure(
     for i, ((name, z, lim, color), dom) in enumerate(zip(panels, _panel_axes(2, 0.12), strict=True)):
         xa, ya = _axis_name("x", i), _axis_name("y", i)
         on = {"xaxis": xa, "yaxis": ya}
-        layout["annotations"].append(
-            {
-                "text": f"<b>{name}</b>",
-                "x": (dom[0] + dom[1]) / 2,
-                "y": 1.02,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "yanchor": "bottom",
-                "font": {"size": 17, "color": color},
-            }
-        )
+        layout["annotations"].append(_panel_title(name, dom, color))
         data.append(
             {
                 "type": "heatmap",

@@ -56,24 +56,21 @@ _SLOT = "_notice_slot"
 # --- URL state -------------------------------------------------------------------------------
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        v = int(raw)
-        if not lo <= v <= hi:
-            raise ValueError(f"must be between {lo} and {hi}")
-        return v
+def number_in(lo: float, hi: float, cast: Callable[[str], float] = float) -> Callable[[str], Any]:
+    """A URL parser: the text as a number (int or float by `cast`) between lo and hi."""
 
-    return parse
-
-
-def _float_in(lo: float, hi: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        v = float(raw)
+    def parse(raw: str) -> Any:
+        v = cast(raw)
         if not lo <= v <= hi:
             raise ValueError(f"must be between {lo:g} and {hi:g}")
         return v
 
     return parse
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """A URL parser: a whole number between lo and hi."""
+    return number_in(lo, hi, int)
 
 
 def _choice(options: Sequence[str]) -> Callable[[str], str]:
@@ -173,8 +170,8 @@ def tensor_controls() -> TensorConfig:
     init_state("F", 8, int_in(1, MAX_F))
     init_state("kind", "normal", _choice(list(KINDS)))
     init_state("seed", 0, int_in(0, 2**31 - 1))
-    init_state("scale", 1.0, _float_in(1e-6, 1e6))
-    init_state("shift", 0.0, _float_in(-1e6, 1e6))
+    init_state("scale", 1.0, number_in(1e-6, 1e6))
+    init_state("shift", 0.0, number_in(-1e6, 1e6))
     init_state("preset", "d2l", _choice(list(PRESETS)))
     init_state("rows_are", "batch", _choice(["batch", "sequence"]))
     sb = st.sidebar
@@ -305,9 +302,9 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     b, s, f = shape
     init_state("norm", "layernorm", _choice(list(NORMS)))
     init_state("G", 0, int_in(0, MAX_F))
-    init_state("eps", 1e-5, _float_in(0.0, 10.0))
-    init_state("gamma", 1.0, _float_in(-100, 100))
-    init_state("beta", 0.0, _float_in(-100, 100))
+    init_state("eps", 1e-5, number_in(0.0, 10.0))
+    init_state("gamma", 1.0, number_in(-100, 100))
+    init_state("beta", 0.0, number_in(-100, 100))
     init_state("lengths", "", str)
     c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
     key = c1.selectbox("Normalization", list(NORMS), format_func=lambda k: NORMS[k].label, key="norm")
