@@ -55,7 +55,7 @@ def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
     return [(i * (width + gap), i * (width + gap) + width) for i in range(n)]
 
 
-def _panel_title(text: str, domain: tuple[float, float], color: str = "#222") -> dict[str, Any]:
+def _panel_title(text: str, domain: tuple[float, float], color: str | None = None) -> dict[str, Any]:
     """A bold title centred above one side-by-side panel."""
     return {
         "text": f"<b>{text}</b>",
@@ -65,7 +65,7 @@ def _panel_title(text: str, domain: tuple[float, float], color: str = "#222") ->
         "yref": "paper",
         "showarrow": False,
         "yanchor": "bottom",
-        "font": {"size": 17, "color": color},
+        "font": {"size": 17, **({"color": color} if color else {})},  # no colour: the theme's (light or dark)
     }
 
 
@@ -228,7 +228,7 @@ def groups_overview_figure(
                 "y": at[1] + 1.45,
                 "text": f"<b>▶ {label}</b>" if key == highlight else label,
                 "showarrow": False,
-                "font": {"size": 15, "color": SELECTED if key == highlight else "#222"},
+                "font": {"size": 15, **({"color": SELECTED} if key == highlight else {})},
             }
         )
         hover_x.append(at[0] + 0.5)
@@ -247,7 +247,7 @@ def groups_overview_figure(
                 "text": text,
                 "showarrow": False,
                 "textangle": angle,
-                "font": {"size": 13, "color": "#333"},
+                "font": {"size": 13},
             }
         )
     cx, cy = _polygons(cube_polys)
@@ -312,7 +312,7 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
     panels = ([("mean μ", result.group_mean)] if result.group_mean is not None else []) + [(var_name, result.group_var)]
     domains = _panel_axes(len(panels), 0.18)
     data: list[dict[str, Any]] = []
-    layout: dict[str, Any] = {"annotations": []}
+    layout: dict[str, Any] = {"annotations": [], "margin": {"l": 10, "r": 10, "t": 100, "b": 10}}
     for i, ((name, t), dom) in enumerate(zip(panels, domains, strict=True)):
         xa, ya = _axis_name("x", i), _axis_name("y", i)
         v = t.detach().double().numpy()
@@ -407,7 +407,7 @@ def heatmaps_figure(
         "clickmode": "event+select",
         "dragmode": False,
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
-        "margin": {"l": 10, "r": 10, "t": 70, "b": 70},
+        "margin": {"l": 10, "r": 10, "t": 100, "b": 70},
     }
     panels = (
         (f"input, batch item {batch_item}", xin, lim_in, INPUT),
