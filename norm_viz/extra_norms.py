@@ -173,3 +173,18 @@ def fit_tanh_alpha(x: Tensor, y: Tensor, lo: float = 1e-3, hi: float = 20.0) -> 
     err = (a[:, None] * t - yd).square().mean(1)
     i = int(err.argmin())
     return float(alphas[i]), float(a[i])
+
+
+def tanh_fit(x: Tensor, y: Tensor, alpha: float) -> tuple[float, float]:
+    """For a given α, the least-squares scale a of y ≈ a·tanh(α·x) and the RMS error of that fit."""
+    xd, yd = x.double().reshape(-1), y.double().reshape(-1)
+    t = torch.tanh(alpha * xd)
+    a = float((t * yd).sum() / t.square().sum().clamp_min(1e-30))
+    return a, float((a * t - yd).square().mean().sqrt())
+
+
+def line_fit_error(x: Tensor, y: Tensor) -> float:
+    """RMS error of the best straight line through the origin, y ≈ k·x (what a single token's LayerNorm is)."""
+    xd, yd = x.double().reshape(-1), y.double().reshape(-1)
+    k = (xd * yd).sum() / xd.square().sum().clamp_min(1e-30)
+    return float((k * xd - yd).square().mean().sqrt())

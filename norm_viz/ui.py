@@ -94,6 +94,16 @@ def flag(raw: str) -> bool:
     return raw.lower() in ("1", "true")
 
 
+def float_in(lo: float, hi: float) -> Callable[[str], float]:
+    """A URL parser for a number between lo and hi."""
+    return _float_in(lo, hi)
+
+
+def choice(options: Sequence[str]) -> Callable[[str], str]:
+    """A URL parser that accepts only one of `options`."""
+    return _choice(options)
+
+
 def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> None:
     """Give widget `key` its first value: from the URL when valid, else `default` (noting why)."""
     if key in st.session_state:
