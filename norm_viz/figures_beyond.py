@@ -236,7 +236,7 @@ def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figu
         colors = [SELECTED if i == chosen else INPUT for i in range(v.size)]
         fig.add_trace(go.Bar(x=np.arange(v.size), y=v, marker_color=colors, showlegend=False), row=1, col=c)
         fig.update_xaxes(title_text="group id", row=1, col=c)
-    return _layout(fig, f"{var.numel()} statistics; the chosen cell's group in red", 340)
+    return _layout(fig, f"{var.numel()} statistics, one per group; the chosen cell's group highlighted", 340)
 
 
 # --- equivalences ----------------------------------------------------------------------------------
