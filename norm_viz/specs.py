@@ -169,9 +169,9 @@ def torch_snippet(
     b, s, f = shape
     scaling = (
         f"xg = x.reshape({b}, {s}, {scaling_groups}, {f // scaling_groups})  # GroupScaling (the authors' code)\n"
-        f"x = (xg / torch.sqrt(xg.pow(2).mean(-1, keepdim=True) + {eps})).reshape({b}, {s}, {f})\n"
+        f"xs = (xg / torch.sqrt(xg.pow(2).mean(-1, keepdim=True) + {eps})).reshape({b}, {s}, {f})\n"
         if scaling_groups
-        else ""
+        else "xs = x  # no GroupScaling\n"
     )
     head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
     make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
@@ -195,8 +195,8 @@ def torch_snippet(
             f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding\n"
             f"running_psi2 = torch.ones({f})  # the running quadratic mean PowerNorm keeps\n"
             + scaling
-            + "psi2 = x[mask].pow(2).mean(0)  # per feature, over the real tokens; no mean is subtracted\n"
-            f"y = x / torch.sqrt(psi2 + {eps})  # during warm-up; afterwards x / torch.sqrt(running_psi2 + {eps})\n"
+            + "psi2 = xs[mask].pow(2).mean(0)  # per feature, over the real tokens; no mean is subtracted\n"
+            f"y = xs / torch.sqrt(psi2 + {eps})  # during warm-up; afterwards xs / torch.sqrt(running_psi2 + {eps})\n"
             "running_psi2 = 0.9 * running_psi2 + 0.1 * psi2  # α = 0.9"
         ),
         "dyt": f"alpha = {alpha:g}  # DyT's learnable scalar\ny = torch.tanh(alpha * x)  # times γ plus β per feature",
