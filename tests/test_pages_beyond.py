@@ -4,7 +4,6 @@ is answered with a message, never a traceback. Also the Explorer with the two ne
 from __future__ import annotations
 
 import pytest
-
 from conftest import app_test, charts, decode, no_exception
 
 
