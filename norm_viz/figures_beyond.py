@@ -24,13 +24,19 @@ KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9"}
 DTYPE_COLORS = {"float32": INPUT, "float16": SELECTED, "bfloat16": PAD}
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+def _layout(fig: go.Figure, title: str, height: int, legend_below: bool = False) -> go.Figure:
+    """Title, fonts and legend; a legend with many or long entries goes below the plot, not over the title."""
+    legend = (
+        {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
+        if legend_below
+        else {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}
+    )
     fig.update_layout(
         title={"text": title, "font": {"size": 20}},
         font=FONT,
         height=height,
         margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        legend=legend,
     )
     return fig
 
@@ -102,7 +108,7 @@ def powernorm_features_figure(run: PowerRun, current: int) -> go.Figure:
     )
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f.size <= 24 else None)
-    fig.update_yaxes(title_text="ψ² (quadratic mean)")
+    fig.update_yaxes(title_text="ψ² (quadratic mean, log scale)", type="log")
     which = "the running ψ²" if st.used_running else "this batch's ψ² (warm-up)"
     return _layout(fig, f"Step {current + 1}: every feature is divided by {which}", 400)
 
@@ -159,7 +165,7 @@ def dyt_scatter_figure(
     )
     fig.update_xaxes(title_text="LayerNorm input x")
     fig.update_yaxes(title_text="LayerNorm output (γ = 1, β = 0)")
-    return _layout(fig, "Per token LayerNorm is linear; all tokens together look like tanh", 540)
+    return _layout(fig, "Each token is a line; together they bend like tanh", 680, legend_below=True)
 
 
 def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
@@ -272,7 +278,7 @@ def equivalences_figure(eqs: Sequence[Equivalence]) -> go.Figure:
     )
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="log", title_text="max |Δ| between the two outputs (log scale)", range=[-12.5, 1.5])
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
     return _layout(fig, "Identities hold to rounding error; break the condition and they fail", 520)
 
 
@@ -322,7 +328,7 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
             )
         fig.update_xaxes(title_text="feature 0", range=[-lim, lim])
         fig.update_yaxes(title_text="feature 1", range=[-lim, lim], scaleanchor="x", scaleratio=1)
-        return _layout(fig, f"{label} on {len(tokens)} tokens with F = 2", 620)
+        return _layout(fig, f"{label} on {len(tokens)} tokens with F = 2", 680, legend_below=True)
     # F = 3: the plane x + y + z = 0 and the sphere of radius √3, translucent
     u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
     v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
@@ -378,10 +384,11 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
             "yaxis": {**axis, "title": {"text": "feature 1"}},
             "zaxis": {**axis, "title": {"text": "feature 2"}},
             "aspectmode": "cube",
-            "camera": {"eye": {"x": 1.5, "y": 1.5, "z": 1.2}},
+            # oblique to the plane's normal (1, 1, 1), so that the plane is seen as a plane and the circle as an ellipse
+            "camera": {"eye": {"x": 1.8, "y": -0.6, "z": 0.6}},
         }
     )
-    return _layout(fig, f"{label} on {len(tokens)} tokens with F = 3 (drag to rotate)", 680)
+    return _layout(fig, f"{label} on {len(tokens)} tokens with F = 3 (drag to rotate)", 720, legend_below=True)
 
 
 # --- fluctuation -----------------------------------------------------------------------------------
@@ -413,9 +420,17 @@ def fluctuation_figure(runs: Sequence[Fluctuation]) -> go.Figure:
                 row=row,
                 col=col,
             )
-        fig.update_xaxes(type="log", title_text="batch size (sequences)", row=row, col=col)
+        sizes = list(runs[0].batch_sizes)
+        fig.update_xaxes(
+            type="log",
+            title_text="batch size (sequences)",
+            tickvals=sizes,
+            ticktext=[str(v) for v in sizes],
+            row=row,
+            col=col,
+        )
         fig.update_yaxes(type="log", row=row, col=col)
-    return _layout(fig, "How far one mini-batch's statistics stray, against batch size", 680)
+    return _layout(fig, "How far one mini-batch's statistics stray, against batch size", 760, legend_below=True)
 
 
 def batch_means_figure(runs: Sequence[Fluctuation], feature: int = 0) -> go.Figure:
@@ -432,9 +447,9 @@ def batch_means_figure(runs: Sequence[Fluctuation], feature: int = 0) -> go.Figu
                 line={"color": KIND_COLORS.get(run.kind, INPUT), "width": 2},
             )
         )
-    fig.add_hline(y=0, line={"color": FAINT, "dash": "dot"}, annotation_text="dataset mean")
+    fig.add_hline(y=0, line={"color": FAINT, "dash": "dot"})
     fig.update_xaxes(title_text="mini-batch")
-    fig.update_yaxes(title_text=f"batch mean of feature {feature} (units of σ)")
+    fig.update_yaxes(title_text=f"batch mean of feature {feature} (σ; dataset: 0)")
     return _layout(fig, f"Batch after batch, at batch size {min(runs[0].batch_sizes)}", 380)
 
 
@@ -461,11 +476,13 @@ def eps_placement_figure(run: EpsPlacement, eps: float) -> go.Figure:
             ),
         ]
     )
-    fig.add_vline(x=math.sqrt(eps), line={"color": FAINT, "dash": "dot"}, annotation_text="√ε")
-    fig.add_vline(x=eps, line={"color": FAINT, "dash": "dot"}, annotation_text="ε", annotation_position="bottom right")
+    for at, text in ((math.sqrt(eps), "√ε"), (eps, "ε")):
+        fig.add_vline(x=at, line={"color": FAINT, "dash": "dot"})
+        # on a log axis an annotation's x is log10 of the value (add_vline's own label lands elsewhere)
+        fig.add_annotation(x=math.log10(at), y=1.0, yref="paper", text=text, showarrow=False, xshift=14)
     fig.update_xaxes(type="log", title_text="RMS of the input token")
     fig.update_yaxes(type="log", title_text="RMS of the output token")
-    return _layout(fig, f"Where ε sits matters for small tokens (ε = {eps:g})", 440)
+    return _layout(fig, f"Where ε sits matters for small tokens (ε = {eps:g})", 460, legend_below=True)
 
 
 def dtype_figure(runs: Sequence[DtypeRun], noise: float) -> go.Figure:
@@ -488,7 +505,7 @@ def dtype_figure(runs: Sequence[DtypeRun], noise: float) -> go.Figure:
     fig.add_hline(y=1, line={"color": FAINT, "dash": "dash"}, annotation_text="error 1 = the output is noise")
     fig.update_xaxes(type="log", title_text=f"offset c of tokens c + {noise:g}·z")
     fig.update_yaxes(type="log", title_text="max |error| vs float64")
-    return _layout(fig, "Near-constant tokens: low precision loses the variation", 460)
+    return _layout(fig, "Near-constant tokens: low precision loses the variation", 560, legend_below=True)
 
 
 def damping_figure(stds: Tensor, outs: dict[float, Tensor]) -> go.Figure:

@@ -29,9 +29,9 @@ b, s, f = x.shape
 
 st.subheader("Average over …")
 c1, c2, c3, c4, c5 = st.columns(5)
-c1.toggle("batch (across sequences)", key="cx_b")
-c2.toggle("sequence (across tokens)", key="cx_s")
-c3.toggle("features (within a token)", key="cx_f")
+c1.toggle("batch", key="cx_b", help="across the sequences of the batch")
+c2.toggle("sequence", key="cx_s", help="across the tokens of a sequence")
+c3.toggle("features", key="cx_f", help="across the features of a token (or of a feature group)")
 valid = valid_group_counts(f)
 if st.session_state.cx_g not in valid:
     st.session_state.cx_g = 1
@@ -42,7 +42,7 @@ c4.selectbox(
     disabled=not st.session_state.cx_f,
     help="features are split into this many groups; each group gets its own statistic",
 )
-c5.toggle("subtract the mean (centered)", key="cx_c")
+c5.toggle("subtract the mean", key="cx_c", help="off: divide by the root mean square, as RMSNorm does")
 
 ss = st.session_state
 axes = tuple(a for a, k in (("batch", "cx_b"), ("sequence", "cx_s"), ("feature", "cx_f")) if ss[k])
@@ -56,7 +56,7 @@ if not axes:
 
 for k, n in (("cx_cb", b), ("cx_cs", s), ("cx_cf", f)):
     ss[k] = min(int(ss[k]), n - 1)
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([1, 1], gap="large")
 with right:
     st.markdown("**Choose a cell**")
     d1, d2, d3 = st.columns(3)
@@ -74,13 +74,15 @@ with right:
     var = float(r.var[gid])
     if r.mean is not None:
         mu = float(r.mean[gid])
+        st.latex(rf"x = {ui.fmt(xv)} \qquad \mu = {ui.fmt(mu)} \qquad \sigma^2 = {ui.fmt(var)}")
         st.latex(
-            rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{ui.fmt(xv)} - ({ui.fmt(mu)})}}"
+            rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + 10^{{-5}}}}}} = \frac{{{ui.fmt(xv)} - ({ui.fmt(mu)})}}"
             rf"{{\sqrt{{{ui.fmt(var)} + 10^{{-5}}}}}} = {ui.fmt(yv)}"
         )
     else:
+        st.latex(rf"x = {ui.fmt(xv)} \qquad \overline{{x^2}} = {ui.fmt(var)}")
         st.latex(
-            rf"\hat x = \frac{{x}}{{\sqrt{{\overline{{x^2}} + \varepsilon}}}} = \frac{{{ui.fmt(xv)}}}"
+            rf"\hat x = \frac{{x}}{{\sqrt{{\overline{{x^2}} + 10^{{-5}}}}}} = \frac{{{ui.fmt(xv)}}}"
             rf"{{\sqrt{{{ui.fmt(var)} + 10^{{-5}}}}}} = {ui.fmt(yv)}"
         )
 with left:
@@ -106,7 +108,7 @@ table = pd.DataFrame(
         "max |Δ| of outputs": [
             "cannot run: " + m.note if m.max_abs_diff is None else f"{m.max_abs_diff:.1e}" for m in matches
         ],
-        "equal?": ["✅" if m.equal else "" for m in matches],
+        "equal?": ["yes" if m.equal else "" for m in matches],
     }
 )
 st.dataframe(table, hide_index=True, width="stretch")

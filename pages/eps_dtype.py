@@ -8,6 +8,15 @@ from norm_viz.labs import DTYPES, damping, dtype_lab, eps_placement, zero_varian
 
 EPS_CHOICES = ("1e-08", "1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1")
 
+
+def tex_num(v: float) -> str:
+    """1e-05 as 10^{-5} and 2.5e-07 as 2.5 × 10^{-7} for st.latex."""
+    mant, exp = f"{v:.1e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    power = f"10^{{{int(exp)}}}"
+    return power if mant == "1" else rf"{mant} \times {power}"
+
+
 st.title("The ε and dtype lab")
 ui.init_state("ed_eps", "1e-05", ui.choice(list(EPS_CHOICES)))
 ui.init_state("ed_noise", 0.01, ui.float_in(1e-6, 10.0))
@@ -75,7 +84,7 @@ with c2:
     st.latex(
         rf"\varepsilon = 0:\ \frac{{{ui.fmt(val)} - {ui.fmt(val)}}}{{\sqrt{{0 + 0}}}} = \frac{{0}}{{0}} \to "
         rf"{shown}, \dots"
-        rf"\qquad \varepsilon = {eps:g}:\ \frac{{0}}{{\sqrt{{0 + {eps:g}}}}} = {ui.fmt(with_eps.output[0])}"
+        rf"\qquad \varepsilon = {tex_num(eps)}:\ \frac{{0}}{{\sqrt{{0 + {tex_num(eps)}}}}} = {ui.fmt(with_eps.output[0])}"
     )
 stds = torch.logspace(-5, 1, 61, dtype=torch.float64)
 curves = {e: damping(e, stds)[1] for e in sorted({1e-8, 1e-5, 1e-2, eps})}

@@ -40,14 +40,13 @@ except ValueError as e:
 table = pd.DataFrame(
     {
         "identity": [f"{e.left} = {e.right}" for e in eqs],
-        "when": [e.condition for e in eqs],
-        "max |Δ|": [f"{e.max_abs_diff:.1e}" for e in eqs],
-        "holds": ["✅" if e.holds else "❌" for e in eqs],
+        "holds when": [e.condition for e in eqs],
+        "max |Δ|": [f"{e.max_abs_diff:.1e}" + ("" if e.holds else " (fails)") for e in eqs],
         "condition broken": [e.broken for e in eqs],
         "max |Δ| then": [f"{e.broken_diff:.3g}" for e in eqs],
     }
-)
-st.dataframe(table, hide_index=True, width="stretch")
+).set_index("identity")
+st.table(table)
 st.plotly_chart(figures_beyond.equivalences_figure(eqs), width="stretch", key="eq_fig")
 st.latex(
     r"\text{SyncBN: } \mu = \frac{\sum_k \sum x}{\sum_k n_k}, \quad \sigma^2 = \frac{\sum_k \sum x^2}{\sum_k n_k} - \mu^2"

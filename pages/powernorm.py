@@ -28,7 +28,7 @@ ui.init_state("pn_kind", "token_like", ui.choice(list(KINDS)))
 ui.init_state("pn_var", True, ui.flag)
 ui.init_state("pn_gs", 0, ui.int_in(0, 16))
 ui.init_state("pn_seed", 0, ui.int_in(0, 2**31 - 1))
-ui.init_state("pn_step", 0, ui.int_in(0, 39))
+ui.init_state("pn_step", 1, ui.int_in(1, 40))
 ui.init_state("pn_feat", 0, ui.int_in(0, 15))
 ui.show_url_notices()
 
@@ -78,12 +78,12 @@ args = (n_steps, b, s, f, ss.pn_kind, int(ss.pn_seed), bool(ss.pn_var))
 pr = run(n_steps, warm, *args[1:], int(ss.pn_gs))
 xs, masks = batches(*args)
 
-ss.pn_step = min(int(ss.pn_step), n_steps - 1)
+ss.pn_step = min(int(ss.pn_step), n_steps)
 ss.pn_feat = min(int(ss.pn_feat), f - 1)
 e1, e2 = st.columns([3, 1])
-e1.slider("step to inspect", 0, n_steps - 1, key="pn_step", format="step %d", help="0 is the first step")
+e1.slider("step to inspect", 1, n_steps, key="pn_step", format="step %d")
 e2.number_input("feature to follow", 0, f - 1, key="pn_feat")
-t, feat = int(ss.pn_step), int(ss.pn_feat)
+t, feat = int(ss.pn_step) - 1, int(ss.pn_feat)
 step = pr.steps[t]
 
 st.plotly_chart(figures_beyond.powernorm_steps_figure(pr, feat, t), width="stretch", key="pn_steps_fig")
@@ -98,8 +98,8 @@ with right:
     st.latex(
         rf"\psi^2_{{\text{{batch}}}} = \frac{{1}}{{{step.n_tokens}}}\sum_{{\text{{real tokens}}}} x^2 = {ui.fmt(psi_b)}"
     )
+    st.latex(rf"\hat x = \frac{{x}}{{\sqrt{{{ui.fmt(float(step.divisor[feat]))} + 10^{{-5}}}}}}")
     st.latex(
-        rf"\hat x = \frac{{x}}{{\sqrt{{{ui.fmt(float(step.divisor[feat]))} + 10^{{-5}}}}}} \qquad "
         rf"\psi^2_{{\text{{run}}}} \leftarrow {PN_ALPHA:g} \cdot {ui.fmt(before)} + {1 - PN_ALPHA:.1g} \cdot {ui.fmt(psi_b)}"
         rf" = {ui.fmt(after)}"
     )
@@ -121,6 +121,10 @@ with right:
     diff = float((r.normalized - loop).abs().max())
     (st.success if diff < 1e-4 else st.error)(
         f"normalize(x, 'powernorm') vs a cell-by-cell loop written from the paper's formulas: max |Δ| = {diff:.1e}"
+    )
+    st.caption(
+        "The running ψ² starts at 1 (the buffer's initial value), so after a short warm-up it can still be far "
+        "from a feature's own scale: compare the bars."
     )
     ms = r.normalized[masks[t]].square().mean(0)
     st.markdown(
