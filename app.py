@@ -11,7 +11,22 @@ PAGES = {
         ),
     ],
     "Transformer questions": [],
-    "Beyond the standard norms": [],
+    "Beyond the standard norms": [
+        st.Page("pages/powernorm.py", title="PowerNorm", icon=":material/bolt:", url_path="powernorm"),
+        st.Page("pages/dyt.py", title="DyT: no normalization", icon=":material/show_chart:", url_path="dyt"),
+        st.Page("pages/custom_axes.py", title="Custom axes", icon=":material/tune:", url_path="custom-axes"),
+        st.Page(
+            "pages/equivalences.py", title="Equivalences", icon=":material/compare_arrows:", url_path="equivalences"
+        ),
+        st.Page("pages/geometry.py", title="Geometry", icon=":material/public:", url_path="geometry"),
+        st.Page(
+            "pages/fluctuation.py",
+            title="Batch-statistics fluctuation",
+            icon=":material/ssid_chart:",
+            url_path="fluctuation",
+        ),
+        st.Page("pages/eps_dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
+    ],
     "Classroom": [],
 }
 

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from norm_viz import extra_norms
 from norm_viz.specs import AXES, NORMS, Norm, default_groups, valid_group_counts
 
 ArrayLike = Tensor | Sequence[float] | float
@@ -45,6 +46,14 @@ class NormResult:
     """Running mean after this step (training) or the one used (eval); batch-statistics norms only."""
     running_var: Tensor | None = None
     """Running variance (unbiased, as torch stores it) after this step or the one used."""
+    alpha: float | None = None
+    """DyT's α; None for other norms."""
+    scaling_groups: int = 0
+    """PowerNorm's GroupScaling group count (0 = off)."""
+    running_prior: Tensor | None = None
+    """PowerNorm: the running ψ² before this step (the one a post-warm-up step divides by)."""
+    running_used: bool = False
+    """True when a training step divided by running statistics (PowerNorm after warm-up)."""
 
     @property
     def norm(self) -> Norm:
@@ -57,8 +66,8 @@ class NormResult:
 
     @property
     def uses_running_stats(self) -> bool:
-        """True when the statistics came from running estimates (BatchNorm in eval mode)."""
-        return self.norm.batch_stats and not self.training
+        """True when the statistics came from running estimates (eval mode, or PowerNorm after warm-up)."""
+        return (self.norm.batch_stats and not self.training) or self.running_used
 
     @property
     def _view4(self) -> tuple[int, int, int, int]:
@@ -271,6 +280,9 @@ def _generic_stats(x: Tensor, norm: Norm, groups: int, eps: float) -> tuple[Tens
     b, s, f = x.shape
     x4 = x.reshape(b, s, groups, f // groups)
     dims = tuple(AXES.index(a) for a in norm.reduce)
+    if not dims:  # every cell its own group: torch reads dim=() as "reduce everything", so do not reduce
+        ms = x4.square()
+        return (x4 * torch.rsqrt(ms + eps)).reshape(b, s, f), None, ms.reshape(-1)
     if norm.centered:
         var, mean = torch.var_mean(x4, dim=dims, keepdim=True, correction=0)
         xhat = (x4 - mean) * torch.rsqrt(var + eps)
@@ -292,6 +304,9 @@ def normalize(
     running_mean: ArrayLike | None = None,
     running_var: ArrayLike | None = None,
     momentum: float = 0.1,
+    alpha: float = extra_norms.DYT_ALPHA,
+    warmup: bool = True,
+    scaling_groups: int = 0,
 ) -> NormResult:
     """Normalize x (B, S, F) with one norm of `NORMS`; raise ValueError saying what is wrong and what is valid."""
     if norm not in NORMS:
@@ -315,7 +330,13 @@ def normalize(
         if not training and (run_var < 0).any():
             _fail("running_var must be ≥ 0 (it is a variance)")
 
-    if spec.batch_stats and not training:
+    extra: dict = {}
+    if spec.key in extra_norms.EXTRA:
+        xhat, mean, var, counts, run_var, extra = _extra_forward(
+            x, spec.key, eps, m, training, run_var, momentum, alpha, warmup, scaling_groups
+        )
+        run_mean = None
+    elif spec.batch_stats and not training:
         if not torch.isfinite(x).all():
             _fail(_nonfinite_message(x))
         rstd = torch.rsqrt(run_var + eps)
@@ -360,7 +381,61 @@ def normalize(
         mask=m,
         running_mean=run_mean,
         running_var=run_var,
+        **extra,
     )
+
+
+def _extra_forward(
+    x: Tensor,
+    key: str,
+    eps: float,
+    mask: Tensor | None,
+    training: bool,
+    running: Tensor | None,
+    momentum: float,
+    alpha: float,
+    warmup: bool,
+    scaling_groups: int,
+) -> tuple[Tensor, None, Tensor, Tensor, Tensor | None, dict]:
+    """(x̂, mean, statistic, counts, running, extra NormResult fields) for the norms of extra_norms."""
+    if not torch.isfinite(x).all():
+        _fail(_nonfinite_message(x))
+    f = x.shape[2]
+    if key == "dyt":
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
+            _fail(f"DyT's alpha must be a finite number, got {alpha!r}")
+        # DyT divides by nothing; each one-cell group carries its own x² so the shared figures have a number
+        top = torch.finfo(x.dtype).max
+        ms = x.double().square().clamp_max(top).to(x.dtype).reshape(-1)
+        return (
+            extra_norms.dyt(x, float(alpha)),
+            None,
+            ms,
+            torch.ones_like(ms, dtype=torch.int64),
+            None,
+            {"alpha": float(alpha)},
+        )
+    if isinstance(scaling_groups, bool) or not isinstance(scaling_groups, int) or scaling_groups < 0:
+        _fail(f"scaling_groups must be 0 (off) or a whole number that divides features={f}, got {scaling_groups!r}")
+    if scaling_groups and f % scaling_groups:
+        valid = ", ".join(map(str, valid_group_counts(f)))
+        _fail(f"GroupScaling groups={scaling_groups} does not divide features={f}; valid: 0 (off), {valid}")
+    step = extra_norms.powernorm_step(
+        x,
+        eps,
+        mask=mask,
+        running=running,
+        training=training,
+        warmup=warmup,
+        alpha=1 - momentum,
+        scaling_groups=scaling_groups,
+    )
+    if not torch.isfinite(step.divisor).all():
+        _fail(_nonfinite_message(x))
+    n = 0 if step.used_running else step.n_tokens
+    counts = torch.full((f,), n, dtype=torch.int64)
+    extra = {"scaling_groups": scaling_groups, "running_prior": step.running_before, "running_used": step.used_running}
+    return step.normalized, None, step.divisor, counts, step.running_after, extra
 
 
 _FAST = frozenset(
@@ -387,11 +462,21 @@ def reference(
     training: bool = True,
     running_mean: Tensor | None = None,
     running_var: Tensor | None = None,
+    alpha: float = extra_norms.DYT_ALPHA,
+    warmup: bool = True,
+    scaling_groups: int = 0,
 ) -> Tensor:
-    """The output of the real torch.nn module named in the table (γ = 1, β = 0)."""
+    """The output of the real torch.nn module named in the table (γ = 1, β = 0); for norms without one,
+    an independent direct implementation (PowerNorm: a cell-by-cell loop; DyT: torch.tanh(α·x))."""
     spec = NORMS[norm]
     b, s, f = x.shape
     g = _check_groups(spec, groups, f)
+    if norm == "powernorm":
+        return extra_norms.powernorm_loop(
+            x, eps, mask=mask, running=running_var, training=training, warmup=warmup, scaling_groups=scaling_groups
+        )
+    if norm == "dyt":
+        return torch.tanh(alpha * x)
     kw = {"dtype": x.dtype}
     if spec.batch_stats and (norm == "batchnorm" or not training):
         bn = nn.BatchNorm1d(f, eps=eps, **kw).train(training)
@@ -449,7 +534,10 @@ def verify(result: NormResult) -> Verification:
                 mask=result.mask,
                 training=result.training,
                 running_mean=result.running_mean,
-                running_var=result.running_var,
+                running_var=result.running_var if result.running_prior is None else result.running_prior,
+                alpha=result.alpha if result.alpha is not None else extra_norms.DYT_ALPHA,
+                scaling_groups=result.scaling_groups,
+                warmup=not result.running_used,
             )
     except (ValueError, RuntimeError) as e:
         return Verification(call, float("nan"), False, refused=str(e))

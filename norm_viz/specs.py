@@ -115,6 +115,28 @@ NORMS: dict[str, Norm] = {
             batch_stats=True,
             paper="as in PowerNorm (Shen et al., 2020)",
         ),
+        Norm(
+            key="powernorm",
+            label="PowerNorm",
+            reduce=("batch", "sequence"),
+            torch="no torch.nn module; for x of shape ({B}, {S}, {F}): x / torch.sqrt(x[mask].pow(2).mean(0) + {eps}) "
+            "in warm-up, then / the running ψ² (checked against a direct loop written from the paper's formulas)",
+            summary="one quadratic mean ψ² per feature over the real tokens of the batch, no mean subtracted; "
+            "after warm-up it divides by a running ψ²",
+            centered=False,
+            masked=True,
+            batch_stats=True,
+            paper="Shen et al., 2020",
+        ),
+        Norm(
+            key="dyt",
+            label="DyT (Dynamic Tanh)",
+            reduce=(),
+            torch="no torch.nn module; for x of shape ({B}, {S}, {F}): torch.tanh(alpha * x)  (γ = 1, β = 0)",
+            summary="no statistic at all: every cell is squashed on its own by tanh(αx)",
+            centered=False,
+            paper="Zhu, Chen, He, LeCun & Liu, 2025",
+        ),
     )
 }
 
@@ -135,7 +157,14 @@ def torch_call(key: str, batch: int, sequence: int, features: int, groups: int =
 
 
 def torch_snippet(
-    key: str, shape: tuple[int, int, int], groups: int = 1, eps: float = 1e-5, lengths: tuple[int, ...] = ()
+    key: str,
+    shape: tuple[int, int, int],
+    groups: int = 1,
+    eps: float = 1e-5,
+    lengths: tuple[int, ...] = (),
+    *,
+    alpha: float = 0.5,
+    scaling_groups: int = 0,
 ) -> str:
     """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
     b, s, f = shape
@@ -143,6 +172,12 @@ def torch_snippet(
         f"mask = torch.arange({s})[None, :] < torch.tensor({list(lengths)})[:, None]  # True = real token"
         if lengths
         else f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding"
+    )
+    scaling = (
+        f"xg = x.reshape({b}, {s}, {scaling_groups}, {f // scaling_groups})  # GroupScaling (the authors' code)\n"
+        f"xs = (xg / torch.sqrt(xg.pow(2).mean(-1, keepdim=True) + {eps})).reshape({b}, {s}, {f})\n"
+        if scaling_groups
+        else "xs = x  # no GroupScaling\n"
     )
     head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
     make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
@@ -162,6 +197,15 @@ def torch_snippet(
             "var = x[mask].var(0, unbiased=False)\n"
             f"y = (x - mean) / torch.sqrt(var + {eps})  # pads are normalized with the same statistics"
         ),
+        "powernorm": (
+            f"{mask}\n"
+            f"running_psi2 = torch.ones({f})  # the running quadratic mean PowerNorm keeps\n"
+            + scaling
+            + "psi2 = xs[mask].pow(2).mean(0)  # per feature, over the real tokens; no mean is subtracted\n"
+            f"y = xs / torch.sqrt(psi2 + {eps})  # during warm-up; afterwards xs / torch.sqrt(running_psi2 + {eps})\n"
+            "running_psi2 = 0.9 * running_psi2 + 0.1 * psi2  # α = 0.9"
+        ),
+        "dyt": f"alpha = {alpha:g}  # DyT's learnable scalar\ny = torch.tanh(alpha * x)  # times γ plus β per feature",
     }
     if key not in bodies:
         raise ValueError(f"no snippet for norm {key!r}; known: {', '.join(bodies)}")
@@ -203,6 +247,7 @@ UNITS: dict[tuple[str, ...], str] = {
     ("batch", "group"): "(sequence, feature group) pair",
     ("batch", "sequence", "group"): "(token, feature group) pair",
     (): "tensor",
+    ("batch", "sequence", "feature"): "cell",
 }
 
 

@@ -45,6 +45,9 @@ SHARED_KEYS = (
     "gamma",
     "beta",
     "lengths",
+    "alpha",
+    "warmup",
+    "gscale",
 )
 """Widget keys that every page shares (the tensor and the norm), kept alive across page switches."""
 
@@ -73,13 +76,27 @@ def int_in(lo: int, hi: int) -> Callable[[str], int]:
     return number_in(lo, hi, int)
 
 
-def _choice(options: Sequence[str]) -> Callable[[str], str]:
+def choice(options: Sequence[str]) -> Callable[[str], str]:
+    """A URL parser that accepts only one of `options`."""
+
     def parse(raw: str) -> str:
         if raw not in options:
             raise ValueError(f"must be one of {', '.join(options)}")
         return raw
 
     return parse
+
+
+def flag(raw: str) -> bool:
+    """A URL boolean: 1/0 (as sync_url writes them) or true/false."""
+    if raw.lower() not in ("1", "0", "true", "false"):
+        raise ValueError("must be 1 or 0")
+    return raw.lower() in ("1", "true")
+
+
+def float_in(lo: float, hi: float) -> Callable[[str], float]:
+    """A URL parser for a number between lo and hi."""
+    return number_in(lo, hi)
 
 
 def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> None:
@@ -164,16 +181,16 @@ def generated_tensor(
 
 def tensor_controls() -> TensorConfig:
     """The sidebar's tensor builder; returns the config (uploaded arrays go to session state)."""
-    init_state("src", "generate", _choice(list(SOURCES)))
+    init_state("src", "generate", choice(list(SOURCES)))
     init_state("B", 4, int_in(1, MAX_B))
     init_state("S", 6, int_in(1, MAX_S))
     init_state("F", 8, int_in(1, MAX_F))
-    init_state("kind", "normal", _choice(list(KINDS)))
+    init_state("kind", "normal", choice(list(KINDS)))
     init_state("seed", 0, int_in(0, 2**31 - 1))
     init_state("scale", 1.0, number_in(1e-6, 1e6))
     init_state("shift", 0.0, number_in(-1e6, 1e6))
-    init_state("preset", "d2l", _choice(list(PRESETS)))
-    init_state("rows_are", "batch", _choice(["batch", "sequence"]))
+    init_state("preset", "d2l", choice(list(PRESETS)))
+    init_state("rows_are", "batch", choice(["batch", "sequence"]))
     sb = st.sidebar
     sb.header("Tensor")
     src = sb.radio("Where the numbers come from", list(SOURCES), format_func=SOURCES.get, key="src")
@@ -272,6 +289,12 @@ class NormConfig:
     gamma: float
     beta: float
     lengths: tuple[int, ...] = ()
+    alpha: float = 0.5
+    """DyT's α."""
+    warmup: bool = True
+    """PowerNorm: True = warm-up step (divide by the batch's ψ²), False = divide by the running ψ²."""
+    scaling_groups: int = 0
+    """PowerNorm's GroupScaling groups (0 = off)."""
 
 
 def parse_lengths(text: str, batch: int, sequence: int) -> tuple[int, ...]:
@@ -300,12 +323,15 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     """The normalization picker and its parameters; None (with a message shown) when they are invalid."""
     box = container or st
     b, s, f = shape
-    init_state("norm", "layernorm", _choice(list(NORMS)))
+    init_state("norm", "layernorm", choice(list(NORMS)))
     init_state("G", 0, int_in(0, MAX_F))
     init_state("eps", 1e-5, number_in(0.0, 10.0))
     init_state("gamma", 1.0, number_in(-100, 100))
     init_state("beta", 0.0, number_in(-100, 100))
     init_state("lengths", "", str)
+    init_state("alpha", 0.5, number_in(-100, 100))
+    init_state("warmup", True, flag)
+    init_state("gscale", 0, int_in(0, MAX_F))
     c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
     key = c1.selectbox("Normalization", list(NORMS), format_func=lambda k: NORMS[k].label, key="norm")
     spec = NORMS[key]
@@ -321,6 +347,22 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
         "γ", -100.0, 100.0, key="gamma", help="scale applied after normalizing (same for every feature here)"
     )
     g2.number_input("β", -100.0, 100.0, key="beta", help="shift applied after scaling")
+    if spec.key == "dyt":
+        c2.number_input("α (DyT)", -100.0, 100.0, step=0.1, key="alpha", help="y = γ·tanh(α·x) + β")
+    if spec.key == "powernorm":
+        p1, p2 = box.columns(2)
+        p1.toggle(
+            "warm-up step (divide by this batch's ψ²; off: by the running ψ², here its initial value 1)",
+            key="warmup",
+        )
+        options = [0, *valid_group_counts(f)]
+        if st.session_state.gscale not in options:
+            st.session_state.gscale = 0
+        p2.selectbox(
+            "GroupScaling groups (0 = off; the authors' code applies it first)",
+            options,
+            key="gscale",
+        )
     lengths: tuple[int, ...] = ()
     if spec.masked:
         text = box.text_input(
@@ -334,7 +376,17 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
             box.error(f"{e}. Example for B = {b}: {', '.join(str(max(1, s - i)) for i in range(b))}")
             return None
     ss = st.session_state
-    return NormConfig(key, groups, float(ss.eps), float(ss.gamma), float(ss.beta), lengths)
+    return NormConfig(
+        key,
+        groups,
+        float(ss.eps),
+        float(ss.gamma),
+        float(ss.beta),
+        lengths,
+        float(ss.alpha),
+        bool(ss.warmup),
+        int(ss.gscale) if key == "powernorm" else 0,
+    )
 
 
 def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
@@ -346,7 +398,18 @@ def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
     weight = None if cfg.gamma == 1.0 else torch.full(affine, cfg.gamma)
     bias = None if cfg.beta == 0.0 else torch.full(affine, cfg.beta)
     try:
-        r = normalize(x, cfg.key, cfg.eps, groups=cfg.groups, mask=mask, weight=weight, bias=bias)
+        r = normalize(
+            x,
+            cfg.key,
+            cfg.eps,
+            groups=cfg.groups,
+            mask=mask,
+            weight=weight,
+            bias=bias,
+            alpha=cfg.alpha,
+            warmup=cfg.warmup,
+            scaling_groups=cfg.scaling_groups,
+        )
     except ValueError as e:
         st.error(f"{spec.label} cannot run on this tensor: {e}")
         return None

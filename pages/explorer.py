@@ -65,17 +65,22 @@ with right:
     src = "running statistics (eval mode)" if r.uses_running_stats else f"n = {v['n']} values"
     st.markdown(f"Its group holds **{r.group_size} cells**; the statistics come from **{src}**.")
     x_, mu, var, eps = ui.tex(v["x"]), ui.tex(v["mean"], paren=True), ui.tex(v["var"]), ui.tex(r.eps)
+    var_sym = r"\psi^2" if spec.key == "powernorm" else r"\overline{x^2}"
     st.latex(rf"x = {x_}")
-    if spec.centered:
+    if spec.key == "dyt":
+        st.latex(
+            rf"\hat x = \tanh(\alpha x) = \tanh({ui.tex(r.alpha)} \cdot {ui.tex(v['x'], paren=True)}) = {ui.tex(v['x_hat'])}"
+        )
+    elif spec.centered:
         st.latex(rf"\mu = {ui.tex(v['mean'])} \qquad \sigma^2 = {var} \qquad \varepsilon = {eps}")
         st.latex(
             rf"\begin{{aligned}}\hat x &= \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{x_} - {mu}}}{{\sqrt{{{var} + {eps}}}}}"
             rf"\\ &= {ui.tex(v['x_hat'])}\end{{aligned}}"
         )
     else:
-        st.latex(rf"\overline{{x^2}} = {var} \qquad \varepsilon = {eps}")
+        st.latex(rf"{var_sym} = {var} \qquad \varepsilon = {eps}")
         st.latex(
-            rf"\begin{{aligned}}\hat x &= \frac{{x}}{{\sqrt{{\overline{{x^2}} + \varepsilon}}}} = \frac{{{x_}}}{{\sqrt{{{var} + {eps}}}}}"
+            rf"\begin{{aligned}}\hat x &= \frac{{x}}{{\sqrt{{{var_sym} + \varepsilon}}}} = \frac{{{x_}}}{{\sqrt{{{var} + {eps}}}}}"
             rf"\\ &= {ui.tex(v['x_hat'])}\end{{aligned}}"
         )
     st.latex(
@@ -93,7 +98,12 @@ st.caption(
 )
 
 st.subheader("Statistics")
-st.plotly_chart(figures.stats_figure(r, cell), width="stretch", key="stats")
+if spec.key == "dyt":
+    st.info(
+        "DyT computes no statistic: each cell is squashed by tanh(αx) on its own, so there is nothing to plot here."
+    )
+else:
+    st.plotly_chart(figures.stats_figure(r, cell), width="stretch", key="stats")
 
 st.subheader("Input and output")
 o1, o2 = st.columns([1, 3])
@@ -108,7 +118,16 @@ st.plotly_chart(
 )
 means, variances = output_moments(r)
 unit = unit_name(r.stats_axes)
-if r.uses_running_stats:
+if spec.key == "dyt":
+    st.markdown(
+        f"**Check (x̂, before γ and β):** every value now lies in (−1, 1): from {float(r.normalized.min()):.3f} "
+        f"to {float(r.normalized.max()):.3f}; nothing was averaged, so no group has mean 0 or variance 1."
+    )
+elif r.running_used:
+    st.info(
+        "After warm-up PowerNorm divides by the running ψ², not this batch's, so features need not have mean square 1."
+    )
+elif r.uses_running_stats:
     st.info("Eval mode: the output is normalized with the running statistics, so its groups need not have mean 0.")
 elif spec.centered:
     st.markdown(
@@ -120,12 +139,15 @@ else:
     ms = means.square() + variances
     st.markdown(
         f"**Check (x̂, before γ):** every {unit} now has mean square between {float(ms.min()):.3f} and {float(ms.max()):.3f}; "
-        f"the means are not 0 (largest |mean| {float(means.abs().max()):.3f}): RMSNorm does not center."
+        f"the means are not 0 (largest |mean| {float(means.abs().max()):.3f}): {spec.label} does not center."
     )
 st.plotly_chart(figures.histogram_figure(r), width="stretch", key="hist")
 
 st.subheader("Reproduce it in PyTorch")
-st.code(torch_snippet(r.key, (b, s, f), r.groups, r.eps, ncfg.lengths), language="python")
+st.code(
+    torch_snippet(r.key, (b, s, f), r.groups, r.eps, ncfg.lengths, alpha=ncfg.alpha, scaling_groups=r.scaling_groups),
+    language="python",
+)
 if torch.is_tensor(x) and tcfg.source != "generate":
     st.caption("Replace the random x with your tensor: the values shown here are printed by `x.tolist()` below.")
     st.code(f"x = torch.tensor({x.tolist()})", language="python")

@@ -1,0 +1,521 @@
+"""Plotly figures for the 'beyond the standard norms' pages: PowerNorm's step-through, DyT's tanh fit,
+custom-axes groups, equivalences, geometry, batch-statistics fluctuation and the ε / dtype lab.
+
+plotly, numpy and torch tensors in (no streamlit); the palette is norm_viz.figures'.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from torch import Tensor
+
+from norm_viz.extra_norms import PowerRun
+from norm_viz.figures import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED
+from norm_viz.labs import DtypeRun, EpsPlacement, Equivalence, Fluctuation, Geometry
+
+FONT = {"size": 16}
+KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9"}
+"""Okabe-Ito black and sky blue: the two kinds of data, distinct from input/output/lit."""
+DTYPE_COLORS = {"float32": INPUT, "float16": SELECTED, "bfloat16": PAD}
+
+
+def _layout(fig: go.Figure, title: str, height: int, legend_below: bool = False) -> go.Figure:
+    """Title, fonts and legend; a legend with many or long entries goes below the plot, not over the title."""
+    legend = (
+        {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
+        if legend_below
+        else {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}
+    )
+    fig.update_layout(
+        title={"text": title, "font": {"size": 20}},
+        font=FONT,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        legend=legend,
+    )
+    return fig
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().double().numpy()
+
+
+# --- PowerNorm -------------------------------------------------------------------------------------
+
+
+def powernorm_steps_figure(run: PowerRun, feature: int, current: int) -> go.Figure:
+    """One feature's ψ² over the steps: each batch's, the running one, and the one it was divided by."""
+    n = len(run.steps)
+    steps = np.arange(1, n + 1)
+    batch = _np(run.psi2_batch[:, feature])
+    running = _np(run.running[:, feature])
+    divisor = _np(run.divisors[:, feature])
+    fig = go.Figure()
+    if run.warmup_steps:
+        fig.add_vrect(
+            x0=0.5,
+            x1=min(run.warmup_steps, n) + 0.5,
+            fillcolor=LIT,
+            opacity=0.15,
+            line_width=0,
+            annotation_text="warm-up: divide by the batch's ψ²",
+            annotation_position="top left",
+        )
+    fig.add_trace(
+        go.Scatter(x=steps, y=batch, mode="lines+markers", name="this batch's ψ²", line={"color": INPUT, "width": 2})
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=steps, y=running, mode="lines", name="running ψ² (after the step)", line={"color": OUTPUT, "width": 3}
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=divisor,
+            mode="markers",
+            name="ψ² actually divided by",
+            marker={"color": SELECTED, "size": 13, "symbol": "diamond-open", "line": {"width": 3}},
+        )
+    )
+    fig.add_vline(x=current + 1, line={"color": "#555", "dash": "dot"})
+    fig.update_xaxes(title_text="training step (one batch each)", dtick=max(1, n // 10))
+    fig.update_yaxes(title_text=f"ψ² of feature {feature}", rangemode="tozero")
+    return _layout(fig, f"Feature {feature}: batch ψ² jumps around; the running ψ² is smooth", 430)
+
+
+def powernorm_features_figure(run: PowerRun, current: int) -> go.Figure:
+    """At one step, every feature's batch ψ², running ψ² before the step, and the divisor used."""
+    st = run.steps[current]
+    f = np.arange(st.psi2_batch.numel())
+    fig = go.Figure(
+        [
+            go.Bar(x=f, y=_np(st.psi2_batch), name="this batch's ψ²", marker_color=INPUT),
+            go.Bar(x=f, y=_np(st.running_before), name="running ψ² before the step", marker_color=OUTPUT),
+            go.Scatter(
+                x=f,
+                y=_np(st.divisor),
+                mode="markers",
+                name="divided by",
+                marker={"color": SELECTED, "size": 14, "symbol": "diamond"},
+            ),
+        ]
+    )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f.size <= 24 else None)
+    fig.update_yaxes(title_text="ψ² (quadratic mean, log scale)", type="log")
+    which = "the running ψ²" if st.used_running else "this batch's ψ² (warm-up)"
+    return _layout(fig, f"Step {current + 1}: every feature is divided by {which}", 400)
+
+
+# --- DyT -------------------------------------------------------------------------------------------
+
+
+def dyt_scatter_figure(
+    x: Tensor, y: Tensor, alpha: float, scale: float, best_alpha: float, best_scale: float, highlight: int = 3
+) -> go.Figure:
+    """LayerNorm input vs output of every value, a few tokens as lines, and a·tanh(αx) curves."""
+    xs, ys = _np(x), _np(y)
+    fig = go.Figure(
+        [
+            go.Scattergl(
+                x=xs.ravel(),
+                y=ys.ravel(),
+                mode="markers",
+                name="every value (input → LayerNorm output)",
+                marker={"color": FAINT, "size": 5, "opacity": 0.5},
+            )
+        ]
+    )
+    for i in range(min(highlight, xs.shape[0])):
+        order = np.argsort(xs[i])
+        fig.add_trace(
+            go.Scatter(
+                x=xs[i][order],
+                y=ys[i][order],
+                mode="lines+markers",
+                name=f"token {i}: a straight line of slope 1/σ = {1 / max(np.std(xs[i]), 1e-12):.2g}",
+                line={"color": [INPUT, OUTPUT, PAD][i % 3], "width": 2},
+                marker={"size": 5},
+            )
+        )
+    grid = np.linspace(xs.min(), xs.max(), 300)
+    fig.add_trace(
+        go.Scatter(
+            x=grid,
+            y=best_scale * np.tanh(best_alpha * grid),
+            mode="lines",
+            name=f"best fit {best_scale:.2g}·tanh({best_alpha:.2g}x)",
+            line={"color": "#000000", "width": 3, "dash": "dash"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=grid,
+            y=scale * np.tanh(alpha * grid),
+            mode="lines",
+            name=f"your α: {scale:.2g}·tanh({alpha:.3g}x)",
+            line={"color": SELECTED, "width": 4},
+        )
+    )
+    fig.update_xaxes(title_text="LayerNorm input x")
+    fig.update_yaxes(title_text="LayerNorm output (γ = 1, β = 0)")
+    return _layout(fig, "Each token is a line; together they bend like tanh", 680, legend_below=True)
+
+
+def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
+    """y = tanh(αx): the whole of DyT before γ and β."""
+    grid = np.linspace(lo, hi, 300)
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=grid, y=np.tanh(alpha * grid), mode="lines", name="tanh(αx)", line={"color": OUTPUT, "width": 4}
+            ),
+            go.Scatter(
+                x=grid, y=alpha * grid, mode="lines", name="αx (no squashing)", line={"color": FAINT, "dash": "dot"}
+            ),
+        ]
+    )
+    fig.update_yaxes(range=[-1.5, 1.5], title_text="DyT output")
+    fig.update_xaxes(title_text="input x")
+    return _layout(fig, f"DyT with α = {alpha:.3g}", 360)
+
+
+# --- custom axes -----------------------------------------------------------------------------------
+
+
+def custom_cube_figure(group_id: Tensor, cell: tuple[int, int, int], title: str) -> go.Figure:
+    """The tensor's cells in 3D, the chosen cell's group lit (same encoding as the Explorer's cube)."""
+    gid = group_id.numpy()
+    b, s, f = gid.shape
+    lit = gid == gid[cell]
+    bb, ss, ff = np.indices((b, s, f))
+    size = float(np.clip(220 / max(b, s, f), 3, 26))
+
+    def cells(sel: np.ndarray, name: str, color: str, opacity: float, symbol: str, sz: float) -> go.Scatter3d:
+        return go.Scatter3d(
+            x=ff[sel],
+            y=ss[sel],
+            z=bb[sel],
+            mode="markers",
+            name=name,
+            opacity=opacity,
+            marker={"size": sz, "color": color, "symbol": symbol, "line": {"width": 0}},
+            hoverinfo="skip",
+        )
+
+    one = np.zeros_like(lit)
+    one[cell] = True
+    fig = go.Figure(
+        [
+            cells(~lit, "other cells", FAINT, 0.12, "square", size),
+            cells(lit, f"shares the statistic ({int(lit.sum())} cells)", LIT, 0.9, "square", size),
+            cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3),
+        ]
+    )
+    axis = {"showbackground": False, "tickfont": {"size": 12}}
+    fig.update_layout(
+        scene={
+            "xaxis": {**axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4]},
+            "yaxis": {**axis, "title": {"text": AXIS_TITLES["sequence"]}, "range": [-0.6, s - 0.4]},
+            "zaxis": {**axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4]},
+            "aspectmode": "cube",
+            "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
+        }
+    )
+    return _layout(fig, title, 520)
+
+
+def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figure:
+    """Every group's μ and σ² (or mean square), the chosen cell's group in the selection colour."""
+    panels = ([("mean μ", mean)] if mean is not None else []) + [
+        ("variance σ²" if mean is not None else "mean square", var)
+    ]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.1)
+    for c, (_name, t) in enumerate(panels, start=1):
+        v = _np(t)
+        colors = [SELECTED if i == chosen else INPUT for i in range(v.size)]
+        fig.add_trace(go.Bar(x=np.arange(v.size), y=v, marker_color=colors, showlegend=False), row=1, col=c)
+        fig.update_xaxes(title_text="group id", row=1, col=c)
+    return _layout(fig, f"{var.numel()} statistics, one per group; the chosen cell's group highlighted", 340)
+
+
+# --- equivalences ----------------------------------------------------------------------------------
+
+
+def equivalences_figure(eqs: Sequence[Equivalence]) -> go.Figure:
+    """max |Δ| of each identity where it holds, next to where its condition fails (log scale)."""
+    names = [e.name for e in eqs]
+    floor = 1e-12  # an exact 0 cannot sit on a log axis: it is drawn at this floor and labelled 0
+    held = [max(e.max_abs_diff, floor) for e in eqs]
+    broken = [max(e.broken_diff, floor) for e in eqs]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=names,
+                x=held,
+                orientation="h",
+                name="condition holds",
+                marker_color=OUTPUT,
+                text=[f"{e.max_abs_diff:.1e}" if e.max_abs_diff else "0" for e in eqs],
+                textposition="outside",
+            ),
+            go.Bar(
+                y=names,
+                x=broken,
+                orientation="h",
+                name="condition broken",
+                marker_color=SELECTED,
+                text=[f"{e.broken_diff:.2g}" for e in eqs],
+                textposition="outside",
+            ),
+        ]
+    )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(type="log", title_text="max |Δ| between the two outputs (log scale)", range=[-12.5, 1.5])
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
+    return _layout(fig, "Identities hold to rounding error; break the condition and they fail", 520)
+
+
+# --- geometry --------------------------------------------------------------------------------------
+
+GEO_LABELS = {
+    "layernorm": "LayerNorm",
+    "rmsnorm": "RMSNorm",
+    "batchnorm": "BatchNorm",
+}
+
+
+def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
+    """Input tokens and their images under one norm, with the plane ⟂ (1, …, 1) and the sphere of radius √F."""
+    f = geo.features
+    r = math.sqrt(f)
+    tokens, out = _np(geo.tokens), _np(getattr(geo, norm))
+    label = GEO_LABELS[norm]
+    pts = [("input tokens", tokens, INPUT, 6), (f"after {label}", out, OUTPUT, 7)]
+    if norm == "layernorm":
+        pts.insert(1, ("centered (x − mean): on the plane", _np(geo.centered), LIT, 5))
+    lim = float(max(np.abs(tokens).max(), np.abs(out).max(), r)) * 1.1
+    t = np.linspace(0, 2 * np.pi, 200)
+    if f == 2:
+        fig = go.Figure()
+        fig.add_trace(
+            go.Scatter(
+                x=[-lim, lim],
+                y=[lim, -lim],
+                mode="lines",
+                name="the line ⟂ (1, 1): mean 0",
+                line={"color": FAINT, "width": 2, "dash": "dash"},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=r * np.cos(t),
+                y=r * np.sin(t),
+                mode="lines",
+                name="circle of radius √2",
+                line={"color": "#555", "width": 2},
+            )
+        )
+        for name, p, color, size in pts:
+            fig.add_trace(
+                go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers", name=name, marker={"color": color, "size": size + 3})
+            )
+        fig.update_xaxes(title_text="feature 0", range=[-lim, lim])
+        fig.update_yaxes(title_text="feature 1", range=[-lim, lim], scaleanchor="x", scaleratio=1)
+        return _layout(fig, f"{label} on {len(tokens)} tokens with F = 2", 680, legend_below=True)
+    # F = 3: the plane x + y + z = 0 and the sphere of radius √3, translucent
+    u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
+    v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
+    a, bgrid = np.meshgrid(np.linspace(-lim, lim, 2), np.linspace(-lim, lim, 2))
+    plane = a[..., None] * u + bgrid[..., None] * v
+    phi, theta = np.meshgrid(np.linspace(0, np.pi, 24), np.linspace(0, 2 * np.pi, 48))
+    sphere = r * np.stack([np.sin(phi) * np.cos(theta), np.sin(phi) * np.sin(theta), np.cos(phi)], -1)
+    circle = r * (np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)
+    fig = go.Figure(
+        [
+            go.Surface(
+                x=plane[..., 0],
+                y=plane[..., 1],
+                z=plane[..., 2],
+                opacity=0.25,
+                colorscale=[[0, FAINT], [1, FAINT]],
+                showscale=False,
+                name="plane ⟂ (1, 1, 1)",
+                showlegend=True,
+                hoverinfo="skip",
+            ),
+            go.Surface(
+                x=sphere[..., 0],
+                y=sphere[..., 1],
+                z=sphere[..., 2],
+                opacity=0.12,
+                colorscale=[[0, "#555"], [1, "#555"]],
+                showscale=False,
+                name="sphere of radius √3",
+                showlegend=True,
+                hoverinfo="skip",
+            ),
+            go.Scatter3d(
+                x=circle[:, 0],
+                y=circle[:, 1],
+                z=circle[:, 2],
+                mode="lines",
+                name="plane ∩ sphere (where LayerNorm lands)",
+                line={"color": "#000000", "width": 5},
+            ),
+        ]
+    )
+    for name, p, color, size in pts:
+        fig.add_trace(
+            go.Scatter3d(
+                x=p[:, 0], y=p[:, 1], z=p[:, 2], mode="markers", name=name, marker={"color": color, "size": size}
+            )
+        )
+    axis = {"range": [-lim, lim], "showbackground": False}
+    fig.update_layout(
+        scene={
+            "xaxis": {**axis, "title": {"text": "feature 0"}},
+            "yaxis": {**axis, "title": {"text": "feature 1"}},
+            "zaxis": {**axis, "title": {"text": "feature 2"}},
+            "aspectmode": "cube",
+            # oblique to the plane's normal (1, 1, 1), so that the plane is seen as a plane and the circle as an ellipse
+            "camera": {"eye": {"x": 1.8, "y": -0.6, "z": 0.6}},
+        }
+    )
+    return _layout(fig, f"{label} on {len(tokens)} tokens with F = 3 (drag to rotate)", 720, legend_below=True)
+
+
+# --- fluctuation -----------------------------------------------------------------------------------
+
+
+def fluctuation_figure(runs: Sequence[Fluctuation]) -> go.Figure:
+    """Spread of batch μ and σ² across batches, and their distance to the running statistics, vs batch size."""
+    panels = (
+        ("mean_spread", "spread of batch μ (units of σ)"),
+        ("var_spread", "spread of batch σ² (relative)"),
+        ("mean_distance", "|batch μ − running μ|"),
+        ("var_distance", "|batch σ² − running σ²|"),
+    )
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[p[1] for p in panels], vertical_spacing=0.18)
+    for i, (attr, _title) in enumerate(panels):
+        row, col = i // 2 + 1, i % 2 + 1
+        for run in runs:
+            fig.add_trace(
+                go.Scatter(
+                    x=list(run.batch_sizes),
+                    y=_np(getattr(run, attr)),
+                    mode="lines+markers",
+                    name=run.kind,
+                    legendgroup=run.kind,
+                    showlegend=i == 0,
+                    line={"color": KIND_COLORS.get(run.kind, INPUT), "width": 3},
+                    marker={"size": 9},
+                ),
+                row=row,
+                col=col,
+            )
+        sizes = list(runs[0].batch_sizes)
+        fig.update_xaxes(
+            type="log",
+            title_text="batch size (sequences)",
+            tickvals=sizes,
+            ticktext=[str(v) for v in sizes],
+            row=row,
+            col=col,
+        )
+        fig.update_yaxes(type="log", row=row, col=col)
+    return _layout(fig, "How far one mini-batch's statistics stray, against batch size", 760, legend_below=True)
+
+
+def batch_means_figure(runs: Sequence[Fluctuation], feature: int = 0) -> go.Figure:
+    """Each mini-batch's mean of one feature at the smallest batch size: the fluctuation itself."""
+    fig = go.Figure()
+    for run in runs:
+        m = _np(run.example_means[:, feature])
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(1, m.size + 1),
+                y=m,
+                mode="lines+markers",
+                name=run.kind,
+                line={"color": KIND_COLORS.get(run.kind, INPUT), "width": 2},
+            )
+        )
+    fig.add_hline(y=0, line={"color": FAINT, "dash": "dot"})
+    fig.update_xaxes(title_text="mini-batch")
+    fig.update_yaxes(title_text=f"batch mean of feature {feature} (σ; dataset: 0)")
+    return _layout(fig, f"Batch after batch, at batch size {min(runs[0].batch_sizes)}", 380)
+
+
+# --- ε and dtype -----------------------------------------------------------------------------------
+
+
+def eps_placement_figure(run: EpsPlacement, eps: float) -> go.Figure:
+    """Output RMS against input RMS for ε inside vs outside the square root (log-log)."""
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=_np(run.rms),
+                y=_np(run.inside),
+                mode="lines",
+                name="x / √(ms + ε)  (torch.nn.RMSNorm)",
+                line={"color": INPUT, "width": 4},
+            ),
+            go.Scatter(
+                x=_np(run.rms),
+                y=_np(run.outside),
+                mode="lines",
+                name="x / (√ms + ε)  (RMSNorm paper's code)",
+                line={"color": SELECTED, "width": 4, "dash": "dash"},
+            ),
+        ]
+    )
+    for at, text in ((math.sqrt(eps), "√ε"), (eps, "ε")):
+        fig.add_vline(x=at, line={"color": FAINT, "dash": "dot"})
+        # on a log axis an annotation's x is log10 of the value (add_vline's own label lands elsewhere)
+        fig.add_annotation(x=math.log10(at), y=1.0, yref="paper", text=text, showarrow=False, xshift=14)
+    fig.update_xaxes(type="log", title_text="RMS of the input token")
+    fig.update_yaxes(type="log", title_text="RMS of the output token")
+    return _layout(fig, f"Where ε sits matters for small tokens (ε = {eps:g})", 460, legend_below=True)
+
+
+def dtype_figure(runs: Sequence[DtypeRun], noise: float) -> go.Figure:
+    """LayerNorm's error against float64 for near-constant tokens, per dtype, as the offset grows."""
+    fig = go.Figure()
+    for run in runs:
+        color = DTYPE_COLORS.get(run.dtype, INPUT)
+        for attr, dash, what in (("torch_error", "solid", "F.layer_norm"), ("naive_error", "dot", "E[x²] − E[x]²")):
+            err = _np(getattr(run, attr))
+            fig.add_trace(
+                go.Scatter(
+                    x=_np(run.offsets),
+                    y=np.where(np.isfinite(err), np.maximum(err, 1e-9), np.nan),
+                    mode="lines+markers",
+                    name=f"{run.dtype}, {what}",
+                    line={"color": color, "dash": dash, "width": 3},
+                    marker={"size": 5},
+                )
+            )
+    fig.add_hline(y=1, line={"color": FAINT, "dash": "dash"}, annotation_text="error 1 = the output is noise")
+    fig.update_xaxes(type="log", title_text=f"offset c of tokens c + {noise:g}·z")
+    fig.update_yaxes(type="log", title_text="max |error| vs float64")
+    return _layout(fig, "Near-constant tokens: low precision loses the variation", 560, legend_below=True)
+
+
+def damping_figure(stds: Tensor, outs: dict[float, Tensor]) -> go.Figure:
+    """Output std against input std after LayerNorm, one line per ε."""
+    colors = [INPUT, OUTPUT, SELECTED, PAD, LIT]
+    fig = go.Figure()
+    for (eps, out), color in zip(outs.items(), colors, strict=False):
+        fig.add_trace(
+            go.Scatter(x=_np(stds), y=_np(out), mode="lines", name=f"ε = {eps:g}", line={"color": color, "width": 3})
+        )
+    fig.update_xaxes(type="log", title_text="std of the input token")
+    fig.update_yaxes(title_text="std of the output token", range=[0, 1.1])
+    return _layout(fig, "ε shrinks tokens whose variance is not much larger than ε", 400)

@@ -1,0 +1,379 @@
+"""PowerNorm against a cell-by-cell loop, DyT against tanh, every NORMS row against its reference, and the labs:
+custom axes, equivalences as identities, geometry (‖x̂‖ = √F), fluctuation, ε placement and dtypes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from norm_viz import NORMS, labs, make_tensor, normalize, reference, verify
+from norm_viz.compute import _generic_stats
+from norm_viz.extra_norms import group_scaling, powernorm_loop, powernorm_run, powernorm_step
+from norm_viz.specs import lit_box, torch_snippet, valid_group_counts
+
+
+def lengths_mask(lengths: list[int], s: int) -> torch.Tensor:
+    return torch.arange(s)[None, :] < torch.tensor(lengths)[:, None]
+
+
+def runnable(key: str, shape: tuple[int, int, int]) -> bool:
+    b, s, _ = shape
+    return not ((key in ("batchnorm", "masked_batchnorm") and b * s < 2) or (key == "instancenorm" and s < 2))
+
+
+# --- every row of the table, including the new ones ------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 8), (1, 4, 6), (2, 1, 4)])
+@pytest.mark.parametrize("key", list(NORMS))
+def test_every_row_matches_its_reference_and_partitions_the_tensor(key, shape):
+    if not runnable(key, shape):
+        pytest.skip("torch refuses a single value per statistic in training mode")
+    g = valid_group_counts(shape[2])[1] if NORMS[key].uses_groups else None
+    x = make_tensor(*shape, kind="token_like", seed=2)
+    r = normalize(x, key, groups=g)
+    with torch.no_grad():
+        torch.testing.assert_close(r.normalized, reference(x, key, groups=g), atol=1e-5, rtol=1e-5)
+    counts = torch.bincount(r.group_id.reshape(-1), minlength=r.n_groups)
+    assert r.n_groups * r.group_size == x.numel() and bool((counts == r.group_size).all())
+    cell = (shape[0] - 1, shape[1] // 2, shape[2] - 1)
+    (b0, b1), (s0, s1), (f0, f1) = lit_box(key, shape, cell, r.groups)
+    box = torch.zeros(shape, dtype=torch.bool)
+    box[b0:b1, s0:s1, f0:f1] = True
+    assert torch.equal(r.group_id == r.group_id[cell], box)
+    assert verify(r).ok
+
+
+def test_table_reduction_over_no_axes_keeps_every_cell():
+    """reduce=() must not fall into torch's dim=() = 'reduce everything'."""
+    x = make_tensor(2, 3, 4, seed=1, dtype=torch.float64)
+    _xhat, mean, var = _generic_stats(x, NORMS["dyt"], 1, 1e-5)
+    assert mean is None and var.shape == (24,)
+    torch.testing.assert_close(var, x.square().reshape(-1))
+
+
+@pytest.mark.parametrize("key", ["powernorm", "dyt"])
+def test_snippet_reproduces_the_app(key):
+    """The copyable snippet, executed, gives the same output as normalize() on its x."""
+    scope: dict = {}
+    exec(torch_snippet(key, (2, 3, 4), alpha=1.5, scaling_groups=2 if key == "powernorm" else 0), scope)
+    x0 = scope["x"]
+    r = normalize(x0, key, scaling_groups=2) if key == "powernorm" else normalize(x0, key, alpha=1.5)
+    torch.testing.assert_close(scope["y"], r.normalized)
+
+
+# --- PowerNorm -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    b=st.integers(1, 4),
+    s=st.integers(1, 5),
+    f=st.sampled_from([1, 2, 4, 6]),
+    seed=st.integers(0, 1000),
+    warmup=st.booleans(),
+    training=st.booleans(),
+    use_gs=st.booleans(),
+    data=st.data(),
+)
+def test_powernorm_equals_the_direct_loop(b, s, f, seed, warmup, training, use_gs, data):
+    x = make_tensor(b, s, f, kind="token_like", seed=seed, dtype=torch.float64)
+    lengths = data.draw(st.lists(st.integers(0, s), min_size=b, max_size=b).filter(lambda v: sum(v) > 0))
+    mask = lengths_mask(lengths, s)
+    running = torch.rand(f, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 0.5
+    gs = data.draw(st.sampled_from(valid_group_counts(f))) if use_gs else 0
+    r = normalize(x, "powernorm", mask=mask, running_var=running, warmup=warmup, training=training, scaling_groups=gs)
+    loop = powernorm_loop(x, mask=mask, running=running, warmup=warmup, training=training, scaling_groups=gs)
+    torch.testing.assert_close(r.normalized, loop, atol=1e-10, rtol=1e-10)
+    assert r.running_used == (not training or not warmup)
+
+
+def test_powernorm_statistic_is_the_quadratic_mean_of_real_tokens():
+    x = make_tensor(3, 5, 4, seed=3, dtype=torch.float64) + 2.0
+    mask = lengths_mask([5, 2, 1], 5)
+    r = normalize(x, "powernorm", mask=mask)
+    torch.testing.assert_close(r.group_var, x[mask].square().mean(0))
+    assert r.group_mean is None and int(r.counts[0]) == 8
+    padded = x.clone()
+    padded[~mask] = 1e3
+    torch.testing.assert_close(normalize(padded, "powernorm", mask=mask).group_var, r.group_var)
+    # no mean is subtracted: the output keeps the offset that BatchNorm would remove
+    assert float(r.normalized[mask].mean()) > 0.5
+    assert abs(float(normalize(x, "masked_batchnorm", mask=mask).normalized[mask].mean())) < 1e-9
+
+
+def test_powernorm_running_update_and_warmup_switch():
+    xs = [make_tensor(2, 4, 3, seed=t, dtype=torch.float64) * (1 + t) for t in range(6)]
+    masks = [None] * 6
+    run = powernorm_run(xs, masks, warmup_steps=3)
+    running = torch.ones(3, dtype=torch.float64)
+    for t, (xb, step) in enumerate(zip(xs, run.steps, strict=True)):
+        psi2 = xb.reshape(-1, 3).square().mean(0)
+        torch.testing.assert_close(step.psi2_batch, psi2)
+        torch.testing.assert_close(step.divisor, psi2 if t < 3 else running)
+        assert step.used_running == (t >= 3)
+        running = 0.9 * running + 0.1 * psi2
+        torch.testing.assert_close(step.running_after, running)
+    # in warm-up the output has mean square ψ²/(ψ²+ε) ≈ 1 per feature; after it, not
+    warm = run.steps[0].normalized.reshape(-1, 3).square().mean(0)
+    torch.testing.assert_close(warm, torch.ones(3, dtype=torch.float64), atol=1e-4, rtol=0)
+    late = run.steps[5].normalized.reshape(-1, 3).square().mean(0)
+    assert float((late - 1).abs().max()) > 0.5
+
+
+def test_group_scaling_gives_each_token_group_unit_mean_square():
+    x = make_tensor(2, 3, 8, kind="token_like", seed=4, dtype=torch.float64)
+    y = group_scaling(x, 4, 0.0).reshape(2, 3, 4, 2)
+    torch.testing.assert_close(y.square().mean(-1), torch.ones(2, 3, 4, dtype=torch.float64))
+    step = powernorm_step(x, 0.0, scaling_groups=4)
+    torch.testing.assert_close(step.scaled, y.reshape(2, 3, 8))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"norm": "powernorm", "scaling_groups": 3},
+            r"GroupScaling groups=3 does not divide features=8; valid: 0 \(off\), 1, 2, 4, 8",
+        ),
+        ({"norm": "powernorm", "scaling_groups": -1}, r"scaling_groups must be 0 \(off\)"),
+        ({"norm": "powernorm", "mask": torch.zeros(2, 3, dtype=torch.bool)}, r"no valid token"),
+        ({"norm": "dyt", "alpha": float("nan")}, r"DyT's alpha must be a finite number"),
+    ],
+)
+def test_invalid_extra_calls_say_what_is_valid(kwargs, message):
+    norm = kwargs.pop("norm")
+    with pytest.raises(ValueError, match=message):
+        normalize(make_tensor(2, 3, 8), norm, **kwargs)
+
+
+@pytest.mark.parametrize("key", ["powernorm", "dyt"])
+def test_non_finite_inputs_are_refused_with_the_position(key):
+    x = make_tensor(2, 3, 4)
+    x[1, 0, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"nan at \[b, s, f\] = \[1, 0, 2\]"):
+        normalize(x, key)
+
+
+# --- DyT -------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(alpha=st.floats(-5, 5, allow_nan=False), seed=st.integers(0, 1000))
+def test_dyt_is_elementwise_tanh(alpha, seed):
+    x = make_tensor(2, 3, 5, seed=seed, dtype=torch.float64) * 3
+    w, bias = torch.linspace(0.5, 2, 5, dtype=torch.float64), torch.linspace(-1, 1, 5, dtype=torch.float64)
+    r = normalize(x, "dyt", alpha=alpha, weight=w, bias=bias)
+    expected = w.numpy() * np.tanh(alpha * x.numpy()) + bias.numpy()
+    np.testing.assert_allclose(r.output.numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert r.n_groups == x.numel() and r.group_size == 1
+    # changing one cell changes only that cell's output: nothing is shared
+    bumped = x.clone()
+    bumped[1, 2, 3] += 1.0
+    changed = normalize(bumped, "dyt", alpha=alpha).normalized != normalize(x, "dyt", alpha=alpha).normalized
+    assert int(changed.sum()) <= 1
+
+
+def test_dyt_cube_lights_only_the_cell():
+    from norm_viz import figures
+
+    r = normalize(make_tensor(3, 4, 5), "dyt")
+    fig = figures.cube_figure(r, (1, 2, 3))
+    lit = next(t for t in fig.data if (t.name or "").startswith("shares the statistic"))
+    assert len(lit.x) == 1 and (lit.z[0], lit.y[0], lit.x[0]) == (1, 2, 3)
+
+
+def test_tanh_fits_a_spread_of_token_scales_better_than_a_line():
+    from norm_viz.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
+
+    x, y = labs.ln_scatter(64, 32, spread=1.5, seed=0)
+    alpha, _scale = fit_tanh_alpha(x, y)
+    assert tanh_fit(x, y, alpha)[1] < 0.8 * line_fit_error(x, y)
+    x0, y0 = labs.ln_scatter(64, 32, spread=0.0, seed=0)
+    a0, _ = fit_tanh_alpha(x0, y0)
+    assert tanh_fit(x0, y0, a0)[1] > 0.9 * line_fit_error(x0, y0)  # tokens alike: LayerNorm is nearly linear
+
+
+# --- custom axes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("axes", "centered", "groups", "expected"),
+    [
+        (("feature",), True, 1, {"layernorm", "groupnorm_token"}),
+        (("feature",), False, 1, {"rmsnorm"}),
+        (("batch", "sequence"), True, 1, {"batchnorm", "masked_batchnorm"}),
+        (("batch", "sequence"), False, 1, {"powernorm"}),
+        (("sequence",), True, 1, {"instancenorm"}),
+        (("sequence", "feature"), True, 2, {"groupnorm"}),
+        (("sequence", "feature"), True, 1, {"layernorm_sample", "groupnorm"}),
+        (("feature",), True, 4, {"groupnorm_token"}),
+        (("batch",), True, 1, set()),
+    ],
+)
+def test_custom_axes_find_exactly_the_equal_named_norms(axes, centered, groups, expected):
+    x = make_tensor(3, 5, 8, kind="token_like", seed=5)
+    r = labs.custom_normalize(x, axes, centered, groups)
+    assert {m.key for m in labs.match_norms(x, r) if m.equal} == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    axes=st.sets(st.sampled_from(["batch", "sequence", "feature"])),
+    centered=st.booleans(),
+    seed=st.integers(0, 1000),
+    gi=st.integers(0, 3),
+)
+def test_custom_statistics_equal_direct_reductions(axes, centered, seed, gi):
+    x = make_tensor(2, 3, 4, seed=seed, dtype=torch.float64)
+    g = [1, 2, 4, 1][gi]
+    r = labs.custom_normalize(x, tuple(axes), centered, g)
+    counts = torch.bincount(r.group_id.reshape(-1))
+    assert bool((counts == r.group_size).all()) and r.n_groups * r.group_size == x.numel()
+    for gid in range(r.n_groups):
+        vals = x[r.group_id == gid]
+        if centered:
+            assert math.isclose(float(r.mean[gid]), float(vals.mean()), abs_tol=1e-12)
+            assert math.isclose(float(r.var[gid]), float(vals.var(unbiased=False)), abs_tol=1e-12)
+        else:
+            assert math.isclose(float(r.var[gid]), float(vals.square().mean()), rel_tol=1e-12)
+
+
+def test_same_partition_ignores_labels():
+    a = torch.tensor([0, 0, 1, 1, 2])
+    assert labs.same_partition(a, torch.tensor([5, 5, 3, 3, 9]))
+    assert not labs.same_partition(a, torch.tensor([0, 0, 0, 1, 2]))
+    assert not labs.same_partition(a, torch.tensor([0, 1, 2, 3, 4]))
+
+
+# --- equivalences ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(b=st.integers(2, 6), s=st.integers(2, 6), f=st.integers(2, 8), seed=st.integers(0, 1000), data=st.data())
+def test_equivalences_hold_and_their_broken_versions_do_not(b, s, f, seed, data):
+    k = data.draw(st.integers(2, b))
+    x = make_tensor(b, s, f, kind="token_like", seed=seed, dtype=torch.float64)
+    eqs = labs.equivalences(x, k)
+    assert len(eqs) == 5
+    for e in eqs:
+        assert e.holds and e.max_abs_diff < 1e-9, e
+        assert e.broken_diff > 1e-3, e  # each check could fail: the broken condition gives a visible difference
+
+
+def test_sync_batchnorm_equals_torch_batchnorm_on_the_global_batch_with_uneven_shards():
+    x = make_tensor(5, 3, 4, seed=9)
+    synced, local = labs.sync_batchnorm(x, 3)  # shards of 2, 2 and 1 sequences
+    with torch.no_grad():
+        bn = nn.BatchNorm1d(4)(x.transpose(1, 2)).transpose(1, 2)
+    torch.testing.assert_close(synced, bn, atol=1e-5, rtol=1e-5)
+    assert float((local - bn).abs().max()) > 0.01
+    with pytest.raises(ValueError, match="between 1 and the batch size 5"):
+        labs.sync_batchnorm(x, 6)
+
+
+def test_equivalences_refuse_too_small_tensors():
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        labs.equivalences(make_tensor(3, 1, 4))
+    with pytest.raises(ValueError, match="at least 2 sequences"):
+        labs.equivalences(make_tensor(1, 3, 4))
+
+
+# --- geometry --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    f=st.sampled_from([2, 3]),
+    n=st.integers(2, 80),
+    seed=st.integers(0, 1000),
+    shift=st.floats(-5, 5),
+    stretch=st.floats(0.2, 5),
+)
+def test_geometry_layernorm_and_rmsnorm_land_on_the_sphere_of_radius_sqrt_f(f, n, seed, shift, stretch):
+    geo = labs.geometry(labs.token_cloud(n, f, seed, shift, stretch), eps=0.0)
+    root = math.sqrt(f)
+    torch.testing.assert_close(geo.norms("layernorm"), torch.full((n,), root, dtype=torch.float64), atol=1e-9, rtol=0)
+    torch.testing.assert_close(geo.norms("rmsnorm"), torch.full((n,), root, dtype=torch.float64), atol=1e-9, rtol=0)
+    assert float(geo.along_ones("layernorm").abs().max()) < 1e-9  # on the plane ⟂ (1, …, 1)
+    assert float(geo.along_ones("centered").abs().max()) < 1e-9
+    # BatchNorm standardizes each axis across the tokens instead
+    bn = geo.batchnorm
+    torch.testing.assert_close(bn.mean(0), torch.zeros(f, dtype=torch.float64), atol=1e-9, rtol=0)
+    torch.testing.assert_close(bn.std(0, correction=0), torch.ones(f, dtype=torch.float64), atol=1e-6, rtol=0)
+
+
+def test_batchnorm_does_not_put_tokens_on_a_sphere():
+    geo = labs.geometry(labs.token_cloud(60, 3, 0, 2.0, 2.0))
+    lengths = geo.norms("batchnorm")
+    assert float(lengths.max() - lengths.min()) > 1.0
+
+
+def test_geometry_refuses_other_feature_counts():
+    with pytest.raises(ValueError, match="F = 2 or 3"):
+        labs.token_cloud(10, 4)
+
+
+# --- fluctuation -----------------------------------------------------------------------------------
+
+
+def test_fluctuation_shrinks_with_batch_size_and_is_deterministic():
+    a = labs.fluctuation("token_like", (2, 8, 32), n_batches=48, sequence=8, features=6, seed=1)
+    b = labs.fluctuation("token_like", (2, 8, 32), n_batches=48, sequence=8, features=6, seed=1)
+    torch.testing.assert_close(a.var_spread, b.var_spread)
+    for attr in ("mean_spread", "var_spread", "mean_distance", "var_distance"):
+        v = getattr(a, attr)
+        assert bool((v[1:] < v[:-1]).all()), attr
+    # a mean of n roughly independent standardized values spreads like 1/√n
+    full = labs.fluctuation("normal", (4, 16), n_batches=200, sequence=8, features=8, seed=2, variable_lengths=False)
+    expected = 1 / full.tokens_per_batch.sqrt()
+    torch.testing.assert_close(full.mean_spread, expected.to(full.mean_spread.dtype), rtol=0.2, atol=0)
+
+
+def test_variable_lengths_mean_fewer_tokens_and_more_fluctuation():
+    kw = {"n_batches": 64, "sequence": 16, "features": 8, "seed": 3}
+    var = labs.fluctuation("token_like", (4,), variable_lengths=True, **kw)
+    full = labs.fluctuation("token_like", (4,), variable_lengths=False, **kw)
+    img = labs.fluctuation("image_like", (4,), variable_lengths=True, **kw)
+    assert float(var.tokens_per_batch[0]) < float(full.tokens_per_batch[0]) == 64 == float(img.tokens_per_batch[0])
+    assert float(var.var_spread[0]) > float(full.var_spread[0])
+    assert var.kurtosis > img.kurtosis
+
+
+# --- ε and dtype -----------------------------------------------------------------------------------
+
+
+def test_eps_inside_and_outside_the_square_root():
+    eps = 1e-4
+    run = labs.eps_placement(eps)
+    r = run.rms.double()
+    torch.testing.assert_close(run.inside, r / torch.sqrt(r * r + eps))
+    torch.testing.assert_close(run.outside, r / (r + eps))
+    assert abs(float(run.inside[-1]) - float(run.outside[-1])) < 1e-3  # large tokens: the same
+    assert float(run.outside[0]) / float(run.inside[0]) > 5  # tiny tokens: very different
+    assert math.sqrt(eps) < run.first_close(0.01) < 100
+
+
+def test_low_precision_loses_near_constant_tokens():
+    f32, f16, bf16 = (labs.dtype_lab(d, noise=0.01) for d in ("float32", "float16", "bfloat16"))
+    at = int((f32.offsets >= 100).nonzero()[0])
+    assert float(f32.torch_error[at]) < 0.01 < float(f16.torch_error[at])
+    assert float(bf16.torch_error[at]) > 0.5
+    assert int(f16.distinct[-1]) < int(f32.distinct[-1])
+    assert float(f32.naive_error[-1]) > float(f32.torch_error[-1])  # the one-pass variance is worse
+    with pytest.raises(ValueError, match="unknown dtype"):
+        labs.dtype_lab("float8")
+
+
+def test_zero_variance_needs_eps():
+    assert not labs.zero_variance(3.0, 4, 0.0).finite
+    z = labs.zero_variance(3.0, 4, 1e-5)
+    assert z.finite and z.output == (0.0, 0.0, 0.0, 0.0)
+    sd, out = labs.damping(1e-2, torch.tensor([1e-3, 0.1, 10.0]))
+    torch.testing.assert_close(out, sd / torch.sqrt(sd.square() + 1e-2), rtol=1e-6, atol=1e-9)

@@ -1,0 +1,163 @@
+"""AppTest for every 'beyond the standard norms' page: it runs, its takeaway follows the data, and bad input
+is answered with a message, never a traceback. Also the Explorer with the two new rows of NORMS."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import app_test, charts, decode, no_exception
+
+
+def takeaway(at) -> str:
+    texts = [i.value for i in at.info if "Takeaway" in i.value]
+    assert len(texts) == 1, [i.value for i in at.info]
+    return texts[0]
+
+
+PAGES = {
+    "pages/powernorm.py": 2,
+    "pages/dyt.py": 2,
+    "pages/custom_axes.py": 2,
+    "pages/equivalences.py": 1,
+    "pages/geometry.py": 1,
+    "pages/fluctuation.py": 2,
+    "pages/eps_dtype.py": 3,
+}
+
+
+@pytest.mark.parametrize(("page", "n_charts"), PAGES.items())
+def test_page_runs_and_shows_its_evidence(page, n_charts):
+    at = app_test(page)
+    no_exception(at)
+    assert len(charts(at)) == n_charts
+    assert takeaway(at)
+    assert not at.error
+
+
+def test_powernorm_takeaway_follows_the_warmup_and_the_loop_check_passes():
+    at = app_test("pages/powernorm.py", {"pn_warm": "3", "pn_steps": "12"})
+    text = takeaway(at)
+    assert "steadier" in text
+    assert any("max |Δ|" in s.value for s in at.success)
+    at_all_warm = app_test("pages/powernorm.py", {"pn_warm": "20", "pn_steps": "12"})
+    assert "every step here is in warm-up" in takeaway(at_all_warm)
+    assert any("longer than the run" in w.value for w in at_all_warm.warning)
+    # the step figure shows one marker per step; the divisor equals the batch ψ² in warm-up only
+    fig = charts(at)[0]
+    batch, _running, divisor = (decode(t["y"]) for t in fig["data"][:3])
+    assert len(batch) == 12
+    assert (batch[:3] == divisor[:3]).all() and not (batch[3:] == divisor[3:]).all()
+
+
+def test_dyt_takeaway_follows_the_spread_of_token_scales():
+    flat = takeaway(app_test("pages/dyt.py", {"dyt_spread": "0"}))
+    curved = takeaway(app_test("pages/dyt.py", {"dyt_spread": "2"}))
+    assert "almost linear" in flat and "squashing" in curved
+
+
+def test_dyt_alpha_slider_moves_the_user_curve():
+    at = app_test("pages/dyt.py")
+    before = decode(charts(at)[0]["data"][-1]["y"])
+    at.slider(key="dyt_alpha").set_value(3.0).run()
+    no_exception(at)
+    after = decode(charts(at)[0]["data"][-1]["y"])
+    assert abs(after - before).max() > 0.1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, "LayerNorm"),
+        ({"cx_c": "0"}, "RMSNorm"),
+        ({"cx_f": "0", "cx_b": "1", "cx_s": "1"}, "BatchNorm"),
+        ({"cx_f": "0", "cx_b": "1", "cx_s": "1", "cx_c": "0"}, "PowerNorm"),
+        ({"cx_f": "0", "cx_s": "1"}, "InstanceNorm"),
+        ({"cx_f": "0", "cx_b": "1"}, "no row of the table"),
+    ],
+)
+def test_custom_axes_names_the_norm_it_equals(query, expected):
+    at = app_test("pages/custom_axes.py", query)
+    no_exception(at)
+    assert expected in takeaway(at)
+
+
+def test_custom_axes_lit_cells_equal_the_group_size():
+    at = app_test("pages/custom_axes.py", {"B": "3", "S": "4", "F": "6", "cx_s": "1"})
+    lit = next(t for t in charts(at)[0]["data"] if t["name"].startswith("shares the statistic"))
+    assert len(decode(lit["x"])) == 4 * 6  # one sequence's tokens and features
+
+
+def test_equivalences_hold_and_degenerate_cases_are_explained():
+    at = app_test("pages/equivalences.py")
+    assert "all 5 identities hold" in takeaway(at)
+    one_device = app_test("pages/equivalences.py", {"eq_K": "1"})
+    assert "even the broken versions coincide for: SyncBN" in takeaway(one_device)
+    short = app_test("pages/equivalences.py", {"S": "1"})
+    no_exception(short)
+    assert any("at least 2 tokens" in e.value for e in short.error)
+
+
+def test_geometry_takeaway_depends_on_the_norm():
+    ln = takeaway(app_test("pages/geometry.py"))
+    bn = takeaway(app_test("pages/geometry.py", {"geo_norm": "batchnorm"}))
+    rms = takeaway(app_test("pages/geometry.py", {"geo_norm": "rmsnorm", "geo_F": "2"}))
+    assert "length 1.7320" in ln and "on the plane" in ln
+    assert "no sphere" in bn
+    assert "length 1.4142" in rms
+
+
+def test_fluctuation_takeaway_follows_the_lengths_and_bad_sizes_are_refused():
+    with_lengths = takeaway(app_test("pages/fluctuation.py"))
+    without = takeaway(app_test("pages/fluctuation.py", {"fl_var": "0"}))
+    assert with_lengths != without
+    assert "token-like batch σ² fluctuates" in with_lengths
+    for bad, msg in (("abc", "whole numbers"), ("0, 500", "between 1 and 256"), ("", "at least one")):
+        at = app_test("pages/fluctuation.py", {"fl_sizes": bad} if bad else {})
+        if not bad:
+            at.text_input(key="fl_sizes").set_value("").run()
+        no_exception(at)
+        assert any(msg in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_eps_lab_takeaway_follows_eps():
+    small = takeaway(app_test("pages/eps_dtype.py"))
+    large = takeaway(app_test("pages/eps_dtype.py", {"ed_eps": "0.1"}))
+    assert "ε = 1e-05" in small and "ε = 0.1" in large and small != large
+    assert "NaN without ε" in small
+
+
+@pytest.mark.parametrize(
+    ("page", "query", "key"),
+    [
+        ("pages/powernorm.py", {"pn_steps": "999"}, "pn_steps"),
+        ("pages/dyt.py", {"dyt_alpha": "abc"}, "dyt_alpha"),
+        ("pages/custom_axes.py", {"cx_b": "maybe"}, "cx_b"),
+        ("pages/equivalences.py", {"eq_K": "-3"}, "eq_K"),
+        ("pages/geometry.py", {"geo_F": "7"}, "geo_F"),
+        ("pages/fluctuation.py", {"fl_n": "1"}, "fl_n"),
+        ("pages/eps_dtype.py", {"ed_eps": "2"}, "ed_eps"),
+    ],
+)
+def test_bad_url_values_are_named_and_replaced(page, query, key):
+    at = app_test(page, query)
+    no_exception(at)
+    assert any(f"`{key}=" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert takeaway(at)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"norm": "powernorm"},
+        {"norm": "powernorm", "warmup": "0", "gscale": "2", "lengths": "6, 3, 2, 1"},
+        {"norm": "dyt", "alpha": "2"},
+    ],
+)
+def test_explorer_runs_the_new_rows(query):
+    at = app_test("pages/explorer.py", query)
+    no_exception(at)
+    assert any("max |Δ|" in s.value for s in at.success), [e.value for e in at.error]
+    if query["norm"] == "dyt":
+        assert any("no statistic" in i.value for i in at.info)
+        cube = charts(at)[0]
+        lit = next(t for t in cube["data"] if (t.get("name") or "").startswith("shares the statistic"))
+        assert len(decode(lit["x"])) == 1
