@@ -294,7 +294,6 @@ class PaddingCheck:
 def _without_pads(x: Tensor, key: str, mask: Tensor, groups: int | None) -> Tensor:
     """Outputs at the real tokens (in mask order) when the pads are not there at all."""
     spec = NORMS[key]
-    _b, _s, _f = x.shape
     if "batch" in spec.reduce:
         if "sequence" not in spec.reduce:
             raise ValueError(f"{spec.label} averages over the batch but not the sequence: unpadded lengths differ")
@@ -667,7 +666,7 @@ def default_lengths(batch: int, sequence: int) -> tuple[int, ...]:
 
 def property_table(x: Tensor, groups: int | None = None, keys: Sequence[str] | None = None) -> tuple[Properties, ...]:
     """Run every check above on x and tabulate the answers per norm."""
-    b, s, _f = x.shape
+    b, s, _ = x.shape
     ks = _keys(keys)
     notes: dict[str, list[str]] = {k: [] for k in ks}
     dep = batch_dependence(x, 0, 1, groups=groups, keys=ks) if b >= 2 else None

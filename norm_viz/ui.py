@@ -389,3 +389,18 @@ def tex(v: float, digits: int = 4, paren: bool = False) -> str:
         power = f"10^{{{int(exp)}}}"
         text = power if mant in ("1", "1.0") else rf"{mant} \times {power}"
     return f"({text})" if paren and v < 0 else text
+
+
+def tensor_digest(t: torch.Tensor) -> str:
+    """A content hash of a tensor: st.cache_data cannot hash tensors itself, so pages pass hash_funcs=HASH_FUNCS."""
+    data = t.detach().cpu().contiguous()
+    return hashlib.sha256(data.numpy().tobytes() + f"{tuple(data.shape)}{data.dtype}".encode()).hexdigest()
+
+
+HASH_FUNCS = {torch.Tensor: tensor_digest}
+"""Pass to @st.cache_data(hash_funcs=...) to cache page computations on the user's tensor."""
+
+float_in = _float_in
+"""Public parser for init_state: a float within [lo, hi]."""
+choice = _choice
+"""Public parser for init_state: one of the given strings."""
