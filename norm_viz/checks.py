@@ -539,6 +539,8 @@ class CommRow:
     values_per_device: int
     """Numbers each device contributes per forward step to stay exact: 2 per statistic (mean, 1/std) + a count."""
     bytes_per_device: int
+    values_backward: int = 0
+    """Numbers each device all-reduces in the backward pass: two sums per statistic (as torch.nn.SyncBatchNorm)."""
     error: str | None = None
 
     @property
@@ -616,14 +618,14 @@ def multi_device(
         parts = [_try(lambda sh=sh: run(sh, key, groups=groups).output) for sh in shards]  # noqa: B023
         bad = next((e for _, e in parts if e), None)
         if g is None or bad:
-            rows.append(CommRow(key, spec.label, None, 0, 0, 0, err or bad))
+            rows.append(CommRow(key, spec.label, None, 0, 0, 0, 0, err or bad))
             continue
         diff = _maxdiff(torch.cat([p for p, _ in parts]), g.output)  # type: ignore[misc]
         shared = "batch" in spec.reduce and _changed(diff, 1.0)
         n_stats = g.n_groups if shared else 0
         per_stat = 2 if spec.centered else 1
         values = n_stats * per_stat + 1 if shared else 0
-        rows.append(CommRow(key, spec.label, diff, n_stats, values, values * bytes_per_value))
+        rows.append(CommRow(key, spec.label, diff, n_stats, values, values * bytes_per_value, 2 * n_stats))
     return MultiDeviceCheck(
         devices,
         torch.stack([r.group_mean for r in local]),  # type: ignore[misc]

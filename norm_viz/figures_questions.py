@@ -29,8 +29,8 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         title={"text": title, "font": {"size": 20}},
         font=FONT,
         height=height,
-        margin={"l": 10, "r": 10, "t": 80, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 10, "r": 10, "t": 120, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.09, "x": 0},
         plot_bgcolor="white",
     )
     fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False)
@@ -220,9 +220,9 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
                 colorbar={"title": {"text": "max |Δ output|"}, "len": 0.8},
                 xgap=1,
                 ygap=1,
-                text=[[fmt_delta(float(v)) for v in row] for row in d],
+                text=[["" if v == 0 else f"{v:.2g}" for v in row] for row in d],
                 texttemplate="%{text}" if b * s <= 48 else None,
-                textfont={"size": 11},
+                textfont={"size": 12},
                 hovertemplate="b=%{y} s=%{x}: max |Δ| = %{z:.3g}<extra>" + r.label + "</extra>",
             ),
             row=rr,
@@ -266,26 +266,36 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
 
 
 def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figure:
-    """Change of sample `target`'s output as sample `changed` is scaled, one line per norm."""
+    """Change of sample `target`'s output as sample `changed` is scaled; norms with identical curves share one line."""
+    curves: dict[tuple[float, ...], list[str]] = {}
+    for key, d in check.deltas.items():
+        if d is not None:
+            curves.setdefault(tuple(round(v, 12) for v in d), []).append(key)
     fig = go.Figure()
-    for i, (key, d) in enumerate(check.deltas.items()):
-        if d is None:
-            continue
-        moved = check.depends(key)
+    moving = 0
+    for ys, keys in curves.items():
+        moved = bool(check.depends(keys[0]))
+        colour = (DEVICE_COLOURS[1:] + DEVICE_COLOURS[:1])[moving % 8] if moved else UNCHANGED
+        moving += moved
+        name = (
+            " = ".join(labels.get(k, k) for k in keys)
+            if moved
+            else ", ".join(labels.get(k, k) for k in keys) + " (no change)"
+        )
         fig.add_trace(
             go.Scatter(
                 x=list(check.factors),
-                y=list(d),
-                name=labels.get(key, key),
+                y=list(ys),
+                name=name,
                 mode="lines+markers",
-                line={"width": 3 if moved else 2, "dash": None if moved else "dot", "color": DEVICE_COLOURS[i % 8]},
-                marker={"size": 9},
-                hovertemplate=labels.get(key, key) + "<br>×%{x:g}: %{y:.3g}<extra></extra>",
+                line={"width": 4 if moved else 3, "dash": None if moved else "dash", "color": colour},
+                marker={"size": 10},
+                hovertemplate=name + "<br>×%{x:g}: %{y:.3g}<extra></extra>",
             )
         )
     fig.update_xaxes(title_text=f"sample {check.changed} multiplied by")
     fig.update_yaxes(title_text=f"max |Δ output of sample {check.target}|", rangemode="tozero")
-    return _layout(fig, f"Does sample {check.target}'s output depend on sample {check.changed}?", 440)
+    return _layout(fig, f"Does sample {check.target}'s output depend on sample {check.changed}?", 460)
 
 
 # --- multi-device --------------------------------------------------------------------------------

@@ -404,3 +404,25 @@ float_in = _float_in
 """Public parser for init_state: a float within [lo, hi]."""
 choice = _choice
 """Public parser for init_state: one of the given strings."""
+
+GOOD_BG = "#CDEFE3"  # a light tint of figures.OUTPUT: the answer a transformer wants
+BAD_BG = "#F9D5C0"  # a light tint of figures.SELECTED: the answer that breaks it
+
+
+def verdict_table(rows: Sequence[dict[str, Any]], good: dict[str, str]) -> Any:
+    """A styled table: in each column of `good`, cells starting with its good word are tinted green, others orange.
+
+    Words rather than emoji, because a projector's browser may lack an emoji font; cells starting with '—' stay plain.
+    """
+
+    def colour(col: pd.Series) -> list[str]:
+        if col.name not in good:
+            return [""] * len(col)
+        return [
+            ""
+            if str(v).startswith("—")
+            else f"background-color: {GOOD_BG if str(v).startswith(good[col.name]) else BAD_BG}"
+            for v in col
+        ]
+
+    return pd.DataFrame(list(rows)).style.apply(colour)

@@ -66,11 +66,11 @@ for r in check.rows:
             "perturbed token": fq.fmt_delta(lk.get("self")),
             "its past (s′ < s)": fq.fmt_delta(lk.get("past")),
             "other sequences": fq.fmt_delta(lk.get("other_sequences")),
-            "causal-safe?": {True: "✅ yes", False: "❌ leaks", None: "—"}[check.causal_safe(r.key)],
+            "causal-safe?": {True: "yes", False: "no: leaks into the past", None: "—"}[check.causal_safe(r.key)],
             "note": r.error or "",
         }
     )
-st.dataframe(rows, hide_index=True, width="stretch")
+st.dataframe(ui.verdict_table(rows, {"causal-safe?": "yes"}), hide_index=True, width="stretch")
 for r in check.rows:
     if r.error:
         st.warning(f"**{r.label}** cannot run on this tensor: {r.error}")

@@ -4,6 +4,7 @@ import streamlit as st
 import torch
 
 from norm_viz import checks, figures, ui
+from norm_viz.specs import default_groups
 
 COLUMNS = {
     "batch_independent": ("batch-independent?", "batch-dependence page: another sample rescaled, this one unchanged"),
@@ -19,10 +20,8 @@ def properties(x: torch.Tensor) -> tuple[checks.Properties, ...]:
     return checks.property_table(x)
 
 
-def mark(v: bool | None, good: bool = True) -> str:
-    if v is None:
-        return "— (n/a)"
-    return ("✅ yes" if v == good else "❌ no") if good else ("❌ yes" if v else "✅ no")
+def mark(v: bool | None) -> str:
+    return "— (n/a)" if v is None else "yes" if v else "no"
 
 
 st.title("All norms side by side")
@@ -44,20 +43,21 @@ c1.number_input(f"cell b (0..{b - 1})", 0, b - 1, key="cmp_b")
 c2.number_input(f"cell s (0..{s - 1})", 0, s - 1, key="cmp_s")
 c3.number_input(f"cell f (0..{f - 1})", 0, f - 1, key="cmp_f")
 cell = (int(st.session_state.cmp_b), int(st.session_state.cmp_s), int(st.session_state.cmp_f))
-st.plotly_chart(figures.groups_overview_figure((b, s, f), cell), width="stretch", key="cmp_cubes")
+st.plotly_chart(figures.groups_overview_figure((b, s, f), cell, default_groups(f)), width="stretch", key="cmp_cubes")
 
 props = properties(x)
 rows = []
 for p in props:
     row = {"norm": p.label}
     for attr, (name, _) in COLUMNS.items():
-        row[name] = mark(getattr(p, attr), good=attr != "needs_sync")
+        row[name] = mark(getattr(p, attr))
     row["statistics"] = "—" if p.statistics is None else p.statistics
     row["values per statistic"] = "—" if p.values_per_statistic is None else p.values_per_statistic
     row["note"] = "; ".join(p.notes)
     rows.append(row)
 st.subheader(f"Properties measured on this {b} × {s} × {f} tensor")
-st.dataframe(rows, hide_index=True, width="stretch")
+good = {name: "no" if attr == "needs_sync" else "yes" for attr, (name, _) in COLUMNS.items()}
+st.dataframe(ui.verdict_table(rows, good), hide_index=True, width="stretch")
 st.caption(
     " · ".join(f"**{name}** — {how}" for name, how in COLUMNS.values()) + ". — means the check needs a larger tensor."
 )
@@ -73,10 +73,10 @@ def passes(p: checks.Properties) -> bool:
     return all(getattr(p, a) is not False for a in COLUMNS if a != "needs_sync") and p.needs_sync is not True
 
 
-good = [p.label for p in props if passes(p)]
+passing = [p.label for p in props if passes(p)]
 measured = len(COLUMNS) - len(missing)
 takeaway = (
-    f"Of {len(props)} norms, {', '.join(good) or 'none'} pass every one of the {measured} measured checks on this "
+    f"Of {len(props)} norms, {', '.join(passing) or 'none'} pass every one of the {measured} measured checks on this "
     "tensor: batch-independent, causal-safe, the same in train and eval, padding-safe and free of cross-device sync."
 )
 st.info(f"**Takeaway.** {takeaway}")

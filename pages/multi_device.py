@@ -47,7 +47,13 @@ if check is not None:
     st.plotly_chart(fq.device_stats_figure(check), width="stretch", key="md_stats")
     spread = float((check.device_mean - check.global_mean).abs().max())
     m1, m2, m3 = st.columns(3)
-    m1.metric("per-device BN vs whole-batch BN", f"{check.local_bn_vs_global:.3g}", "max |Δ output|", delta_color="off")
+    m1.metric(
+        "per-device BN vs whole-batch BN",
+        f"{check.local_bn_vs_global:.3g}",
+        "max |Δ output|",
+        delta_color="off",
+        delta_arrow="off",
+    )
     m2.metric(
         "SyncBN vs whole-batch nn.BatchNorm1d", f"{check.syncbn_vs_global:.1e}", "max |Δ output|", delta_color="off"
     )
@@ -58,13 +64,18 @@ if check is not None:
             fq.fmt_delta(ln.local_vs_global),
             f"{ln.values_per_device} values sent",
             delta_color="off",
+            delta_arrow="off",
         )
     ok = check.syncbn_vs_global < 1e-9
     (st.success if ok else st.error)(
-        f"{'✅' if ok else '❌'} SyncBN (each device's mean, variance and count combined by count) equals "
+        "SyncBN (each device's mean, variance and count combined by count) equals "
         f"`nn.BatchNorm1d({f})` on the whole batch: max |Δ| = {check.syncbn_vs_global:.1e}. "
-        f"The device means differ from the whole batch's by up to {spread:.3g}."
+        f"The device means differ from the whole batch's by up to {spread:.3g}.",
+        icon=":material/check_circle:" if ok else ":material/error:",
     )
+    w = b // k * s / (b * s)
+    terms = " + ".join(rf"{w:.3g}\cdot{ui.tex(float(m), paren=True)}" for m in check.device_mean[:, 0])
+    st.latex(rf"\mu_0 = {terms} = {ui.tex(float(check.global_mean[0]))}")
     st.latex(
         r"\mu = \sum_d \tfrac{n_d}{n}\,\mu_d, \qquad \sigma^2 = \sum_d \tfrac{n_d}{n}\left(\sigma_d^2 + (\mu_d - \mu)^2\right),"
         rf"\qquad n_d = \tfrac{{B}}{{K}}\cdot S = {b // k}\cdot {s} = {b // k * s}"
@@ -74,16 +85,17 @@ if check is not None:
     table = [
         {
             "norm": r.label,
-            "per-device ≠ global?": {True: "❌ yes", False: "✅ no", None: "—"}[r.needs_sync],
+            "needs sync?": {True: "yes", False: "no", None: "—"}[r.needs_sync],
             "max |Δ| per-device vs global": fq.fmt_delta(r.local_vs_global),
             "statistics shared across devices": r.statistics,
             "values sent (forward)": r.values_per_device,
+            "values (backward)": r.values_backward,
             f"bytes sent ({st.session_state.md_dtype})": r.bytes_per_device,
             "note": r.error or "",
         }
         for r in check.rows
     ]
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(ui.verdict_table(table, {"needs sync?": "no"}), hide_index=True, width="stretch")
     st.caption(
         "Values follow torch.nn.SyncBatchNorm: in the forward pass each device all-gathers its per-feature mean and "
         "1/std plus one count (2·F + 1 numbers); the backward pass all-reduces two more per-feature sums (2·F). "

@@ -66,9 +66,10 @@ if rs is not None:
     st.plotly_chart(fq.running_stats_figure(rs, feat), width="stretch", key="tr_running")
     ok = max(rs.nn_mean_diff, rs.nn_var_diff) < 1e-9
     (st.success if ok else st.error)(
-        f"{'✅' if ok else '❌'} Checked against `nn.BatchNorm1d({f}, momentum={rs.momentum:g})` step by step: "
+        f"Checked against `nn.BatchNorm1d({f}, momentum={rs.momentum:g})` step by step: "
         f"max |Δ running_mean| = {rs.nn_mean_diff:.1e}, max |Δ running_var| = {rs.nn_var_diff:.1e}. "
-        f"The Keras rule's mean equals `nn.BatchNorm1d(momentum={1 - rs.keras_momentum:.3g})`: max |Δ| = {rs.keras_nn_mean_diff:.1e}."
+        f"The Keras rule's mean equals `nn.BatchNorm1d(momentum={1 - rs.keras_momentum:.3g})`: max |Δ| = {rs.keras_nn_mean_diff:.1e}.",
+        icon=":material/check_circle:" if ok else ":material/error:",
     )
     n = rs.values_per_statistic
     last = rs.steps - 1
