@@ -248,9 +248,9 @@ def test_batch_dependence_of_batchnorm_by_hand():
     # D2L's X = [[1, 2], [2, 3]] as 2 sequences of 1 token: zero out sequence 1 and BatchNorm of sequence 0 flips
     x = torch.tensor([[[1.0, 2.0]], [[2.0, 3.0]]])
     d = checks.batch_dependence(x, 0, 1, factors=(0.0,), keys=["batchnorm"])
-    before = -1 / math.sqrt(0.25 + 1e-5) * 0.5  # (1 - 1.5) / sqrt(0.25 + eps)
-    after = 1 / math.sqrt(0.25 + 1e-5) * 0.5  # (1 - 0.5) / sqrt(0.25 + eps), same for feature 2: (2 - 1) / sqrt(1 + eps)
-    after2 = 1 / math.sqrt(1 + 1e-5)
+    before = -0.5 / math.sqrt(0.25 + 1e-5)  # both features: (1 - 1.5) / √(0.25 + ε) and (2 - 2.5) / √(0.25 + ε)
+    after = 0.5 / math.sqrt(0.25 + 1e-5)  # feature 0 over [1, 0]: (1 - 0.5) / √(0.25 + ε)
+    after2 = 1 / math.sqrt(1 + 1e-5)  # feature 1 over [2, 0]: (2 - 1) / √(1 + ε)
     assert d.largest("batchnorm") == pytest.approx(max(after - before, after2 - before))
 
 
