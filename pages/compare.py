@@ -51,8 +51,8 @@ for p in props:
     row = {"norm": p.label}
     for attr, (name, _) in COLUMNS.items():
         row[name] = mark(getattr(p, attr))
-    row["statistics"] = "—" if p.statistics is None else p.statistics
-    row["values per statistic"] = "—" if p.values_per_statistic is None else p.values_per_statistic
+    row["statistics"] = "—" if p.statistics is None else str(p.statistics)
+    row["values per statistic"] = "—" if p.values_per_statistic is None else str(p.values_per_statistic)
     row["note"] = "; ".join(p.notes)
     rows.append(row)
 st.subheader(f"Properties measured on this {b} × {s} × {f} tensor")
@@ -61,23 +61,34 @@ st.dataframe(ui.verdict_table(rows, good), hide_index=True, width="stretch")
 st.caption(
     " · ".join(f"**{name}** — {how}" for name, how in COLUMNS.values()) + ". — means the check needs a larger tensor."
 )
-missing = [name for attr, (name, _) in COLUMNS.items() if all(getattr(p, attr) is None for p in props)]
+measured = [attr for attr in COLUMNS if any(getattr(p, attr) is not None for p in props)]
+missing = [name for attr, (name, _) in COLUMNS.items() if attr not in measured]
 if missing:
     st.warning(
         f"Not measurable on a {b} × {s} × {f} tensor: {', '.join(missing)}. Batch dependence and devices need B ≥ 2, "
         "causality and padding need S ≥ 2 (set them in the sidebar)."
     )
+for p in props:
+    if p.notes:
+        st.warning(f"**{p.label}** cannot run on this tensor: {'; '.join(p.notes)}")
 
 
 def passes(p: checks.Properties) -> bool:
-    return all(getattr(p, a) is not False for a in COLUMNS if a != "needs_sync") and p.needs_sync is not True
+    """Every measured answer is the one a transformer wants (a norm that cannot run does not pass)."""
+    return p.statistics is not None and all(getattr(p, a) is (a != "needs_sync") for a in measured)
 
 
+WANT = {
+    "batch_independent": "batch-independent",
+    "causal_safe": "causal-safe",
+    "train_eval_same": "the same in train and eval",
+    "padding_safe": "padding-safe",
+    "needs_sync": "free of cross-device sync",
+}
 passing = [p.label for p in props if passes(p)]
-measured = len(COLUMNS) - len(missing)
 takeaway = (
-    f"Of {len(props)} norms, {', '.join(passing) or 'none'} pass every one of the {measured} measured checks on this "
-    "tensor: batch-independent, causal-safe, the same in train and eval, padding-safe and free of cross-device sync."
+    f"Of {len(props)} norms, {', '.join(passing) or 'none'} pass all {len(measured)} checks measurable on this "
+    f"tensor ({', '.join(WANT[a] for a in measured)})."
 )
 st.info(f"**Takeaway.** {takeaway}")
 ui.sync_url([*ui.SHARED_KEYS, "cmp_b", "cmp_s", "cmp_f"])

@@ -178,8 +178,11 @@ if mode_dependent:
     )
 else:
     takeaway = (
-        "On this tensor every norm gives the same output in training and eval mode: the running statistics happen to "
-        "equal this batch's (e.g. momentum 1 and no drift)."
+        "On this tensor every norm that runs gives the same output in training and eval mode: the running statistics "
+        "match this batch's own."
     )
+cannot = [r.label for r in mc.rows if r.error]
+if cannot:
+    takeaway += f" {', '.join(cannot)} cannot even run in training mode here: one value per statistic."
 st.info(f"**Takeaway.** {takeaway}")
 ui.sync_url([*ui.SHARED_KEYS, "tr_steps", "tr_drift", "tr_mom", "tr_kmom", "tr_feat", "tr_item"])
