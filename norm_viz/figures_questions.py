@@ -24,17 +24,18 @@ LEAK_SCALE = [[0.0, "#FFFFFF"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
 """White for 'did not change', then orange to dark brown as the change grows."""
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+def _layout(fig: go.Figure, title: str, height: int, legend: bool = True) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": 20}},
         font=FONT,
         height=height,
-        margin={"l": 10, "r": 10, "t": 120, "b": 10},
+        margin={"l": 10, "r": 10, "t": 120 if legend else 70, "b": 10},
+        showlegend=legend,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.09, "x": 0},
         plot_bgcolor="white",
     )
-    fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False)
-    fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False)
+    fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
+    fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
     return fig
 
 
@@ -125,7 +126,7 @@ def norm_bars_figure(
     top = max([v for v in values if v is not None] + [1e-12])
     fig.update_xaxes(title_text=axis_title, range=[0, top * 1.35])
     fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
-    return _layout(fig, title, 90 + 42 * len(labels))
+    return _layout(fig, title, 60 + 42 * len(labels), legend=False)
 
 
 # --- padding -------------------------------------------------------------------------------------
@@ -153,7 +154,9 @@ def padding_mask_figure(check: PaddingCheck) -> go.Figure:
     fig.update_yaxes(
         title_text=AXIS_TITLES["batch"], autorange="reversed", showgrid=False, dtick=1 if b <= 16 else None
     )
-    return _layout(fig, f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})", 110 + 30 * b)
+    return _layout(
+        fig, f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})", 130 + 30 * b, legend=False
+    )
 
 
 def padding_stats_figure(check: PaddingCheck) -> go.Figure:
@@ -259,7 +262,7 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
     for r_ in range(1, nrows + 1):
         fig.update_yaxes(title_text=AXIS_TITLES["batch"], row=r_, col=1)
     title = f"Perturb token (b, s) = ({tb}, {ts}): which outputs move? (left of the dotted line = its past)"
-    return _layout(fig, title, 110 + 250 * nrows)
+    return _layout(fig, title, 80 + 250 * nrows, legend=False)
 
 
 # --- batch dependence ----------------------------------------------------------------------------

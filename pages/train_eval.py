@@ -130,7 +130,7 @@ for r in mc.rows:
         st.warning(f"**{r.label}** cannot run in training mode on this batch: {r.error}")
 
 st.header("3. Inference with batch size 1")
-st.number_input(f"example to run alone (0..{b - 1})", 0, b - 1, key="tr_item")
+st.columns(4)[0].number_input(f"example to run alone (0..{b - 1})", 0, b - 1, key="tr_item")
 item = int(ss.tr_item)
 bn = mc.row("batchnorm") if "batchnorm" in NORMS else None
 if bn is not None and bn.alone_train_error:
