@@ -55,7 +55,11 @@ if check is not None:
         delta_arrow="off",
     )
     m2.metric(
-        "SyncBN vs whole-batch nn.BatchNorm1d", f"{check.syncbn_vs_global:.1e}", "max |Δ output|", delta_color="off"
+        "SyncBN vs whole-batch nn.BatchNorm1d",
+        f"{check.syncbn_vs_global:.1e}",
+        "max |Δ output|",
+        delta_color="off",
+        delta_arrow="off",
     )
     ln = next((r for r in check.rows if r.key == "layernorm"), None)
     if ln is not None:
