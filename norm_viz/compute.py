@@ -261,7 +261,7 @@ def _fast_stats(
         out, mean, rstd = torch.ops.aten.native_group_norm(x.reshape(b * s, f), None, None, b * s, f, 1, groups, eps)
         return out.view(b, s, f), mean.reshape(-1), _var_from_rstd(rstd.reshape(-1), eps, x.dtype)
     if key == "rmsnorm":
-        ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square() / f  # not in place: autograd needs the norm
+        ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square_().div_(f)
         return x * torch.rsqrt(ms + eps), None, ms.reshape(-1)
     raise KeyError(key)
 
