@@ -400,8 +400,6 @@ def tensor_digest(t: torch.Tensor) -> str:
 HASH_FUNCS = {torch.Tensor: tensor_digest}
 """Pass to @st.cache_data(hash_funcs=...) to cache page computations on the user's tensor."""
 
-float_in = _float_in
-"""Public parser for init_state: a float within [lo, hi]."""
 choice = _choice
 """Public parser for init_state: one of the given strings."""
 

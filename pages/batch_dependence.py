@@ -27,7 +27,7 @@ x = ui.build_tensor(tcfg)
 b, s, f = x.shape
 ui.init_state("bd_target", 0, ui.int_in(0, ui.MAX_B - 1))
 ui.init_state("bd_changed", 1, ui.int_in(0, ui.MAX_B - 1))
-ui.init_state("bd_top", 10.0, ui.float_in(0.1, 1000.0))
+ui.init_state("bd_top", 10.0, ui.number_in(0.1, 1000.0))
 if b < 2:
     st.error(
         f"The batch holds B = {b} sequence, so there is no other example to change. Set the batch size B to 2 or more "

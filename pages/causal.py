@@ -32,7 +32,7 @@ b, s, f = x.shape
 ui.init_state("cz_b", 0, ui.int_in(0, ui.MAX_B - 1))
 ui.init_state("cz_s", -1, ui.int_in(-1, ui.MAX_S - 1))
 ui.init_state("cz_method", "difference", ui.choice(list(METHODS)))
-ui.init_state("cz_size", 1.0, ui.float_in(1e-6, 1e6))
+ui.init_state("cz_size", 1.0, ui.number_in(1e-6, 1e6))
 if int(st.session_state.cz_s) < 0 or int(st.session_state.cz_s) > s - 1:
     st.session_state.cz_s = s - 1  # default: the last token, whose past is the whole sequence
 st.session_state.cz_b = min(int(st.session_state.cz_b), b - 1)

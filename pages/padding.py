@@ -25,7 +25,7 @@ x = ui.build_tensor(tcfg)
 b, s, f = x.shape
 default = checks.default_lengths(b, s)
 ui.init_state("pad_lengths", "", str)
-ui.init_state("pad_value", 0.0, ui.float_in(-1e6, 1e6))
+ui.init_state("pad_value", 0.0, ui.number_in(-1e6, 1e6))
 c1, c2 = st.columns([3, 1])
 text = c1.text_input(
     f"Real length of each sequence (B = {b} numbers, each 0..{s}; the rest of the sequence is padding)",

@@ -34,9 +34,9 @@ x = ui.build_tensor(tcfg)
 b, s, f = x.shape
 
 ui.init_state("tr_steps", 30, ui.int_in(1, 200))
-ui.init_state("tr_drift", 0.2, ui.float_in(0.0, 2.0))
-ui.init_state("tr_mom", 0.1, ui.float_in(0.001, 1.0))
-ui.init_state("tr_kmom", 0.99, ui.float_in(0.0, 0.999))
+ui.init_state("tr_drift", 0.2, ui.number_in(0.0, 2.0))
+ui.init_state("tr_mom", 0.1, ui.number_in(0.001, 1.0))
+ui.init_state("tr_kmom", 0.99, ui.number_in(0.0, 0.999))
 ui.init_state("tr_feat", 0, ui.int_in(0, ui.MAX_F - 1))
 ui.init_state("tr_item", 0, ui.int_in(0, ui.MAX_B - 1))
 st.session_state.tr_feat = min(int(st.session_state.tr_feat), f - 1)
