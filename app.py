@@ -10,7 +10,16 @@ PAGES = {
             "pages/which_layernorm.py", title="Which LayerNorm?", icon=":material/help:", url_path="which-layernorm"
         ),
     ],
-    "Transformer questions": [],
+    "Transformer questions": [
+        st.Page("pages/train_eval.py", title="Train vs eval", icon=":material/model_training:", url_path="train-eval"),
+        st.Page("pages/padding.py", title="Padding", icon=":material/format_indent_increase:", url_path="padding"),
+        st.Page("pages/causal.py", title="Causal leakage", icon=":material/arrow_back:", url_path="causal"),
+        st.Page(
+            "pages/batch_dependence.py", title="Batch dependence", icon=":material/groups:", url_path="batch-dependence"
+        ),
+        st.Page("pages/multi_device.py", title="Multi-device", icon=":material/dns:", url_path="multi-device"),
+        st.Page("pages/compare.py", title="Compare all norms", icon=":material/table_chart:", url_path="compare"),
+    ],
     "Beyond the standard norms": [
         st.Page("pages/powernorm.py", title="PowerNorm", icon=":material/bolt:", url_path="powernorm"),
         st.Page("pages/dyt.py", title="DyT: no normalization", icon=":material/show_chart:", url_path="dyt"),

@@ -452,3 +452,36 @@ def tex(v: float, digits: int = 4, paren: bool = False) -> str:
         power = f"10^{{{int(exp)}}}"
         text = power if mant in ("1", "1.0") else rf"{mant} \times {power}"
     return f"({text})" if paren and v < 0 else text
+
+
+def tensor_digest(t: torch.Tensor) -> str:
+    """A content hash of a tensor: st.cache_data cannot hash tensors itself, so pages pass hash_funcs=HASH_FUNCS."""
+    data = t.detach().cpu().contiguous()
+    return hashlib.sha256(data.numpy().tobytes() + f"{tuple(data.shape)}{data.dtype}".encode()).hexdigest()
+
+
+HASH_FUNCS = {torch.Tensor: tensor_digest}
+"""Pass to @st.cache_data(hash_funcs=...) to cache page computations on the user's tensor."""
+
+
+GOOD_BG = "#CDEFE3"  # a light tint of figures.OUTPUT: the answer a transformer wants
+BAD_BG = "#F9D5C0"  # a light tint of figures.SELECTED: the answer that breaks it
+
+
+def verdict_table(rows: Sequence[dict[str, Any]], good: dict[str, str]) -> Any:
+    """A styled table: in each column of `good`, cells starting with its good word are tinted green, others orange.
+
+    Words rather than emoji, because a projector's browser may lack an emoji font; cells starting with '—' stay plain.
+    """
+
+    def colour(col: pd.Series) -> list[str]:
+        if col.name not in good:
+            return [""] * len(col)
+        return [
+            ""
+            if str(v).startswith("—")
+            else f"background-color: {GOOD_BG if str(v).startswith(good[col.name]) else BAD_BG}"
+            for v in col
+        ]
+
+    return pd.DataFrame(list(rows)).style.apply(colour)

@@ -1,0 +1,344 @@
+"""Plotly figures for the transformer-question pages: running statistics, per-norm bars, padding, leak maps, devices.
+
+plotly and numpy only (no streamlit): every function takes a result of norm_viz.checks and returns a go.Figure;
+the colours come from norm_viz.figures so that the same thing looks the same on every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from norm_viz.checks import CausalCheck, DependenceCheck, MultiDeviceCheck, PaddingCheck, RunningStats
+from norm_viz.figures import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED
+
+CHANGED = SELECTED  # a norm whose outputs moved
+UNCHANGED = OUTPUT  # a norm whose outputs did not move
+NOT_RUN = FAINT
+DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+"""Okabe-Ito colours, one per simulated device."""
+LEAK_SCALE = [[0.0, "#FFFFFF"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
+"""White for 'did not change', then orange to dark brown as the change grows."""
+
+
+def _layout(fig: go.Figure, title: str, height: int, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 20}},
+        font=FONT,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 120 if legend else 70, "b": 10},
+        showlegend=legend,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.09, "x": 0},
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
+    fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
+    return fig
+
+
+def fmt_delta(v: float | None) -> str:
+    """A change for a label: 'n/a', '0' for exact zeros, else three significant digits."""
+    if v is None:
+        return "n/a"
+    if v == 0:
+        return "0"
+    return f"{v:.3g}" if v >= 1e-3 else f"{v:.1e}"
+
+
+# --- train vs eval -------------------------------------------------------------------------------
+
+
+def running_stats_figure(rs: RunningStats, feature: int = 0) -> go.Figure:
+    """One feature's batch μ and σ² per step against the running estimates of PyTorch and Keras."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(f"mean of feature {feature}", f"variance of feature {feature}"),
+        horizontal_spacing=0.1,
+    )
+    steps = np.arange(1, rs.steps + 1)
+    series = (
+        (rs.batch_mean, rs.batch_var, "this step's batch", INPUT, "markers", None),
+        (rs.torch_mean, rs.torch_var, f"PyTorch running (momentum {rs.momentum:g} on the new)", OUTPUT, "lines", None),
+        (
+            rs.keras_mean,
+            rs.keras_var,
+            f"Keras moving (momentum {rs.keras_momentum:g} on the old)",
+            LIT,
+            "lines",
+            "dash",
+        ),
+    )
+    for mean, var, name, colour, mode, dash in series:
+        for c, t in ((1, mean), (2, var)):
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=t[:, feature].numpy(),
+                    name=name,
+                    mode=mode,
+                    showlegend=c == 1,
+                    legendgroup=name,
+                    marker={"color": colour, "size": 8},
+                    line={"color": colour, "width": 3, "dash": dash},
+                    hovertemplate=f"{name}<br>step %{{x}}: %{{y:.4g}}<extra></extra>",
+                ),
+                row=1,
+                col=c,
+            )
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="mean μ", row=1, col=1)
+    fig.update_yaxes(title_text="variance σ²", row=1, col=2)
+    return _layout(fig, "Running statistics lag behind a drifting distribution", 430)
+
+
+# --- one bar per norm ----------------------------------------------------------------------------
+
+
+def norm_bars_figure(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    changed: Sequence[bool | None],
+    title: str,
+    axis_title: str,
+    notes: Sequence[str] | None = None,
+) -> go.Figure:
+    """One horizontal bar per norm, its number written on it; red-orange when it changed, green when it did not."""
+    colours = [NOT_RUN if c is None else CHANGED if c else UNCHANGED for c in changed]
+    text = [fmt_delta(v) for v in values]
+    if notes:
+        text = [f"{t}  {n}" if n else t for t, n in zip(text, notes, strict=True)]
+    fig = go.Figure(
+        go.Bar(
+            y=list(labels),
+            x=[0.0 if v is None else v for v in values],
+            orientation="h",
+            marker_color=colours,
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:.4g}<extra></extra>",
+        )
+    )
+    top = max([v for v in values if v is not None] + [1e-12])
+    fig.update_xaxes(title_text=axis_title, range=[0, top * 1.35])
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
+    return _layout(fig, title, 60 + 42 * len(labels), legend=False)
+
+
+# --- padding -------------------------------------------------------------------------------------
+
+
+def padding_mask_figure(check: PaddingCheck) -> go.Figure:
+    """The (batch, sequence) grid of real tokens and pads."""
+    m = check.mask.numpy().astype(float)
+    b, s = m.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=m,
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, PAD], [0.5, PAD], [0.5, INPUT], [1, INPUT]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            text=np.where(m > 0, "real", "pad"),
+            texttemplate="%{text}" if b * s <= 160 else None,
+            hovertemplate="b=%{y} s=%{x}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text=AXIS_TITLES["sequence"], showgrid=False, dtick=1 if s <= 16 else None)
+    fig.update_yaxes(
+        title_text=AXIS_TITLES["batch"], autorange="reversed", showgrid=False, dtick=1 if b <= 16 else None
+    )
+    return _layout(
+        fig, f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})", 130 + 30 * b, legend=False
+    )
+
+
+def padding_stats_figure(check: PaddingCheck) -> go.Figure:
+    """BatchNorm's per-feature mean and variance with the pads counted and over the real tokens only."""
+    f = check.bn_mean_padded.numel()
+    feats = np.arange(f)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean μ per feature", "variance σ² per feature"))
+    for c, (padded, real) in enumerate(
+        ((check.bn_mean_padded, check.bn_mean_real), (check.bn_var_padded, check.bn_var_real)), start=1
+    ):
+        for t, name, colour in ((padded, "BatchNorm (pads counted)", PAD), (real, "real tokens only (masked)", INPUT)):
+            fig.add_trace(
+                go.Bar(
+                    x=feats,
+                    y=t.numpy(),
+                    name=name,
+                    marker_color=colour,
+                    showlegend=c == 1,
+                    legendgroup=name,
+                    hovertemplate=f"{name}<br>feature %{{x}}: %{{y:.4g}}<extra></extra>",
+                ),
+                row=1,
+                col=c,
+            )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f <= 16 else None)
+    return _layout(fig, "BatchNorm's statistics with and without the pads", 420)
+
+
+# --- causal leakage ------------------------------------------------------------------------------
+
+
+def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols: int = 4) -> go.Figure:
+    """Small multiples, one (batch × sequence) map per norm: max |Δ output| after perturbing one token."""
+    rows_ = [r for r in check.rows if keys is None or r.key in keys]
+    n = len(rows_)
+    cols = min(cols, n)
+    nrows = -(-n // cols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=cols,
+        subplot_titles=[r.label for r in rows_],
+        horizontal_spacing=0.04,
+        vertical_spacing=0.16 if nrows > 1 else 0.1,
+    )
+    vmax = max([float(r.delta.max()) for r in rows_ if r.delta is not None] + [1e-12])
+    tb, ts = check.token
+    for i, r in enumerate(rows_):
+        rr, cc = i // cols + 1, i % cols + 1
+        if r.delta is None:
+            fig.add_annotation(
+                text="cannot run", showarrow=False, xref="x domain", yref="y domain", x=0.5, y=0.5, row=rr, col=cc
+            )
+            continue
+        d = r.delta.numpy()
+        b, s = d.shape
+        fig.add_trace(
+            go.Heatmap(
+                z=d,
+                zmin=0,
+                zmax=vmax,
+                colorscale=LEAK_SCALE,
+                showscale=i == 0,
+                colorbar={"title": {"text": "max |Δ output|"}, "len": 0.8},
+                xgap=1,
+                ygap=1,
+                text=[["" if v == 0 else f"{v:.2g}" for v in row] for row in d],
+                texttemplate="%{text}" if b * s <= 48 else None,
+                textfont={"size": 12},
+                hovertemplate="b=%{y} s=%{x}: max |Δ| = %{z:.3g}<extra>" + r.label + "</extra>",
+            ),
+            row=rr,
+            col=cc,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[ts],
+                y=[tb],
+                mode="markers",
+                marker={"symbol": "square-open", "size": 22, "color": INPUT, "line": {"width": 4}},
+                name="perturbed token",
+                showlegend=i == 0,
+                hoverinfo="skip",
+            ),
+            row=rr,
+            col=cc,
+        )
+        if ts > 0:  # everything left of this line is the past of the perturbed token
+            fig.add_shape(
+                type="line",
+                x0=ts - 0.5,
+                x1=ts - 0.5,
+                y0=-0.5,
+                y1=b - 0.5,
+                line={"color": "#333", "width": 2, "dash": "dot"},
+                row=rr,
+                col=cc,
+            )
+        fig.update_yaxes(autorange="reversed", showgrid=False, dtick=1 if b <= 16 else None, row=rr, col=cc)
+        fig.update_xaxes(showgrid=False, dtick=1 if s <= 16 else None, row=rr, col=cc)
+    for c in range(1, cols + 1):
+        fig.update_xaxes(title_text=AXIS_TITLES["sequence"], row=nrows, col=c)
+    for r_ in range(1, nrows + 1):
+        fig.update_yaxes(title_text=AXIS_TITLES["batch"], row=r_, col=1)
+    title = f"Perturb token (b, s) = ({tb}, {ts}): which outputs move? (left of the dotted line = its past)"
+    return _layout(fig, title, 80 + 250 * nrows, legend=False)
+
+
+# --- batch dependence ----------------------------------------------------------------------------
+
+
+def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figure:
+    """Change of sample `target`'s output as sample `changed` is scaled; norms with identical curves share one line."""
+    curves: dict[tuple[float, ...], list[str]] = {}
+    for key, d in check.deltas.items():
+        if d is not None:
+            curves.setdefault(tuple(round(v, 12) for v in d), []).append(key)
+    fig = go.Figure()
+    moving = 0
+    for ys, keys in curves.items():
+        moved = bool(check.depends(keys[0]))
+        colour = (DEVICE_COLOURS[1:] + DEVICE_COLOURS[:1])[moving % 8] if moved else UNCHANGED
+        moving += moved
+        name = (
+            " = ".join(labels.get(k, k) for k in keys)
+            if moved
+            else ", ".join(labels.get(k, k) for k in keys) + " (no change)"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=list(check.factors),
+                y=list(ys),
+                name=name,
+                mode="lines+markers",
+                line={"width": 4 if moved else 3, "dash": None if moved else "dash", "color": colour},
+                marker={"size": 10},
+                hovertemplate=name + "<br>×%{x:g}: %{y:.3g}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text=f"sample {check.changed} multiplied by")
+    fig.update_yaxes(title_text=f"max |Δ output of sample {check.target}|", rangemode="tozero")
+    return _layout(fig, f"Does sample {check.target}'s output depend on sample {check.changed}?", 460)
+
+
+# --- multi-device --------------------------------------------------------------------------------
+
+
+def device_stats_figure(md: MultiDeviceCheck) -> go.Figure:
+    """BatchNorm's per-feature mean and variance on each device's shard, and the global (= SyncBN) values."""
+    k, f = md.device_mean.shape
+    feats = np.arange(f)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean μ per feature", "variance σ² per feature"))
+    for c, (per, glob) in enumerate(((md.device_mean, md.global_mean), (md.device_var, md.global_var)), start=1):
+        for d in range(k):
+            fig.add_trace(
+                go.Scatter(
+                    x=feats,
+                    y=per[d].numpy(),
+                    mode="markers",
+                    name=f"device {d}",
+                    legendgroup=f"d{d}",
+                    showlegend=c == 1,
+                    marker={"size": 11, "color": DEVICE_COLOURS[d % 8], "symbol": "circle"},
+                    hovertemplate=f"device {d}<br>feature %{{x}}: %{{y:.4g}}<extra></extra>",
+                ),
+                row=1,
+                col=c,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=feats,
+                y=glob.numpy(),
+                mode="markers+lines",
+                name="whole batch = SyncBN",
+                legendgroup="g",
+                showlegend=c == 1,
+                marker={"size": 14, "color": "#000000", "symbol": "line-ew-open", "line": {"width": 3}},
+                line={"color": "#000000", "width": 1.5, "dash": "dot"},
+                hovertemplate="whole batch<br>feature %{x}: %{y:.4g}<extra></extra>",
+            ),
+            row=1,
+            col=c,
+        )
+    fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f <= 16 else None)
+    return _layout(fig, f"BatchNorm statistics on each of {k} devices vs the whole batch", 430)
