@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from norm_viz import ui
+
 # One section per theme; each page is a file in pages/ with a stable url_path (links and the quiz use them).
 PAGES = {
     "Explore": [
@@ -16,7 +18,9 @@ PAGES = {
 
 def main() -> None:
     st.set_page_config(page_title="norm-viz", page_icon="🧊", layout="wide")
-    st.navigation({name: pages for name, pages in PAGES.items() if pages}).run()
+    nav = st.navigation({name: pages for name, pages in PAGES.items() if pages})
+    ui.begin_page()  # presentation mode and the box for URL notices, on every page
+    nav.run()
 
 
 main()

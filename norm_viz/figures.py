@@ -401,3 +401,29 @@ def histogram_figure(result: NormResult) -> go.Figure:
     )
     fig.update_layout(barmode="overlay", xaxis_title="value", yaxis_title="cells")
     return _layout(fig, "All values before and after", 340)
+
+
+def scaled(fig: go.Figure, factor: float) -> go.Figure:
+    """A copy of `fig` with every font and the height enlarged by `factor` (presentation mode)."""
+    out = go.Figure(fig)
+    lay = out.layout
+
+    def grow(font: object, default: float) -> dict:
+        size = getattr(font, "size", None) or default
+        return {"size": round(size * factor, 1)}
+
+    base = (lay.font.size if lay.font and lay.font.size else 12) or 12
+    out.update_layout(font=grow(lay.font, base), height=round((lay.height or 450) * factor))
+    if lay.title and lay.title.text:
+        out.update_layout(title_font=grow(lay.title.font, base * 1.25))
+    for ann in lay.annotations or ():
+        ann.font = grow(ann.font, base)
+    out.update_xaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
+    out.update_yaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
+    if any(t.type in ("scatter3d", "mesh3d") for t in out.data):
+        axis = {
+            "tickfont": {"size": round(base * 0.75 * factor, 1)},
+            "title": {"font": {"size": round(base * factor, 1)}},
+        }
+        out.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)
+    return out
