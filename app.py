@@ -12,7 +12,9 @@ PAGES = {
     ],
     "Transformer questions": [],
     "Beyond the standard norms": [],
-    "Classroom": [],
+    "Classroom": [
+        st.Page("pages/walkthrough.py", title="Walkthrough", icon="👣", url_path="walkthrough"),
+    ],
 }
 
 

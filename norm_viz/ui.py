@@ -164,7 +164,7 @@ def presentation_toggle() -> None:
     on = presenting()
     where = st.container(horizontal=True, horizontal_alignment="right") if on else st.sidebar
     where.toggle(
-        "🎦 Presentation mode",
+        ":material/co_present: Presentation mode",
         key="present",
         help="Hides the controls and enlarges text and figures, for a projector; the link keeps it on.",
     )
