@@ -14,6 +14,7 @@ PAGES = {
     "Beyond the standard norms": [],
     "Classroom": [
         st.Page("pages/walkthrough.py", title="Walkthrough", icon="👣", url_path="walkthrough"),
+        st.Page("pages/quiz.py", title="Quiz", icon="🎯", url_path="quiz"),
     ],
 }
 

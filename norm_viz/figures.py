@@ -529,3 +529,75 @@ def number_line_figure(
     fig.update_xaxes(title_text="value", zeroline=False)
     title = f"The {int(mask.sum())} values that share the chosen cell's statistic"
     return _layout(fig, title, 220 + 130 * len(names))
+
+
+# --- a clickable 2D map of every cell (the quiz): one sequence × feature panel per batch item ---
+
+
+def cell_grid_figure(
+    shape: tuple[int, int, int],
+    cell: tuple[int, int, int],
+    picked: Sequence[tuple[int, int, int]] = (),
+    answer: Sequence[tuple[int, int, int]] | None = None,
+) -> go.Figure:
+    """Every cell as a square, batch items side by side; `picked` cells filled, the `answer` outlined if given.
+
+    Each square carries customdata [b, s, f], so a click (or a box/lasso selection) tells which cells were chosen.
+    """
+    b, s, f = shape
+    bb, ss, ff = (a.ravel() for a in np.indices((b, s, f)))
+    x = ff + bb * (f + 1)
+    size = float(np.clip(520 / max(s, (f + 1) * b), 10, 34))
+    chosen = {tuple(c) for c in picked}
+    is_picked = np.array([(i, j, k) in chosen for i, j, k in zip(bb, ss, ff, strict=True)], dtype=bool)
+    fig = go.Figure()
+    for sel, name, color in ((~is_picked, "cell", FAINT), (is_picked, f"your pick ({int(is_picked.sum())})", INPUT)):
+        fig.add_trace(
+            go.Scatter(
+                x=x[sel],
+                y=ss[sel],
+                mode="markers",
+                name=name,
+                showlegend=bool(sel.any()) and name != "cell",
+                marker={"symbol": "square", "size": size, "color": color, "opacity": 0.85 if name != "cell" else 0.35},
+                customdata=np.stack([bb[sel], ss[sel], ff[sel]], axis=1),
+                hovertemplate="b=%{customdata[0]} s=%{customdata[1]} f=%{customdata[2]}<extra></extra>",
+            )
+        )
+    if answer is not None:
+        ans = np.array(sorted(tuple(c) for c in answer)).reshape(-1, 3)
+        fig.add_trace(
+            go.Scatter(
+                x=ans[:, 2] + ans[:, 0] * (f + 1),
+                y=ans[:, 1],
+                mode="markers",
+                name=f"the right answer ({len(ans)})",
+                marker={"symbol": "square-open", "size": size + 4, "color": LIT, "line": {"width": 4}},
+                hoverinfo="skip",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[cell[2] + cell[0] * (f + 1)],
+            y=[cell[1]],
+            mode="markers",
+            name=f"cell {tuple(cell)}",
+            marker={"symbol": "diamond", "size": size * 0.6, "color": SELECTED, "line": {"width": 1, "color": "white"}},
+            hoverinfo="skip",
+        )
+    )
+    for i in range(b):
+        fig.add_annotation(
+            x=i * (f + 1) + (f - 1) / 2, y=-0.9, text=f"batch b = {i}", showarrow=False, yanchor="bottom"
+        )
+    ticks = [k + i * (f + 1) for i in range(b) for k in range(f)]
+    fig.update_xaxes(
+        tickvals=ticks,
+        ticktext=[str(t % (f + 1)) for t in ticks],
+        title_text="feature (f), one panel per batch item",
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_yaxes(title_text=AXIS_TITLES["sequence"], autorange="reversed", dtick=1, showgrid=False, zeroline=False)
+    fig.update_layout(clickmode="event+select", dragmode="select")
+    return _layout(fig, "Click cells (shift-click or drag a box to add several)", 200 + 46 * s)
