@@ -15,6 +15,7 @@ PAGES = {
     "Classroom": [
         st.Page("pages/walkthrough.py", title="Walkthrough", icon="👣", url_path="walkthrough"),
         st.Page("pages/quiz.py", title="Quiz", icon="🎯", url_path="quiz"),
+        st.Page("pages/interview.py", title="Interview cards", icon="🗂️", url_path="interview"),
     ],
 }
 
@@ -22,6 +23,7 @@ PAGES = {
 def main() -> None:
     st.set_page_config(page_title="norm-viz", page_icon="🧊", layout="wide")
     nav = st.navigation({name: pages for name, pages in PAGES.items() if pages})
+    ui.register_pages(PAGES)  # so that pages can link to each other by url_path
     ui.begin_page()  # presentation mode and the box for URL notices, on every page
     nav.run()
 

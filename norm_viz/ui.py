@@ -135,6 +135,27 @@ def notice(msg: str) -> None:
         st.session_state.setdefault(_NOTICES, []).append(msg)
 
 
+_PAGES: dict[str, Any] = {}
+"""url_path -> st.Page of app.py's PAGES (the same for every session), for links between pages."""
+
+
+def register_pages(pages: dict[str, list[Any]]) -> None:
+    """Called by app.py with its PAGES, so that pages can link to each other by url_path."""
+    _PAGES.clear()
+    _PAGES.update({p.url_path: p for group in pages.values() for p in group})
+
+
+def page_link(url_path: str, label: str, query: Sequence[tuple[str, str]] = (), container: Any = None) -> bool:
+    """A link to another page with query parameters; a caption instead when no page has that url_path."""
+    box = container or st
+    page = _PAGES.get(url_path)
+    if page is None:
+        box.caption(f"🚧 {label}: the '{url_path}' demo is not part of this build.")
+        return False
+    box.page_link(page, label=label, icon=":material/open_in_new:", query_params=dict(query) or None)
+    return True
+
+
 def begin_page() -> None:
     """Called by app.py on every run before the page: the presentation toggle and the box for URL notices."""
     presentation_toggle()
