@@ -16,6 +16,7 @@ PAGES = {
         st.Page("pages/walkthrough.py", title="Walkthrough", icon="👣", url_path="walkthrough"),
         st.Page("pages/quiz.py", title="Quiz", icon="🎯", url_path="quiz"),
         st.Page("pages/interview.py", title="Interview cards", icon="🗂️", url_path="interview"),
+        st.Page("pages/export.py", title="Export", icon="📦", url_path="export"),
     ],
 }
 

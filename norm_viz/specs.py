@@ -134,11 +134,12 @@ def torch_call(key: str, batch: int, sequence: int, features: int, groups: int =
     return NORMS[key].torch.format(B=batch, S=sequence, F=features, G=groups, eps=eps)
 
 
-def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: float = 1e-5) -> str:
-    """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
+def torch_body(
+    key: str, shape: tuple[int, int, int], groups: int = 1, eps: float = 1e-5, mask_line: str | None = None
+) -> str:
+    """The PyTorch lines that turn x into y for this norm (γ = 1, β = 0); `mask_line` defines `mask` for masked norms."""
     b, s, f = shape
-    head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
-    make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
+    mask = mask_line or f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding"
     bodies = {
         "batchnorm": f"y = nn.BatchNorm1d({f}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)  # training mode",
         "layernorm": f"y = nn.LayerNorm({f}, eps={eps})(x)",
@@ -148,7 +149,7 @@ def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: f
         "groupnorm_token": f"y = F.group_norm(x.reshape({b * s}, {f}), {groups}, eps={eps}).reshape({b}, {s}, {f})",
         "rmsnorm": f"y = nn.RMSNorm({f}, eps={eps})(x)",
         "masked_batchnorm": (
-            f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding\n"
+            f"{mask}\n"
             f"bn = nn.BatchNorm1d({f}, eps={eps})\n"
             "_ = bn(x[mask])  # statistics from the real tokens only\n"
             "mean = x[mask].mean(0)\n"
@@ -158,7 +159,15 @@ def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: f
     }
     if key not in bodies:
         raise ValueError(f"no snippet for norm {key!r}; known: {', '.join(bodies)}")
-    return head + make + bodies[key] + "\n"
+    return bodies[key] + "\n"
+
+
+def torch_snippet(key: str, shape: tuple[int, int, int], groups: int = 1, eps: float = 1e-5) -> str:
+    """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
+    b, s, f = shape
+    head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+    make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
+    return head + make + torch_body(key, shape, groups, eps)
 
 
 Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
