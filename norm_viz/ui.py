@@ -142,7 +142,8 @@ _PAGES: dict[str, Any] = {}
 def register_pages(pages: dict[str, list[Any]]) -> None:
     """Called by app.py with its PAGES, so that pages can link to each other by url_path."""
     _PAGES.clear()
-    _PAGES.update({p.url_path: p for group in pages.values() for p in group})
+    # the default page's public url_path is "" (the root); its own one is what links name
+    _PAGES.update({getattr(p, "_url_path", "") or p.url_path: p for group in pages.values() for p in group})
 
 
 def page_link(url_path: str, label: str, query: Sequence[tuple[str, str]] = (), container: Any = None) -> bool:
