@@ -205,11 +205,26 @@ def chart(fig: Any, key: str, **kwargs: Any) -> Any:
     return st.plotly_chart(fig, width="stretch", key=key, **kwargs)
 
 
+def _ensure_router() -> None:
+    """Rerun through app.py when Streamlit ran a page file directly.
+
+    With a pages/ folder, the first run after a server start uses Streamlit's legacy pages-folder mode: a link to
+    /walkthrough runs pages/walkthrough.py without app.py (no presentation toggle, no URL notices, other sidebar).
+    app.py's st.navigation switches that mode off for good; until it has run once, a page reruns the script.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> bool:
     """Give widget `key` its value: from the URL when it came from outside and is valid, else keep or default it.
 
     Returns True when the value was taken from the URL on this run (so that a page can check it further).
     """
+    _ensure_router()
     ss = st.session_state
     written = ss.setdefault(_WRITTEN, {})
     raw = st.query_params.get(key)
@@ -232,6 +247,7 @@ def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> bool:
 
 def show_url_notices() -> None:
     """Show notices queued while no notice box existed (app.py normally shows them at the top at once)."""
+    _ensure_router()
     for msg in st.session_state.pop(_NOTICES, []):
         st.warning(msg, icon="🔗")
 
