@@ -528,7 +528,9 @@ def number_line_figure(
     )
     fig.update_xaxes(title_text="value", zeroline=False)
     title = f"The {int(mask.sum())} values that share the chosen cell's statistic"
-    return _layout(fig, title, 220 + 130 * len(names))
+    _layout(fig, title, 240 + 130 * len(names))
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})  # below: titles stay clear
+    return fig
 
 
 # --- a clickable 2D map of every cell (the quiz): one sequence × feature panel per batch item ---
@@ -598,6 +600,12 @@ def cell_grid_figure(
         showgrid=False,
         zeroline=False,
     )
-    fig.update_yaxes(title_text=AXIS_TITLES["sequence"], autorange="reversed", dtick=1, showgrid=False, zeroline=False)
+    fig.update_yaxes(
+        title_text=AXIS_TITLES["sequence"],
+        autorange="reversed",
+        tickvals=list(range(s)),
+        showgrid=False,
+        zeroline=False,
+    )
     fig.update_layout(clickmode="event+select", dragmode="select")
     return _layout(fig, "Click cells (shift-click or drag a box to add several)", 200 + 46 * s)

@@ -53,8 +53,10 @@ if q.kind == "which_norm":
     with left:
         _answer_cube(f"The answer: {done.expected}" if done else "Which normalization lights these cells?")
     with right_col:
-        pick = st.radio("Your answer", quiz.QUIZ_NORMS, format_func=lambda k: NORMS[k].label, key="_qz_norm")
-        if st.button("Check", key="_qz_check_norm", disabled=done is not None):
+        pick = st.radio(
+            "Your answer", quiz.QUIZ_NORMS, format_func=lambda k: NORMS[k].label, key="_qz_norm", index=None
+        )
+        if st.button("Check", key="_qz_check_norm", type="primary", disabled=done is not None or pick is None):
             results[q.qid] = quiz.check(q, pick)
             st.rerun()
 
@@ -100,8 +102,9 @@ elif q.kind == "share_cells":
         st.rerun()
 
 else:
-    n = st.number_input("Number of statistics", 0, 10**6, step=1, key=f"_qz_count_{q.qid}")
-    if st.button("Check", key="_qz_check_count", type="primary", disabled=done is not None):
+    n_col, check_col = st.columns([1, 3], vertical_alignment="bottom")
+    n = n_col.number_input("Number of statistics", 0, 10**6, step=1, key=f"_qz_count_{q.qid}")
+    if check_col.button("Check", key="_qz_check_count", type="primary", disabled=done is not None):
         results[q.qid] = quiz.check(q, int(n))
         st.rerun()
 
