@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from norm_viz import ui
+
 # One section per theme; each page is a file in pages/ with a stable url_path (links and the quiz use them).
 PAGES = {
     "Explore": [
@@ -36,13 +38,22 @@ PAGES = {
         ),
         st.Page("pages/eps_dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
     ],
-    "Classroom": [],
+    "Classroom": [
+        st.Page("pages/walkthrough.py", title="Walkthrough", icon=":material/footprint:", url_path="walkthrough"),
+        st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
+        st.Page("pages/interview.py", title="Interview cards", icon=":material/style:", url_path="interview"),
+        st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+    ],
 }
 
 
 def main() -> None:
-    st.set_page_config(page_title="norm-viz", page_icon="🧊", layout="wide")
-    st.navigation({name: pages for name, pages in PAGES.items() if pages}).run()
+    st.set_page_config(page_title="norm-viz", page_icon=":material/view_in_ar:", layout="wide")
+    # expanded: every page stays listed (Streamlit folds a menu of more than ten behind "View more")
+    nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, expanded=True)
+    ui.register_pages(PAGES)  # so that pages can link to each other by url_path
+    ui.begin_page()  # presentation mode and the box for URL notices, on every page
+    nav.run()
 
 
 main()

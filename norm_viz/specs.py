@@ -156,31 +156,25 @@ def torch_call(key: str, batch: int, sequence: int, features: int, groups: int =
     return NORMS[key].torch.format(B=batch, S=sequence, F=features, G=groups, eps=eps)
 
 
-def torch_snippet(
+def torch_body(
     key: str,
     shape: tuple[int, int, int],
     groups: int = 1,
     eps: float = 1e-5,
-    lengths: tuple[int, ...] = (),
+    mask_line: str | None = None,
     *,
     alpha: float = 0.5,
     scaling_groups: int = 0,
 ) -> str:
-    """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
+    """The PyTorch lines that turn x into y for this norm (γ = 1, β = 0); `mask_line` defines `mask` for masked norms."""
     b, s, f = shape
-    mask = (
-        f"mask = torch.arange({s})[None, :] < torch.tensor({list(lengths)})[:, None]  # True = real token"
-        if lengths
-        else f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding"
-    )
+    mask = mask_line or f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding"
     scaling = (
         f"xg = x.reshape({b}, {s}, {scaling_groups}, {f // scaling_groups})  # GroupScaling (the authors' code)\n"
         f"xs = (xg / torch.sqrt(xg.pow(2).mean(-1, keepdim=True) + {eps})).reshape({b}, {s}, {f})\n"
         if scaling_groups
         else "xs = x  # no GroupScaling\n"
     )
-    head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
-    make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
     bodies = {
         "batchnorm": f"y = nn.BatchNorm1d({f}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)  # training mode",
         "layernorm": f"y = nn.LayerNorm({f}, eps={eps})(x)",
@@ -209,7 +203,29 @@ def torch_snippet(
     }
     if key not in bodies:
         raise ValueError(f"no snippet for norm {key!r}; known: {', '.join(bodies)}")
-    return head + make + bodies[key] + "\n"
+    return bodies[key] + "\n"
+
+
+def torch_snippet(
+    key: str,
+    shape: tuple[int, int, int],
+    groups: int = 1,
+    eps: float = 1e-5,
+    lengths: tuple[int, ...] = (),
+    *,
+    alpha: float = 0.5,
+    scaling_groups: int = 0,
+) -> str:
+    """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
+    b, s, f = shape
+    mask_line = (
+        f"mask = torch.arange({s})[None, :] < torch.tensor({list(lengths)})[:, None]  # True = real token"
+        if lengths
+        else None
+    )
+    head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
+    make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
+    return head + make + torch_body(key, shape, groups, eps, mask_line, alpha=alpha, scaling_groups=scaling_groups)
 
 
 Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]

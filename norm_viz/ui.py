@@ -8,6 +8,8 @@ with a visible notice.
 from __future__ import annotations
 
 import hashlib
+import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,95 +53,232 @@ SHARED_KEYS = (
 )
 """Widget keys that every page shares (the tensor and the norm), kept alive across page switches."""
 
+GLOBAL_KEYS = ("present",)
+"""Keys that app.py owns on every page (presentation mode); pages never drop them from the URL."""
+CELL_KEYS = ("cb", "cs", "cf")
+"""The chosen cell (b, s, f), shared by the pages that show one cell's computation."""
+PRESENT_HIDES = (*SHARED_KEYS, *CELL_KEYS)
+"""Widgets that presentation mode hides from the main area (the sidebar is hidden whole)."""
+
 _NOTICES = "_url_notices"
 _KEEP = "_keep_"
-_SLOT = "_notice_slot"
+_WRITTEN = "_url_written"
+_RUN = threading.local()
+"""Per script run (each session's script runs in its own thread): where URL notices go on this run."""
+_CHECKED = "_url_checked"
 
 
 # --- URL state -------------------------------------------------------------------------------
+# A widget's value comes, in this order, from: a URL value that this app did not write itself (a shared
+# link, a page link with query parameters, an edited address), the widget's current value, the value it
+# had when last shown on another page, the default. Keys starting with "_" are never put in the URL.
 
 
-def number_in(lo: float, hi: float, cast: Callable[[str], float] = float) -> Callable[[str], Any]:
-    """A URL parser: the text as a number (int or float by `cast`) between lo and hi."""
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """A URL parser for a whole number in [lo, hi] whose error says what is valid."""
 
-    def parse(raw: str) -> Any:
-        v = cast(raw)
+    def parse(raw: str) -> int:
+        try:
+            v = int(raw)
+        except ValueError:
+            raise ValueError(f"not a whole number; it must be a whole number from {lo} to {hi}") from None
         if not lo <= v <= hi:
-            raise ValueError(f"must be between {lo:g} and {hi:g}")
+            raise ValueError(f"out of range; it must be a whole number from {lo} to {hi}")
         return v
 
     return parse
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    """A URL parser: a whole number between lo and hi."""
-    return number_in(lo, hi, int)
+def float_in(lo: float, hi: float) -> Callable[[str], float]:
+    """A URL parser for a finite number in [lo, hi] whose error says what is valid."""
+
+    def parse(raw: str) -> float:
+        try:
+            v = float(raw)
+        except ValueError:
+            raise ValueError(f"not a number; it must be a number from {lo:g} to {hi:g}") from None
+        if not lo <= v <= hi:  # also rejects nan
+            raise ValueError(f"out of range; it must be a number from {lo:g} to {hi:g}")
+        return v
+
+    return parse
 
 
 def choice(options: Sequence[str]) -> Callable[[str], str]:
-    """A URL parser that accepts only one of `options`."""
+    """A URL parser for one of `options`."""
 
     def parse(raw: str) -> str:
         if raw not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
+            raise ValueError(f"unknown value; it must be one of {', '.join(options)}")
         return raw
 
     return parse
 
 
 def flag(raw: str) -> bool:
-    """A URL boolean: 1/0 (as sync_url writes them) or true/false."""
-    if raw.lower() not in ("1", "0", "true", "false"):
-        raise ValueError("must be 1 or 0")
-    return raw.lower() in ("1", "true")
+    """A URL parser for an on/off value: 1/0, true/false, on/off."""
+    low = raw.strip().lower()
+    if low in ("1", "true", "on", "yes"):
+        return True
+    if low in ("0", "false", "off", "no"):
+        return False
+    raise ValueError("not an on/off value; it must be 1 or 0")
 
 
-def float_in(lo: float, hi: float) -> Callable[[str], float]:
-    """A URL parser for a number between lo and hi."""
-    return number_in(lo, hi)
+def notice(msg: str) -> None:
+    """Show a URL notice in the box app.py put at the top of the page (or queue it for show_url_notices)."""
+    box = getattr(_RUN, "notice_box", None)
+    if box is not None:
+        box.warning(msg, icon=":material/link_off:")
+    else:
+        st.session_state.setdefault(_NOTICES, []).append(msg)
 
 
-def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> None:
-    """Give widget `key` its first value: from the URL when valid, else `default` (noting why)."""
-    if key in st.session_state:
-        st.session_state[key] = st.session_state[key]  # a value Streamlit keeps even if the widget is new here
-        return
-    if _KEEP + key in st.session_state:  # the widget was on another page: restore its last value
-        st.session_state[key] = st.session_state[_KEEP + key]
-        return
+_PAGES: dict[str, Any] = {}
+"""url_path -> st.Page of app.py's PAGES (the same for every session), for links between pages."""
+
+
+def register_pages(pages: dict[str, list[Any]]) -> None:
+    """Called by app.py with its PAGES, so that pages can link to each other by url_path."""
+    _PAGES.clear()
+    # the default page's public url_path is "" (the root); its own one is what links name
+    _PAGES.update({getattr(p, "_url_path", "") or p.url_path: p for group in pages.values() for p in group})
+
+
+def page_link(url_path: str, label: str, query: Sequence[tuple[str, str]] = (), container: Any = None) -> bool:
+    """A link to another page with query parameters; a caption instead when no page has that url_path."""
+    box = container or st
+    page = _PAGES.get(url_path)
+    if page is None:
+        box.caption(f"{label}: the '{url_path}' demo is not part of this build.")
+        return False
+    box.page_link(page, label=label, icon=":material/open_in_new:", query_params=dict(query) or None)
+    return True
+
+
+def begin_page() -> None:
+    """Called by app.py on every run before the page: the presentation toggle and the box for URL notices."""
+    presentation_toggle()
+    _RUN.notice_box = st.container()
+
+
+def presenting() -> bool:
+    """True while presentation mode is on (controls hidden, larger text and figures)."""
+    return bool(st.session_state.get("present", False))
+
+
+_PRESENT_CSS = """
+<style>
+html { font-size: 21px; }
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stSidebarNav"], header[data-testid="stHeader"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1.2rem 2.5rem 2rem 2.5rem !important; }
+h1 { font-size: 2.6rem !important; }
+{hidden} { display: none !important; }
+</style>
+"""
+
+
+def presentation_toggle() -> None:
+    """The 'Presentation mode' switch: in the sidebar when off, top right when on (the sidebar is then hidden)."""
+    init_state("present", False, flag)
+    on = presenting()
+    where = st.container(horizontal=True, horizontal_alignment="right") if on else st.sidebar
+    where.toggle(
+        ":material/co_present: Presentation mode",
+        key="present",
+        help="Hides the controls and enlarges text and figures, for a projector; the link keeps it on.",
+    )
+    if on:
+        hidden = ", ".join(f".st-key-{k}" for k in PRESENT_HIDES)
+        st.markdown(_PRESENT_CSS.replace("{hidden}", hidden), unsafe_allow_html=True)
+    _write_url(GLOBAL_KEYS)
+
+
+def chart(fig: Any, key: str, **kwargs: Any) -> Any:
+    """st.plotly_chart at full width, with fonts and height enlarged in presentation mode."""
+    from norm_viz.figures import scaled
+
+    if presenting():
+        fig = scaled(fig, 1.35)
+    return st.plotly_chart(fig, width="stretch", key=key, **kwargs)
+
+
+def _ensure_router() -> None:
+    """Rerun through app.py when Streamlit ran a page file directly.
+
+    With a pages/ folder, the first run after a server start uses Streamlit's legacy pages-folder mode: a link to
+    /walkthrough runs pages/walkthrough.py without app.py (no presentation toggle, no URL notices, other sidebar).
+    app.py's st.navigation switches that mode off for good; until it has run once, a page reruns the script.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> bool:
+    """Give widget `key` its value: from the URL when it came from outside and is valid, else keep or default it.
+
+    Returns True when the value was taken from the URL on this run (so that a page can check it further).
+    """
+    _ensure_router()
+    ss = st.session_state
+    written = ss.setdefault(_WRITTEN, {})
     raw = st.query_params.get(key)
-    value = default
-    if raw is not None:
+    if raw is not None and raw != written.get(key):  # a link or an edited address, not our own last write
+        written[key] = raw
         try:
-            value = parse(raw)
+            ss[key] = parse(raw)
+            return True
         except (ValueError, TypeError) as e:
-            st.session_state.setdefault(_NOTICES, []).append(
-                f"URL parameter `{key}={raw}` was ignored ({e}); using {default!r}."
-            )
-    st.session_state[key] = value
+            fallback = ss.get(key, ss.get(_KEEP + key, default))
+            notice(f"URL parameter `{key}={raw[:40]}` was ignored: {e}. Using {fallback!r}.")
+    if key in ss:
+        ss[key] = ss[key]  # a value Streamlit keeps even if the widget is new here
+    elif _KEEP + key in ss:  # the widget was on another page: restore its last value
+        ss[key] = ss[_KEEP + key]
+    else:
+        ss[key] = default
+    return False
 
 
 def show_url_notices() -> None:
-    """Reserve the place, near the top of a page, where sync_url lists malformed URL parameters."""
-    st.session_state[_SLOT] = st.container()
-
-
-def _flush_notices() -> None:
-    slot = st.session_state.pop(_SLOT, None) or st.container()
+    """Show notices queued while no notice box existed (app.py normally shows them at the top at once)."""
+    _ensure_router()
     for msg in st.session_state.pop(_NOTICES, []):
-        slot.warning(msg, icon=":material/link_off:")
+        st.warning(msg, icon=":material/link_off:")
+
+
+def _as_text(v: Any) -> str:
+    return ("1" if v else "0") if isinstance(v, bool) else str(v)
+
+
+def _write_url(keys: Sequence[str]) -> None:
+    ss = st.session_state
+    written = ss.setdefault(_WRITTEN, {})
+    for k in keys:
+        if k in ss and not k.startswith("_"):
+            v = _as_text(ss[k])
+            written[k] = v
+            if st.query_params.get(k) != v:
+                st.query_params[k] = v
 
 
 def sync_url(keys: Sequence[str]) -> None:
-    """Write the current values of `keys` to the URL so that the link reproduces this view (and remember them)."""
+    """Write the current values of `keys` to the URL so that the link reproduces this view; drop other keys."""
+    ss = st.session_state
     remember(keys)
-    _flush_notices()
-    for k in keys:
-        if k in st.session_state:
-            v = st.session_state[k]
-            v = ("1" if v else "0") if isinstance(v, bool) else str(v)
-            if st.query_params.get(k) != v:
-                st.query_params[k] = v
+    _write_url(keys)
+    allowed = set(keys) | set(GLOBAL_KEYS)
+    unknown = [k for k in st.query_params if k not in allowed]
+    if unknown and not ss.get(_CHECKED):  # only a link from outside deserves a notice
+        names = ", ".join(f"`{k}`" for k in unknown[:8])
+        notice(f"URL parameter(s) {names} are not used by this page and were removed.")
+    for k in unknown:
+        del st.query_params[k]
+    ss[_CHECKED] = True
 
 
 def remember(keys: Sequence[str]) -> None:
@@ -147,6 +286,32 @@ def remember(keys: Sequence[str]) -> None:
     for k in keys:
         if k in st.session_state:
             st.session_state[_KEEP + k] = st.session_state[k]
+
+
+def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The chosen cell (cb, cs, cf) from the URL or session, clamped into the tensor with a notice."""
+    out = []
+    for k, n, axis in zip(CELL_KEYS, shape, ("batch", "sequence", "feature"), strict=True):
+        from_url = init_state(k, 0, int_in(0, 10**6))
+        v = int(st.session_state[k])
+        if v >= n:
+            if from_url:
+                notice(f"URL parameter `{k}={v}` is outside this tensor ({axis} has {n}); using {n - 1}.")
+            st.session_state[k] = v = n - 1
+        out.append(v)
+    return out[0], out[1], out[2]
+
+
+def cell_inputs(shape: tuple[int, int, int], container: Any = None) -> tuple[int, int, int]:
+    """Three number inputs for the chosen cell (call init_cell first)."""
+    box = container or st
+    b, s, f = shape
+    c1, c2, c3 = box.columns(3)
+    c1.number_input("b (batch)", 0, b - 1, key="cb")
+    c2.number_input("s (sequence)", 0, s - 1, key="cs")
+    c3.number_input("f (feature)", 0, f - 1, key="cf")
+    ss = st.session_state
+    return int(ss.cb), int(ss.cs), int(ss.cf)
 
 
 # --- the tensor ------------------------------------------------------------------------------
@@ -187,8 +352,8 @@ def tensor_controls() -> TensorConfig:
     init_state("F", 8, int_in(1, MAX_F))
     init_state("kind", "normal", choice(list(KINDS)))
     init_state("seed", 0, int_in(0, 2**31 - 1))
-    init_state("scale", 1.0, number_in(1e-6, 1e6))
-    init_state("shift", 0.0, number_in(-1e6, 1e6))
+    init_state("scale", 1.0, float_in(1e-6, 1e6))
+    init_state("shift", 0.0, float_in(-1e6, 1e6))
     init_state("preset", "d2l", choice(list(PRESETS)))
     init_state("rows_are", "batch", choice(["batch", "sequence"]))
     sb = st.sidebar
@@ -315,6 +480,13 @@ def parse_lengths(text: str, batch: int, sequence: int) -> tuple[int, ...]:
     return vals
 
 
+def lengths_text(raw: str) -> str:
+    """A URL parser for a list of whole numbers separated by commas (lengths, batch sizes; checked later)."""
+    if not re.fullmatch(r"[0-9 ,;]*", raw):
+        raise ValueError("it must be whole numbers separated by commas, e.g. 6,4,5")
+    return raw
+
+
 def mask_from_lengths(lengths: Sequence[int], sequence: int) -> torch.Tensor:
     return torch.arange(sequence)[None, :] < torch.tensor(list(lengths))[:, None]
 
@@ -324,12 +496,12 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     box = container or st
     b, s, f = shape
     init_state("norm", "layernorm", choice(list(NORMS)))
-    init_state("G", 0, int_in(0, MAX_F))
-    init_state("eps", 1e-5, number_in(0.0, 10.0))
-    init_state("gamma", 1.0, number_in(-100, 100))
-    init_state("beta", 0.0, number_in(-100, 100))
-    init_state("lengths", "", str)
-    init_state("alpha", 0.5, number_in(-100, 100))
+    g_from_url = init_state("G", 0, int_in(0, MAX_F))
+    init_state("eps", 1e-5, float_in(0.0, 10.0))
+    init_state("gamma", 1.0, float_in(-100, 100))
+    init_state("beta", 0.0, float_in(-100, 100))
+    init_state("lengths", "", lengths_text)
+    init_state("alpha", 0.5, float_in(-100, 100))
     init_state("warmup", True, flag)
     init_state("gscale", 0, int_in(0, MAX_F))
     c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
@@ -339,6 +511,11 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     if spec.uses_groups:
         valid = valid_group_counts(f)
         if st.session_state.G not in valid:
+            if g_from_url:
+                notice(
+                    f"URL parameter `G={st.session_state.G}` does not divide F = {f}; valid group counts: "
+                    f"{', '.join(map(str, valid))}. Using {default_groups(f)}."
+                )
             st.session_state.G = default_groups(f)
         groups = c2.selectbox(f"groups (divisors of F = {f})", valid, key="G")
     c3.number_input("ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root")

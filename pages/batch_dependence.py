@@ -27,7 +27,7 @@ x = ui.build_tensor(tcfg)
 b, s, f = x.shape
 ui.init_state("bd_target", 0, ui.int_in(0, ui.MAX_B - 1))
 ui.init_state("bd_changed", 1, ui.int_in(0, ui.MAX_B - 1))
-ui.init_state("bd_top", 10.0, ui.number_in(0.1, 1000.0))
+ui.init_state("bd_top", 10.0, ui.float_in(0.1, 1000.0))
 if b < 2:
     st.error(
         f"The batch holds B = {b} sequence, so there is no other example to change. Set the batch size B to 2 or more "
@@ -48,9 +48,9 @@ if target == changed:
 else:
     check = dependence(x, target, changed, float(st.session_state.bd_top))
     labels = {k: NORMS[k].label for k in check.deltas}
-    st.plotly_chart(fq.dependence_figure(check, labels), width="stretch", key="bd_lines")
+    ui.chart(fq.dependence_figure(check, labels), key="bd_lines")
     keys = list(check.deltas)
-    st.plotly_chart(
+    ui.chart(
         fq.norm_bars_figure(
             [labels[k] for k in keys],
             [check.largest(k) for k in keys],
@@ -59,7 +59,6 @@ else:
             "max |Δ output| over every factor",
             notes=["(cannot run)" if check.deltas[k] is None else "" for k in keys],
         ),
-        width="stretch",
         key="bd_bars",
     )
     for k, msg in check.errors.items():

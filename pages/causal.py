@@ -32,7 +32,7 @@ b, s, f = x.shape
 ui.init_state("cz_b", 0, ui.int_in(0, ui.MAX_B - 1))
 ui.init_state("cz_s", -1, ui.int_in(-1, ui.MAX_S - 1))
 ui.init_state("cz_method", "difference", ui.choice(list(METHODS)))
-ui.init_state("cz_size", 1.0, ui.number_in(1e-6, 1e6))
+ui.init_state("cz_size", 1.0, ui.float_in(1e-6, 1e6))
 if int(st.session_state.cz_s) < 0 or int(st.session_state.cz_s) > s - 1:
     st.session_state.cz_s = s - 1  # default: the last token, whose past is the whole sequence
 st.session_state.cz_b = min(int(st.session_state.cz_b), b - 1)
@@ -52,7 +52,7 @@ elif ts == 0:
     st.warning("Token s = 0 has no past: choose a later token (e.g. the last, s = S − 1) to see leaks into the past.")
 
 check = leakage(x, tb, ts, float(st.session_state.cz_size), method)
-st.plotly_chart(fq.leak_maps_figure(check), width="stretch", key="cz_maps")
+ui.chart(fq.leak_maps_figure(check), key="cz_maps")
 st.caption(
     "Each map is one norm; a cell is one token (b, s) and its colour the largest change over its features. White = "
     "exactly unchanged (the checks run in float64). The blue square is the perturbed token."

@@ -43,7 +43,7 @@ c1.number_input(f"cell b (0..{b - 1})", 0, b - 1, key="cmp_b")
 c2.number_input(f"cell s (0..{s - 1})", 0, s - 1, key="cmp_s")
 c3.number_input(f"cell f (0..{f - 1})", 0, f - 1, key="cmp_f")
 cell = (int(st.session_state.cmp_b), int(st.session_state.cmp_s), int(st.session_state.cmp_f))
-st.plotly_chart(figures.groups_overview_figure((b, s, f), cell, default_groups(f)), width="stretch", key="cmp_cubes")
+ui.chart(figures.groups_overview_figure((b, s, f), cell, default_groups(f)), key="cmp_cubes")
 
 props = properties(x)
 rows = []

@@ -86,15 +86,14 @@ with right:
             rf"{{\sqrt{{{ui.fmt(var)} + 10^{{-5}}}}}} = {ui.fmt(yv)}"
         )
 with left:
-    st.plotly_chart(
+    ui.chart(
         figures_beyond.custom_cube_figure(r.group_id, cell, "Your normalization: the cells that share one statistic"),
-        width="stretch",
         config={"plotGlPixelRatio": 1},
         key="cx_cube",
     )
 
 if r.n_groups <= 512:
-    st.plotly_chart(figures_beyond.group_stats_figure(r.mean, r.var, gid), width="stretch", key="cx_stats")
+    ui.chart(figures_beyond.group_stats_figure(r.mean, r.var, gid), key="cx_stats")
 else:
     st.caption(f"{r.n_groups} statistics are too many to draw as bars; the chosen cell's group is shown above.")
 

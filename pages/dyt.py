@@ -55,13 +55,12 @@ _best, best_err = tanh_fit(x, y, best_alpha)
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.plotly_chart(
+    ui.chart(
         figures_beyond.dyt_scatter_figure(x, y, alpha, scale, best_alpha, best_scale),
-        width="stretch",
         key="dyt_scatter",
     )
 with right:
-    st.plotly_chart(figures_beyond.tanh_figure(alpha), width="stretch", key="dyt_tanh")
+    ui.chart(figures_beyond.tanh_figure(alpha), key="dyt_tanh")
     m1, m2, m3 = st.columns(3)
     m1.metric("RMS error, your α", f"{err:.3f}")
     m2.metric(f"best α = {best_alpha:.3g}", f"{best_err:.3f}")

@@ -35,7 +35,7 @@ st.markdown(
     "Both are 'RMSNorm'; they differ for tokens whose RMS is near √ε or below."
 )
 place = eps_placement(eps)
-st.plotly_chart(figures_beyond.eps_placement_figure(place, eps), width="stretch", key="ed_place")
+ui.chart(figures_beyond.eps_placement_figure(place, eps), key="ed_place")
 agree = place.first_close(0.01)
 small = 0
 st.markdown(
@@ -49,7 +49,7 @@ st.number_input(
 )
 noise = float(st.session_state.ed_noise)
 runs = [dtype_lab(d, noise) for d in DTYPES]
-st.plotly_chart(figures_beyond.dtype_figure(runs, noise), width="stretch", key="ed_dtype")
+ui.chart(figures_beyond.dtype_figure(runs, noise), key="ed_dtype")
 
 
 def breaks_at(run: object, attr: str) -> str:
@@ -88,7 +88,7 @@ with c2:
     )
 stds = torch.logspace(-5, 1, 61, dtype=torch.float64)
 curves = {e: damping(e, stds)[1] for e in sorted({1e-8, 1e-5, 1e-2, eps})}
-st.plotly_chart(figures_beyond.damping_figure(stds, curves), width="stretch", key="ed_damp")
+ui.chart(figures_beyond.damping_figure(stds, curves), key="ed_damp")
 out_std = damping(eps, torch.tensor([eps**0.5]))[1]
 
 worst16 = runs[1]

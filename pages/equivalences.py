@@ -47,7 +47,7 @@ table = pd.DataFrame(
     }
 ).set_index("identity")
 st.table(table)
-st.plotly_chart(figures_beyond.equivalences_figure(eqs), width="stretch", key="eq_fig")
+ui.chart(figures_beyond.equivalences_figure(eqs), key="eq_fig")
 st.latex(
     r"\text{SyncBN: } \mu = \frac{\sum_k \sum x}{\sum_k n_k}, \quad \sigma^2 = \frac{\sum_k \sum x^2}{\sum_k n_k} - \mu^2"
     r"\qquad \text{RMSNorm} = \text{LayerNorm when } \tfrac{1}{F}\textstyle\sum_f x_f = 0"

@@ -30,9 +30,7 @@ if r is None:
     st.stop()
 
 # --- the chosen cell: from a click on the heatmaps (handled before the inputs exist) or the inputs ---
-for k, n in (("cb", b), ("cs", s), ("cf", f)):
-    ui.init_state(k, 0, ui.int_in(0, 10**6))
-    st.session_state[k] = min(int(st.session_state[k]), n - 1)
+ui.init_cell((b, s, f))
 clicked = ui.clicked_cell(st.session_state.get("heat"), (b, s, f))
 if clicked is not None and clicked != st.session_state.get("_last_click"):
     st.session_state._last_click = clicked
@@ -56,11 +54,7 @@ else:
 left, right = st.columns([3, 2], gap="large")
 with right:
     st.subheader("Choose a cell")
-    c1, c2, c3 = st.columns(3)
-    c1.number_input("b (batch)", 0, b - 1, key="cb")
-    c2.number_input("s (sequence)", 0, s - 1, key="cs")
-    c3.number_input("f (feature)", 0, f - 1, key="cf")
-    cell = (int(st.session_state.cb), int(st.session_state.cs), int(st.session_state.cf))
+    cell = ui.cell_inputs((b, s, f))
     v = r.cell(*cell)
     src = "running statistics (eval mode)" if r.uses_running_stats else f"n = {v['n']} values"
     st.markdown(f"Its group holds **{r.group_size} cells**; the statistics come from **{src}**.")
@@ -87,11 +81,9 @@ with right:
         rf"y = \gamma \hat x + \beta = {ui.tex(v['gamma'])} \cdot {ui.tex(v['x_hat'], paren=True)} + {ui.tex(v['beta'], paren=True)} = {ui.tex(v['y'])}"
     )
 with left:
-    st.plotly_chart(figures.cube_figure(r, cell), width="stretch", config={"plotGlPixelRatio": 1}, key="cube")
+    ui.chart(figures.cube_figure(r, cell), key="cube", config={"plotGlPixelRatio": 1})
 
-st.plotly_chart(
-    figures.groups_overview_figure((b, s, f), cell, r.groups, highlight=r.key), width="stretch", key="overview"
-)
+ui.chart(figures.groups_overview_figure((b, s, f), cell, r.groups, highlight=r.key), key="overview")
 st.caption(
     "Each small cube is this tensor (sequence →, feature ↑, batch into the page); orange is the set of cells whose "
     "values are averaged together with the chosen cell's. 'LayerNorm' is the transformer's: one token's features."
@@ -103,15 +95,17 @@ if spec.key == "dyt":
         "DyT computes no statistic: each cell is squashed by tanh(αx) on its own, so there is nothing to plot here."
     )
 else:
-    st.plotly_chart(figures.stats_figure(r, cell), width="stretch", key="stats")
+    ui.chart(figures.stats_figure(r, cell), key="stats")
 
 st.subheader("Input and output")
 o1, o2 = st.columns([1, 3])
-item = o1.number_input("batch item to show", 0, b - 1, value=cell[0], key="show_b")
+ui.init_state("show_b", cell[0], ui.int_in(0, ui.MAX_B - 1))
+st.session_state.show_b = min(int(st.session_state.show_b), b - 1)
+ui.init_state("shared_scale", False, ui.flag)
+item = o1.number_input("batch item to show", 0, b - 1, key="show_b")
 shared = o2.toggle("same colour scale for input and output", key="shared_scale")
-st.plotly_chart(
+ui.chart(
     figures.heatmaps_figure(r, int(item), cell, shared_scale=shared),
-    width="stretch",
     on_select="rerun",
     selection_mode="points",
     key="heat",
@@ -141,7 +135,7 @@ else:
         f"**Check (x̂, before γ):** every {unit} now has mean square between {float(ms.min()):.3f} and {float(ms.max()):.3f}; "
         f"the means are not 0 (largest |mean| {float(means.abs().max()):.3f}): {spec.label} does not center."
     )
-st.plotly_chart(figures.histogram_figure(r), width="stretch", key="hist")
+ui.chart(figures.histogram_figure(r), key="hist")
 
 st.subheader("Reproduce it in PyTorch")
 st.code(
@@ -157,4 +151,4 @@ st.page_link(
     label="Which LayerNorm do transformers use? One seed gets it wrong →",
     icon=":material/help:",
 )
-ui.sync_url([*ui.SHARED_KEYS, "cb", "cs", "cf"])
+ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, "show_b", "shared_scale"])

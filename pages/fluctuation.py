@@ -8,7 +8,7 @@ from norm_viz.labs import Fluctuation, fluctuation
 KINDS = ("token_like", "image_like")
 
 st.title("How much do batch statistics fluctuate?")
-ui.init_state("fl_sizes", "2, 4, 8, 16, 32", str)
+ui.init_state("fl_sizes", "2, 4, 8, 16, 32", ui.lengths_text)
 ui.init_state("fl_n", 64, ui.int_in(2, 400))
 ui.init_state("fl_S", 16, ui.int_in(1, 64))
 ui.init_state("fl_F", 16, ui.int_in(1, 64))
@@ -63,10 +63,10 @@ except ValueError as e:
 args = (sizes, int(ss.fl_n), int(ss.fl_S), int(ss.fl_F), int(ss.fl_seed), bool(ss.fl_var))
 with st.spinner("Drawing mini-batches …"):
     runs = [measure(kind, *args) for kind in KINDS]
-st.plotly_chart(figures_beyond.fluctuation_figure(runs), width="stretch", key="fl_fig")
+ui.chart(figures_beyond.fluctuation_figure(runs), key="fl_fig")
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.plotly_chart(figures_beyond.batch_means_figure(runs), width="stretch", key="fl_means")
+    ui.chart(figures_beyond.batch_means_figure(runs), key="fl_means")
 with right:
     tok, img = runs
     st.markdown(

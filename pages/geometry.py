@@ -39,9 +39,7 @@ geo = geometry(token_cloud(int(ss.geo_n), f, int(ss.geo_seed), float(ss.geo_shif
 norm = ss.geo_norm
 left, right = st.columns([3, 1], gap="large")
 with left:
-    st.plotly_chart(
-        figures_beyond.geometry_figure(geo, norm), width="stretch", config={"plotGlPixelRatio": 1}, key="geo_fig"
-    )
+    ui.chart(figures_beyond.geometry_figure(geo, norm), config={"plotGlPixelRatio": 1}, key="geo_fig")
 lengths = geo.norms(norm)
 off_plane = float(geo.along_ones(norm).abs().max())
 out = getattr(geo, norm)

@@ -44,7 +44,7 @@ except ValueError as e:
 if check is not None:
     if k == 1:
         st.warning("With K = 1 there is a single device: every norm sees the whole batch. Choose K ≥ 2 to split it.")
-    st.plotly_chart(fq.device_stats_figure(check), width="stretch", key="md_stats")
+    ui.chart(fq.device_stats_figure(check), key="md_stats")
     spread = float((check.device_mean - check.global_mean).abs().max())
     m1, m2, m3 = st.columns(3)
     m1.metric(

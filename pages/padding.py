@@ -24,8 +24,8 @@ tcfg = ui.tensor_controls()
 x = ui.build_tensor(tcfg)
 b, s, f = x.shape
 default = checks.default_lengths(b, s)
-ui.init_state("pad_lengths", "", str)
-ui.init_state("pad_value", 0.0, ui.number_in(-1e6, 1e6))
+ui.init_state("pad_lengths", "", ui.lengths_text)
+ui.init_state("pad_value", 0.0, ui.float_in(-1e6, 1e6))
 c1, c2 = st.columns([3, 1])
 text = c1.text_input(
     f"Real length of each sequence (B = {b} numbers, each 0..{s}; the rest of the sequence is padding)",
@@ -71,10 +71,10 @@ if check is not None:
         )
         if abs(pad_sum) == 0 and check.pads:
             st.caption("The zeros add nothing to the sum but still count in the denominator, so the mean shrinks.")
-    st.plotly_chart(fq.padding_stats_figure(check), width="stretch", key="pad_stats")
+    ui.chart(fq.padding_stats_figure(check), key="pad_stats")
 
     diffs = [r.max_diff for r in check.rows]
-    st.plotly_chart(
+    ui.chart(
         fq.norm_bars_figure(
             [r.label for r in check.rows],
             diffs,
@@ -83,7 +83,6 @@ if check is not None:
             "max |Δ output| over the real tokens",
             notes=["(cannot run)" if r.error else "" for r in check.rows],
         ),
-        width="stretch",
         key="pad_bars",
     )
     st.caption(

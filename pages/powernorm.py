@@ -86,10 +86,10 @@ e2.number_input("feature to follow", 0, f - 1, key="pn_feat")
 t, feat = int(ss.pn_step) - 1, int(ss.pn_feat)
 step = pr.steps[t]
 
-st.plotly_chart(figures_beyond.powernorm_steps_figure(pr, feat, t), width="stretch", key="pn_steps_fig")
+ui.chart(figures_beyond.powernorm_steps_figure(pr, feat, t), key="pn_steps_fig")
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.plotly_chart(figures_beyond.powernorm_features_figure(pr, t), width="stretch", key="pn_feat_fig")
+    ui.chart(figures_beyond.powernorm_features_figure(pr, t), key="pn_feat_fig")
 with right:
     phase = "after warm-up: the running ψ² from before this step" if step.used_running else "warm-up: this batch's ψ²"
     st.markdown(f"**Step {t + 1}, feature {feat}** — {step.n_tokens} real tokens of {b * s}; divides by {phase}.")

@@ -34,9 +34,9 @@ x = ui.build_tensor(tcfg)
 b, s, f = x.shape
 
 ui.init_state("tr_steps", 30, ui.int_in(1, 200))
-ui.init_state("tr_drift", 0.2, ui.number_in(0.0, 2.0))
-ui.init_state("tr_mom", 0.1, ui.number_in(0.001, 1.0))
-ui.init_state("tr_kmom", 0.99, ui.number_in(0.0, 0.999))
+ui.init_state("tr_drift", 0.2, ui.float_in(0.0, 2.0))
+ui.init_state("tr_mom", 0.1, ui.float_in(0.001, 1.0))
+ui.init_state("tr_kmom", 0.99, ui.float_in(0.0, 0.999))
 ui.init_state("tr_feat", 0, ui.int_in(0, ui.MAX_F - 1))
 ui.init_state("tr_item", 0, ui.int_in(0, ui.MAX_B - 1))
 st.session_state.tr_feat = min(int(st.session_state.tr_feat), f - 1)
@@ -63,7 +63,7 @@ except ValueError as e:
 
 if rs is not None:
     feat = int(ss.tr_feat)
-    st.plotly_chart(fq.running_stats_figure(rs, feat), width="stretch", key="tr_running")
+    ui.chart(fq.running_stats_figure(rs, feat), key="tr_running")
     ok = max(rs.nn_mean_diff, rs.nn_var_diff) < 1e-9
     (st.success if ok else st.error)(
         f"Checked against `nn.BatchNorm1d({f}, momentum={rs.momentum:g})` step by step: "
@@ -113,7 +113,7 @@ st.caption(
 mc = modes(x, int(ss.tr_item), rm, rv)
 labels = [r.label for r in mc.rows]
 diffs = [r.train_eval_diff for r in mc.rows]
-st.plotly_chart(
+ui.chart(
     fq.norm_bars_figure(
         labels,
         diffs,
@@ -122,7 +122,6 @@ st.plotly_chart(
         "max |Δ output|",
         notes=["(cannot train on this batch)" if r.error else "" for r in mc.rows],
     ),
-    width="stretch",
     key="tr_modes",
 )
 for r in mc.rows:
@@ -148,7 +147,7 @@ elif bn is not None and bn.alone_train_diff is not None:
         "with the same example inside the batch, and each token now depends on the later tokens of its sentence."
     )
 alone = [r.alone_train_diff for r in mc.rows]
-st.plotly_chart(
+ui.chart(
     fq.norm_bars_figure(
         labels,
         alone,
@@ -157,7 +156,6 @@ st.plotly_chart(
         "max |Δ output|",
         notes=["(fails: one value per statistic)" if r.alone_train_error else "" for r in mc.rows],
     ),
-    width="stretch",
     key="tr_alone",
 )
 eval_same = [r.key for r in mc.rows if r.alone_eval_diff is not None and r.alone_eval_diff <= 1e-9]

@@ -23,9 +23,8 @@ per_token = normalize(x, "layernorm")
 per_sample = normalize(x, "layernorm_sample")
 cell = (0, 0, 0)
 
-st.plotly_chart(
+ui.chart(
     figures.groups_overview_figure((b, s, f), cell, keys=["layernorm", "layernorm_sample"], cols=2),
-    width="stretch",
     key="two_ln",
 )
 c1, c2 = st.columns(2)

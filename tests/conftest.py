@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,16 +32,67 @@ CHROMIUM_ARGS = [
 ]
 
 
-def app_test(page: str | None = None, query: dict[str, str] | None = None):
-    """An AppTest of app.py that has run once, optionally switched to `page` (e.g. "pages/explorer.py")."""
-    from streamlit.testing.v1 import AppTest
+@dataclass(frozen=True)
+class PageEntry:
+    """One st.Page of app.py's PAGES: its file, url_path, title and section."""
 
+    file: str
+    url_path: str
+    title: str
+    section: str
+
+
+def page_entries() -> list[PageEntry]:
+    """Every page registered in app.py's PAGES, read from its source (importing app.py would run it)."""
+    tree = ast.parse(Path(APP).read_text())
+    out: list[PageEntry] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
+            assert isinstance(node.value, ast.Dict)
+            for key, value in zip(node.value.keys, node.value.values, strict=True):
+                for call in getattr(value, "elts", []):
+                    kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in ("url_path", "title")}
+                    out.append(PageEntry(ast.literal_eval(call.args[0]), kw["url_path"], kw["title"], key.value))
+    return out
+
+
+def _navigation_only() -> None:
+    """Make every AppTest run start like a warm server: through app.py's st.navigation, never pages/ mode.
+
+    AppTest resets Streamlit's process-wide 'pages directory' flag before each run; with a pages/ folder that
+    would run a page whose url_path equals its file name directly, skipping app.py (see the report of issue 5).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+    if getattr(original, "navigation_only", False):
+        return
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    init.navigation_only = True
+    PagesManager.__init__ = init
+
+
+def app_test(page: str | None = None, query: dict[str, str] | None = None):
+    """An AppTest of app.py that has run once, like a browser opening the page's URL with `query`.
+
+    `page` is a file ("pages/explorer.py") or a url_path ("explorer"); the first run lands on it directly,
+    so that its query parameters reach it first (as they do when someone opens a shared link).
+    """
+    from streamlit.testing.v1 import AppTest
+    from streamlit.util import calc_hash
+
+    _navigation_only()
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.run()
     if page is not None:
-        at.switch_page(page).run()
+        by_file = {e.file: e.url_path for e in page_entries()}
+        at._page_hash = calc_hash(by_file.get(page, page))  # what st.Page hashes: its url_path
+    at.run()
     return at
 
 

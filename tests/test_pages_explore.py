@@ -115,7 +115,7 @@ def test_malformed_url_parameters_fall_back_with_a_notice():
     at = app_test(query={"B": "999", "norm": "superduper", "F": "abc", "S": "3"})
     no_exception(at)
     warnings = " ".join(w.value for w in at.warning)
-    assert "`B=999` was ignored (must be between 1 and 16)" in warnings
+    assert "`B=999` was ignored: out of range; it must be a whole number from 1 to 16" in warnings
     assert "`norm=superduper` was ignored" in warnings and "`F=abc` was ignored" in warnings
     assert at.slider(key="S").value == 3 and at.slider(key="B").value == 4
     assert at.query_params["B"] == "4"  # the URL is rewritten to the valid state

@@ -1,0 +1,108 @@
+"""Export: the current tensor, output and statistics (CSV, .npy), figures as PNG, and a plain-PyTorch script."""
+
+import importlib.util
+import shutil
+
+import streamlit as st
+
+from norm_viz import export, figures, ui
+from norm_viz.specs import NORMS
+
+st.title("Take it with you: data, figures and code")
+ui.show_url_notices()
+st.markdown(
+    "Everything on this page is the view set up in the sidebar and below (the same settings as the Explorer): "
+    "download the numbers, the figures, or a script that recomputes them with nothing but PyTorch."
+)
+
+tcfg = ui.tensor_controls()
+x = ui.build_tensor(tcfg)
+if tcfg.source == "edit":
+    with st.expander("✏️ Edit the values", expanded=False):
+        x = ui.tensor_editor(x)
+b, s, f = x.shape
+ncfg = ui.norm_controls((b, s, f))
+if ncfg is None:
+    st.stop()
+r = ui.run_norm(x, ncfg)
+if r is None:
+    st.stop()
+ui.init_cell((b, s, f))
+st.sidebar.header("Chosen cell")
+cell = ui.cell_inputs((b, s, f), container=st.sidebar)
+name = f"{r.key}_{b}x{s}x{f}"
+
+st.subheader("Numbers")
+st.markdown(
+    f"{NORMS[r.key].label} on a {b} × {s} × {f} tensor: {r.n_groups} statistics, each over {r.group_size} cells. "
+    "CSV for spreadsheets, `.npy` for `np.load` (plain arrays, no pickle)."
+)
+d1, d2, d3, d4, d5 = st.columns(5)
+d1.download_button("Every cell (CSV)", export.cells_csv(r), f"{name}_cells.csv", "text/csv", key="_ex_cells")
+d2.download_button("Statistics (CSV)", export.stats_csv(r), f"{name}_stats.csv", "text/csv", key="_ex_stats")
+d3.download_button("Input x (.npy)", export.npy_bytes(r.input), f"{name}_input.npy", key="_ex_in")
+d4.download_button("Output y (.npy)", export.npy_bytes(r.output), f"{name}_output.npy", key="_ex_out")
+var_file = "var" if r.norm.centered else "mean_square"
+if r.group_mean is not None:
+    d5.download_button(
+        "μ (.npy)", export.npy_bytes(r.group_mean.view(r.stats_shape)), f"{name}_mean.npy", key="_ex_mean"
+    )
+d5.download_button(
+    "σ² (.npy)" if r.norm.centered else "mean square (.npy)",
+    export.npy_bytes(r.group_var.view(r.stats_shape)),
+    f"{name}_{var_file}.npy",
+    key="_ex_var",
+)
+st.caption(
+    f"The statistics arrays have shape {tuple(r.stats_shape)}: one entry per {' × '.join(r.stats_axes) or 'tensor'}."
+)
+
+st.subheader("Figures (PNG)")
+FIGS = {
+    "cube": ("The cube with the lit group", lambda: figures.cube_figure(r, cell)),
+    "overview": (
+        "Every norm at once",
+        lambda: figures.groups_overview_figure((b, s, f), cell, r.groups, highlight=r.key),
+    ),
+    "stats": ("The statistics", lambda: figures.stats_figure(r, cell)),
+    "heatmaps": ("Input and output heatmaps", lambda: figures.heatmaps_figure(r, cell[0], cell)),
+    "hist": ("Values before and after", lambda: figures.histogram_figure(r)),
+}
+ui.init_state("ex_fig", "cube", ui.choice(list(FIGS)))
+which = st.selectbox("Figure", list(FIGS), format_func=lambda k: FIGS[k][0], key="ex_fig")
+fig = FIGS[which][1]()
+ui.chart(fig, key="ex_preview", config={"plotGlPixelRatio": 1})
+can_png = importlib.util.find_spec("kaleido") is not None and bool(shutil.which("chromium") or shutil.which("chrome"))
+if can_png:
+    st.download_button(
+        "⬇ This figure as PNG (1600 px wide)",
+        lambda: fig.to_image(format="png", width=1600, height=int(fig.layout.height or 500) * 2, scale=1),
+        f"{name}_{which}.png",
+        "image/png",
+        key="_ex_png",
+    )
+    st.caption("The PNG is drawn when you click (a few seconds). Every chart's camera icon also saves what you see.")
+else:
+    st.info(
+        "PNG export needs the `kaleido` package and a Chromium browser on the server (pip install -r requirements.txt; "
+        "apt-get install chromium). Meanwhile, each chart's camera icon saves it as PNG from your browser."
+    )
+
+st.subheader("Reproduce it in plain PyTorch")
+recipe = export.recipe_for(tcfg.kind, tcfg.seed, tcfg.scale, tcfg.shift) if tcfg.source == "generate" else None
+script = export.reproduce_script(r, cell, recipe, ncfg.lengths)
+how = "regenerates x from its seed" if recipe else "writes x out value by value"
+st.markdown(
+    f"A self-contained script ({len(script.splitlines())} lines) that {how}, runs `torch.nn` and prints the cell's numbers."
+)
+if len(script) <= 20_000:
+    st.code(script, language="python")
+else:
+    st.code(script[:3000] + "\n# … (download the whole script)", language="python")
+st.download_button("⬇ Script (.py)", script, f"reproduce_{name}.py", "text/x-python", key="_ex_script")
+v = r.cell(*cell)
+st.success(
+    f"Running it prints x = {v['x']:.6g}, x̂ = {v['x_hat']:.6g} and y = {v['y']:.6g} for cell {cell}, the same numbers "
+    "as here: the tests run the script and compare every value."
+)
+ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, "ex_fig"])

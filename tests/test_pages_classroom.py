@@ -1,0 +1,173 @@
+"""AppTest of the Classroom pages (walkthrough, quiz, interview cards, export) and of presentation mode."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import app_test, charts, decode, no_exception
+
+from norm_viz import quiz
+from norm_viz.cards import CARDS
+from norm_viz.compute import normalize
+from norm_viz.data import make_tensor
+from norm_viz.walkthrough import STEP_KEYS, tex
+
+
+def latex(at) -> list[str]:
+    return [el.value.strip("$\n") for el in at.latex]
+
+
+def default_result(key: str = "layernorm"):
+    return normalize(make_tensor(4, 6, 8, "normal", 0), key)  # the sidebar's default tensor
+
+
+# --- walkthrough ---
+
+
+def test_walkthrough_steps_forward_and_back_with_the_packages_numbers():
+    at = app_test("walkthrough", {"cb": "1", "cs": "2", "cf": "3"})
+    no_exception(at)
+    r = default_result()
+    v = r.cell(1, 2, 3)
+    assert at.radio(key="wt_step").value == 0
+    names = [t.get("name", "") for t in charts(at)[0]["data"]]
+    assert not any("shares the statistic" in n for n in names), "step 1 shows the tensor, not yet the group"
+    assert latex(at)[0] == rf"x_{{1,2,3}} = {tex(v['x'])}"
+    at.button(key="_wt_next").click().run()
+    assert at.radio(key="wt_step").value == 1
+    names = [t.get("name", "") for t in charts(at)[0]["data"]]
+    assert f"shares the statistic ({r.group_size} cells)" in names
+    at.button(key="_wt_next").click().run()
+    assert latex(at)[-1].endswith(f"= {tex(v['mean'])}")
+    line = charts(at)[0]
+    assert sorted(decode(line["data"][0]["x"]).tolist()) == pytest.approx(sorted(r.input[1, 2].tolist()), abs=1e-6)
+    at.button(key="_wt_back").click().run()
+    assert at.radio(key="wt_step").value == 1
+    assert at.query_params["wt_step"] == "1"
+
+
+def test_walkthrough_last_step_gives_a_computed_takeaway_and_follows_the_norm():
+    at = app_test("walkthrough", {"wt_step": str(len(STEP_KEYS) - 1), "norm": "batchnorm", "gamma": "2", "beta": "1"})
+    no_exception(at)
+    r = normalize(make_tensor(4, 6, 8), "batchnorm", weight=2.0, bias=1.0)
+    v = r.cell(0, 0, 0)
+    assert latex(at)[-1].endswith(f"= {tex(v['y'])}")
+    assert at.button(key="_wt_next").disabled
+    take = at.success[0].value
+    assert "BatchNorm" in take and f"shared with {4 * 6 - 1} other cells" in take
+
+
+def test_walkthrough_bad_step_in_the_link_falls_back():
+    at = app_test("walkthrough", {"wt_step": "12"})
+    no_exception(at)
+    assert at.radio(key="wt_step").value == 0
+    assert any("`wt_step=12`" in w.value for w in at.warning)
+
+
+# --- quiz ---
+
+
+def question_of_kind(kind: str, seed: int = 1) -> quiz.Question:
+    return next(q for i in range(1, 10) if (q := quiz.make_question(seed, i)).kind == kind)
+
+
+def test_quiz_which_norm_right_then_wrong_updates_the_score():
+    q = question_of_kind("which_norm")
+    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
+    no_exception(at)
+    assert q.prompt in at.markdown[1].value or any(q.prompt in m.value for m in at.markdown)
+    at.radio(key="_qz_norm").set_value(q.norm).run()
+    at.button(key="_qz_check_norm").click().run()
+    no_exception(at)
+    assert at.success and "Right" in at.success[0].value
+    assert at.metric[0].value == "1 / 1"
+    assert charts(at)[0]["layout"]["title"]["text"].startswith("The answer:")
+    q2 = next(p for i in range(q.index + 1, 40) if (p := quiz.make_question(1, i)).kind == "which_norm")
+    at.number_input(key="qz_i").set_value(q2.index).run()
+    wrong = next(k for k in quiz.QUIZ_NORMS if k not in quiz.correct_norms(q2))
+    at.radio(key="_qz_norm").set_value(wrong).run()
+    at.button(key="_qz_check_norm").click().run()
+    assert at.error and "Not quite" in at.error[0].value
+    assert at.metric[0].value == "1 / 2"
+
+
+def test_quiz_cells_typed_answer_is_checked_and_the_answer_is_drawn():
+    q = question_of_kind("share_cells")
+    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
+    at.text_input(key=f"_qz_typed_{q.qid}").set_value("; ".join(f"{b},{s},{f}" for b, s, f in quiz.shared_cells(q)))
+    at.run()
+    at.button(key="_qz_check_cells").click().run()
+    no_exception(at)
+    assert "Right" in at.success[0].value
+    grid = charts(at)[0]
+    answer = next(t for t in grid["data"] if t.get("name", "").startswith("the right answer"))
+    assert len(decode(answer["x"])) == len(quiz.shared_cells(q))
+
+
+def test_quiz_bad_typed_cell_says_what_is_valid():
+    q = question_of_kind("share_cells")
+    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
+    at.text_input(key=f"_qz_typed_{q.qid}").set_value("99, 0, 0").run()
+    no_exception(at)
+    assert "outside the tensor" in at.error[0].value
+
+
+def test_quiz_count_question():
+    q = question_of_kind("count_stats")
+    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
+    at.number_input(key=f"_qz_count_{q.qid}").set_value(quiz.stat_count(q) + 1).run()
+    at.button(key="_qz_check_count").click().run()
+    assert f"computes {quiz.stat_count(q)}" in at.error[0].value
+    assert len(charts(at)) == 1, "the answer is shown on the cube"
+
+
+# --- interview cards ---
+
+
+def test_interview_page_shows_every_card_and_marks_missing_demos():
+    at = app_test("interview")
+    no_exception(at)
+    assert [s.value for s in at.subheader] == [c.question for c in CARDS]
+    links = at.get("page_link")
+    shown = {el.proto.page for el in links}
+    assert "which-layernorm" in shown and "" in shown  # the Explorer is the default page: the root URL
+    missing = [c.value for c in at.caption if "not part of this build" in c.value]
+    assert len(links) + len(missing) == sum(len(c.links) for c in CARDS)
+
+
+# --- export ---
+
+
+def test_export_page_offers_files_and_the_script():
+    at = app_test("export", {"norm": "groupnorm", "G": "2", "cb": "1"})
+    no_exception(at)
+    labels = [el.proto.label for el in at.get("download_button")]
+    for want in ("Every cell (CSV)", "Statistics (CSV)", "Input x (.npy)", "Output y (.npy)", "μ (.npy)", "σ² (.npy)"):
+        assert want in labels
+    code = at.code[0].value
+    assert "torch.Generator().manual_seed(0)" in code and "nn.GroupNorm(2, 8" in code
+    r = normalize(make_tensor(4, 6, 8), "groupnorm", groups=2)
+    assert f"x = {r.cell(1, 0, 0)['x']:.6g}" in at.success[0].value
+
+
+def test_export_script_writes_out_a_preset():
+    at = app_test("export", {"src": "preset", "preset": "d2l", "norm": "rmsnorm"})
+    no_exception(at)
+    assert "x = torch.tensor([[[1.0, 2.0]], [[2.0, 3.0]]], dtype=torch.float32)" in at.code[0].value
+    assert "mean square (.npy)" in [el.proto.label for el in at.get("download_button")]
+
+
+# --- presentation mode ---
+
+
+def test_presentation_mode_enlarges_figures_and_hides_controls():
+    plain = app_test("explorer")
+    big = app_test("explorer", {"present": "1"})
+    no_exception(big)
+    h0 = [c["layout"]["height"] for c in charts(plain)]
+    h1 = [c["layout"]["height"] for c in charts(big)]
+    assert all(b > a for a, b in zip(h0, h1, strict=True))
+    f0 = charts(plain)[0]["layout"]["font"]["size"]
+    assert charts(big)[0]["layout"]["font"]["size"] > f0
+    css = next(m.value for m in big.markdown if "<style>" in m.value)
+    assert 'section[data-testid="stSidebar"]' in css and ".st-key-norm" in css and ".st-key-cb" in css
+    assert not any("<style>" in m.value for m in plain.markdown)
