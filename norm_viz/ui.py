@@ -156,8 +156,17 @@ def page_link(url_path: str, label: str, query: Sequence[tuple[str, str]] = (), 
     return True
 
 
+_NAV_CSS = """
+<style>
+[data-testid="stSidebarNavItems"] { max-height: 42vh; overflow-y: auto; }
+</style>
+"""
+"""The page list scrolls inside its own box, so the tensor controls below it stay in view."""
+
+
 def begin_page() -> None:
     """Called by app.py on every run before the page: the presentation toggle and the box for URL notices."""
+    st.markdown(_NAV_CSS, unsafe_allow_html=True)
     presentation_toggle()
     _RUN.notice_box = st.container()
 
