@@ -430,6 +430,29 @@ def build_tensor(cfg: TensorConfig) -> torch.Tensor:
     return generated_tensor(*cfg.shape, cfg.kind, cfg.seed, cfg.scale, cfg.shift)
 
 
+def user_tensor(expanded: bool = True) -> tuple[TensorConfig, torch.Tensor]:
+    """The sidebar's tensor, with the editable table in the page when its source is "edit"."""
+    tcfg = tensor_controls()
+    x = build_tensor(tcfg)
+    if tcfg.source == "edit":
+        label = "Edit the values (rows are tokens b, s; columns are features f)"
+        with st.expander(label, expanded=expanded, icon=":material/edit:"):
+            x = tensor_editor(x)
+    return tcfg, x
+
+
+def user_result(x: torch.Tensor) -> tuple[NormConfig, NormResult]:
+    """The norm picker and the normalized tensor; the page stops here (with a message shown) when they are invalid."""
+    ncfg = norm_controls(tuple(x.shape))  # type: ignore[arg-type]
+    r = None if ncfg is None else run_norm(x, ncfg)
+    if ncfg is None or r is None:
+        st.info(
+            "Change the tensor or the parameters above; the rest of the page returns when the normalization can run."
+        )
+        st.stop()
+    return ncfg, r  # type: ignore[return-value]
+
+
 def table_of(x: torch.Tensor) -> pd.DataFrame:
     """A (B·S) × F table of a tensor, rows labelled 'b0 s0', columns 'f0'…"""
     b, s, f = x.shape

@@ -20,11 +20,7 @@ st.markdown(
     "its table of named norms, by their groups and by their outputs on your tensor, and tells you which one you built."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
-if tcfg.source == "edit":
-    with st.expander("✏️ Edit the values (rows are tokens b, s; columns are features f)", expanded=True):
-        x = ui.tensor_editor(x)
+_, x = ui.user_tensor()
 b, s, f = x.shape
 
 st.subheader("Average over …")

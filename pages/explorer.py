@@ -10,11 +10,7 @@ from norm_viz.specs import NORMS, torch_snippet, unit_name
 st.title("Which cells share one mean and variance?")
 ui.show_url_notices()
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
-if tcfg.source == "edit":
-    with st.expander("✏️ Edit the values (rows are tokens b, s; columns are features f)", expanded=True):
-        x = ui.tensor_editor(x)
+tcfg, x = ui.user_tensor()
 b, s, f = x.shape
 
 ncfg = ui.norm_controls((b, s, f))

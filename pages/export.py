@@ -15,18 +15,9 @@ st.markdown(
     "download the numbers, the figures, or a script that recomputes them with nothing but PyTorch."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
-if tcfg.source == "edit":
-    with st.expander("✏️ Edit the values", expanded=False):
-        x = ui.tensor_editor(x)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
-ncfg = ui.norm_controls((b, s, f))
-if ncfg is None:
-    st.stop()
-r = ui.run_norm(x, ncfg)
-if r is None:
-    st.stop()
+ncfg, r = ui.user_result(x)
 ui.init_cell((b, s, f))
 st.sidebar.header("Chosen cell")
 cell = ui.cell_inputs((b, s, f), container=st.sidebar)

@@ -12,14 +12,9 @@ st.markdown(
     "tensor's own numbers plugged in. For a projector, switch on **Presentation mode** (in the sidebar)."
 )
 
-x = ui.build_tensor(ui.tensor_controls())
+_, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
-ncfg = ui.norm_controls((b, s, f))
-if ncfg is None:
-    st.stop()
-r = ui.run_norm(x, ncfg)
-if r is None:
-    st.stop()
+ncfg, r = ui.user_result(x)
 
 ui.init_cell((b, s, f))
 st.sidebar.header("Chosen cell")

@@ -168,6 +168,6 @@ def test_presentation_mode_enlarges_figures_and_hides_controls():
     assert all(b > a for a, b in zip(h0, h1, strict=True))
     f0 = charts(plain)[0]["layout"]["font"]["size"]
     assert charts(big)[0]["layout"]["font"]["size"] > f0
-    css = next(m.value for m in big.markdown if "<style>" in m.value and "stSidebar\"]" in m.value)
+    css = next(m.value for m in big.markdown if "<style>" in m.value and 'stSidebar"]' in m.value)
     assert 'section[data-testid="stSidebar"]' in css and ".st-key-norm" in css and ".st-key-cb" in css
-    assert not any("stSidebar\"]" in m.value for m in plain.markdown)  # only the page list's own style
+    assert not any('stSidebar"]' in m.value for m in plain.markdown)  # only the page list's own style
