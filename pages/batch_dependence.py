@@ -22,8 +22,7 @@ st.markdown(
     "is compared with its original output, for every norm."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 ui.init_state("bd_target", 0, ui.int_in(0, ui.MAX_B - 1))
 ui.init_state("bd_changed", 1, ui.int_in(0, ui.MAX_B - 1))

@@ -26,8 +26,7 @@ st.markdown(
     "future that generation will not have. Below, one token is perturbed and every output is compared."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 ui.init_state("cz_b", 0, ui.int_in(0, ui.MAX_B - 1))
 ui.init_state("cz_s", -1, ui.int_in(-1, ui.MAX_S - 1))

@@ -32,8 +32,7 @@ st.markdown(
     "running the checks of the other pages on this tensor**, not typed in."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 for key, n in (("cmp_b", b), ("cmp_s", s), ("cmp_f", f)):
     ui.init_state(key, 0, ui.int_in(0, 10**6))

@@ -16,8 +16,7 @@ st.markdown(
     "see that the check could fail."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 if b >= 2:
     st.session_state.eq_K = min(int(st.session_state.eq_K), b)

@@ -23,8 +23,7 @@ st.markdown(
     "the whole batch's statistics. LayerNorm's statistics live inside one token, so there is nothing to exchange."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 valid_k = [k for k in range(1, b + 1) if b % k == 0]
 ui.init_state("md_k", 2 if b % 2 == 0 and b > 1 else 1, ui.int_in(1, ui.MAX_B))

@@ -20,8 +20,7 @@ st.markdown(
     "which tokens are real (a mask). A norm that looks at one token at a time never sees them."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 default = checks.default_lengths(b, s)
 ui.init_state("pad_lengths", "", ui.lengths_text)

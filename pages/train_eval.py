@@ -29,8 +29,7 @@ st.markdown(
     "each token is normalized with its own numbers in both modes."
 )
 
-tcfg = ui.tensor_controls()
-x = ui.build_tensor(tcfg)
+tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 
 ui.init_state("tr_steps", 30, ui.int_in(1, 200))

@@ -17,7 +17,7 @@ st.markdown(
     "next to the LayerNorm inside PyTorch's own transformer layer."
 )
 
-x = ui.build_tensor(ui.tensor_controls())
+_, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 per_token = normalize(x, "layernorm")
 per_sample = normalize(x, "layernorm_sample")
