@@ -7,6 +7,7 @@ the colours come from norm_viz.figures.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -103,8 +104,24 @@ def grad_figure(comp: Comparison) -> go.Figure:
         tickvals=ticks,
         ticktext=[str(t) if t <= n else "output" for t in ticks],
     )
-    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", exponentformat="power")
+    values = [v for p in PLACEMENTS for v in comp.result(p).grad_norm if 0 < v < math.inf]
+    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", **_log_ticks(values))
     return fig
+
+
+def _log_ticks(values: list[float]) -> dict[str, Any]:
+    """Ticks at 1, 2, 5 × 10^k over the data's range, written as plain numbers (plotly labels minor ticks 2…9)."""
+    if not values:
+        return {}
+    lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+    mantissas = (1, 2, 5) if hi - lo <= 4 else (1,)
+    ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in mantissas]
+    ticks = [t for t in ticks if min(values) / 2 <= t <= max(values) * 2]
+    return {
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [f"{t:.0e}" if t < 1e-3 or t >= 1e4 else f"{t:g}" for t in ticks],
+    }
 
 
 # --- the two block layouts ----------------------------------------------------------------------------------
@@ -117,7 +134,9 @@ _BOX_W = {"Attention": 1.25, "FFN": 0.9, "LN": 0.7}
 def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: int) -> None:
     xs = [i * 1.45 for i in range(len(nodes))]
     fig.add_trace(go.Scatter(x=xs, y=[y] * len(xs), mode="lines", line={"color": INK, "width": 2}, hoverinfo="skip"))
-    fig.add_annotation(x=-0.6, y=y + 0.55, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font={"size": 18})
+    fig.add_annotation(
+        x=-0.6, y=y + 0.55, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font={"size": 18, "color": INK}
+    )
     plus = [i for i, n in enumerate(nodes) if n == "+"]
     for i in plus:
         # the skip connection leaves the stream just before the branch (the sub-layer, and its LN in pre-norm)
@@ -147,11 +166,19 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
             w = _BOX_W[n] / 2
             fill = LIT if n == "LN" else "#F2F2F2"
             fig.add_shape(type="rect", x0=x - w, x1=x + w, y0=y - 0.2, y1=y + 0.2, fillcolor=fill, line={"color": INK})
-            fig.add_annotation(x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16})
+            fig.add_annotation(
+                x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16, "color": INK}
+            )
         else:
             label = "x<sub>l</sub>" if n == "x" else "x<sub>l+1</sub>"
             fig.add_annotation(
-                x=x, y=y, text=label, showarrow=False, bgcolor="white", font={"size": 18}, xanchor="center"
+                x=x,
+                y=y,
+                text=label,
+                showarrow=False,
+                bgcolor="white",
+                font={"size": 20, "color": INK},
+                xanchor="center",
             )
 
 

@@ -9,8 +9,7 @@ from norm_viz import ui
 
 KEYS = ["pl_layers", "pl_heads", "pl_wscale", "pl_seed", "pl_final"]
 MAX_LAYERS = 48
-TOL = 1e-9
-"""Largest |Δ| against nn.TransformerEncoderLayer that counts as a match (both run in float64)."""
+TOL = 1e-9  # largest |Δ| against nn.TransformerEncoderLayer that counts as a match (both run in float64)
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
@@ -163,9 +162,10 @@ if comp is not None:
     st.header("2. The gradient flowing back")
     st.markdown(
         "A simple loss on the stack's output y: *loss = the average over tokens of r · y*, with a fixed random vector "
-        "r per token (like a logit). Autograd gives ∂loss/∂x at the input of every block. In pre-norm, x_L = x_l + "
-        "(a sum of branches), so the gradient always has a direct path back; in post-norm it must pass through every "
-        "LayerNorm on the way, each of which rescales it by 1/σ of the sum it normalized."
+        "r per token (like a logit). Autograd gives ∂loss/∂x at the input of every block. In pre-norm "
+        r"$x_L = x_l + \sum_{k > l} \mathcal{F}_k$, so $\partial x_L / \partial x_l = I + \dots$: the gradient always has "
+        "a direct path back. In post-norm it must pass through every LayerNorm on the way (a product of 2L factors), "
+        "each of which rescales it by 1/σ of the sum it normalized."
     )
     ui.chart(fp.grad_figure(comp), key="pl_grad")
     st.latex(
@@ -186,7 +186,7 @@ if comp is not None:
                 "placement": label,
                 "output is": note,
                 "per-token mean, min … max": f"{ui.fmt(float(r.out_mean.min()), 3)} … {ui.fmt(float(r.out_mean.max()), 3)}",
-                "per-token variance, min … max": f"{float(r.out_var.min()):.6g} … {float(r.out_var.max()):.6g}",
+                "per-token variance, min … max": f"{float(r.out_var.min()):.6f} … {float(r.out_var.max()):.6f}",
             }
         )
     st.dataframe(rows, hide_index=True, width="stretch")
