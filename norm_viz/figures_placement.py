@@ -56,6 +56,7 @@ def stream_figure(comp: Comparison) -> go.Figure:
                 line={"width": 0},
                 hoverinfo="skip",
                 name=f"{LABELS[p]}: range over tokens",
+                showlegend=False,  # the page's text explains the band; two legend rows would hit the title
                 legendgroup=p,
             )
         )
@@ -66,7 +67,7 @@ def stream_figure(comp: Comparison) -> go.Figure:
                 mode="lines+markers",
                 line={"color": COLOURS[p], "width": 3, "dash": DASH[p]},
                 marker={"size": 7},
-                name=f"{LABELS[p]}: RMS of the whole stream",
+                name=f"{LABELS[p]} (band: smallest … largest token)",
                 legendgroup=p,
                 hovertemplate=f"{LABELS[p]}<br>after block %{{x}}: RMS %{{y:.3f}}<extra></extra>",
             )
@@ -134,9 +135,7 @@ _BOX_W = {"Attention": 1.25, "FFN": 0.9, "LN": 0.7}
 def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: int) -> None:
     xs = [i * 1.45 for i in range(len(nodes))]
     fig.add_trace(go.Scatter(x=xs, y=[y] * len(xs), mode="lines", line={"color": INK, "width": 2}, hoverinfo="skip"))
-    fig.add_annotation(
-        x=-0.6, y=y + 0.55, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font={"size": 18, "color": INK}
-    )
+    fig.add_annotation(x=-0.6, y=y + 0.55, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font={"size": 18})
     plus = [i for i, n in enumerate(nodes) if n == "+"]
     for i in plus:
         # the skip connection leaves the stream just before the branch (the sub-layer, and its LN in pre-norm)
@@ -151,25 +150,12 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
             )
         )
     for x, n in zip(xs, nodes, strict=True):
-        if n == "+":
-            fig.add_shape(
-                type="circle",
-                x0=x - 0.14,
-                x1=x + 0.14,
-                y0=y - 0.12,
-                y1=y + 0.12,
-                fillcolor="white",
-                line={"color": INK},
-            )
-            fig.add_annotation(x=x, y=y, text="+", showarrow=False, font={"size": 18})
-        elif n in _BOX_W:
+        if n in _BOX_W:
             w = _BOX_W[n] / 2
             fill = LIT if n == "LN" else "#F2F2F2"
             fig.add_shape(type="rect", x0=x - w, x1=x + w, y0=y - 0.2, y1=y + 0.2, fillcolor=fill, line={"color": INK})
-            fig.add_annotation(
-                x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16, "color": INK}
-            )
-        else:
+            fig.add_annotation(x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16})
+        elif n != "+":
             label = "x<sub>l</sub>" if n == "x" else "x<sub>l+1</sub>"
             fig.add_annotation(
                 x=x,
@@ -177,9 +163,18 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
                 text=label,
                 showarrow=False,
                 bgcolor="white",
-                font={"size": 20, "color": INK},
+                font={"size": 20},
                 xanchor="center",
             )
+    fig.add_trace(  # the ⊕ as markers, which stay round at any aspect ratio (a circle shape would not)
+        go.Scatter(
+            x=[xs[i] for i in plus],
+            y=[y] * len(plus),
+            mode="markers",
+            marker={"symbol": "circle-cross", "size": 26, "color": "white", "line": {"color": INK, "width": 2}},
+            hoverinfo="skip",
+        )
+    )
 
 
 def layout_figure() -> go.Figure:
@@ -188,7 +183,7 @@ def layout_figure() -> go.Figure:
     _row(fig, _POST, 1.6, "post-norm: LN after each ⊕", branch=1)
     _row(fig, _PRE, 0.0, "pre-norm: LN only on the branch", branch=2)
     fig.update_layout(
-        font=FONT,
+        font={**FONT, "color": INK},  # on the layout: presentation mode's scaled() replaces annotation fonts
         height=300,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,

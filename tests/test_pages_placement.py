@@ -30,8 +30,8 @@ def test_page_runs_verified_against_torch_with_a_takeaway():
     assert not at.error, [e.value for e in at.error]
     assert any(s.value.startswith("Matches 12 × `nn.TransformerEncoderLayer(8, 2") for s in at.success)
     stream = lines(at, "How large is the residual stream")
-    post = stream["post-norm: RMS of the whole stream"]
-    pre = stream["pre-norm: RMS of the whole stream"]
+    post = stream["post-norm (band: smallest … largest token)"]
+    pre = stream["pre-norm (band: smallest … largest token)"]
     assert len(post) == len(pre) == 13
     assert np.allclose(post[1:], 1.0, atol=1e-4)  # LN is the last step of every post-norm block
     text = takeaway(at)
@@ -48,7 +48,7 @@ def test_takeaway_follows_depth_and_weight_scale():
     no_exception(at)
     after = takeaway(at)
     assert after != before and "With 3 layers" in after
-    assert len(lines(at, "How large is the residual stream")["pre-norm: RMS of the whole stream"]) == 4
+    assert len(lines(at, "How large is the residual stream")["pre-norm (band: smallest … largest token)"]) == 4
     # tiny weights: the branches add almost nothing, and the takeaway says so instead of the textbook story
     at.slider(key="pl_wscale").set_value(0.1).run()
     assert "barely differ" in takeaway(at)

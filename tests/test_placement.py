@@ -93,12 +93,14 @@ def test_post_norm_keeps_every_token_normalized_and_gradients_are_finite(b, s, f
     x = 3.0 * torch.randn(b, s, f, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 1.0
     comp = compare(x, PlacementConfig(layers, 2, seed, scale, final))
     post, pre = comp.post, comp.pre
-    # LN is post-norm's last step: every token leaves every block with mean 0 and variance σ²/(σ²+ε) just below 1
-    assert all(1 - 1e-3 < r <= 1 + 1e-12 for r in post.token_rms_min[1:] + post.token_rms_max[1:])
-    assert torch.all(post.out_var <= 1 + 1e-12) and torch.all(post.out_var > 1 - 1e-3)
+    # LN is post-norm's last step: every token leaves every block with mean 0 and variance σ²/(σ²+ε) ≤ 1, which is
+    # just below 1 unless the token's values were nearly equal before the LN (σ² not ≫ ε: hypothesis finds such
+    # tokens at F = 4, with variance 0.998)
+    assert all(0.5 < r <= 1 + 1e-12 for r in post.token_rms_min[1:] + post.token_rms_max[1:])
+    assert torch.all(post.out_var <= 1 + 1e-12) and float(post.out_var.median()) > 1 - 1e-3
     assert torch.all(post.out_mean.abs() < 1e-9)
     if final:  # so does pre-norm's output once it ends with a LayerNorm
-        assert torch.all(pre.out_var > 1 - 1e-3) and torch.all(pre.out_var <= 1 + 1e-12)
+        assert torch.all(pre.out_var <= 1 + 1e-12) and float(pre.out_var.median()) > 1 - 1e-3
     else:  # without it, the output is the raw stream
         assert float(pre.out_var.mean()) == pytest.approx(pre.stream_rms[-1] ** 2 - float(pre.out_mean.pow(2).mean()))
     for r in (post, pre):
@@ -169,7 +171,7 @@ def test_stream_figure_plots_the_measured_rms_with_a_token_band(comp):
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     bands = [t for t in fig.data if t.fill == "toself"]
     assert len(lines) == len(bands) == 2
-    by_name = {t.name.split(":")[0]: t for t in lines}
+    by_name = {t.name.split(" (")[0]: t for t in lines}
     assert list(by_name["post-norm"].y) == list(comp.post.stream_rms)
     assert list(by_name["pre-norm"].y) == list(comp.pre.stream_rms)
     assert by_name["post-norm"].line.color != by_name["pre-norm"].line.color
@@ -187,6 +189,7 @@ def test_layout_figure_draws_two_layer_norms_per_block_in_the_lit_colour():
     fig = fp.layout_figure()
     ln_boxes = [s for s in fig.layout.shapes if s.type == "rect" and s.fillcolor == figures.LIT]
     assert len(ln_boxes) == 4  # two per block, two blocks
-    assert sum(1 for s in fig.layout.shapes if s.type == "circle") == 4  # the ⊕ of each sub-layer
+    adds = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "circle-cross"]
+    assert sum(len(t.x) for t in adds) == 4  # the ⊕ of each sub-layer
     texts = [a.text for a in fig.layout.annotations]
     assert any("post-norm" in t for t in texts) and any("pre-norm" in t for t in texts)
