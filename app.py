@@ -21,6 +21,7 @@ PAGES = {
         ),
         st.Page("pages/multi_device.py", title="Multi-device", icon=":material/dns:", url_path="multi-device"),
         st.Page("pages/compare.py", title="Compare all norms", icon=":material/table_chart:", url_path="compare"),
+        st.Page("pages/placement.py", title="Pre- vs post-norm", icon=":material/layers:", url_path="placement"),
     ],
     "Beyond the standard norms": [
         st.Page("pages/powernorm.py", title="PowerNorm", icon=":material/bolt:", url_path="powernorm"),

@@ -118,7 +118,13 @@ CARDS: tuple[Card, ...] = (
         "input to the output untouched. Pre-norm trains deep stacks more stably and with less learning-rate warm-up; "
         "post-norm keeps every block's output normalized and can do slightly better when it trains. The LayerNorm "
         "itself is the same per-token operation in both; only its place changes.",
-        (Link("The per-token LayerNorm both placements use", "explorer", (("norm", "layernorm"),)),),
+        (
+            Link(
+                "Pre- vs post-norm on a 24-block stack: the residual stream and the gradient",
+                "placement",
+                (("pl_layers", "24"),),
+            ),
+        ),
         "seeds 002 and 003",
     ),
     Card(
