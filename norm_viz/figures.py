@@ -533,7 +533,8 @@ def scaled(fig: go.Figure, factor: float) -> go.Figure:
 
     def grow(font: object, default: float) -> dict:
         size = getattr(font, "size", None) or default
-        return {"size": round(size * factor, 1)}
+        color = getattr(font, "color", None)  # keep a font's colour (highlighted titles, coloured labels)
+        return {"size": round(size * factor, 1), **({"color": color} if color else {})}
 
     base = (lay.font.size if lay.font and lay.font.size else 12) or 12
     out.update_layout(font=grow(lay.font, base), height=round((lay.height or 450) * factor))

@@ -105,3 +105,11 @@ def test_histogram_has_input_and_output():
     fig = figures.histogram_figure(r)
     assert [t.name for t in fig.data] == ["input", "output"]
     assert len(fig.data[0].x) == len(fig.data[1].x) == 24
+
+
+def test_presentation_scaling_keeps_colours():
+    r = normalize(make_tensor(2, 3, 4), "layernorm")
+    fig = figures.groups_overview_figure(r.shape, (0, 0, 0), highlight="layernorm")
+    big = figures.scaled(fig, 1.5)
+    lit = [a for a in big.layout.annotations if "LayerNorm</b>" in a.text]
+    assert lit and lit[0].font.color == figures.SELECTED and lit[0].font.size > 15
