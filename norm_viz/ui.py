@@ -21,6 +21,8 @@ import torch
 
 from norm_viz.compute import NormResult, normalize
 from norm_viz.data import KINDS, PRESETS, UploadError, make_tensor, parse_upload
+from norm_viz.numbers import fmt as fmt  # re-exported: pages write ui.fmt / ui.tex
+from norm_viz.numbers import tex as tex
 from norm_viz.specs import NORMS, default_groups, valid_group_counts
 
 MAX_B, MAX_S, MAX_F = 16, 32, 64
@@ -644,23 +646,6 @@ def clicked_cell(chart_state: Any, shape: tuple[int, int, int]) -> tuple[int, in
     if len(cell) != 3 or not all(0 <= v < n for v, n in zip(cell, shape, strict=True)):
         return None
     return cell  # type: ignore[return-value]
-
-
-def fmt(v: float, digits: int = 4) -> str:
-    """A number with sensible precision for the screen (no '-0.000')."""
-    if v == 0 or abs(v) < 10 ** (-digits - 2):
-        return "0"
-    return f"{v:.{digits}g}"
-
-
-def tex(v: float, digits: int = 4, paren: bool = False) -> str:
-    """A number for st.latex: 1e-05 as 10^{-5}, 2.5e-07 as 2.5 \\times 10^{-7}; negatives in parentheses if asked."""
-    text = fmt(v, digits)
-    if "e" in text:
-        mant, exp = text.split("e")
-        power = f"10^{{{int(exp)}}}"
-        text = power if mant in ("1", "1.0") else rf"{mant} \times {power}"
-    return f"({text})" if paren and v < 0 else text
 
 
 def tensor_digest(t: torch.Tensor) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from norm_viz.compute import NormResult
+from norm_viz.numbers import fmt, tex
 
 STEP_KEYS: tuple[str, ...] = ("tensor", "group", "mean", "variance", "normalized", "affine", "output")
 STEP_TITLES: dict[str, str] = {
@@ -31,23 +32,6 @@ class Step:
     title: str
     text: str
     latex: tuple[str, ...]
-
-
-def fmt(v: float, digits: int = 4) -> str:
-    """A number with sensible precision for the screen (no '-0.000')."""
-    if v == 0 or abs(v) < 10 ** (-digits - 2):
-        return "0"
-    return f"{v:.{digits}g}"
-
-
-def tex(v: float, digits: int = 4) -> str:
-    """`fmt` for LaTeX: 1e-05 becomes 1 \\times 10^{-5}."""
-    txt = fmt(v, digits)
-    if "e" not in txt:
-        return txt
-    mant, exp = txt.split("e")
-    power = f"10^{{{int(exp)}}}"
-    return power if mant == "1" else rf"{mant} \times {power}"
 
 
 def group_values(result: NormResult, cell: tuple[int, int, int]) -> Tensor:

@@ -1,0 +1,20 @@
+"""Numbers for people: sensible precision on screen and in LaTeX (no torch, no streamlit)."""
+
+from __future__ import annotations
+
+
+def fmt(v: float, digits: int = 4) -> str:
+    """A number with sensible precision for the screen (no '-0.000')."""
+    if v == 0 or abs(v) < 10 ** (-digits - 2):
+        return "0"
+    return f"{v:.{digits}g}"
+
+
+def tex(v: float, digits: int = 4, paren: bool = False) -> str:
+    """A number for st.latex: 1e-05 as 10^{-5}, 2.5e-07 as 2.5 \\times 10^{-7}; negatives in parentheses if asked."""
+    text = fmt(v, digits)
+    if "e" in text:
+        mant, exp = text.split("e")
+        power = f"10^{{{int(exp)}}}"
+        text = power if mant in ("1", "1.0") else rf"{mant} \times {power}"
+    return f"({text})" if paren and v < 0 else text
