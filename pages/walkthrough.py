@@ -9,7 +9,8 @@ st.title("Walkthrough: one cell, step by step")
 ui.show_url_notices()
 st.markdown(
     "Follow one number through the normalization. Each click adds one step of the computation, with this "
-    "tensor's own numbers plugged in. For a projector, switch on **Presentation mode** (in the sidebar)."
+    "tensor's own numbers plugged in."
+    + ("" if ui.presenting() else " For a projector, switch on **Presentation mode** (in the sidebar).")
 )
 
 _, x = ui.user_tensor(expanded=False)
