@@ -93,14 +93,14 @@ def test_post_norm_keeps_every_token_normalized_and_gradients_are_finite(b, s, f
     x = 3.0 * torch.randn(b, s, f, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 1.0
     comp = compare(x, PlacementConfig(layers, 2, seed, scale, final))
     post, pre = comp.post, comp.pre
-    # LN is post-norm's last step: every token leaves every block with mean 0 and variance σ²/(σ²+ε) ≤ 1, which is
-    # just below 1 unless the token's values were nearly equal before the LN (σ² not ≫ ε: hypothesis finds such
-    # tokens at F = 4, with variance 0.998)
-    assert all(0.5 < r <= 1 + 1e-12 for r in post.token_rms_min[1:] + post.token_rms_max[1:])
-    assert torch.all(post.out_var <= 1 + 1e-12) and float(post.out_var.median()) > 1 - 1e-3
+    # LN is post-norm's last step: every token leaves every block with mean 0 and variance σ²/(σ²+ε) ≤ 1. How far
+    # below 1 depends on the token's σ² before that LN, which is not returned: on random tiny tensors hypothesis finds
+    # tokens whose values were nearly equal (variance 0.97 at F = 2), so the typical case is a separate test below
+    assert all(0 < r <= 1 + 1e-12 for r in post.token_rms_min[1:] + post.token_rms_max[1:])
+    assert torch.all(post.out_var <= 1 + 1e-12)
     assert torch.all(post.out_mean.abs() < 1e-9)
     if final:  # so does pre-norm's output once it ends with a LayerNorm
-        assert torch.all(pre.out_var <= 1 + 1e-12) and float(pre.out_var.median()) > 1 - 1e-3
+        assert torch.all(pre.out_var <= 1 + 1e-12)
     else:  # without it, the output is the raw stream
         assert float(pre.out_var.mean()) == pytest.approx(pre.stream_rms[-1] ** 2 - float(pre.out_mean.pow(2).mean()))
     for r in (post, pre):
@@ -193,3 +193,14 @@ def test_layout_figure_draws_two_layer_norms_per_block_in_the_lit_colour():
     assert sum(len(t.x) for t in adds) == 4  # the ⊕ of each sub-layer
     texts = [a.text for a in fig.layout.annotations]
     assert any("post-norm" in t for t in texts) and any("pre-norm" in t for t in texts)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_post_norm_tokens_leave_with_unit_variance_on_a_typical_tensor(seed):
+    """On the app's default-sized tensor, σ² ≫ ε for every token, so post-norm's output variance is 1 to 1e-3."""
+    from norm_viz.data import make_tensor
+
+    x = make_tensor(4, 6, 8, seed=seed, dtype=torch.float64)
+    comp = compare(x, PlacementConfig(12, 2, seed, 1.0, True))
+    for res in (comp.post, comp.pre):
+        assert float(res.out_var.min()) > 1 - 1e-3
