@@ -49,7 +49,7 @@ def _figure(data: list[dict[str, Any]], layout: dict[str, Any], title: str, heig
     return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=VALIDATE)
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     """The common title, font, size and legend of a figure built with go.Figure methods."""
     fig.update_layout(
         title={"text": title, "font": {"size": 20}},
@@ -649,7 +649,7 @@ def number_line_figure(
     )
     fig.update_xaxes(title_text="value", zeroline=False)
     title = f"The {int(mask.sum())} values that share the chosen cell's statistic"
-    _layout(fig, title, 240 + 130 * len(names))
+    apply_layout(fig, title, 240 + 130 * len(names))
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})  # below: titles stay clear
     return fig
 
@@ -729,4 +729,4 @@ def cell_grid_figure(
         zeroline=False,
     )
     fig.update_layout(clickmode="event+select", dragmode="select")
-    return _layout(fig, "Click cells (shift-click or drag a box to add several)", 200 + 46 * s)
+    return apply_layout(fig, "Click cells (shift-click or drag a box to add several)", 200 + 46 * s)

@@ -12,7 +12,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from norm_viz.figures import FAINT, FONT, INPUT, LIT, SELECTED
+from norm_viz.figures import FAINT, FONT, INPUT, LIT, SELECTED, apply_layout
 from norm_viz.placement import LABELS, PLACEMENTS, Comparison
 
 COLOURS = {"post": INPUT, "pre": SELECTED}
@@ -23,10 +23,9 @@ INK = "#333333"
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    """The app's common layout, with room for a two-row legend and light grid lines."""
+    apply_layout(fig, title, height)
     fig.update_layout(
-        title={"text": title, "font": {"size": 20}},
-        font=FONT,
-        height=height,
         margin={"l": 10, "r": 10, "t": 110, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "x": 0},
         plot_bgcolor="white",
