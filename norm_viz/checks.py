@@ -14,6 +14,7 @@ import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
 from norm_viz.compute import NormResult, normalize
+from norm_viz.data import lengths_mask as data_lengths_mask
 from norm_viz.specs import NORMS
 
 TOL = 1e-9
@@ -249,7 +250,7 @@ def lengths_mask(lengths: Sequence[int], sequence: int) -> Tensor:
         raise ValueError(f"each length must be between 0 and S = {sequence}, got {list(lengths)}")
     if not any(lengths):
         raise ValueError("every token is padding (all lengths are 0): give at least one sequence a length ≥ 1")
-    return torch.arange(sequence)[None, :] < torch.tensor([int(n) for n in lengths])[:, None]
+    return data_lengths_mask([int(n) for n in lengths], sequence)
 
 
 @dataclass(frozen=True)

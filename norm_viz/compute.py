@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from norm_viz import extra_norms
-from norm_viz.specs import AXES, NORMS, Norm, default_groups, valid_group_counts
+from norm_viz.specs import AXES, NORMS, Norm, default_groups, torch_call, valid_group_counts
 
 ArrayLike = Tensor | Sequence[float] | float
 
@@ -561,8 +561,6 @@ class Verification:
 
 def verify(result: NormResult) -> Verification:
     """Run the torch.nn counterpart on the same input and compare its output with x̂ (γ = 1, β = 0)."""
-    from norm_viz.specs import torch_call
-
     b, s, f = result.shape
     call = torch_call(result.key, b, s, f, result.groups, result.eps)
     try:

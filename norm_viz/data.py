@@ -126,6 +126,11 @@ def _image_like(shape: tuple[int, int, int], g: torch.Generator) -> Tensor:
     return 2 * torch.sin(t) + (1.0 + 0.5 * torch.cos(t)) * smooth
 
 
+def lengths_mask(lengths: Sequence[int] | Tensor, sequence: int) -> Tensor:
+    """(B, S) bool mask of real tokens: True for the first lengths[b] positions of sequence b (no checks)."""
+    return torch.arange(sequence)[None, :] < torch.as_tensor(lengths).reshape(-1)[:, None]
+
+
 class UploadError(ValueError):
     """An uploaded file that cannot be turned into a (batch, sequence, features) tensor."""
 

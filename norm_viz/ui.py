@@ -20,7 +20,7 @@ import streamlit as st
 import torch
 
 from norm_viz.compute import NormResult, normalize
-from norm_viz.data import KINDS, PRESETS, UploadError, make_tensor, parse_upload
+from norm_viz.data import KINDS, PRESETS, UploadError, lengths_mask, make_tensor, parse_upload
 from norm_viz.numbers import fmt as fmt  # re-exported: pages write ui.fmt / ui.tex
 from norm_viz.numbers import tex as tex
 from norm_viz.specs import NORMS, default_groups, valid_group_counts
@@ -521,10 +521,6 @@ def lengths_text(raw: str) -> str:
     return raw
 
 
-def mask_from_lengths(lengths: Sequence[int], sequence: int) -> torch.Tensor:
-    return torch.arange(sequence)[None, :] < torch.tensor(list(lengths))[:, None]
-
-
 def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormConfig | None:
     """The normalization picker and its parameters; None (with a message shown) when they are invalid."""
     box = container or st
@@ -604,7 +600,7 @@ def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
     """normalize() with the config; a ValueError becomes an error box saying what is wrong."""
     _b, s, f = x.shape
     spec = NORMS[cfg.key]
-    mask = mask_from_lengths(cfg.lengths, s) if spec.masked and cfg.lengths else None
+    mask = lengths_mask(cfg.lengths, s) if spec.masked and cfg.lengths else None
     affine = (s, f) if spec.affine == "sequence_feature" else (f,)
     weight = None if cfg.gamma == 1.0 else torch.full(affine, cfg.gamma)
     bias = None if cfg.beta == 0.0 else torch.full(affine, cfg.beta)

@@ -5,7 +5,7 @@ import torch
 
 from norm_viz import figures_beyond, ui
 from norm_viz.compute import normalize
-from norm_viz.data import KINDS, make_tensor
+from norm_viz.data import KINDS, lengths_mask, make_tensor
 from norm_viz.extra_norms import PN_ALPHA, PowerRun, powernorm_loop, powernorm_run
 from norm_viz.specs import valid_group_counts
 
@@ -64,7 +64,7 @@ def batches(
     data = make_tensor(n_steps * b, s, f, kind, seed)
     g = torch.Generator().manual_seed(seed + 1)
     lengths = torch.randint(1, s + 1, (n_steps * b,), generator=g) if variable else torch.full((n_steps * b,), s)
-    mask = torch.arange(s)[None, :] < lengths[:, None]
+    mask = lengths_mask(lengths, s)
     return list(data.split(b)), list(mask.split(b))
 
 
