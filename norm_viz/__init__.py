@@ -1,7 +1,7 @@
 """norm-viz: see exactly which cells of a (batch, sequence, feature) tensor each normalization averages."""
 
-from norm_viz.compute import NormResult, normalize, reference, verify
-from norm_viz.data import KINDS, PRESETS, make_tensor
-from norm_viz.specs import NORMS, Norm
+from norm_viz.core.compute import NormResult, normalize, reference, verify
+from norm_viz.core.data import KINDS, PRESETS, make_tensor
+from norm_viz.core.table import NORMS, Norm
 
 __all__ = ["KINDS", "NORMS", "PRESETS", "Norm", "NormResult", "make_tensor", "normalize", "reference", "verify"]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from norm_viz.compute import _FAST, normalize, reference
-from norm_viz.data import make_tensor
-from norm_viz.specs import NORMS, default_groups
+from norm_viz.core.compute import _FAST, normalize, reference
+from norm_viz.core.data import make_tensor
+from norm_viz.core.table import NORMS, default_groups
 
 
 def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:

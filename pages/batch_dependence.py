@@ -3,9 +3,10 @@
 import streamlit as st
 import torch
 
-from norm_viz import checks, ui
-from norm_viz import figures_questions as fq
-from norm_viz.specs import NORMS
+from norm_viz import ui
+from norm_viz.core.table import NORMS
+from norm_viz.questions import checks
+from norm_viz.questions import figures as fq
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)

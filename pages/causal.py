@@ -3,8 +3,9 @@
 import streamlit as st
 import torch
 
-from norm_viz import checks, ui
-from norm_viz import figures_questions as fq
+from norm_viz import ui
+from norm_viz.questions import checks
+from norm_viz.questions import figures as fq
 
 METHODS = {
     "difference": "finite difference: add a vector of length ‘size’ to the token",

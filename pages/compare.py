@@ -3,8 +3,10 @@
 import streamlit as st
 import torch
 
-from norm_viz import checks, figures, ui
-from norm_viz.specs import default_groups
+from norm_viz import ui
+from norm_viz.core.table import default_groups
+from norm_viz.explore import figures
+from norm_viz.questions import checks
 
 COLUMNS = {
     "batch_independent": ("batch-independent?", "batch-dependence page: another sample rescaled, this one unchanged"),

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from norm_viz import figures_beyond, ui
-from norm_viz.labs import custom_normalize, match_norms
-from norm_viz.specs import valid_group_counts
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond.labs import custom_normalize, match_norms
+from norm_viz.core.table import valid_group_counts
 
 st.title("Build your own normalization")
 for key, default in (("cx_b", False), ("cx_s", False), ("cx_f", True), ("cx_c", True)):

@@ -3,10 +3,11 @@
 import streamlit as st
 import torch
 
-from norm_viz import figures_beyond, ui
-from norm_viz.compute import normalize, verify
-from norm_viz.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
-from norm_viz.labs import ln_scatter
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond.labs import ln_scatter
+from norm_viz.core.compute import normalize, verify
+from norm_viz.core.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
 
 st.title("DyT: a transformer without normalization")
 ui.init_state("dyt_alpha", 0.5, ui.float_in(0.01, 20.0))

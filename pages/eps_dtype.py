@@ -3,8 +3,9 @@
 import streamlit as st
 import torch
 
-from norm_viz import figures_beyond, ui
-from norm_viz.labs import DTYPES, damping, dtype_lab, eps_placement, zero_variance
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond.labs import DTYPES, damping, dtype_lab, eps_placement, zero_variance
 
 EPS_CHOICES = ("1e-08", "1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1")
 

@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from norm_viz import figures_beyond, ui
-from norm_viz.labs import equivalences
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond.labs import equivalences
 
 st.title("Equivalences, checked live")
 ui.init_state("eq_K", 2, ui.int_in(1, ui.MAX_B))

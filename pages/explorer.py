@@ -3,9 +3,10 @@
 import streamlit as st
 import torch
 
-from norm_viz import figures, ui
-from norm_viz.compute import NormResult, output_moments, verify
-from norm_viz.specs import NORMS, torch_snippet, unit_name
+from norm_viz import ui
+from norm_viz.core.compute import NormResult, output_moments, verify
+from norm_viz.core.table import NORMS, torch_snippet, unit_name
+from norm_viz.explore import figures
 
 st.title("Which cells share one mean and variance?")
 ui.show_url_notices()

@@ -5,8 +5,10 @@ import shutil
 
 import streamlit as st
 
-from norm_viz import export, figures, ui
-from norm_viz.specs import NORMS
+from norm_viz import ui
+from norm_viz.classroom import export
+from norm_viz.core.table import NORMS
+from norm_viz.explore import figures
 
 st.title("Take it with you: data, figures and code")
 ui.show_url_notices()

@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from norm_viz import figures_beyond, ui
-from norm_viz.labs import Fluctuation, fluctuation
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond.labs import Fluctuation, fluctuation
 
 KINDS = ("token_like", "image_like")
 
 st.title("How much do batch statistics fluctuate?")
-ui.init_state("fl_sizes", "2, 4, 8, 16, 32", ui.lengths_text)
+ui.init_state("fl_sizes", "2, 4, 8, 16, 32", ui.number_list)
 ui.init_state("fl_n", 64, ui.int_in(2, 400))
 ui.init_state("fl_S", 16, ui.int_in(1, 64))
 ui.init_state("fl_F", 16, ui.int_in(1, 64))

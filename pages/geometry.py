@@ -4,21 +4,25 @@ import math
 
 import streamlit as st
 
-from norm_viz import figures_beyond, ui
-from norm_viz.labs import geometry, token_cloud
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond.labs import GEOMETRY_NORMS, GeometryConfig, geometry_view
+from norm_viz.core.params import Param
 
-NAMES = {"layernorm": "LayerNorm", "rmsnorm": "RMSNorm", "batchnorm": "BatchNorm"}
+PARAMS = (
+    Param("geo_F", 3, 2, 3, field="features"),
+    Param("geo_norm", "layernorm", options=tuple(GEOMETRY_NORMS), field="norm"),
+    Param("geo_n", 60, 2, 400, field="tokens"),
+    Param("geo_shift", 1.0, -10.0, 10.0, field="shift"),
+    Param("geo_stretch", 1.5, 0.1, 10.0, field="stretch"),
+    Param("geo_seed", 0, 0, 2**31 - 1, field="seed"),
+)
 
 st.title("The geometry of normalization")
-ui.init_state("geo_F", 3, ui.int_in(2, 3))
-ui.init_state("geo_norm", "layernorm", ui.choice(list(NAMES)))
-ui.init_state("geo_n", 60, ui.int_in(2, 400))
-ui.init_state("geo_shift", 1.0, ui.float_in(-10.0, 10.0))
-ui.init_state("geo_stretch", 1.5, ui.float_in(0.1, 10.0))
-ui.init_state("geo_seed", 0, ui.int_in(0, 2**31 - 1))
+ui.declare(PARAMS)
 ui.show_url_notices()
 st.markdown(
-    "Think of each token as a point in feature space. A seed note says LayerNorm *projects each token onto a "
+    "Think of each token as a point in feature space. A source document says LayerNorm *projects each token onto a "
     "hypersphere*. Precisely: subtracting the token's mean is the orthogonal projection onto the plane ⟂ (1, …, 1) "
     "(mean 0), and dividing by the standard deviation puts the token at distance **√F** from the origin, so LayerNorm "
     "lands on a circle (the sphere ∩ that plane). RMSNorm skips the projection: the sphere of radius √F. BatchNorm "
@@ -26,49 +30,23 @@ st.markdown(
 )
 c1, c2, c3 = st.columns(3)
 c1.radio("features F", [2, 3], key="geo_F", horizontal=True)
-c2.radio("normalization", list(NAMES), format_func=NAMES.get, key="geo_norm", horizontal=True)
+c2.radio("normalization", list(GEOMETRY_NORMS), format_func=GEOMETRY_NORMS.get, key="geo_norm", horizontal=True)
 c3.slider("tokens", 2, 400, key="geo_n")
 d1, d2, d3 = st.columns(3)
 d1.slider("shift of the cloud", -10.0, 10.0, step=0.5, key="geo_shift")
 d2.slider("stretch of the cloud", 0.1, 10.0, step=0.1, key="geo_stretch")
 d3.number_input("seed", 0, 2**31 - 1, key="geo_seed")
 
-ss = st.session_state
-f = int(ss.geo_F)
-geo = geometry(token_cloud(int(ss.geo_n), f, int(ss.geo_seed), float(ss.geo_shift), float(ss.geo_stretch)))
-norm = ss.geo_norm
+view = geometry_view(ui.config(GeometryConfig, PARAMS))
 left, right = st.columns([3, 1], gap="large")
 with left:
-    ui.chart(figures_beyond.geometry_figure(geo, norm), config={"plotGlPixelRatio": 1}, key="geo_fig")
-lengths = geo.norms(norm)
-off_plane = float(geo.along_ones(norm).abs().max())
-out = getattr(geo, norm)
-stds = ", ".join(f"{v:.2f}" for v in out.std(0, correction=0).tolist())
+    ui.chart(figures_beyond.geometry_figure(view.geometry, view.norm), config={"plotGlPixelRatio": 1}, key="geo_fig")
 with right:
-    st.metric("√F", f"{math.sqrt(f):.4f}")
-    st.metric("shortest token after", f"{float(lengths.min()):.4f}")
-    st.metric("longest token after", f"{float(lengths.max()):.4f}")
-    st.metric("largest distance from the plane", f"{off_plane:.1e}")
-    st.markdown(f"Per-feature std across the tokens after: **{stds}**")
+    st.metric("√F", f"{math.sqrt(view.features):.4f}")
+    st.metric("shortest token after", f"{view.shortest:.4f}")
+    st.metric("longest token after", f"{view.longest:.4f}")
+    st.metric("largest distance from the plane", f"{view.off_plane:.1e}")
+    st.markdown(f"Per-feature std across the tokens after: **{', '.join(f'{v:.2f}' for v in view.feature_stds)}**")
     st.caption("Lengths are ‖x̂‖; the distance from the plane is |Σ x̂_f| / √F (0 means mean 0).")
-
-spread = float(lengths.max() - lengths.min())
-if norm == "batchnorm":
-    takeaway = (
-        f"after BatchNorm the tokens' lengths range from {float(lengths.min()):.2f} to {float(lengths.max()):.2f}: "
-        "no sphere. Instead each feature has mean 0 and std "
-        f"{', '.join(f'{v:.3f}' for v in out.std(0, correction=0).tolist())} across the tokens — the cloud is standardized "
-        "axis by axis."
-    )
-elif norm == "layernorm":
-    takeaway = (
-        f"after LayerNorm every token has length {float(lengths.mean()):.4f} (spread {spread:.1e}) = √{f} and lies on the "
-        f"plane (largest distance {off_plane:.1e}): {'two points' if f == 2 else 'a circle'}, the sphere ∩ the plane."
-    )
-else:
-    takeaway = (
-        f"after RMSNorm every token has length {float(lengths.mean()):.4f} (spread {spread:.1e}) = √{f}, but it keeps "
-        f"its direction, so it can sit anywhere on the sphere (largest distance from the plane {off_plane:.2f})."
-    )
-st.info(f"**Takeaway:** {takeaway}")
-ui.sync_url(["geo_F", "geo_norm", "geo_n", "geo_shift", "geo_stretch", "geo_seed"])
+st.info(f"**Takeaway:** {view.takeaway}")
+ui.sync_url(PARAMS)

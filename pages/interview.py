@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from norm_viz import ui
-from norm_viz.cards import CARDS, axis_rows, cheat_sheet
+from norm_viz.classroom.cards import CARDS, axis_rows, cheat_sheet
 
 st.title("Interview cards")
 ui.show_url_notices()

@@ -3,8 +3,10 @@
 import streamlit as st
 import torch
 
-from norm_viz import checks, ui
-from norm_viz import figures_questions as fq
+from norm_viz import ui
+from norm_viz.core.config import parse_lengths
+from norm_viz.questions import checks
+from norm_viz.questions import figures as fq
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
@@ -23,7 +25,7 @@ st.markdown(
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 default = checks.default_lengths(b, s)
-ui.init_state("pad_lengths", "", ui.lengths_text)
+ui.init_state("pad_lengths", "", ui.number_list)
 ui.init_state("pad_value", 0.0, ui.float_in(-1e6, 1e6))
 c1, c2 = st.columns([3, 1])
 text = c1.text_input(
@@ -36,7 +38,7 @@ c2.number_input("value written into the pads", -1e6, 1e6, key="pad_value", forma
 
 check: checks.PaddingCheck | None = None
 try:
-    lengths = ui.parse_lengths(text, b, s) if text.strip() else default
+    lengths = parse_lengths(text, b, s) if text.strip() else default
     check = padding(x, tuple(lengths), float(st.session_state.pad_value))
 except ValueError as e:
     st.error(

@@ -3,11 +3,12 @@
 import streamlit as st
 import torch
 
-from norm_viz import figures_beyond, ui
-from norm_viz.compute import normalize
-from norm_viz.data import KINDS, lengths_mask, make_tensor
-from norm_viz.extra_norms import PN_ALPHA, PowerRun, powernorm_loop, powernorm_run
-from norm_viz.specs import valid_group_counts
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import KINDS, lengths_mask, make_tensor
+from norm_viz.core.extra_norms import PN_ALPHA, PowerRun, powernorm_loop, powernorm_run
+from norm_viz.core.table import valid_group_counts
 
 st.title("PowerNorm: batch statistics made steady")
 st.markdown(

@@ -2,10 +2,13 @@
 
 import streamlit as st
 
-from norm_viz import figures, quiz, ui
-from norm_viz.compute import normalize
-from norm_viz.data import make_tensor
-from norm_viz.specs import NORMS
+from norm_viz import ui
+from norm_viz.classroom import figures as classroom_figures
+from norm_viz.classroom import quiz
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import make_tensor
+from norm_viz.core.table import NORMS
+from norm_viz.explore import figures
 
 st.title("Quiz: which cells share a statistic?")
 ui.show_url_notices()
@@ -76,7 +79,7 @@ elif q.kind == "share_cells":
         grid_key = f"_qz_grid_{q.qid}_{n_events + 1}"
     answer = quiz.shared_cells(q) if done is not None else None
     ui.chart(
-        figures.cell_grid_figure(q.shape, q.cell, sorted(picks), answer),
+        classroom_figures.cell_grid_figure(q.shape, q.cell, sorted(picks), answer),
         key=grid_key,
         on_select="rerun",
         selection_mode=("points", "box", "lasso"),

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from norm_viz import figures, ui
-from norm_viz.walkthrough import STEP_KEYS, STEP_TITLES, group_mask, steps, takeaway
+from norm_viz import ui
+from norm_viz.classroom import figures as classroom_figures
+from norm_viz.classroom.walkthrough import STEP_KEYS, STEP_TITLES, group_mask, steps, takeaway
+from norm_viz.explore import figures
 
 st.title("Walkthrough: one cell, step by step")
 ui.show_url_notices()
@@ -52,7 +54,7 @@ with left:
         fig = figures.cube_figure(r, cell, title=title, show_group=key == "group")
         ui.chart(fig, key="wt_cube", config={"plotGlPixelRatio": 1})
     else:
-        ui.chart(figures.number_line_figure(r, cell, key, group_mask(r, cell).numpy()), key="wt_line")
+        ui.chart(classroom_figures.number_line_figure(r, cell, key, group_mask(r, cell).numpy()), key="wt_line")
 with right:
     st.subheader(f"Step {step_i + 1} of {len(STEP_KEYS)}: {step.title}")
     st.markdown(step.text)

@@ -4,8 +4,9 @@ import streamlit as st
 import torch
 from torch import nn
 
-from norm_viz import figures, ui
-from norm_viz.compute import normalize
+from norm_viz import ui
+from norm_viz.core.compute import normalize
+from norm_viz.explore import figures
 
 st.title("Which LayerNorm do transformers use?")
 ui.show_url_notices()

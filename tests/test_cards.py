@@ -9,10 +9,10 @@ import pytest
 import torch
 from conftest import app_test, no_exception, page_entries
 
-from norm_viz.cards import CARDS, axis_rows, cheat_sheet
-from norm_viz.compute import normalize
-from norm_viz.data import PRESETS
-from norm_viz.specs import NORMS
+from norm_viz.classroom.cards import CARDS, axis_rows, cheat_sheet
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import PRESETS
+from norm_viz.core.table import NORMS
 
 URL_PATHS = {e.url_path for e in page_entries()}
 LINKS = [(c.key, link) for c in CARDS for link in c.links]

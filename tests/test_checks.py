@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from norm_viz import checks
-from norm_viz.data import make_tensor
-from norm_viz.specs import NORMS
+from norm_viz.core.data import make_tensor
+from norm_viz.core.table import NORMS
+from norm_viz.questions import checks
 
 X = make_tensor(4, 6, 8, seed=3)
 SETTINGS = settings(max_examples=15, deadline=None)

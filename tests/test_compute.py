@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from norm_viz import NORMS, PRESETS, make_tensor, normalize, reference
-from norm_viz.compute import _FAST, _generic_stats, output_moments, verify
-from norm_viz.specs import lit_box, valid_group_counts
+from norm_viz.core.compute import _FAST, _generic_stats, output_moments, verify
+from norm_viz.core.table import lit_box, valid_group_counts
 
 STANDARD = [k for k in NORMS if k in _FAST]
 SHAPES = [(4, 8, 16), (1, 5, 6), (3, 1, 4), (2, 3, 1), (1, 1, 12), (5, 7, 12)]
@@ -300,7 +300,7 @@ def test_invalid_tensors():
 @pytest.mark.parametrize("key", STANDARD)
 def test_the_pytorch_snippet_reproduces_normalize(key):
     """The snippet the Explorer shows, executed with our x, gives normalize()'s output."""
-    from norm_viz.specs import torch_snippet
+    from norm_viz.core.table import torch_snippet
 
     shape, g, lengths = (3, 5, 8), groups_for(key, 8), (5, 3, 2)
     x = make_tensor(*shape, seed=9)

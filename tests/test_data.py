@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from norm_viz import KINDS, make_tensor
-from norm_viz.data import UploadError, parse_upload
+from norm_viz.core.data import UploadError, parse_upload
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from norm_viz import export, figures
-from norm_viz.compute import normalize
-from norm_viz.data import PRESETS, make_tensor
-from norm_viz.specs import NORMS
+from norm_viz.classroom import export
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import PRESETS, make_tensor
+from norm_viz.core.table import NORMS
+from norm_viz.explore import figures
 
 DUMP = """
 import json as _json

@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from norm_viz import NORMS, labs, make_tensor, normalize, reference, verify
-from norm_viz.compute import _generic_stats
-from norm_viz.extra_norms import group_scaling, powernorm_loop, powernorm_run, powernorm_step
-from norm_viz.specs import lit_box, torch_snippet, valid_group_counts
+from norm_viz import NORMS, make_tensor, normalize, reference, verify
+from norm_viz.beyond import labs
+from norm_viz.core.compute import _generic_stats
+from norm_viz.core.extra_norms import group_scaling, powernorm_loop, powernorm_run, powernorm_step
+from norm_viz.core.table import lit_box, torch_snippet, valid_group_counts
 
 
 def lengths_mask(lengths: list[int], s: int) -> torch.Tensor:
@@ -183,7 +184,7 @@ def test_dyt_is_elementwise_tanh(alpha, seed):
 
 
 def test_dyt_cube_lights_only_the_cell():
-    from norm_viz import figures
+    from norm_viz.explore import figures
 
     r = normalize(make_tensor(3, 4, 5), "dyt")
     fig = figures.cube_figure(r, (1, 2, 3))
@@ -192,7 +193,7 @@ def test_dyt_cube_lights_only_the_cell():
 
 
 def test_tanh_fits_a_spread_of_token_scales_better_than_a_line():
-    from norm_viz.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
+    from norm_viz.core.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
 
     x, y = labs.ln_scatter(64, 32, spread=1.5, seed=0)
     alpha, _scale = fit_tanh_alpha(x, y)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from norm_viz import NORMS, figures, make_tensor, normalize
-from norm_viz.specs import lit_box
+from norm_viz import NORMS, make_tensor, normalize
+from norm_viz.core import theme
+from norm_viz.core.table import lit_box
+from norm_viz.explore import figures
 
 
 @pytest.fixture(autouse=True)
 def validate_figures(monkeypatch):
     """Have plotly validate every property of every figure built in these tests."""
-    monkeypatch.setattr(figures, "VALIDATE", True)
+    monkeypatch.setattr(theme, "VALIDATE", True)
 
 
 def trace(fig, name_start):
@@ -110,6 +112,6 @@ def test_histogram_has_input_and_output():
 def test_presentation_scaling_keeps_colours():
     r = normalize(make_tensor(2, 3, 4), "layernorm")
     fig = figures.groups_overview_figure(r.shape, (0, 0, 0), highlight="layernorm")
-    big = figures.scaled(fig, 1.5)
+    big = theme.scaled(fig, 1.5)
     lit = [a for a in big.layout.annotations if "LayerNorm</b>" in a.text]
     assert lit and lit[0].font.color == figures.SELECTED and lit[0].font.size > 15

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import app_test, charts, decode, no_exception
 
-from norm_viz import quiz
-from norm_viz.cards import CARDS
-from norm_viz.compute import normalize
-from norm_viz.data import make_tensor
-from norm_viz.walkthrough import STEP_KEYS, tex
+from norm_viz.classroom import quiz
+from norm_viz.classroom.cards import CARDS
+from norm_viz.classroom.walkthrough import STEP_KEYS, tex
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import make_tensor
 
 
 def latex(at) -> list[str]:

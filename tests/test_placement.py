@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from norm_viz import figures, placement
-from norm_viz import figures_placement as fp
-from norm_viz.placement import PlacementConfig, block, compare, make_weights, torch_layer, weights_from_torch
+from norm_viz.core import theme
+from norm_viz.questions import placement
+from norm_viz.questions import placement_figures as fp
+from norm_viz.questions.placement import PlacementConfig, block, compare, make_weights, torch_layer, weights_from_torch
 
 
 def _randomised_layer(
@@ -161,7 +162,7 @@ def test_bad_shapes_and_depths_are_refused():
 
 @pytest.fixture
 def comp(monkeypatch):
-    monkeypatch.setattr(figures, "VALIDATE", True)
+    monkeypatch.setattr(theme, "VALIDATE", True)
     x = torch.randn(2, 5, 8, generator=torch.Generator().manual_seed(0))
     return compare(x, PlacementConfig(layers=6, heads=2, seed=0, weight_scale=1.0, final_norm=True))
 
@@ -187,7 +188,7 @@ def test_grad_figure_is_log_scale_with_one_point_per_block_and_the_output(comp):
 
 def test_layout_figure_draws_two_layer_norms_per_block_in_the_lit_colour():
     fig = fp.layout_figure()
-    ln_boxes = [s for s in fig.layout.shapes if s.type == "rect" and s.fillcolor == figures.LIT]
+    ln_boxes = [s for s in fig.layout.shapes if s.type == "rect" and s.fillcolor == theme.LIT]
     assert len(ln_boxes) == 4  # two per block, two blocks
     adds = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "circle-cross"]
     assert sum(len(t.x) for t in adds) == 4  # the ⊕ of each sub-layer
@@ -198,7 +199,7 @@ def test_layout_figure_draws_two_layer_norms_per_block_in_the_lit_colour():
 @pytest.mark.parametrize("seed", range(8))
 def test_post_norm_tokens_leave_with_unit_variance_on_a_typical_tensor(seed):
     """On the app's default-sized tensor, σ² ≫ ε for every token, so post-norm's output variance is 1 to 1e-3."""
-    from norm_viz.data import make_tensor
+    from norm_viz.core.data import make_tensor
 
     x = make_tensor(4, 6, 8, seed=seed, dtype=torch.float64)
     comp = compare(x, PlacementConfig(12, 2, seed, 1.0, True))

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from norm_viz import quiz
-from norm_viz.compute import normalize
-from norm_viz.data import make_tensor
-from norm_viz.specs import NORMS
+from norm_viz.classroom import quiz
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import make_tensor
+from norm_viz.core.table import NORMS
 
 
 def computed(q: quiz.Question, key: str):

@@ -10,8 +10,8 @@ import pytest
 from conftest import app_test, charts, no_exception, page_entries
 
 from norm_viz import ui
-from norm_viz.data import KINDS, PRESETS
-from norm_viz.specs import NORMS
+from norm_viz.core.data import KINDS, PRESETS
+from norm_viz.core.table import NORMS
 
 PAGES = page_entries()
 WIDGET_TYPES = (

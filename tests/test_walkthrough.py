@@ -8,10 +8,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from norm_viz.compute import normalize, reference
-from norm_viz.data import make_tensor
-from norm_viz.specs import NORMS, lit_box, valid_group_counts
-from norm_viz.walkthrough import STEP_KEYS, group_values, steps, takeaway, tex
+from norm_viz.classroom.walkthrough import STEP_KEYS, group_values, steps, takeaway, tex
+from norm_viz.core.compute import normalize, reference
+from norm_viz.core.data import make_tensor
+from norm_viz.core.table import NORMS, lit_box, valid_group_counts
 
 
 @st.composite

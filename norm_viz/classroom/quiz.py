@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from norm_viz.specs import AXES, NORMS, lit_box, unit_name
+from norm_viz.core.table import AXES, NORMS, lit_box, unit_name
 
 KINDS: tuple[str, ...] = ("which_norm", "share_cells", "count_stats")
 QUIZ_NORMS: tuple[str, ...] = tuple(sorted(k for k, n in NORMS.items() if not n.masked))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor
 
-from norm_viz.compute import NormResult
-from norm_viz.specs import AXES, torch_body
+from norm_viz.core.compute import NormResult
+from norm_viz.core.table import AXES, torch_body
 
 RECIPE_KINDS = ("normal", "uniform", "integers")
 """Generated kinds whose few lines of torch the script repeats; any other tensor is written out value by value."""

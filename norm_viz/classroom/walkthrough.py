@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from norm_viz.compute import NormResult
-from norm_viz.numbers import fmt, tex
+from norm_viz.core.compute import NormResult
+from norm_viz.core.numbers import fmt, tex
 
 STEP_KEYS: tuple[str, ...] = ("tensor", "group", "mean", "variance", "normalized", "affine", "output")
 STEP_TITLES: dict[str, str] = {

@@ -13,9 +13,9 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor, nn
 
-from norm_viz.compute import NormResult, normalize
-from norm_viz.data import lengths_mask as data_lengths_mask
-from norm_viz.specs import NORMS
+from norm_viz.core.compute import NormResult, normalize
+from norm_viz.core.data import lengths_mask as data_lengths_mask
+from norm_viz.core.table import NORMS
 
 TOL = 1e-9
 """Relative size below which a change counts as none (the checks run in float64, so unaffected cells move by 0)."""

@@ -1,7 +1,7 @@
 """Plotly figures for the 'beyond the standard norms' pages: PowerNorm's step-through, DyT's tanh fit,
 custom-axes groups, equivalences, geometry, batch-statistics fluctuation and the ε / dtype lab.
 
-plotly, numpy and torch tensors in (no streamlit); the palette is norm_viz.figures'.
+plotly, numpy and torch tensors in (no streamlit); the palette is norm_viz.explore.figures'.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from torch import Tensor
 
-from norm_viz.extra_norms import PowerRun
-from norm_viz.figures import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED
-from norm_viz.labs import DtypeRun, EpsPlacement, Equivalence, Fluctuation, Geometry
+from norm_viz.beyond.labs import DtypeRun, EpsPlacement, Equivalence, Fluctuation, Geometry
+from norm_viz.core.extra_norms import PowerRun
+from norm_viz.core.theme import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED
 
 FONT = {"size": 16}
 KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9"}

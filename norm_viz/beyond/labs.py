@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from norm_viz.compute import normalize
-from norm_viz.data import make_tensor
-from norm_viz.specs import NORMS
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import make_tensor
+from norm_viz.core.table import NORMS
 
 # --- custom axes ---------------------------------------------------------------------------------
 
@@ -283,6 +283,69 @@ def geometry(tokens: Tensor, eps: float = 1e-6) -> Geometry:
         normalize(x, "rmsnorm", eps).normalized[0],
         normalize(x, "batchnorm", eps).normalized[0],
     )
+
+
+GEOMETRY_NORMS: dict[str, str] = {"layernorm": "LayerNorm", "rmsnorm": "RMSNorm", "batchnorm": "BatchNorm"}
+"""The norms the geometry view draws, with their labels."""
+
+
+@dataclass(frozen=True)
+class GeometryConfig:
+    """The geometry page's settings: a seeded token cloud and the norm to show."""
+
+    features: int = 3
+    norm: str = "layernorm"
+    tokens: int = 60
+    shift: float = 1.0
+    stretch: float = 1.5
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class GeometryView:
+    """What the geometry page shows: the clouds, the chosen norm's token lengths and the takeaway in words."""
+
+    geometry: Geometry
+    norm: str
+    shortest: float
+    longest: float
+    off_plane: float
+    """Largest |component along (1, …, 1)/√F| after the norm: 0 means every token has mean 0."""
+    feature_stds: tuple[float, ...]
+    takeaway: str
+
+    @property
+    def features(self) -> int:
+        return self.geometry.features
+
+
+def geometry_view(cfg: GeometryConfig) -> GeometryView:
+    """The token cloud of `cfg` through its norm, measured, with a takeaway that follows the numbers."""
+    if cfg.norm not in GEOMETRY_NORMS:
+        raise ValueError(f"unknown norm {cfg.norm!r}; the geometry view shows {', '.join(GEOMETRY_NORMS)}")
+    geo = geometry(token_cloud(cfg.tokens, cfg.features, cfg.seed, cfg.shift, cfg.stretch))
+    lengths = geo.norms(cfg.norm)
+    lo, hi, mean = float(lengths.min()), float(lengths.max()), float(lengths.mean())
+    off_plane = float(geo.along_ones(cfg.norm).abs().max())
+    stds = tuple(float(v) for v in getattr(geo, cfg.norm).std(0, correction=0).tolist())
+    f = cfg.features
+    if cfg.norm == "batchnorm":
+        takeaway = (
+            f"after BatchNorm the tokens' lengths range from {lo:.2f} to {hi:.2f}: no sphere. Instead each feature has "
+            f"mean 0 and std {', '.join(f'{v:.3f}' for v in stds)} across the tokens — the cloud is standardized "
+            "axis by axis."
+        )
+    elif cfg.norm == "layernorm":
+        takeaway = (
+            f"after LayerNorm every token has length {mean:.4f} (spread {hi - lo:.1e}) = √{f} and lies on the "
+            f"plane (largest distance {off_plane:.1e}): {'two points' if f == 2 else 'a circle'}, the sphere ∩ the plane."
+        )
+    else:
+        takeaway = (
+            f"after RMSNorm every token has length {mean:.4f} (spread {hi - lo:.1e}) = √{f}, but it keeps "
+            f"its direction, so it can sit anywhere on the sphere (largest distance from the plane {off_plane:.2f})."
+        )
+    return GeometryView(geo, cfg.norm, lo, hi, off_plane, stds, takeaway)
 
 
 # --- batch-statistics fluctuation -------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Plotly figures for pre-norm vs post-norm: the residual stream's RMS and the gradient per layer, and the two
 block layouts as a diagram.
 
-plotly only (no streamlit): each function takes a norm_viz.placement.Comparison (or nothing) and returns a go.Figure;
-the colours come from norm_viz.figures.
+plotly only (no streamlit): each function takes a norm_viz.questions.placement.Comparison (or nothing) and returns a go.Figure;
+the colours come from norm_viz.explore.figures.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from norm_viz.figures import FAINT, FONT, INPUT, LIT, SELECTED, apply_layout
-from norm_viz.placement import LABELS, PLACEMENTS, Comparison
+from norm_viz.core.theme import FAINT, FONT, INPUT, LIT, SELECTED, apply_layout
+from norm_viz.questions.placement import LABELS, PLACEMENTS, Comparison
 
 COLOURS = {"post": INPUT, "pre": SELECTED}
 """Blue for post-norm, vermillion for pre-norm (Okabe-Ito: distinguishable with every common colour blindness)."""

@@ -1,7 +1,7 @@
 """Plotly figures for the transformer-question pages: running statistics, per-norm bars, padding, leak maps, devices.
 
-plotly and numpy only (no streamlit): every function takes a result of norm_viz.checks and returns a go.Figure;
-the colours come from norm_viz.figures so that the same thing looks the same on every page.
+plotly and numpy only (no streamlit): every function takes a result of norm_viz.questions.checks and returns a go.Figure;
+the colours come from norm_viz.explore.figures so that the same thing looks the same on every page.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from norm_viz.checks import CausalCheck, DependenceCheck, MultiDeviceCheck, PaddingCheck, RunningStats
-from norm_viz.figures import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED
+from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED
+from norm_viz.questions.checks import CausalCheck, DependenceCheck, MultiDeviceCheck, PaddingCheck, RunningStats
 
 CHANGED = SELECTED  # a norm whose outputs moved
 UNCHANGED = OUTPUT  # a norm whose outputs did not move

@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import torch
 import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from norm_viz import extra_norms
-from norm_viz.specs import AXES, NORMS, Norm, default_groups, torch_call, valid_group_counts
+from norm_viz.core import extra_norms, kernels
+from norm_viz.core.table import AXES, NORMS, Norm, default_groups, torch_call, valid_group_counts
 
 ArrayLike = Tensor | Sequence[float] | float
 
@@ -225,73 +225,12 @@ def _nonfinite_message(x: Tensor) -> str:
     )
 
 
-def _var_from_rstd(rstd: Tensor, eps: float, dtype: torch.dtype) -> Tensor:
-    """Recover σ² from 1/√(σ² + ε), in float64 so that small variances keep their digits."""
-    return (rstd.double().pow(-2) - eps).clamp_min(0).to(dtype)
-
-
 def _single_value_message(norm: Norm, n: int, where: str) -> str:
     return (
         f"{norm.label} in training mode needs more than one value per statistic to compute a variance, "
         f"but {where} = {n}. torch.nn raises 'Expected more than 1 value per channel when training'. "
         "Use eval mode with running statistics, or a larger batch or sequence."
     )
-
-
-@lru_cache(maxsize=16)
-def _unit_affine(shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-    """γ = 1 and β = 0 of a given shape (never written to, so they can be shared)."""
-    return torch.ones(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)
-
-
-def _fast_stats(
-    x: Tensor, key: str, groups: int, eps: float, mask: Tensor | None
-) -> tuple[Tensor, Tensor | None, Tensor]:
-    """(x̂, group_mean, group_var) from the native kernel for each norm of the table."""
-    b, s, f = x.shape
-    if key in ("batchnorm", "masked_batchnorm"):
-        flat = x.reshape(b * s, f)
-        if mask is not None:
-            rows = flat[mask.reshape(-1)]
-            _, mean, rstd = torch.ops.aten.native_batch_norm(rows, None, None, None, None, True, 0.0, eps)
-            xhat = torch.addcmul(-mean * rstd, x, rstd)
-        else:
-            xhat, mean, rstd = torch.ops.aten.native_batch_norm(flat, None, None, None, None, True, 0.0, eps)
-            xhat = xhat.view(b, s, f)
-        return xhat, mean, _var_from_rstd(rstd, eps, x.dtype)
-    if key in ("layernorm", "layernorm_sample"):
-        dims = [f] if key == "layernorm" else [s, f]
-        ones, zeros = _unit_affine(tuple(dims), x.dtype)  # torch's CPU kernel is ~2x faster with an affine
-        xhat, mean, rstd = torch.ops.aten.native_layer_norm(x, dims, ones, zeros, eps)
-        return xhat, mean.reshape(-1), _var_from_rstd(rstd.reshape(-1), eps, x.dtype)
-    if key == "instancenorm":
-        parts = [torch.ops.aten.native_batch_norm(x[i], None, None, None, None, True, 0.0, eps) for i in range(b)]
-        xhat = torch.stack([p[0] for p in parts])
-        mean = torch.stack([p[1] for p in parts]).reshape(-1)
-        rstd = torch.stack([p[2] for p in parts]).reshape(-1)
-        return xhat, mean, _var_from_rstd(rstd, eps, x.dtype)
-    if key == "groupnorm":
-        # per-(sample, feature) moments over the sequence from the native kernel, then the groups' moments by the
-        # law of total variance (mean of variances + variance of means): no transposed copy of x is needed
-        parts = [torch.ops.aten.native_batch_norm(x[i], None, None, None, None, True, 0.0, eps) for i in range(b)]
-        m = torch.stack([p[1] for p in parts]).double().view(b, groups, f // groups)
-        v = (torch.stack([p[2] for p in parts]).double().pow(-2) - eps).clamp_min(0).view(b, groups, f // groups)
-        mean_g = m.mean(-1, keepdim=True)
-        var_g = v.mean(-1, keepdim=True) + (m - mean_g).square().mean(-1, keepdim=True)
-        rstd = torch.rsqrt(var_g + eps).expand(b, groups, f // groups).reshape(b, 1, f).to(x.dtype)
-        shift = (-mean_g * torch.rsqrt(var_g + eps)).expand(b, groups, f // groups).reshape(b, 1, f).to(x.dtype)
-        return torch.addcmul(shift, x, rstd), mean_g.reshape(-1).to(x.dtype), var_g.reshape(-1).to(x.dtype)
-    if key == "groupnorm_token":
-        # a LayerNorm over each (token, group)'s features: the same numbers as F.group_norm on (B·S, F), faster
-        ones, zeros = _unit_affine((f // groups,), x.dtype)
-        out, mean, rstd = torch.ops.aten.native_layer_norm(
-            x.reshape(b, s, groups, f // groups), [f // groups], ones, zeros, eps
-        )
-        return out.view(b, s, f), mean.reshape(-1), _var_from_rstd(rstd.reshape(-1), eps, x.dtype)
-    if key == "rmsnorm":
-        ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square_().div_(f)
-        return x * torch.rsqrt(ms + eps), None, ms.reshape(-1)
-    raise KeyError(key)
 
 
 def _tracks_derivatives(x: Tensor) -> bool:
@@ -384,8 +323,8 @@ def normalize(
         if spec.key in ("batchnorm", "masked_batchnorm", "instancenorm") and n_values < 2:
             where = {"batchnorm": "batch × sequence", "masked_batchnorm": "the number of real tokens"}
             _fail(_single_value_message(spec, n_values, where.get(spec.key, "sequence length")))
-        if spec.key in _FAST and not _tracks_derivatives(x):
-            xhat, mean, var = _fast_stats(x, spec.key, g, eps, m)
+        if spec.key in kernels.KERNELS and not _tracks_derivatives(x):
+            xhat, mean, var = kernels.KERNELS[spec.key](x, g, eps, m)
         else:
             xhat, mean, var = _generic_stats(x, spec, g, eps, m)
         per_group = x.numel() // var.numel()
@@ -479,18 +418,7 @@ def _extra_forward(
     return step.normalized, None, step.divisor, counts, step.running_after, extra
 
 
-_FAST = frozenset(
-    (
-        "batchnorm",
-        "masked_batchnorm",
-        "layernorm",
-        "layernorm_sample",
-        "instancenorm",
-        "groupnorm",
-        "groupnorm_token",
-        "rmsnorm",
-    )
-)
+_FAST = frozenset(kernels.KERNELS)
 
 
 def reference(

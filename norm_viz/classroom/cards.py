@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from norm_viz.compute import normalize
-from norm_viz.data import PRESETS
-from norm_viz.specs import NORMS, unit_name
+from norm_viz.core.compute import normalize
+from norm_viz.core.data import PRESETS
+from norm_viz.core.table import NORMS, unit_name
 
 
 @dataclass(frozen=True)

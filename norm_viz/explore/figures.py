@@ -14,51 +14,24 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from norm_viz.compute import NormResult
-from norm_viz.specs import NORMS, lit_box
+from norm_viz.core.compute import NormResult
+from norm_viz.core.table import NORMS, lit_box
+from norm_viz.core.theme import (
+    AXIS_TITLES,
+    DIVERGING,
+    FAINT,
+    INPUT,
+    LIT,
+    LIT_SHADES,
+    OUTPUT,
+    PAD,
+    SELECTED,
+    SEQUENTIAL,
+    figure,
+)
 
-# Okabe-Ito colour-blind-safe palette: the same colour means the same thing on every page.
-LIT = "#E69F00"  # cells that share the chosen cell's statistic
-SELECTED = "#D55E00"  # the chosen cell itself
-INPUT = "#0072B2"  # the input tensor
-OUTPUT = "#009E73"  # the output tensor
-PAD = "#CC79A7"  # padding: cells that feed no statistic
-FAINT = "#9AA5B1"  # every other cell
-LIT_SHADES = ("#F5C26B", "#E69F00", "#B57A00")  # front, top and side faces of a lit box
-DIVERGING = "RdBu_r"
-SEQUENTIAL = "Cividis"
-
-FONT = {"size": 16}
 CUBE_FULL_LIMIT = 4096
 """Above this many cells the cube draws only the lit group and the outline (WebGL cost)."""
-
-AXIS_TITLES = {"batch": "batch (b)", "sequence": "sequence (s)", "feature": "feature (f)", "group": "group (g)"}
-
-VALIDATE = False
-"""Whether plotly validates every property when a figure is built (slow; the tests turn it on)."""
-
-
-def _figure(data: list[dict[str, Any]], layout: dict[str, Any], title: str, height: int) -> go.Figure:
-    base = {
-        "title": {"text": title, "font": {"size": 20}},
-        "font": FONT,
-        "height": height,
-        "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-    }
-    return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=VALIDATE)
-
-
-def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    """The common title, font, size and legend of a figure built with go.Figure methods."""
-    fig.update_layout(
-        title={"text": title, "font": {"size": 20}},
-        font=FONT,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
-    )
-    return fig
 
 
 def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
@@ -170,7 +143,7 @@ def cube_figure(
         "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
     }
     note = "" if full else f"<br><sup>{b * s * f:,} cells: only the lit group and the outline are drawn</sup>"
-    return _figure(
+    return figure(
         traces, {"scene": scene}, (title or f"{result.norm.label}: which cells share one statistic") + note, 560
     )
 
@@ -315,7 +288,7 @@ def groups_overview_figure(
         "dragmode": False,
     }
     title = f"Every norm at once: the cells that share cell (b, s, f) = {tuple(cell)}'s statistic"
-    return _figure(data, layout, title, 250 * rows + 90)
+    return figure(data, layout, title, 250 * rows + 90)
 
 
 # --- statistics in the shape of the group index space ----------------------------------------------
@@ -398,7 +371,7 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
     else:
         source = f"each over {', '.join(map(str, counts))} real values of {result.group_size} cells"
     title = f"{result.n_groups} statistics, one per {per}, {source}"
-    return _figure(data, layout, title, 400)
+    return figure(data, layout, title, 400)
 
 
 # --- input and output ------------------------------------------------------------------------------
@@ -499,7 +472,7 @@ def heatmaps_figure(
             "autorange": "reversed",
             **_ticks(s),
         }
-    return _figure(data, layout, "Input and output side by side (click a cell to choose it)", 470)
+    return figure(data, layout, "Input and output side by side (click a cell to choose it)", 470)
 
 
 def histogram_figure(result: NormResult) -> go.Figure:
@@ -523,210 +496,4 @@ def histogram_figure(result: NormResult) -> go.Figure:
         },
     ]
     layout = {"barmode": "overlay", "xaxis": {"title": {"text": "value"}}, "yaxis": {"title": {"text": "cells"}}}
-    return _figure(data, layout, "All values before and after", 340)
-
-
-def scaled(fig: go.Figure, factor: float) -> go.Figure:
-    """A copy of `fig` with every font and the height enlarged by `factor` (presentation mode)."""
-    out = go.Figure(fig)
-    lay = out.layout
-
-    def grow(font: object, default: float) -> dict:
-        size = getattr(font, "size", None) or default
-        color = getattr(font, "color", None)  # keep a font's colour (highlighted titles, coloured labels)
-        return {"size": round(size * factor, 1), **({"color": color} if color else {})}
-
-    base = (lay.font.size if lay.font and lay.font.size else 12) or 12
-    out.update_layout(font=grow(lay.font, base), height=round((lay.height or 450) * factor))
-    if lay.title and lay.title.text:
-        out.update_layout(title_font=grow(lay.title.font, base * 1.25))
-    for ann in lay.annotations or ():
-        ann.font = grow(ann.font, base)
-    out.update_xaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
-    out.update_yaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
-    if any(t.type in ("scatter3d", "mesh3d") for t in out.data):
-        axis = {
-            "tickfont": {"size": round(base * 0.75 * factor, 1)},
-            "title": {"font": {"size": round(base * factor, 1)}},
-        }
-        out.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)
-    return out
-
-
-# --- the walkthrough's number line ---
-
-_ROW_GAP = 1.35
-_ROWS = {"x": "x (input)", "x_hat": "x̂ (normalized)", "y": "y (output)"}
-
-
-def number_line_figure(
-    result: NormResult, cell: tuple[int, int, int], upto: str, group: np.ndarray | None = None
-) -> go.Figure:
-    """The chosen cell's group on number lines: x with μ and ±σ, then x̂ with 0 and ±1, then y with β and ±γ.
-
-    `upto` is the walkthrough step ("mean", "variance", "normalized", "affine", "output"): later rows and marks
-    appear only once their step is reached. `group` is the (B, S, F) mask of the cells that fed the statistic.
-    """
-    order = ("mean", "variance", "normalized", "affine", "output")
-    k = order.index(upto) if upto in order else 0
-    mask = group if group is not None else (result.group_id == result.group_id[cell]).numpy()
-    v = result.cell(*cell)
-    centered = result.norm.centered
-    rows = [("x", result.input, INPUT)]
-    if k >= 2:
-        rows.append(("x_hat", result.normalized, LIT))
-    if k >= 3:
-        rows.append(("y", result.output, OUTPUT))
-    names = [_ROWS[r[0]] for r in rows][::-1]
-    fig = go.Figure()
-    jitter_base = np.array([0.0, 0.12, -0.12, 0.24, -0.24])
-
-    def band(y0: str, lo: float, hi: float, color: str, label: str) -> None:
-        yi = _ROW_GAP * names.index(y0)
-        fig.add_shape(
-            type="rect", x0=lo, x1=hi, y0=yi - 0.36, y1=yi + 0.36, fillcolor=color, opacity=0.16, line_width=0
-        )
-        fig.add_annotation(x=hi, y=yi + 0.36, text=label, showarrow=False, xanchor="left", yanchor="bottom")
-
-    def vline(y0: str, at: float, color: str, label: str) -> None:
-        yi = _ROW_GAP * names.index(y0)
-        fig.add_shape(
-            type="line", x0=at, x1=at, y0=yi - 0.4, y1=yi + 0.4, line={"color": color, "width": 3, "dash": "dash"}
-        )
-        fig.add_annotation(x=at, y=yi - 0.4, text=label, showarrow=False, yanchor="top", font={"color": color})
-
-    for key, t, color in rows:
-        vals = t.detach().double().numpy()[mask]
-        yi = _ROW_GAP * names.index(_ROWS[key])
-        jit = jitter_base[np.arange(vals.size) % len(jitter_base)]
-        fig.add_trace(
-            go.Scatter(
-                x=vals,
-                y=yi + jit,
-                mode="markers",
-                name=f"{_ROWS[key]}: the {vals.size} lit values",
-                marker={"size": 11, "color": color, "opacity": 0.8, "line": {"width": 0}},
-                hovertemplate="%{x:.4g}<extra></extra>",
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[v[key]],
-                y=[yi],
-                mode="markers",
-                name="chosen cell" if key == "x" else None,
-                showlegend=key == "x",
-                marker={"size": 20, "color": SELECTED, "symbol": "diamond", "line": {"width": 2, "color": "white"}},
-                hovertemplate=f"chosen cell: %{{x:.4g}}<extra>{_ROWS[key]}</extra>",
-            )
-        )
-    sd = float(np.sqrt(v["var"] + result.eps))
-    if centered:
-        vline(_ROWS["x"], v["mean"], INPUT, f"μ = {v['mean']:.3g}")
-        if k >= 1:
-            band(_ROWS["x"], v["mean"] - sd, v["mean"] + sd, INPUT, f"μ ± σ (σ = {sd:.3g})")
-    elif k >= 1:
-        band(_ROWS["x"], -sd, sd, INPUT, f"± rms (rms = {sd:.3g})")
-    if k >= 2:
-        if centered:
-            vline(_ROWS["x_hat"], 0.0, LIT, "0")
-        band(_ROWS["x_hat"], -1.0, 1.0, LIT, "±1")
-    if k >= 3:
-        vline(_ROWS["y"], v["beta"], OUTPUT, f"β = {v['beta']:.3g}")
-        band(
-            _ROWS["y"],
-            v["beta"] - abs(v["gamma"]),
-            v["beta"] + abs(v["gamma"]),
-            OUTPUT,
-            f"β ± |γ| (γ = {v['gamma']:.3g})",
-        )
-    fig.update_yaxes(
-        tickvals=[_ROW_GAP * i for i in range(len(names))],
-        ticktext=names,
-        range=[-0.75, _ROW_GAP * (len(names) - 1) + 0.7],
-        showgrid=False,
-        zeroline=False,
-    )
-    fig.update_xaxes(title_text="value", zeroline=False)
-    title = f"The {int(mask.sum())} values that share the chosen cell's statistic"
-    apply_layout(fig, title, 240 + 130 * len(names))
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})  # below: titles stay clear
-    return fig
-
-
-# --- a clickable 2D map of every cell (the quiz): one sequence × feature panel per batch item ---
-
-
-def cell_grid_figure(
-    shape: tuple[int, int, int],
-    cell: tuple[int, int, int],
-    picked: Sequence[tuple[int, int, int]] = (),
-    answer: Sequence[tuple[int, int, int]] | None = None,
-) -> go.Figure:
-    """Every cell as a square, batch items side by side; `picked` cells filled, the `answer` outlined if given.
-
-    Each square carries customdata [b, s, f], so a click (or a box/lasso selection) tells which cells were chosen.
-    """
-    b, s, f = shape
-    bb, ss, ff = (a.ravel() for a in np.indices((b, s, f)))
-    x = ff + bb * (f + 1)
-    size = float(np.clip(520 / max(s, (f + 1) * b), 10, 34))
-    chosen = {tuple(c) for c in picked}
-    is_picked = np.array([(i, j, k) in chosen for i, j, k in zip(bb, ss, ff, strict=True)], dtype=bool)
-    fig = go.Figure()
-    for sel, name, color in ((~is_picked, "cell", FAINT), (is_picked, f"your pick ({int(is_picked.sum())})", INPUT)):
-        fig.add_trace(
-            go.Scatter(
-                x=x[sel],
-                y=ss[sel],
-                mode="markers",
-                name=name,
-                showlegend=bool(sel.any()) and name != "cell",
-                marker={"symbol": "square", "size": size, "color": color, "opacity": 0.85 if name != "cell" else 0.35},
-                customdata=np.stack([bb[sel], ss[sel], ff[sel]], axis=1),
-                hovertemplate="b=%{customdata[0]} s=%{customdata[1]} f=%{customdata[2]}<extra></extra>",
-            )
-        )
-    if answer is not None:
-        ans = np.array(sorted(tuple(c) for c in answer)).reshape(-1, 3)
-        fig.add_trace(
-            go.Scatter(
-                x=ans[:, 2] + ans[:, 0] * (f + 1),
-                y=ans[:, 1],
-                mode="markers",
-                name=f"the right answer ({len(ans)})",
-                marker={"symbol": "square-open", "size": size + 4, "color": LIT, "line": {"width": 4}},
-                hoverinfo="skip",
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[cell[2] + cell[0] * (f + 1)],
-            y=[cell[1]],
-            mode="markers",
-            name=f"cell {tuple(cell)}",
-            marker={"symbol": "diamond", "size": size * 0.6, "color": SELECTED, "line": {"width": 1, "color": "white"}},
-            hoverinfo="skip",
-        )
-    )
-    for i in range(b):
-        fig.add_annotation(
-            x=i * (f + 1) + (f - 1) / 2, y=-0.9, text=f"batch b = {i}", showarrow=False, yanchor="bottom"
-        )
-    ticks = [k + i * (f + 1) for i in range(b) for k in range(f)]
-    fig.update_xaxes(
-        tickvals=ticks,
-        ticktext=[str(t % (f + 1)) for t in ticks],
-        title_text="feature (f), one panel per batch item",
-        showgrid=False,
-        zeroline=False,
-    )
-    fig.update_yaxes(
-        title_text=AXIS_TITLES["sequence"],
-        autorange="reversed",
-        tickvals=list(range(s)),
-        showgrid=False,
-        zeroline=False,
-    )
-    fig.update_layout(clickmode="event+select", dragmode="select")
-    return apply_layout(fig, "Click cells (shift-click or drag a box to add several)", 200 + 46 * s)
+    return figure(data, layout, "All values before and after", 340)

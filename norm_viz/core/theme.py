@@ -1,0 +1,77 @@
+"""One theme for every figure: the colour-blind-safe palette, fonts, axis names and the one layout helper.
+
+plotly only. The same colour means the same thing on every page (input, output, the lit group).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+# Okabe-Ito colour-blind-safe palette: the same colour means the same thing on every page.
+LIT = "#E69F00"  # cells that share the chosen cell's statistic
+SELECTED = "#D55E00"  # the chosen cell itself
+INPUT = "#0072B2"  # the input tensor
+OUTPUT = "#009E73"  # the output tensor
+PAD = "#CC79A7"  # padding: cells that feed no statistic
+FAINT = "#9AA5B1"  # every other cell
+LIT_SHADES = ("#F5C26B", "#E69F00", "#B57A00")  # front, top and side faces of a lit box
+DIVERGING = "RdBu_r"
+SEQUENTIAL = "Cividis"
+
+FONT = {"size": 16}
+AXIS_TITLES = {"batch": "batch (b)", "sequence": "sequence (s)", "feature": "feature (f)", "group": "group (g)"}
+
+VALIDATE = False
+"""Whether plotly validates every property when a figure is built (slow; the tests turn it on)."""
+
+
+def figure(data: list[dict[str, Any]], layout: dict[str, Any], title: str, height: int) -> go.Figure:
+    base = {
+        "title": {"text": title, "font": {"size": 20}},
+        "font": FONT,
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    }
+    return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=VALIDATE)
+
+
+def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    """The common title, font, size and legend of a figure built with go.Figure methods."""
+    fig.update_layout(
+        title={"text": title, "font": {"size": 20}},
+        font=FONT,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+    )
+    return fig
+
+
+def scaled(fig: go.Figure, factor: float) -> go.Figure:
+    """A copy of `fig` with every font and the height enlarged by `factor` (presentation mode)."""
+    out = go.Figure(fig)
+    lay = out.layout
+
+    def grow(font: object, default: float) -> dict:
+        size = getattr(font, "size", None) or default
+        color = getattr(font, "color", None)  # keep a font's colour (highlighted titles, coloured labels)
+        return {"size": round(size * factor, 1), **({"color": color} if color else {})}
+
+    base = (lay.font.size if lay.font and lay.font.size else 12) or 12
+    out.update_layout(font=grow(lay.font, base), height=round((lay.height or 450) * factor))
+    if lay.title and lay.title.text:
+        out.update_layout(title_font=grow(lay.title.font, base * 1.25))
+    for ann in lay.annotations or ():
+        ann.font = grow(ann.font, base)
+    out.update_xaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
+    out.update_yaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
+    if any(t.type in ("scatter3d", "mesh3d") for t in out.data):
+        axis = {
+            "tickfont": {"size": round(base * 0.75 * factor, 1)},
+            "title": {"font": {"size": round(base * factor, 1)}},
+        }
+        out.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)
+    return out

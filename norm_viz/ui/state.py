@@ -1,0 +1,179 @@
+"""URL state: every widget keeps its value in st.session_state under a short key that is also a URL parameter.
+
+A widget's value comes, in this order, from: a URL value that this app did not write itself (a shared link, a
+page link with query parameters, an edited address), the widget's current value, the value it had when last
+shown on another page, the default. A malformed parameter falls back with a visible notice. Keys starting with
+"_" are never put in the URL. Pages declare their parameters once, as a tuple of core.params.Param.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from norm_viz.core import params as P
+from norm_viz.core.params import Param
+
+T = TypeVar("T")
+
+SHARED_KEYS = (
+    "src",
+    "B",
+    "S",
+    "F",
+    "kind",
+    "seed",
+    "scale",
+    "shift",
+    "preset",
+    "rows_are",
+    "norm",
+    "G",
+    "eps",
+    "gamma",
+    "beta",
+    "lengths",
+    "alpha",
+    "warmup",
+    "gscale",
+)
+
+
+GLOBAL_KEYS = ("present",)
+
+
+CELL_KEYS = ("cb", "cs", "cf")
+
+
+_NOTICES = "_url_notices"
+
+
+_KEEP = "_keep_"
+
+
+_WRITTEN = "_url_written"
+
+
+_RUN = threading.local()
+
+
+_CHECKED = "_url_checked"
+
+
+def notice(msg: str) -> None:
+    """Show a URL notice in the box app.py put at the top of the page (or queue it for show_url_notices)."""
+    box = getattr(_RUN, "notice_box", None)
+    if box is not None:
+        box.warning(msg, icon=":material/link_off:")
+    else:
+        st.session_state.setdefault(_NOTICES, []).append(msg)
+
+
+def _ensure_router() -> None:
+    """Rerun through app.py when Streamlit ran a page file directly.
+
+    With a pages/ folder, the first run after a server start uses Streamlit's legacy pages-folder mode: a link to
+    /walkthrough runs pages/walkthrough.py without app.py (no presentation toggle, no URL notices, other sidebar).
+    app.py's st.navigation switches that mode off for good; until it has run once, a page reruns the script.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> bool:
+    """Give widget `key` its value: from the URL when it came from outside and is valid, else keep or default it.
+
+    Returns True when the value was taken from the URL on this run (so that a page can check it further).
+    """
+    _ensure_router()
+    ss = st.session_state
+    written = ss.setdefault(_WRITTEN, {})
+    raw = st.query_params.get(key)
+    if raw is not None and raw != written.get(key):  # a link or an edited address, not our own last write
+        written[key] = raw
+        try:
+            ss[key] = parse(raw)
+            return True
+        except (ValueError, TypeError) as e:
+            fallback = ss.get(key, ss.get(_KEEP + key, default))
+            notice(f"URL parameter `{key}={raw[:40]}` was ignored: {e}. Using {fallback!r}.")
+    if key in ss:
+        ss[key] = ss[key]  # a value Streamlit keeps even if the widget is new here
+    elif _KEEP + key in ss:  # the widget was on another page: restore its last value
+        ss[key] = ss[_KEEP + key]
+    else:
+        ss[key] = default
+    return False
+
+
+def show_url_notices() -> None:
+    """Show notices queued while no notice box existed (app.py normally shows them at the top at once)."""
+    _ensure_router()
+    for msg in st.session_state.pop(_NOTICES, []):
+        st.warning(msg, icon=":material/link_off:")
+
+
+def _as_text(v: Any) -> str:
+    return ("1" if v else "0") if isinstance(v, bool) else str(v)
+
+
+def _write_url(keys: Sequence[str]) -> None:
+    ss = st.session_state
+    written = ss.setdefault(_WRITTEN, {})
+    for k in keys:
+        if k in ss and not k.startswith("_"):
+            v = _as_text(ss[k])
+            written[k] = v
+            if st.query_params.get(k) != v:
+                st.query_params[k] = v
+
+
+def sync_url(keys: Sequence[str | Param]) -> None:
+    """Write the current values of `keys` (names or Params) to the URL so that the link reproduces this view;
+    drop other keys."""
+    ss = st.session_state
+    keys = [k.key if isinstance(k, Param) else k for k in keys]
+    remember(keys)
+    _write_url(keys)
+    allowed = set(keys) | set(GLOBAL_KEYS)
+    unknown = [k for k in st.query_params if k not in allowed]
+    if unknown and not ss.get(_CHECKED):  # only a link from outside deserves a notice
+        names = ", ".join(f"`{k}`" for k in unknown[:8])
+        notice(f"URL parameter(s) {names} are not used by this page and were removed.")
+    for k in unknown:
+        del st.query_params[k]
+    ss[_CHECKED] = True
+
+
+def remember(keys: Sequence[str]) -> None:
+    """Copy widget values to keys Streamlit does not clean up, so that they survive a page switch."""
+    for k in keys:
+        if k in st.session_state:
+            st.session_state[_KEEP + k] = st.session_state[k]
+
+
+def declare(params: Sequence[Param]) -> dict[str, bool]:
+    """Give every parameter of a page's table its value (URL, session, default); returns which came from the URL."""
+    return {p.key: init_state(p.key, p.default, p.parse) for p in params}
+
+
+def values(params: Sequence[Param]) -> dict[str, Any]:
+    """The current values of a parameter table, by key."""
+    return {p.key: st.session_state[p.key] for p in params if p.key in st.session_state}
+
+
+def config(cls: type[T], params: Sequence[Param], **extra: Any) -> T:
+    """The page's frozen config, filled from its parameter table's current values (plus `extra`)."""
+    return P.build(cls, params, values(params), **extra)
+
+
+def clamp(param: Param, hi: float | None = None) -> Any:
+    """Move a parameter's value into its range (`hi` may be tightened, e.g. to the tensor's size); returns it."""
+    st.session_state[param.key] = v = param.clamp(st.session_state[param.key], hi)
+    return v
