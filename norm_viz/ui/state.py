@@ -144,8 +144,8 @@ def sync_url(keys: Sequence[str | Param]) -> None:
     allowed = set(names) | set(GLOBAL_KEYS)
     unknown = [k for k in st.query_params if k not in allowed]
     if unknown and not ss.get(_CHECKED):  # only a link from outside deserves a notice
-        names = ", ".join(f"`{k}`" for k in unknown[:8])
-        notice(f"URL parameter(s) {names} are not used by this page and were removed.")
+        shown = ", ".join(f"`{k}`" for k in unknown[:8])
+        notice(f"URL parameter(s) {shown} are not used by this page and were removed.")
     for k in unknown:
         del st.query_params[k]
     ss[_CHECKED] = True
