@@ -5,7 +5,7 @@ import torch
 
 from norm_viz import ui
 from norm_viz.core.table import NORMS
-from norm_viz.questions import checks
+from norm_viz.questions import dependence as checks
 from norm_viz.questions import figures as fq
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 
 from norm_viz import ui
-from norm_viz.questions import checks
+from norm_viz.questions import causal as checks
 from norm_viz.questions import figures as fq
 
 METHODS = {

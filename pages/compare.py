@@ -6,7 +6,7 @@ import torch
 from norm_viz import ui
 from norm_viz.core.table import default_groups
 from norm_viz.explore import figures
-from norm_viz.questions import checks
+from norm_viz.questions import properties as checks
 
 COLUMNS = {
     "batch_independent": ("batch-independent?", "batch-dependence page: another sample rescaled, this one unchanged"),

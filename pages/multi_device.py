@@ -4,8 +4,8 @@ import streamlit as st
 import torch
 
 from norm_viz import ui
-from norm_viz.questions import checks
 from norm_viz.questions import figures as fq
+from norm_viz.questions import multi_device as checks
 
 BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float64": 8}
 

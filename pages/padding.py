@@ -5,8 +5,9 @@ import torch
 
 from norm_viz import ui
 from norm_viz.core.config import parse_lengths
-from norm_viz.questions import checks
+from norm_viz.core.data import default_lengths
 from norm_viz.questions import figures as fq
+from norm_viz.questions import padding as checks
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
@@ -24,7 +25,7 @@ st.markdown(
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
-default = checks.default_lengths(b, s)
+default = default_lengths(b, s)
 ui.init_state("pad_lengths", "", ui.number_list)
 ui.init_state("pad_value", 0.0, ui.float_in(-1e6, 1e6))
 c1, c2 = st.columns([3, 1])

@@ -4,8 +4,8 @@ import streamlit as st
 import torch
 
 from norm_viz import ui
+from norm_viz.questions import figures as fp
 from norm_viz.questions import placement as pl
-from norm_viz.questions import placement_figures as fp
 
 KEYS = ["pl_layers", "pl_heads", "pl_wscale", "pl_seed", "pl_final"]
 MAX_LAYERS = 48

@@ -5,8 +5,8 @@ import torch
 
 from norm_viz import ui
 from norm_viz.core.table import NORMS
-from norm_viz.questions import checks
 from norm_viz.questions import figures as fq
+from norm_viz.questions import train_eval as checks
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -10,9 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from norm_viz.core.data import make_tensor
+from norm_viz.core import distributed
+from norm_viz.core.data import checked_lengths_mask, make_tensor
 from norm_viz.core.table import NORMS
-from norm_viz.questions import checks
+from norm_viz.questions import causal as cz
+from norm_viz.questions import common, properties
+from norm_viz.questions import dependence as dep
+from norm_viz.questions import multi_device as md_
+from norm_viz.questions import padding as pad
+from norm_viz.questions import train_eval as te
 
 X = make_tensor(4, 6, 8, seed=3)
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -29,7 +35,7 @@ def shapes(min_b: int = 1, min_s: int = 1):
 def test_running_stats_one_step_by_hand():
     # one feature, values 0 and 2: mean 1, biased variance 1, unbiased 2
     batches = torch.tensor([0.0, 2.0]).view(1, 2, 1, 1)
-    rs = checks.simulate_running_stats(batches, momentum=0.1, keras_momentum=0.99)
+    rs = te.simulate_running_stats(batches, momentum=0.1, keras_momentum=0.99)
     assert rs.batch_mean.item() == pytest.approx(1.0)
     assert rs.batch_var.item() == pytest.approx(1.0)
     assert rs.torch_mean.item() == pytest.approx(0.9 * 0 + 0.1 * 1)
@@ -44,8 +50,8 @@ def test_running_stats_match_nn_batchnorm_step_by_step(shape, steps, momentum):
     b, s, f, seed = shape
     if b * s < 2:
         return
-    batches = checks.drifting_batches(steps, b, s, f, 0.3, seed)
-    rs = checks.simulate_running_stats(batches, momentum=momentum)
+    batches = te.drifting_batches(steps, b, s, f, 0.3, seed)
+    rs = te.simulate_running_stats(batches, momentum=momentum)
     bn = nn.BatchNorm1d(f, momentum=momentum, dtype=torch.float64)
     for t in range(steps):
         bn(batches[t].transpose(1, 2))
@@ -55,11 +61,11 @@ def test_running_stats_match_nn_batchnorm_step_by_step(shape, steps, momentum):
 
 
 def test_running_stats_lag_a_drift_and_keras_lags_more():
-    rs = checks.simulate_running_stats(checks.drifting_batches(40, 4, 6, 3, drift=0.5))
+    rs = te.simulate_running_stats(te.drifting_batches(40, 4, 6, 3, drift=0.5))
     last_batch = rs.batch_mean[-1]
     assert ((last_batch - rs.torch_mean[-1]) > 0).all()
     assert ((rs.torch_mean[-1] - rs.keras_mean[-1]) > 0).all()  # 0.99 on the old value remembers longer
-    flat = checks.simulate_running_stats(checks.drifting_batches(40, 4, 6, 3, drift=0.0))
+    flat = te.simulate_running_stats(te.drifting_batches(40, 4, 6, 3, drift=0.0))
     assert float((flat.batch_mean[-1] - flat.torch_mean[-1]).abs().max()) < float(
         (last_batch - rs.torch_mean[-1]).abs().min()
     )
@@ -67,7 +73,7 @@ def test_running_stats_lag_a_drift_and_keras_lags_more():
 
 def test_running_stats_refuse_one_value_per_feature():
     with pytest.raises(ValueError, match="n − 1 = 0"):
-        checks.simulate_running_stats(torch.zeros(3, 1, 1, 4))
+        te.simulate_running_stats(torch.zeros(3, 1, 1, 4))
 
 
 # --- train vs eval, batch size 1 -----------------------------------------------------------------
@@ -75,7 +81,7 @@ def test_running_stats_refuse_one_value_per_feature():
 
 def test_train_vs_eval_only_batch_statistics_norms_differ():
     x = X + 5.0  # far from the fresh running statistics (0, 1)
-    mc = checks.train_vs_eval(x)
+    mc = te.train_vs_eval(x)
     for r in mc.rows:
         assert r.train_eval_diff is not None
         if NORMS[r.key].batch_stats:
@@ -87,12 +93,12 @@ def test_train_vs_eval_only_batch_statistics_norms_differ():
 def test_eval_with_the_batchs_own_statistics_equals_training():
     x = X.double()
     flat = x.reshape(-1, x.shape[-1])
-    mc = checks.train_vs_eval(x, running_mean=flat.mean(0), running_var=flat.var(0, unbiased=False))
+    mc = te.train_vs_eval(x, running_mean=flat.mean(0), running_var=flat.var(0, unbiased=False))
     assert mc.row("batchnorm").train_eval_diff < 1e-12
 
 
 def test_batch_size_one_single_token_fails_like_torch():
-    mc = checks.train_vs_eval(X[:, :1], item=2)
+    mc = te.train_vs_eval(X[:, :1], item=2)
     bn = mc.row("batchnorm")
     assert bn.alone_train_error and "more than one value" in bn.alone_train_error
     assert "Expected more than 1 value per channel when training" in mc.torch_single_value_error
@@ -101,13 +107,13 @@ def test_batch_size_one_single_token_fails_like_torch():
 
 
 def test_batch_size_one_with_tokens_becomes_instancenorm():
-    mc = checks.train_vs_eval(X, item=1)
+    mc = te.train_vs_eval(X, item=1)
     bn = mc.row("batchnorm")
     assert bn.alone_train_error is None
     assert bn.alone_vs_instancenorm is not None and bn.alone_vs_instancenorm < 1e-12
     assert bn.alone_train_diff > 0.1  # different from the same example inside the batch
     ref = nn.InstanceNorm1d(8, dtype=torch.float64)(X[1:2].double().transpose(1, 2)).transpose(1, 2)
-    alone = checks.run(X[1:2].double(), "batchnorm").output
+    alone = common.run(X[1:2].double(), "batchnorm").output
     torch.testing.assert_close(alone, ref)
     assert all(r.alone_eval_diff == 0.0 for r in mc.rows)
 
@@ -117,7 +123,7 @@ def test_batch_size_one_with_tokens_becomes_instancenorm():
 
 def test_padding_statistics_by_hand():
     x = torch.tensor([[[1.0], [3.0], [5.0]], [[7.0], [100.0], [100.0]]])
-    check = checks.padding_effect(x, (3, 1))
+    check = pad.padding_effect(x, (3, 1))
     assert check.pads == 2
     assert check.bn_mean_padded.item() == pytest.approx((1 + 3 + 5 + 7) / 6)
     assert check.bn_mean_real.item() == pytest.approx((1 + 3 + 5 + 7) / 4)
@@ -132,7 +138,7 @@ def test_per_token_norms_ignore_padding_and_masking_fixes_batchnorm(shape, pad_v
     b, s, f, seed = shape
     lengths = tuple(data.draw(st.lists(st.integers(2, s), min_size=b, max_size=b)))
     x = make_tensor(b, s, f, seed=seed)
-    check = checks.padding_effect(x, lengths, pad_value)
+    check = pad.padding_effect(x, lengths, pad_value)
     for r in check.rows:
         spec = NORMS[r.key]
         if "batch" not in spec.reduce and "sequence" not in spec.reduce:
@@ -142,7 +148,7 @@ def test_per_token_norms_ignore_padding_and_masking_fixes_batchnorm(shape, pad_v
 
 
 def test_padding_moves_batchnorm_instancenorm_groupnorm():
-    check = checks.padding_effect(X, (6, 3, 6, 3))
+    check = pad.padding_effect(X, (6, 3, 6, 3))
     for key in ("batchnorm", "instancenorm", "groupnorm", "layernorm_sample"):
         assert check.row(key).safe is False and check.row(key).max_diff > 0.01, key
     for key in ("layernorm", "rmsnorm", "masked_batchnorm"):
@@ -151,9 +157,9 @@ def test_padding_moves_batchnorm_instancenorm_groupnorm():
 
 def test_masked_batchnorm_real_tokens_equal_nn_batchnorm_on_real_tokens():
     lengths = (6, 2, 4, 1)
-    check = checks.padding_effect(X, lengths)
-    mask = checks.lengths_mask(lengths, 6)
-    y = checks.run(X.double(), "masked_batchnorm", mask=mask).output[mask]
+    check = pad.padding_effect(X, lengths)
+    mask = checked_lengths_mask(lengths, 6)
+    y = common.run(X.double(), "masked_batchnorm", mask=mask).output[mask]
     ref = nn.BatchNorm1d(8, dtype=torch.float64)(X.double()[mask])
     torch.testing.assert_close(y, ref)
     assert check.row("masked_batchnorm").safe
@@ -161,15 +167,15 @@ def test_masked_batchnorm_real_tokens_equal_nn_batchnorm_on_real_tokens():
 
 def test_padding_bad_lengths_raise_with_what_is_valid():
     with pytest.raises(ValueError, match="every token is padding"):
-        checks.padding_effect(X, (0, 0, 0, 0))
+        pad.padding_effect(X, (0, 0, 0, 0))
     with pytest.raises(ValueError, match="between 0 and S = 6"):
-        checks.padding_effect(X, (7, 1, 1, 1))
+        pad.padding_effect(X, (7, 1, 1, 1))
     with pytest.raises(ValueError, match="one length per sequence: 4"):
-        checks.padding_effect(X, (3, 3))
+        pad.padding_effect(X, (3, 3))
 
 
 def test_no_padding_changes_nothing():
-    check = checks.padding_effect(X, (6, 6, 6, 6))
+    check = pad.padding_effect(X, (6, 6, 6, 6))
     assert check.pads == 0
     assert all(r.safe for r in check.rows)
 
@@ -180,8 +186,8 @@ def test_no_padding_changes_nothing():
 def test_batchnorm_leak_by_hand():
     # B = 2, S = 1, F = 1: BatchNorm over the two values; perturbing sequence 1 moves sequence 0
     x = torch.tensor([[[0.0]], [[2.0]]])
-    check = checks.causal_leakage(x, (1, 0), size=2.0)
-    step = 2.0 * float(checks._direction(1, 0)[0])  # ±2
+    check = cz.causal_leakage(x, (1, 0), size=2.0)
+    step = 2.0 * float(cz._direction(1, 0)[0])  # ±2
     x2 = [0.0, 2.0 + step]
 
     def bn(vals: list[float]) -> list[float]:
@@ -205,7 +211,7 @@ def test_leaks_follow_the_table(shape, method, data):
     tb = data.draw(st.integers(0, b - 1))
     ts = data.draw(st.integers(1, s - 1))
     x = make_tensor(b, s, f, seed=seed)
-    check = checks.causal_leakage(x, (tb, ts), method=method)
+    check = cz.causal_leakage(x, (tb, ts), method=method)
     for r in check.rows:
         if r.error:
             continue
@@ -220,8 +226,8 @@ def test_leaks_follow_the_table(shape, method, data):
 
 def test_jacobian_and_difference_agree_for_small_perturbations():
     x = X[:2, :4]
-    jac = checks.causal_leakage(x, (1, 3), method="jacobian")
-    fd = checks.causal_leakage(x, (1, 3), size=1e-6, method="difference")
+    jac = cz.causal_leakage(x, (1, 3), method="jacobian")
+    fd = cz.causal_leakage(x, (1, 3), size=1e-6, method="difference")
     for rj, rf in zip(jac.rows, fd.rows, strict=True):
         assert torch.equal(rj.delta > 1e-12, rf.delta > 1e-15), rj.key
         # |Δy| ≈ |J v| ≤ max|J| · ‖v‖₁, with ‖v‖₂ = 1 so ‖v‖₁ ≤ √F
@@ -230,7 +236,7 @@ def test_jacobian_and_difference_agree_for_small_perturbations():
 
 def test_causal_bad_token_raises():
     with pytest.raises(ValueError, match="0 ≤ s < 6"):
-        checks.causal_leakage(X, (0, 6))
+        cz.causal_leakage(X, (0, 6))
 
 
 # --- batch dependence ----------------------------------------------------------------------------
@@ -238,7 +244,7 @@ def test_causal_bad_token_raises():
 
 @pytest.mark.parametrize("key", list(NORMS))
 def test_batch_dependence_follows_the_table(key):
-    d = checks.batch_dependence(X, 0, 2, keys=[key])
+    d = dep.batch_dependence(X, 0, 2, keys=[key])
     assert d.depends(key) == ("batch" in NORMS[key].reduce)
     if "batch" not in NORMS[key].reduce:
         assert d.largest(key) == 0.0
@@ -247,7 +253,7 @@ def test_batch_dependence_follows_the_table(key):
 def test_batch_dependence_of_batchnorm_by_hand():
     # D2L's X = [[1, 2], [2, 3]] as 2 sequences of 1 token: zero out sequence 1 and BatchNorm of sequence 0 flips
     x = torch.tensor([[[1.0, 2.0]], [[2.0, 3.0]]])
-    d = checks.batch_dependence(x, 0, 1, factors=(0.0,), keys=["batchnorm"])
+    d = dep.batch_dependence(x, 0, 1, factors=(0.0,), keys=["batchnorm"])
     before = -0.5 / math.sqrt(0.25 + 1e-5)  # both features: (1 - 1.5) / √(0.25 + ε) and (2 - 2.5) / √(0.25 + ε)
     after = 0.5 / math.sqrt(0.25 + 1e-5)  # feature 0 over [1, 0]: (1 - 0.5) / √(0.25 + ε)
     after2 = 1 / math.sqrt(1 + 1e-5)  # feature 1 over [2, 0]: (2 - 1) / √(1 + ε)
@@ -256,9 +262,9 @@ def test_batch_dependence_of_batchnorm_by_hand():
 
 def test_batch_dependence_needs_two_samples():
     with pytest.raises(ValueError, match="at least 2 sequences"):
-        checks.batch_dependence(X[:1])
+        dep.batch_dependence(X[:1])
     with pytest.raises(ValueError, match="two different batch indices"):
-        checks.batch_dependence(X, 1, 1)
+        dep.batch_dependence(X, 1, 1)
 
 
 # --- multi-device --------------------------------------------------------------------------------
@@ -270,9 +276,9 @@ def test_syncbn_equals_global_batchnorm(shape, data):
     b, s, f, seed = shape
     k = data.draw(st.sampled_from([k for k in range(1, b + 1) if b % k == 0]))
     x = make_tensor(b, s, f, seed=seed, shift=3.0)
-    md = checks.multi_device(x, k)
+    md = md_.multi_device(x, k)
     assert md.syncbn_vs_global < 1e-9
-    out, mean, var = checks.sync_batchnorm(checks.split_batch(x.double(), k))
+    out, mean, var = distributed.sync_batchnorm(distributed.split_batch(x.double(), k))
     ref = nn.BatchNorm1d(f, dtype=torch.float64)(x.double().transpose(1, 2)).transpose(1, 2)
     torch.testing.assert_close(out, ref)
     flat = x.double().reshape(-1, f)
@@ -282,7 +288,7 @@ def test_syncbn_equals_global_batchnorm(shape, data):
 
 
 def test_per_device_batchnorm_differs_and_what_it_costs():
-    md = checks.multi_device(X, 2)
+    md = md_.multi_device(X, 2)
     bn = md.row("batchnorm")
     assert md.local_bn_vs_global > 0.1 and bn.needs_sync
     assert bn.statistics == 8 and bn.values_per_device == 2 * 8 + 1 and bn.bytes_per_device == 4 * 17
@@ -294,23 +300,23 @@ def test_per_device_batchnorm_differs_and_what_it_costs():
 
 def test_identical_shards_need_no_sync():
     half = X[:2]
-    md = checks.multi_device(torch.cat([half, half]), 2)
+    md = md_.multi_device(torch.cat([half, half]), 2)
     assert md.local_bn_vs_global < 1e-9
     assert md.row("batchnorm").needs_sync is False and md.row("batchnorm").values_per_device == 0
 
 
 def test_multi_device_bad_k_lists_the_valid_ones():
     with pytest.raises(ValueError, match="valid K: 1, 2, 4"):
-        checks.multi_device(X, 3)
+        md_.multi_device(X, 3)
     with pytest.raises(ValueError, match="at least 2"):
-        checks.multi_device(X[:, :1], 4)
+        md_.multi_device(X[:, :1], 4)
 
 
 # --- the property table --------------------------------------------------------------------------
 
 
 def test_property_table_agrees_with_the_table_on_a_full_tensor():
-    props = {p.key: p for p in checks.property_table(X)}
+    props = {p.key: p for p in properties.property_table(X)}
     assert set(props) == set(NORMS)
     for key, p in props.items():
         spec = NORMS[key]
@@ -325,9 +331,9 @@ def test_property_table_agrees_with_the_table_on_a_full_tensor():
 
 
 def test_property_table_says_what_it_cannot_measure():
-    one_token = {p.key: p for p in checks.property_table(X[:, :1])}
+    one_token = {p.key: p for p in properties.property_table(X[:, :1])}
     assert all(p.causal_safe is None and p.padding_safe is None for p in one_token.values())
     assert one_token["batchnorm"].batch_independent is False
-    one_seq = {p.key: p for p in checks.property_table(X[:1])}
+    one_seq = {p.key: p for p in properties.property_table(X[:1])}
     assert all(p.batch_independent is None and p.needs_sync is None for p in one_seq.values())
     assert one_seq["instancenorm"].causal_safe is False

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from norm_viz.core import theme
+from norm_viz.questions import figures as fp
 from norm_viz.questions import placement
-from norm_viz.questions import placement_figures as fp
 from norm_viz.questions.placement import PlacementConfig, block, compare, make_weights, torch_layer, weights_from_torch
 
 
