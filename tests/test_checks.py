@@ -337,3 +337,53 @@ def test_property_table_says_what_it_cannot_measure():
     one_seq = {p.key: p for p in properties.property_table(X[:1])}
     assert all(p.batch_independent is None and p.needs_sync is None for p in one_seq.values())
     assert one_seq["instancenorm"].causal_safe is False
+
+
+# --- the Train vs eval page's view -----------------------------------------------------------------
+
+
+def _mode_row(label: str, diff: float | None, error: str | None = None) -> te.ModeRow:
+    return te.ModeRow(label.lower(), label, diff, None, None, None, None, error)
+
+
+def test_train_eval_takeaway_follows_the_numbers():
+    rows = [_mode_row("BatchNorm", 0.5), _mode_row("LayerNorm", 0.0)]
+    text = te.train_eval_takeaway(rows)
+    assert "BatchNorm give different outputs" in text and "up to 0.5 for BatchNorm" in text
+    assert "while LayerNorm give identical outputs" in text and "cannot even run" not in text
+    same = te.train_eval_takeaway([_mode_row("BatchNorm", 1e-12), _mode_row("LayerNorm", 0.0)])
+    assert same.startswith("On this tensor every norm that runs gives the same output")  # below TOL: no gap
+    broken = te.train_eval_takeaway([_mode_row("BatchNorm", None, "one value"), _mode_row("LayerNorm", 0.0)])
+    assert broken.endswith("BatchNorm cannot even run in training mode here: one value per statistic.")
+
+
+def test_train_eval_view_on_the_default_tensor():
+    view = te.train_eval_view(X, te.TrainEvalConfig(feature=3, item=1))
+    assert view.running is not None and view.running_error is None and view.verified
+    assert view.verification.startswith("Checked against `nn.BatchNorm1d(8, momentum=0.1)`")
+    assert view.last_step.startswith("**The last step, feature 3** (n = B·S = 24 values")
+    rs = view.running
+    assert f"= {te.tex(float(rs.torch_mean[-1, 3]))}" in view.latex[0]
+    assert r"\tfrac{24}{23}" in view.latex[1]
+    bn = dict(zip(view.mode_bars.labels, view.mode_bars.values, strict=True))
+    assert bn["BatchNorm"] > 0.1 and bn["LayerNorm"] == 0.0
+    assert view.alone_level == "warning" and "silently changes meaning" in view.alone_message
+    assert view.alone_bars.title == "Training mode: example 1 alone vs inside the batch"
+    assert "BatchNorm" in view.takeaway and "LayerNorm" in view.takeaway
+
+
+def test_train_eval_view_one_value_per_feature_says_what_is_valid():
+    view = te.train_eval_view(X[:1, :1], te.TrainEvalConfig())
+    assert view.running is None and view.latex == () and "Set B × S ≥ 2" in (view.running_error or "")
+    assert "(a fresh layer)" in view.modes_caption
+    assert view.alone_level is None  # the batch itself cannot train: nothing to compare the example with
+    assert "cannot even run in training mode" in view.takeaway
+    assert view.mode_warnings and all("cannot run in training mode" in w for w in view.mode_warnings)
+    one_token = te.train_eval_view(X[:, :1], te.TrainEvalConfig(item=2))
+    assert one_token.running is not None and one_token.alone_level == "error"
+    assert "example 2 alone fails" in one_token.alone_message and "n − 1 = 0" in one_token.alone_message
+
+
+def test_train_eval_view_clamps_the_feature_and_the_item_to_the_tensor():
+    view = te.train_eval_view(X, te.TrainEvalConfig(feature=99, item=99))
+    assert view.last_step.startswith("**The last step, feature 7**") and view.modes.item == 3

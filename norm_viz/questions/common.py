@@ -7,6 +7,7 @@ later) and returns a frozen dataclass of measured numbers; nothing is asserted b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from torch import Tensor
@@ -70,3 +71,21 @@ def significant(delta: float, scale: float) -> bool:
 def table_keys(keys: Sequence[str] | None) -> list[str]:
     """The NORMS keys to check: all rows, or those of `keys` that are rows."""
     return list(NORMS) if keys is None else [k for k in keys if k in NORMS]
+
+
+@dataclass(frozen=True)
+class Bars:
+    """One bar per norm, as the per-norm bar chart draws it: the value, whether it changed, a note."""
+
+    labels: tuple[str, ...]
+    values: tuple[float | None, ...]
+    changed: tuple[bool | None, ...]
+    """True: the outputs moved; False: they did not; None: the norm could not run."""
+    title: str
+    axis_title: str
+    notes: tuple[str, ...] = ()
+
+
+def names(labels: Sequence[str], none: str = "no norm") -> str:
+    """Labels joined by commas, or `none` when there are none."""
+    return ", ".join(labels) or none

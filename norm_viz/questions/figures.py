@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from norm_viz.core.numbers import fmt_delta
 from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
 from norm_viz.questions.causal import CausalCheck
+from norm_viz.questions.common import Bars
 from norm_viz.questions.dependence import DependenceCheck
 from norm_viz.questions.multi_device import MultiDeviceCheck
 from norm_viz.questions.padding import PaddingCheck
@@ -120,6 +121,11 @@ def norm_bars_figure(
     fig.update_xaxes(title_text=axis_title, range=[0, top * 1.35])
     fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
     return apply_layout(fig, title, 60 + 42 * len(labels), showlegend=False, grid=True)
+
+
+def bars_figure(bars: Bars) -> go.Figure:
+    """The per-norm bar chart of a Bars result."""
+    return norm_bars_figure(bars.labels, bars.values, bars.changed, bars.title, bars.axis_title, bars.notes or None)
 
 
 # --- padding -------------------------------------------------------------------------------------
