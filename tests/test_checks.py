@@ -387,3 +387,70 @@ def test_train_eval_view_one_value_per_feature_says_what_is_valid():
 def test_train_eval_view_clamps_the_feature_and_the_item_to_the_tensor():
     view = te.train_eval_view(X, te.TrainEvalConfig(feature=99, item=99))
     assert view.last_step.startswith("**The last step, feature 7**") and view.modes.item == 3
+
+
+# --- the Padding page's view -----------------------------------------------------------------------
+
+
+def _pad_row(label: str, diff: float | None, content: float = 0.0) -> pad.PaddingRow:
+    return pad.PaddingRow(label.lower(), label, diff, content)
+
+
+def test_padding_takeaway_follows_the_numbers():
+    rows = [_pad_row("BatchNorm", 0.2), _pad_row("InstanceNorm", 0.9), _pad_row("LayerNorm", 0.0)]
+    text = pad.padding_takeaway(rows, 4)
+    assert text.startswith("With 4 padded positions, InstanceNorm, BatchNorm change")  # largest change first
+    assert "up to 0.9 for InstanceNorm" in text and "; LayerNorm give identical" in text
+    calm = pad.padding_takeaway([_pad_row("BatchNorm", 0.0), _pad_row("LayerNorm", 0.0)], 4)
+    assert (
+        calm
+        == "With these lengths every norm gives the real tokens the same outputs as without padding (BatchNorm, LayerNorm)."
+    )
+    # the pads' content alone can flip the verdict: unchanged with zeros, changed with other values
+    assert "BatchNorm change" in pad.padding_takeaway([_pad_row("BatchNorm", 0.0, 0.3)], 4)
+    assert pad.padding_takeaway(rows, 0) is None
+
+
+def test_padding_view_numbers_and_text():
+    view = pad.padding_view(X, pad.PaddingConfig("6, 3, 6, 3", 0.0))
+    check = view.check
+    assert check is not None and view.error is None and view.no_pads is None
+    assert check.lengths == (6, 3, 6, 3) and check.pads == 6
+    real_sum = float(X.double()[check.mask][:, 0].sum())
+    assert view.latex[0].startswith(rf"\mu_0 = \frac{{{pad.tex(real_sum)} + 6\cdot0}}{{24}}")
+    assert float(check.bn_mean_real[0]) == pytest.approx(real_sum / 18)
+    assert "**18 real tokens**" in view.mean_intro and view.zeros_note  # zeros shrink the mean
+    bars = dict(zip(view.bars.labels, view.bars.values, strict=True))
+    assert bars["LayerNorm"] == 0 and bars["BatchNorm"] > 0
+    assert view.takeaway and view.takeaway.startswith("With 6 padded positions")
+    assert pad.padding_view(X, pad.PaddingConfig("6, 3, 6, 3", 2.0)).zeros_note is None
+
+
+def test_padding_view_defaults_and_bad_lengths():
+    default = pad.padding_view(X, pad.PaddingConfig())
+    assert default.check is not None and default.check.lengths == (6, 3, 6, 3)  # core.data.default_lengths(4, 6)
+    for text, message in (
+        ("0, 0, 0, 0", "every token is padding"),
+        ("9", "between 0 and S = 6"),
+        ("1, 2", "4 numbers"),
+    ):
+        view = pad.padding_view(X, pad.PaddingConfig(text))
+        assert view.check is None and view.takeaway is None
+        assert message in view.error and view.error.endswith(
+            "Valid: 4 whole numbers between 0 and 6, at least one of them ≥ 1, e.g. 6, 3, 6, 3."
+        )
+    full = pad.padding_view(X, pad.PaddingConfig("6"))
+    assert full.no_pads and full.no_pads.startswith("No position is padding") and full.takeaway is None
+
+
+def test_default_lengths_pad_whenever_there_are_two_tokens():
+    from norm_viz.core.data import default_lengths
+
+    assert (
+        default_lengths(4, 6) == (6, 3, 6, 3) and default_lengths(1, 5) == (3,) and default_lengths(3, 1) == (1, 1, 1)
+    )
+    for b in range(1, 5):
+        for s in range(2, 9):
+            lengths = default_lengths(b, s)
+            assert len(lengths) == b and min(lengths) < s and all(1 <= n <= s for n in lengths)
+            assert s < 3 or min(lengths) >= 2

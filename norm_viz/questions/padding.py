@@ -12,9 +12,11 @@ import torch
 from torch import Tensor
 
 from norm_viz.core.compute import normalize
-from norm_viz.core.data import checked_lengths_mask
+from norm_viz.core.config import parse_lengths
+from norm_viz.core.data import checked_lengths_mask, default_lengths
+from norm_viz.core.numbers import fmt_delta, tex
 from norm_viz.core.table import NORMS
-from norm_viz.questions.common import attempt, maxdiff, run, significant, table_keys
+from norm_viz.questions.common import Bars, attempt, maxdiff, names, run, significant, table_keys
 
 
 @dataclass(frozen=True)
@@ -109,4 +111,110 @@ def padding_effect(
         real_rows.mean(0),
         real_rows.var(0, unbiased=False) if len(real_rows) else nan,
         tuple(rows),
+    )
+
+
+# --- the page: one call from the controls to everything it shows -----------------------------------
+
+
+@dataclass(frozen=True)
+class PaddingConfig:
+    """The Padding page's controls, as primitives."""
+
+    lengths: str = ""
+    """The real length of each sequence as typed ('6, 3, 6, 3'; one number for all; empty: the default pattern)."""
+    pad_value: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class PaddingView:
+    """Everything the Padding page shows, computed from its tensor and config."""
+
+    check: PaddingCheck | None
+    error: str | None
+    """Why the lengths cannot be used, and what is valid."""
+    no_pads: str | None
+    """A warning when these lengths leave no position padded."""
+    mean_intro: str
+    latex: tuple[str, ...]
+    """BatchNorm's mean of feature 0 with the pads counted, then over the real tokens only."""
+    zeros_note: str | None
+    bars: Bars | None
+    content_note: str
+    warnings: tuple[str, ...]
+    takeaway: str | None
+    """None when there is no padding to judge."""
+
+
+def padding_takeaway(rows: Sequence[PaddingRow], pads: int) -> str | None:
+    """Which norms change the real tokens' outputs under padding and which do not, from the numbers (None: no pads)."""
+    if not pads:
+        return None
+    safe = [r.label for r in rows if r.safe]
+    hurt = sorted((r for r in rows if r.safe is False), key=lambda r: -(r.max_diff or 0.0))
+    if hurt:
+        return (
+            f"With {pads} padded positions, {', '.join(r.label for r in hurt)} change the real tokens' outputs "
+            f"(up to {hurt[0].max_diff:.3g} for {hurt[0].label}); {names(safe)} give identical "
+            "outputs for the real tokens whatever the padding."
+        )
+    return (
+        f"With these lengths every norm gives the real tokens the same outputs as without padding ({', '.join(safe)})."
+    )
+
+
+def padding_view(x: Tensor, cfg: PaddingConfig) -> PaddingView:
+    """Pad x after the given lengths with the given value and measure every norm; bad lengths give a message."""
+    b, s, _f = x.shape
+    default = default_lengths(b, s)
+    try:
+        lengths = parse_lengths(cfg.lengths, b, s) if cfg.lengths.strip() else default
+        check = padding_effect(x, lengths, cfg.pad_value)
+    except ValueError as e:
+        error = f"{e}. Valid: {b} whole numbers between 0 and {s}, at least one of them ≥ 1, e.g. {', '.join(map(str, default))}."
+        return PaddingView(None, error, None, "", (), None, None, "", (), None)
+    no_pads = None
+    if check.pads == 0:
+        no_pads = (
+            f"No position is padding with these lengths (all equal S = {s}): every norm is trivially unaffected. "
+            f"Give some sequences a length below {s}" + (" (and S ≥ 2 in the sidebar)." if s < 2 else ".")
+        )
+    n_real = int(check.mask.sum())
+    real_sum = float(x.double()[check.mask][:, 0].sum()) if n_real else 0.0
+    latex = (
+        rf"\mu_0 = \frac{{{tex(real_sum)} + {check.pads}\cdot{tex(check.pad_value, paren=True)}}}{{{b * s}}}"
+        rf" = {tex(float(check.bn_mean_padded[0]))}"
+        if b * s > 1
+        else r"\mu_0 \text{ with pads: BatchNorm cannot train on one value}",
+        rf"\mu_0^{{\text{{real}}}} = \frac{{{tex(real_sum)}}}{{{n_real}}} = {tex(float(check.bn_mean_real[0]))}",
+    )
+    zeros = abs(check.pads * check.pad_value) == 0 and check.pads
+    return PaddingView(
+        check=check,
+        error=None,
+        no_pads=no_pads,
+        mean_intro=(
+            f"BatchNorm's mean of feature 0 with the pads counted, then over the **{n_real} real tokens** only "
+            "(what masked BatchNorm computes):"
+        ),
+        latex=latex,
+        zeros_note="The zeros add nothing to the sum but still count in the denominator, so the mean shrinks."
+        if zeros
+        else None,
+        bars=Bars(
+            tuple(r.label for r in check.rows),
+            tuple(r.max_diff for r in check.rows),
+            tuple(None if r.safe is None else not r.safe for r in check.rows),
+            "Real tokens' outputs: padded batch vs the same tokens without any padding",
+            "max |Δ output| over the real tokens",
+            tuple("(cannot run)" if r.error else "" for r in check.rows),
+        ),
+        content_note=(
+            "Without padding means: batch-statistics norms see only the real tokens; per-sequence norms see each sequence "
+            "cut to its real length. A second run with random values in the pads gives the same verdicts: "
+            + ", ".join(f"{r.label} {fmt_delta(r.pad_content_diff)}" for r in check.rows if r.error is None)
+            + "."
+        ),
+        warnings=tuple(f"**{r.label}** cannot be compared on these lengths: {r.error}" for r in check.rows if r.error),
+        takeaway=padding_takeaway(check.rows, check.pads),
     )
