@@ -454,3 +454,48 @@ def test_default_lengths_pad_whenever_there_are_two_tokens():
             lengths = default_lengths(b, s)
             assert len(lengths) == b and min(lengths) < s and all(1 <= n <= s for n in lengths)
             assert s < 3 or min(lengths) >= 2
+
+
+# --- the Causal page's view ------------------------------------------------------------------------
+
+
+def _leak_check(token: tuple[int, int], **deltas: list[list[float]]) -> cz.CausalCheck:
+    rows = tuple(cz.LeakRow(k.lower(), k, torch.tensor(d, dtype=torch.float64)) for k, d in deltas.items())
+    return cz.CausalCheck(token, "difference", 1.0, rows)
+
+
+def test_causal_takeaway_follows_the_numbers():
+    # token (0, 2) of a 2 × 3 batch: "Seq" moves its own past, "Batch" moves the other sequence only, "Token" itself only
+    check = _leak_check(
+        (0, 2),
+        Seq=[[0.4, 0.1, 1.0], [0.0, 0.0, 0.0]],
+        Batch=[[0.0, 0.0, 1.0], [0.0, 0.0, 0.3]],
+        Token=[[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]],
+    )
+    text = cz.causal_takeaway(check)
+    # "Batch" moves sequence 1 at s = 2 only: not the past of the token, so not a causal leak, but a batch leak
+    assert text.startswith("Changing token (0, 2) moved earlier positions under Seq (up to 0.4 for Seq)")
+    assert ", and even other sequences of the batch under Batch" in text
+    assert text.endswith("; Batch, Token left every earlier position exactly unchanged: only they are causal-safe.")
+    calm = _leak_check((0, 2), Token=[[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    assert cz.causal_takeaway(calm) == (
+        "Changing token (0, 2) moved no earlier position under any norm: all are causal-safe on this tensor."
+    )
+    assert cz.causal_takeaway(_leak_check((0, 0), Seq=[[1.0, 0.4, 0.1]])) is None  # no past to leak into
+
+
+def test_causal_view_defaults_to_the_last_token_and_tabulates_verdicts():
+    view = cz.causal_view(X, cz.CausalConfig())
+    assert view.check.token == (0, 5) and view.notice is None
+    table = {r["norm"]: r for r in view.table}
+    assert table["LayerNorm"]["causal-safe?"] == "yes" and table["LayerNorm"]["its past (s′ < s)"] == "0"
+    assert table["BatchNorm"]["causal-safe?"].startswith("no") and table["BatchNorm"]["other sequences"] != "0"
+    assert view.takeaway and "other sequences of the batch under BatchNorm" in view.takeaway
+    first = cz.causal_view(X, cz.CausalConfig(batch=9, position=0))
+    assert first.check.token == (3, 0) and "has no past" in first.notice and first.takeaway is None
+    one = cz.causal_view(X[:, :1], cz.CausalConfig())
+    assert "S = 1" in one.notice and one.takeaway is None
+
+
+def test_token_position():
+    assert cz.token_position(-1, 6) == 5 and cz.token_position(9, 6) == 5 and cz.token_position(2, 6) == 2

@@ -12,8 +12,9 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor
 
+from norm_viz.core.numbers import fmt_delta
 from norm_viz.core.table import NORMS
-from norm_viz.questions.common import attempt, run, significant, table_keys
+from norm_viz.questions.common import attempt, names, run, significant, table_keys
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,3 +140,93 @@ def causal_leakage(
                 delta, err = None, f"no forward-mode derivative for {spec.label}: {e}"
         rows.append(LeakRow(key, spec.label, None if delta is None else delta.detach(), err))
     return CausalCheck((tb, ts), method, float(size), tuple(rows))
+
+
+# --- the page: one call from the controls to everything it shows -----------------------------------
+
+METHODS = {
+    "difference": "finite difference: add a vector of length ‘size’ to the token",
+    "jacobian": "autograd Jacobian: the exact derivative ∂y / ∂x[b, s]",
+}
+"""The two ways to measure a leak, with the words the page shows for them."""
+
+
+@dataclass(frozen=True)
+class CausalConfig:
+    """The Causal page's controls, as primitives."""
+
+    batch: int = 0
+    """Sequence b of the perturbed token."""
+    position: int = -1
+    """Position s of the perturbed token (−1: the last)."""
+    method: str = "difference"
+    size: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class CausalView:
+    """Everything the Causal page shows, computed from its tensor and config."""
+
+    check: CausalCheck
+    notice: str | None
+    """A warning when no earlier position exists to leak into."""
+    table: tuple[dict[str, str], ...]
+    """Per norm: the change at the token, in its past, in other sequences, the verdict and a note."""
+    warnings: tuple[str, ...]
+    takeaway: str | None
+    """None when the token has no past."""
+
+
+def token_position(position: int, sequence: int) -> int:
+    """The perturbed position for a sequence of length S: −1 (unset) or past the end means the last token."""
+    return sequence - 1 if position < 0 or position > sequence - 1 else position
+
+
+def causal_takeaway(check: CausalCheck) -> str | None:
+    """Which norms moved earlier positions (and other sequences) when the token changed, from the numbers."""
+    tb, ts = check.token
+    if ts == 0:
+        return None
+    leaky = [r for r in check.rows if check.causal_safe(r.key) is False]
+    safe = [r.label for r in check.rows if check.causal_safe(r.key)]
+    cross = [r.label for r in check.rows if check.batch_safe(r.key) is False]
+    if leaky:
+        worst = max(leaky, key=lambda r: check.leaks(r.key)["past"])
+        return (
+            f"Changing token ({tb}, {ts}) moved earlier positions under {', '.join(r.label for r in leaky)} (up to "
+            f"{check.leaks(worst.key)['past']:.3g} for {worst.label})"
+            + (f", and even other sequences of the batch under {', '.join(cross)}" if cross else "")
+            + f"; {names(safe)} left every earlier position exactly unchanged: only they are causal-safe."
+        )
+    return f"Changing token ({tb}, {ts}) moved no earlier position under any norm: all are causal-safe on this tensor."
+
+
+def causal_view(x: Tensor, cfg: CausalConfig) -> CausalView:
+    """Perturb the chosen token of x and tabulate, per norm, where the outputs moved."""
+    b, s, _f = x.shape
+    tb, ts = min(max(cfg.batch, 0), b - 1), token_position(cfg.position, s)
+    check = causal_leakage(x, (tb, ts), cfg.size, cfg.method)
+    notice = None
+    if s < 2:
+        notice = (
+            "With S = 1 every sequence holds a single token, so there is no earlier position to leak into: set the "
+            "sequence length S to 2 or more in the sidebar."
+        )
+    elif ts == 0:
+        notice = "Token s = 0 has no past: choose a later token (e.g. the last, s = S − 1) to see leaks into the past."
+    verdicts = {True: "yes", False: "no: leaks into the past", None: "—"}
+    table = []
+    for r in check.rows:
+        lk = check.leaks(r.key)
+        table.append(
+            {
+                "norm": r.label,
+                "perturbed token": fmt_delta(lk.get("self")),
+                "its past (s′ < s)": fmt_delta(lk.get("past")),
+                "other sequences": fmt_delta(lk.get("other_sequences")),
+                "causal-safe?": verdicts[check.causal_safe(r.key)],
+                "note": r.error or "",
+            }
+        )
+    warnings = tuple(f"**{r.label}** cannot run on this tensor: {r.error}" for r in check.rows if r.error)
+    return CausalView(check, notice, tuple(table), warnings, causal_takeaway(check))
