@@ -499,3 +499,35 @@ def test_causal_view_defaults_to_the_last_token_and_tabulates_verdicts():
 
 def test_token_position():
     assert cz.token_position(-1, 6) == 5 and cz.token_position(9, 6) == 5 and cz.token_position(2, 6) == 2
+
+
+# --- the Batch dependence page's view --------------------------------------------------------------
+
+
+def test_dependence_takeaway_follows_the_numbers():
+    labels = {"bn": "BatchNorm", "gn": "GhostNorm", "ln": "LayerNorm"}
+    check = dep.DependenceCheck(0, 1, (0.0, 2.0), {"bn": (0.5, 0.2), "gn": (0.1, 0.9), "ln": (0.0, 0.0)}, {})
+    text = dep.dependence_takeaway(check, labels)
+    assert text == (
+        "Changing sample 1 moved sample 0's output under BatchNorm, GhostNorm (up to 0.9 for GhostNorm); "
+        "under LayerNorm it stayed exactly the same."
+    )
+    calm = dep.DependenceCheck(2, 3, (0.0,), {"ln": (1e-12,)}, {})  # below TOL: no dependence
+    assert dep.dependence_takeaway(calm, labels) == (
+        "Sample 2's output never moved when sample 3 changed, under any norm: none depends on the batch here."
+    )
+
+
+def test_dependence_view_and_its_messages():
+    view = dep.dependence_view(X, dep.DependenceConfig(0, 2, 5.0))
+    assert view.check is not None and view.check.factors == (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
+    bars = dict(zip(view.bars.labels, view.bars.values, strict=True))
+    assert bars["BatchNorm"] > 0.1 and bars["LayerNorm"] == 0.0
+    assert view.bars.title == "Largest change of sample 0's output"
+    assert view.takeaway.startswith("Changing sample 2 moved sample 0's output under BatchNorm")
+    assert dep.dependence_view(X, dep.DependenceConfig(0, 2, 50.0)).takeaway != view.takeaway
+    same = dep.dependence_view(X, dep.DependenceConfig(1, 1))
+    assert same.check is None and same.error.startswith("Choose two different samples: both are 1.")
+    one = dep.dependence_view(X[:1], dep.DependenceConfig())
+    assert one.check is None and "B = 1" in one.error and "2 or more" in one.error
+    assert dep.batch_requirement(2) is None and dep.factors_up_to(1.0) == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
