@@ -531,3 +531,60 @@ def test_dependence_view_and_its_messages():
     one = dep.dependence_view(X[:1], dep.DependenceConfig())
     assert one.check is None and "B = 1" in one.error and "2 or more" in one.error
     assert dep.batch_requirement(2) is None and dep.factors_up_to(1.0) == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+# --- the Multi-device page's view ------------------------------------------------------------------
+
+
+def _comm_row(label: str, diff: float | None, values: int = 0) -> md_.CommRow:
+    return md_.CommRow(label.lower(), label, diff, values // 2, values, 4 * values, values - 1)
+
+
+def _md_check(devices: int, *rows: md_.CommRow) -> md_.MultiDeviceCheck:
+    z = torch.zeros(devices, 2)
+    return md_.MultiDeviceCheck(devices, z, z, z[0], z[0], 3e-17, 0.5, rows)
+
+
+def test_multi_device_takeaway_follows_the_numbers():
+    check = _md_check(2, _comm_row("BatchNorm", 0.7, 17), _comm_row("LayerNorm", 0.0))
+    assert md_.multi_device_takeaway(check) == (
+        "Split over 2 devices, BatchNorm normalize differently per device (up to 0.7) unless each device sends 17 values "
+        "(68 bytes) per step, after which SyncBN matches the global batch to 3e-17; LayerNorm need no communication at all."
+    )
+    calm = _md_check(2, _comm_row("BatchNorm", 1e-12), _comm_row("LayerNorm", 0.0))  # identical shards
+    assert md_.multi_device_takeaway(calm) == (
+        "Split over 2 devices, no norm's output changes: none needs communication on this tensor."
+    )
+    assert "no norm needs to communicate" in md_.multi_device_takeaway(_md_check(1, _comm_row("BatchNorm", 0.0)))
+
+
+def test_multi_device_view_numbers_table_and_messages():
+    view = md_.multi_device_view(X, md_.MultiDeviceConfig(2, "bfloat16"))
+    assert view.check is not None and view.verified and view.single is None
+    assert "equals `nn.BatchNorm1d(8)` on the whole batch" in view.verification
+    assert [m.label for m in view.metrics][-1] == "per-device LN vs whole-batch LN" and view.metrics[-1].value == "0"
+    bn = next(r for r in view.table if r["norm"] == "BatchNorm")
+    assert bn["needs sync?"] == "yes" and bn["values sent (forward)"] == 17 and bn["bytes sent (bfloat16)"] == 34
+    assert "17 values (34 bytes)" in view.takeaway
+    # μ₀ is the count-weighted average of the device means: the LaTeX line plugs in the same numbers
+    assert view.latex[0].endswith(f"= {md_.tex(float(X.double()[:, :, 0].mean()))}")
+    assert r"n_d = \tfrac{B}{K}\cdot S = 2\cdot 6 = 12" in view.latex[1]
+    bad = md_.multi_device_view(X, md_.MultiDeviceConfig(3))
+    assert bad.check is None and "valid K: 1, 2, 4" in bad.error
+    one = md_.multi_device_view(X, md_.MultiDeviceConfig(1))
+    assert one.single and "single device" in one.single and "no norm needs to communicate" in one.takeaway
+    assert md_.default_devices(4) == 2 and md_.default_devices(3) == 1 and md_.default_devices(1) == 1
+    assert md_.devices_label(6) == "devices K (must divide B = 6: 1, 2, 3, 6)"
+
+
+def test_core_sync_batchnorm_equals_torch_on_uneven_shards_and_keeps_the_dtype():
+    x = make_tensor(5, 3, 4, seed=9, shift=2.0)
+    out, mean, var = distributed.sync_batchnorm(list(torch.tensor_split(x, 3)))  # shards of 2, 2 and 1 sequences
+    assert out.dtype == x.dtype
+    with torch.no_grad():
+        ref = nn.BatchNorm1d(4)(x.transpose(1, 2)).transpose(1, 2)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(mean, x.reshape(-1, 4).mean(0))
+    torch.testing.assert_close(var, x.reshape(-1, 4).var(0, unbiased=False))
+    with pytest.raises(ValueError, match="valid K: 1, 5"):
+        distributed.split_batch(x, 2)

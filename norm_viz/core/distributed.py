@@ -11,12 +11,14 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from norm_viz.core.table import valid_group_counts
+
 
 def split_batch(x: Tensor, devices: int) -> list[Tensor]:
     """The batch dimension cut into `devices` equal shards; ValueError lists the valid device counts."""
     b = x.shape[0]
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1 or b % devices:
-        valid = ", ".join(str(k) for k in range(1, b + 1) if b % k == 0)
+        valid = ", ".join(map(str, valid_group_counts(b)))  # the divisors of B
         raise ValueError(f"K = {devices} devices cannot share a batch of B = {b} equally; valid K: {valid}")
     return list(x.split(b // devices))
 
