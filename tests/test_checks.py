@@ -588,3 +588,38 @@ def test_core_sync_batchnorm_equals_torch_on_uneven_shards_and_keeps_the_dtype()
     torch.testing.assert_close(var, x.reshape(-1, 4).var(0, unbiased=False))
     with pytest.raises(ValueError, match="valid K: 1, 5"):
         distributed.split_batch(x, 2)
+
+
+# --- the Compare page's view -----------------------------------------------------------------------
+
+
+def _props(label: str, *answers: bool | None, stats: int | None = 4) -> properties.Properties:
+    return properties.Properties(label.lower(), label, *answers, stats, 6)
+
+
+def test_compare_takeaway_follows_the_measured_answers():
+    ln = _props("LayerNorm", True, True, True, True, False)
+    bn = _props("BatchNorm", False, True, False, False, True)
+    assert properties.compare_takeaway([ln, bn]) == (
+        "Of 2 norms, LayerNorm pass all 5 checks measurable on this tensor (batch-independent, causal-safe, "
+        "the same in train and eval, padding-safe, free of cross-device sync)."
+    )
+    # with one token per sequence causality and padding cannot be measured: they drop out of the verdict
+    ln1 = _props("LayerNorm", True, None, True, None, False)
+    inst = _props("InstanceNorm", True, None, True, None, False, stats=None)  # cannot run: never passes
+    text = properties.compare_takeaway([ln1, inst])
+    assert text.startswith("Of 2 norms, LayerNorm pass all 3 checks") and "causal-safe" not in text
+    assert properties.compare_takeaway([bn]).startswith("Of 1 norms, none pass all 5 checks")
+    assert properties.mark(None) == "— (n/a)" and properties.mark(True) == "yes" and properties.mark(False) == "no"
+
+
+def test_compare_view_table_and_what_it_cannot_measure():
+    view = properties.compare_view(X)
+    table = {r["norm"]: r for r in view.table}
+    assert table["LayerNorm"]["causal-safe?"] == "yes" and table["BatchNorm"]["needs cross-device sync?"] == "yes"
+    assert table["LayerNorm"]["statistics"] == "24" and view.unmeasurable is None
+    assert view.heading == "Properties measured on this 4 × 6 × 8 tensor" and view.shape == (4, 6, 8)
+    assert "all 5 checks" in view.takeaway
+    one = properties.compare_view(X[:, :1])
+    assert one.unmeasurable and "causal-safe?, padding-safe?" in one.unmeasurable and "all 3 checks" in one.takeaway
+    assert properties.GOOD["needs cross-device sync?"] == "no" and properties.CompareConfig(1, 2, 3).cell == (1, 2, 3)
