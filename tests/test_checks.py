@@ -623,3 +623,35 @@ def test_compare_view_table_and_what_it_cannot_measure():
     one = properties.compare_view(X[:, :1])
     assert one.unmeasurable and "causal-safe?, padding-safe?" in one.unmeasurable and "all 3 checks" in one.takeaway
     assert properties.GOOD["needs cross-device sync?"] == "no" and properties.CompareConfig(1, 2, 3).cell == (1, 2, 3)
+
+
+# --- the Which LayerNorm page's view ---------------------------------------------------------------
+
+
+def test_which_layernorm_takeaway_follows_the_distances():
+    from norm_viz.questions.which_layernorm import which_layernorm_takeaway as verdict
+
+    assert verdict(1e-7, 0.8).startswith("Transformers normalize **each token over its own features**")
+    assert "(max |Δ| = 0.8)" in verdict(1e-7, 0.8)
+    assert verdict(1e-7, 1e-7).startswith("With one token per sequence (S = 1)")  # both readings agree
+    assert verdict(0.5, 0.8).startswith("On this tensor the two readings cannot be told apart")
+
+
+def test_which_layernorm_view_matches_torch_per_token():
+    from norm_viz.questions.which_layernorm import which_layernorm_view
+
+    before = torch.random.get_rng_state()
+    view = which_layernorm_view(X)
+    assert torch.equal(torch.random.get_rng_state(), before)  # building the torch layer left the global RNG alone
+    ref = nn.LayerNorm(8)(X)
+    assert view.d_token < 1e-5 and float((ref - checks_ln(X)).abs().max()) < 1e-5
+    assert view.d_sample > 0.1 and view.token_statistics == 24 and view.sample_statistics == 4
+    assert "nhead=1).norm1  ->  LayerNorm((8,)" in view.torch_module
+    assert "its output changes by **0**" in view.leak and view.single_token is None
+    assert view.takeaway.startswith("Transformers normalize")
+    one = which_layernorm_view(X[:, :1])
+    assert one.leak is None and "single token" in one.single_token and "cannot tell them apart" in one.takeaway
+
+
+def checks_ln(x: torch.Tensor) -> torch.Tensor:
+    return common.run(x, "layernorm").output
