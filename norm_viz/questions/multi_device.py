@@ -179,6 +179,19 @@ def multi_device_takeaway(check: MultiDeviceCheck) -> str:
     return f"Split over {k} devices, no norm's output changes: none needs communication on this tensor."
 
 
+def _table_row(r: CommRow, dtype: str) -> dict[str, str | int]:
+    return {
+        "norm": r.label,
+        "needs sync?": {True: "yes", False: "no", None: "—"}[r.needs_sync],
+        "max |Δ| per-device vs global": fmt_delta(r.local_vs_global),
+        "statistics shared across devices": r.statistics,
+        "values sent (forward)": r.values_per_device,
+        "values (backward)": r.values_backward,
+        f"bytes sent ({dtype})": r.bytes_per_device,
+        "note": r.error or "",
+    }
+
+
 def multi_device_view(x: Tensor, cfg: MultiDeviceConfig) -> MultiDeviceView:
     """Split x's batch over K devices and gather every number, table row and sentence the page shows."""
     b, s, f = x.shape
@@ -215,19 +228,7 @@ def multi_device_view(x: Tensor, cfg: MultiDeviceConfig) -> MultiDeviceView:
         r"\mu = \sum_d \tfrac{n_d}{n}\,\mu_d, \qquad \sigma^2 = \sum_d \tfrac{n_d}{n}\left(\sigma_d^2 + (\mu_d - \mu)^2\right),"
         rf"\qquad n_d = \tfrac{{B}}{{K}}\cdot S = {b // k}\cdot {s} = {b // k * s}",
     )
-    table = tuple(
-        {
-            "norm": r.label,
-            "needs sync?": {True: "yes", False: "no", None: "—"}[r.needs_sync],
-            "max |Δ| per-device vs global": fmt_delta(r.local_vs_global),
-            "statistics shared across devices": r.statistics,
-            "values sent (forward)": r.values_per_device,
-            "values (backward)": r.values_backward,
-            f"bytes sent ({cfg.dtype})": r.bytes_per_device,
-            "note": r.error or "",
-        }
-        for r in check.rows
-    )
+    table = tuple(_table_row(r, cfg.dtype) for r in check.rows)
     return MultiDeviceView(
         check, None, single, tuple(metrics), verified, verification, latex, table, multi_device_takeaway(check)
     )

@@ -325,7 +325,8 @@ def train_eval_view(x: Tensor, cfg: TrainEvalConfig) -> TrainEvalView:
         rs = simulate_running_stats(batches, cfg.momentum, cfg.keras_momentum)
     except ValueError as e:
         error = f"The training simulation cannot run: {e}. Set B × S ≥ 2 in the sidebar (e.g. B = 2)."
-    verified, verification, latex, lag = False, "", (), ""
+    verified, verification, lag = False, "", ""
+    latex: tuple[str, ...] = ()
     if rs is not None:
         verified, verification = verification_text(rs, f)
         latex, lag = last_step_latex(rs, feature), lag_text(rs)
