@@ -655,3 +655,31 @@ def test_which_layernorm_view_matches_torch_per_token():
 
 def checks_ln(x: torch.Tensor) -> torch.Tensor:
     return common.run(x, "layernorm").output
+
+
+# --- shared helpers: number formatting and the figures' layout ---------------------------------------
+
+
+def test_fmt_delta():
+    from norm_viz.core.numbers import fmt_delta
+
+    assert fmt_delta(None) == "n/a" and fmt_delta(0.0) == "0"
+    assert fmt_delta(0.123456) == "0.123" and fmt_delta(12345.0) == "1.23e+04" and fmt_delta(2.5e-7) == "2.5e-07"
+
+
+def test_question_figures_use_the_common_layout_with_their_options(monkeypatch):
+    from norm_viz.core import theme
+    from norm_viz.questions import figures as fq
+
+    monkeypatch.setattr(theme, "VALIDATE", True)
+    rs = te.simulate_running_stats(te.drifting_batches(3, 2, 2, 2))
+    fig = fq.running_stats_figure(rs)  # a legend row above the plot
+    assert fig.layout.margin.t == 120 and fig.layout.legend.y == 1.09 and fig.layout.showlegend is True
+    assert fig.layout.plot_bgcolor == "white" and fig.layout.xaxis.showgrid and fig.layout.title.font.size == 20
+    bars = fq.bars_figure(common.Bars(("A", "B"), (0.5, None), (True, None), "t", "x", ("", "(cannot run)")))
+    assert bars.layout.showlegend is False and bars.layout.margin.t == 70
+    assert list(bars.data[0].text) == ["0.5", "n/a  (cannot run)"]
+    assert list(bars.data[0].marker.color) == [fq.CHANGED, fq.NOT_RUN]
+    plain = theme.apply_layout(fq.go.Figure(), "t", 300)  # the defaults did not change
+    assert plain.layout.margin.t == 70 and plain.layout.legend.y == 1.0 and plain.layout.showlegend is None
+    assert plain.layout.plot_bgcolor is None
