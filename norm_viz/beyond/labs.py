@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from norm_viz.core import distributed
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import make_tensor
 from norm_viz.core.table import NORMS
@@ -147,18 +148,14 @@ def _diff(a: Tensor, b: Tensor) -> float:
 def sync_batchnorm(x: Tensor, devices: int, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     """(SyncBN output, per-device BN output) when the batch is split over `devices` shards.
 
-    SyncBN all-reduces each shard's count, Σx and Σx² per feature, then every shard uses the global μ and σ².
+    SyncBN (norm_viz.core.distributed) combines each shard's count, mean and variance; every shard then uses the
+    global μ and σ².
     """
-    b, _s, f = x.shape
+    b = x.shape[0]
     if not 1 <= devices <= b:
         raise ValueError(f"devices must be between 1 and the batch size {b}, got {devices}")
     shards = torch.tensor_split(x, devices, dim=0)
-    n = sum(sh.shape[0] * sh.shape[1] for sh in shards)
-    total = sum(sh.reshape(-1, f).sum(0) for sh in shards)
-    total_sq = sum(sh.reshape(-1, f).square().sum(0) for sh in shards)
-    mean = total / n
-    var = total_sq / n - mean.square()
-    synced = torch.cat([(sh - mean) * torch.rsqrt(var + eps) for sh in shards])
+    synced, _mean, _var = distributed.sync_batchnorm(shards, eps)
     local = torch.cat([normalize(sh, "batchnorm", eps).normalized for sh in shards])
     return synced, local
 
