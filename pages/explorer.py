@@ -59,7 +59,7 @@ with right:
     var_sym = spec.stat_symbol or r"\overline{x^2}"
     st.latex(rf"x = {x_}")
     if not spec.has_statistic:
-        numbers = {k: ui.tex(float(p)) for k, p in r.options if isinstance(p, (int, float))}
+        numbers = {k: ui.tex(p) for k, p in r.option_numbers(cell[2]).items()}
         st.latex(spec.cell_tex.format(**numbers, x=ui.tex(v["x"], paren=True), x_hat=ui.tex(v["x_hat"])))
     elif spec.centered:
         st.latex(rf"\mu = {ui.tex(v['mean'])} \qquad \sigma^2 = {var} \qquad \varepsilon = {eps}")

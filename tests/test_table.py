@@ -133,6 +133,8 @@ def test_generic_reduction_serves_a_row_without_a_kernel(copied_row):
     r = normalize(x, COPY)
     xhat, mean, var = _generic_stats(x, NORMS[COPY], 1, 1e-5)
     torch.testing.assert_close(r.normalized, xhat)
+    torch.testing.assert_close(r.group_var, var)
+    torch.testing.assert_close(r.group_mean, mean)
     torch.testing.assert_close(r.normalized, normalize(x, "layernorm").normalized)
 
 

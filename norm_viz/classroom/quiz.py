@@ -137,7 +137,7 @@ def check(q: Question, answer: object) -> Feedback:
         return Feedback(ok, ("Right — " if ok else "Not quite — it is ") + why, names)
     if q.kind == "share_cells":
         want = shared_cells(q)
-        got = frozenset(answer)  # type: ignore[arg-type]
+        got = frozenset(answer)  # type: ignore[arg-type, call-overload]
         missing, extra = want - got, got - want
         ok = not missing and not extra
         msg = f"{label} shares one statistic among {len(want)} cells: {NORMS[q.norm].summary}."

@@ -94,7 +94,8 @@ class NormResult:
     @property
     def _kept4(self) -> tuple[int, int, int, int]:
         """The (B, S, G, F//G) sizes with the reduced axes set to 1: the statistics' 4D shape."""
-        return tuple(1 if a in self.norm.reduce else n for a, n in zip(AXES, self._view4, strict=True))
+        b, s, g, fg = (1 if a in self.norm.reduce else n for a, n in zip(AXES, self._view4, strict=True))
+        return b, s, g, fg
 
     @property
     def stats_axes(self) -> tuple[str, ...]:
@@ -163,6 +164,16 @@ class NormResult:
             "beta": bias,
             "y": float(self.output[b, s, f]),
         }
+
+    def option_numbers(self, feature: int = 0) -> dict[str, float]:
+        """The row's numeric parameter values as plain numbers at one feature (a per-feature α gives its entry)."""
+        out = {}
+        for k, v in self.options:
+            if isinstance(v, Tensor):
+                out[k] = float(v.detach().reshape(-1)[feature if v.numel() > 1 else 0])
+            elif isinstance(v, (int, float)):
+                out[k] = float(v)
+        return out
 
     def _affine(self, p: Tensor) -> Tensor:
         return p.expand(self.shape) if p.dim() == 1 else p.unsqueeze(0).expand(self.shape)
@@ -356,12 +367,13 @@ def normalize(
     w = _as_param(weight, affine_shape, "weight (γ)", x)
     bb = _as_param(bias, affine_shape, "bias (β)", x)
     opts = _options(spec, named, options)
-    run_mean = run_var = None
+    run_mean: Tensor | None = None
+    run_var: Tensor | None = None
     if spec.batch_stats:
-        run_mean = _as_param(running_mean, (f,), "running_mean", x)
-        run_var = _as_param(running_var, (f,), "running_var", x)
-        run_mean = torch.zeros(f, dtype=x.dtype) if run_mean is None else run_mean
-        run_var = torch.ones(f, dtype=x.dtype) if run_var is None else run_var
+        given_mean = _as_param(running_mean, (f,), "running_mean", x)
+        given_var = _as_param(running_var, (f,), "running_var", x)
+        run_mean = torch.zeros(f, dtype=x.dtype) if given_mean is None else given_mean
+        run_var = torch.ones(f, dtype=x.dtype) if given_var is None else given_var
         if not training and (run_var < 0).any():
             _fail("running_var must be ≥ 0 (it is a variance)")
 
@@ -377,7 +389,7 @@ def normalize(
                 _fail(_nonfinite_message(x))
         elif not _all_finite(x):
             _fail(_nonfinite_message(x))
-    elif spec.batch_stats and not training:
+    elif not training and run_mean is not None and run_var is not None:  # batch statistics in eval mode
         if not torch.isfinite(x).all():
             _fail(_nonfinite_message(x))
         rstd = torch.rsqrt(run_var + eps)
@@ -399,7 +411,7 @@ def normalize(
             and (mean is None or math.isfinite(float(mean.detach().sum(dtype=torch.float64))))
         ):
             _fail(_nonfinite_message(x))
-        if spec.batch_stats:
+        if run_mean is not None and run_var is not None and mean is not None:  # batch statistics: update them
             n = int(counts[0])
             run_mean = (1 - momentum) * run_mean + momentum * mean
             run_var = (1 - momentum) * run_var + momentum * var * (n / (n - 1))

@@ -112,9 +112,9 @@ SCALING_GROUPS = NormParam(
 def _ref_batchnorm(x: Tensor, c: Call) -> Tensor:
     bn = nn.BatchNorm1d(x.shape[2], eps=c.eps, dtype=x.dtype).train(c.training)
     if c.running_mean is not None:
-        bn.running_mean.copy_(c.running_mean)
+        bn.running_mean = torch.as_tensor(c.running_mean, dtype=x.dtype).clone()
     if c.running_var is not None:
-        bn.running_var.copy_(c.running_var)
+        bn.running_var = torch.as_tensor(c.running_var, dtype=x.dtype).clone()
     return bn(x.transpose(1, 2)).transpose(1, 2)
 
 
@@ -126,8 +126,9 @@ def _ref_masked_batchnorm(x: Tensor, c: Call) -> Tensor:
     bn = nn.BatchNorm1d(f, eps=c.eps, momentum=1.0, dtype=x.dtype).train()
     bn(x[m])  # momentum 1: the running statistics become this batch's (unbiased var)
     n = int(m.sum())
-    mean, var = bn.running_mean, bn.running_var * (n - 1) / n
-    return (x - mean) / torch.sqrt(var + c.eps)
+    mean, unbiased = bn.running_mean, bn.running_var
+    assert mean is not None and unbiased is not None  # BatchNorm1d tracks running statistics by default
+    return (x - mean) / torch.sqrt(unbiased * (n - 1) / n + c.eps)
 
 
 def _t(x: Tensor, module: nn.Module) -> Tensor:
@@ -175,6 +176,8 @@ class Norm:
     cell_tex: str = r"\hat x = {x_hat}"
     """LaTeX of one cell's x̂ for a row that divides by no statistic: {x} (in parentheses when negative), {x_hat}
     and each parameter's field, filled with LaTeX numbers."""
+    cell_words: str = "Each cell is transformed on its own: no other cell enters its value."
+    """The walkthrough's sentence for that step (a row that divides by no statistic)."""
     keywords: tuple[str, ...] = ()
     """Further keyword arguments of normalize() for this row that have no control (e.g. PowerNorm's step)."""
 
@@ -352,6 +355,8 @@ NORMS: dict[str, Norm] = {
             forward=extra_norms.dyt_forward,
             reference=lambda x, c: torch.tanh(c.options.get("alpha", extra_norms.DYT_ALPHA) * x),
             has_torch_module=False,
+            cell_words="Scale by the learned α and squash with tanh: large values saturate near ±1, small ones stay "
+            "almost linear.",
             cell_tex=r"\hat x = \tanh(\alpha x) = \tanh({alpha} \cdot {x}) = {x_hat}",
             snippet="alpha = {alpha:g}  # DyT's learnable scalar\ny = torch.tanh(alpha * x)  # times γ plus β per feature",
             params=(ALPHA,),
