@@ -31,8 +31,11 @@ def lengths_mask(lengths: list[int], s: int) -> torch.Tensor:
 
 
 def runnable(key: str, shape: tuple[int, int, int]) -> bool:
-    b, s, _ = shape
-    return not ((key in ("batchnorm", "masked_batchnorm") and b * s < 2) or (key == "instancenorm" and s < 2))
+    """False where the row's statistic would average fewer values than its min_values (torch.nn refuses)."""
+    norm = NORMS[key]
+    return (
+        norm.values_per_statistic(shape, valid_group_counts(shape[2])[1] if norm.uses_groups else 1) >= norm.min_values
+    )
 
 
 # --- every row of the table, including the new ones ------------------------------------------------
