@@ -250,6 +250,17 @@ def test_non_finite_inputs_are_refused_with_the_position(key):
         normalize(x, key)
 
 
+@pytest.mark.parametrize("kw", [{"mask": [[1, 1, 1], [1, 1, 0]]}, {"training": False}, {"warmup": False}])
+def test_powernorm_refuses_non_finite_values_its_statistic_does_not_see(kw):
+    """An inf in a padded position, or any NaN when dividing by the running ψ², never reaches ψ²: still refused."""
+    x = make_tensor(2, 3, 4)
+    x[1, 2, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"inf at \[b, s, f\] = \[1, 2, 0\]"):
+        normalize(x, "powernorm", **kw)
+    with pytest.raises(ValueError, match="overflowed torch.float32"):
+        normalize(make_tensor(2, 3, 4) * 1e30, "powernorm")
+
+
 # --- DyT -------------------------------------------------------------------------------------------
 
 

@@ -380,15 +380,14 @@ def normalize(
     extra: dict[str, Any] = {}
     mean: Tensor | None
     var: Tensor | None
-    if spec.forward is not None:
+    if spec.forward is not None:  # the row's own forward (PowerNorm, DyT)
+        if not _all_finite(x):
+            _fail(_nonfinite_message(x))
         call = Call(eps, g, m, training, run_mean, run_var, momentum, opts)
         xhat, mean, var, counts, run_var, extra = spec.forward(x, call)
         run_mean = None
-        if var is not None:  # one statistic per feature or group: a finite sum means finite inputs
-            if not math.isfinite(float(var.detach().sum(dtype=torch.float64))):
-                _fail(_nonfinite_message(x))
-        elif not _all_finite(x):
-            _fail(_nonfinite_message(x))
+        if var is not None and not math.isfinite(float(var.detach().sum(dtype=torch.float64))):
+            _fail(_nonfinite_message(x))  # finite inputs whose squares overflowed the dtype
     elif not training and run_mean is not None and run_var is not None:  # batch statistics in eval mode
         if not torch.isfinite(x).all():
             _fail(_nonfinite_message(x))
