@@ -242,7 +242,7 @@ def test_invalid_extra_calls_say_what_is_valid(kwargs, message):
         normalize(make_tensor(2, 3, 8), norm, **kwargs)
 
 
-@pytest.mark.parametrize("key", ["powernorm", "dyt"])
+@pytest.mark.parametrize("key", OWN_FORWARD)
 def test_non_finite_inputs_are_refused_with_the_position(key):
     x = make_tensor(2, 3, 4)
     x[1, 0, 2] = float("nan")
