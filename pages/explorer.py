@@ -56,12 +56,11 @@ with right:
     src = "running statistics (eval mode)" if r.uses_running_stats else f"n = {v['n']} values"
     st.markdown(f"Its group holds **{r.group_size} cells**; the statistics come from **{src}**.")
     x_, mu, var, eps = ui.tex(v["x"]), ui.tex(v["mean"], paren=True), ui.tex(v["var"]), ui.tex(r.eps)
-    var_sym = r"\psi^2" if spec.key == "powernorm" else r"\overline{x^2}"
+    var_sym = spec.stat_symbol or r"\overline{x^2}"
     st.latex(rf"x = {x_}")
-    if spec.key == "dyt":
-        st.latex(
-            rf"\hat x = \tanh(\alpha x) = \tanh({ui.tex(r.alpha)} \cdot {ui.tex(v['x'], paren=True)}) = {ui.tex(v['x_hat'])}"
-        )
+    if not spec.has_statistic:
+        numbers = {k: ui.tex(p) for k, p in r.option_numbers(cell[2]).items()}
+        st.latex(spec.cell_tex.format(**numbers, x=ui.tex(v["x"], paren=True), x_hat=ui.tex(v["x_hat"])))
     elif spec.centered:
         st.latex(rf"\mu = {ui.tex(v['mean'])} \qquad \sigma^2 = {var} \qquad \varepsilon = {eps}")
         st.latex(
@@ -87,7 +86,7 @@ st.caption(
 )
 
 st.subheader("Statistics")
-if spec.key == "dyt":
+if not spec.has_statistic:
     st.info(
         "DyT computes no statistic: each cell is squashed by tanh(αx) on its own, so there is nothing to plot here."
     )
@@ -109,7 +108,7 @@ ui.chart(
 )
 means, variances = output_moments(r)
 unit = unit_name(r.stats_axes)
-if spec.key == "dyt":
+if not spec.has_statistic:
     st.markdown(
         f"**Check (x̂, before γ and β):** every value now lies in (−1, 1): from {float(r.normalized.min()):.3f} "
         f"to {float(r.normalized.max()):.3f}; nothing was averaged, so no group has mean 0 or variance 1."
@@ -136,7 +135,7 @@ ui.chart(figures.histogram_figure(r), key="hist")
 
 st.subheader("Reproduce it in PyTorch")
 st.code(
-    torch_snippet(r.key, (b, s, f), r.groups, r.eps, ncfg.lengths, alpha=ncfg.alpha, scaling_groups=r.scaling_groups),
+    torch_snippet(r.key, (b, s, f), r.groups, r.eps, ncfg.lengths, **dict(r.options)),
     language="python",
 )
 if torch.is_tensor(x) and tcfg.source != "generate":

@@ -15,8 +15,10 @@ st.markdown(
     "BatchNorm struggles in transformers because a batch of sentences gives jumpy statistics (the PowerNorm paper, "
     "quoted in seed 000). **PowerNorm** (Shen et al., 2020) makes three changes: per feature it divides by the "
     "**quadratic mean** ψ² = mean of x² over the real tokens (no mean is subtracted); after a **warm-up** it divides "
-    "by a **running** ψ², updated as ψ² ← 0.9·ψ² + 0.1·ψ²(batch); and its authors' code first applies "
-    "**GroupScaling** (each token's feature group divided by its own RMS), which the paper's text does not describe. "
+    "by a **running** ψ². The running ψ² follows the authors' code: during warm-up it is first the **cumulative mean** "
+    "of the batches' ψ² so far, and at every step it is then updated as ψ² ← 0.9·ψ² + 0.1·ψ²(batch). The authors' "
+    "code also first applies **GroupScaling** (each token's feature group divided by its own RMS, with its own "
+    "ε = 10⁻⁵), which the paper's text does not describe: off here unless you choose groups. "
     "Padding never enters ψ². Step through a sequence of batches below."
 )
 
@@ -100,10 +102,22 @@ with right:
         rf"\psi^2_{{\text{{batch}}}} = \frac{{1}}{{{step.n_tokens}}}\sum_{{\text{{real tokens}}}} x^2 = {ui.fmt(psi_b)}"
     )
     st.latex(rf"\hat x = \frac{{x}}{{\sqrt{{{ui.fmt(float(step.divisor[feat]))} + 10^{{-5}}}}}}")
+    if step.cumulative:  # the authors' warm-up: the cumulative mean of the batches' ψ² first, then the average
+        k = step.step
+        prior = (
+            rf"\left(\tfrac{{{k - 1}}}{{{k}}} \cdot {ui.fmt(before)} + \tfrac{{1}}{{{k}}} \cdot {ui.fmt(psi_b)}\right)"
+        )
+    else:
+        prior = ui.fmt(before)
     st.latex(
-        rf"\psi^2_{{\text{{run}}}} \leftarrow {PN_ALPHA:g} \cdot {ui.fmt(before)} + {1 - PN_ALPHA:.1g} \cdot {ui.fmt(psi_b)}"
+        rf"\psi^2_{{\text{{run}}}} \leftarrow {PN_ALPHA:g} \cdot {prior} + {1 - PN_ALPHA:.1g} \cdot {ui.fmt(psi_b)}"
         rf" = {ui.fmt(after)}"
     )
+    if step.cumulative:
+        st.caption(
+            f"Step {step.step} is before the last warm-up step ({warm}), so, as in the authors' code, the running ψ² "
+            "first becomes the cumulative mean of the batches' ψ² so far (the bracket), then takes the moving average."
+        )
     r = normalize(
         xs[t],
         "powernorm",
@@ -124,8 +138,9 @@ with right:
         f"normalize(x, 'powernorm') vs a cell-by-cell loop written from the paper's formulas: max |Δ| = {diff:.1e}"
     )
     st.caption(
-        "The running ψ² starts at 1 (the buffer's initial value), so after a short warm-up it can still be far "
-        "from a feature's own scale: compare the bars."
+        "The running ψ² starts at 1 (the buffer's initial value). With a warm-up of 2 steps or more, the cumulative "
+        "mean replaces that 1 by the batches' own ψ² from step 1 on; with a shorter one the moving average starts "
+        "from 1 and can stay far from a feature's own scale for a while: compare the bars."
     )
     ms = r.normalized[masks[t]].square().mean(0)
     st.markdown(

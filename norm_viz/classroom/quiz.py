@@ -1,6 +1,6 @@
 """Quiz questions generated from the NORMS table on seeded random shapes and cells, and their answer checking.
 
-Pure (no streamlit, no plotly, no torch): the answers come from the table (specs.lit_box and the reduced axes);
+Pure (no streamlit, no plotly; no torch of its own): the answers come from the table (lit_box and the reduced axes);
 the tests check them against what normalize() computes.
 """
 
@@ -15,8 +15,22 @@ from dataclasses import dataclass
 from norm_viz.core.table import AXES, NORMS, lit_box, unit_name
 
 KINDS: tuple[str, ...] = ("which_norm", "share_cells", "count_stats")
-QUIZ_NORMS: tuple[str, ...] = tuple(sorted(k for k, n in NORMS.items() if not n.masked))
-"""The norms a question is about (the quiz has no padding, so masked norms would repeat their plain twin)."""
+
+
+def quiz_norms() -> tuple[str, ...]:
+    """The norms a question is about (the quiz has no padding, so masked norms would repeat their plain twin).
+
+    Read from NORMS on every call, so that a row added to the table is asked about too; `QUIZ_NORMS` is the same.
+    """
+    return tuple(sorted(k for k, n in NORMS.items() if not n.masked))
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    if name == "QUIZ_NORMS":  # computed on access, not frozen at import
+        return quiz_norms()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 COUNT_WORDS = {"batch": "sequences", "sequence": "positions", "group": "feature groups", "feature": "features"}
 Cell = tuple[int, int, int]
 
@@ -60,7 +74,7 @@ def make_question(seed: int, index: int) -> Question:
     shape = (rng.randint(2, 4), rng.randint(2, 5), f)
     groups = rng.choice(_divisors(f))
     cell = (rng.randrange(shape[0]), rng.randrange(shape[1]), rng.randrange(f))
-    norm = rng.choice(QUIZ_NORMS)
+    norm = rng.choice(quiz_norms())
     b, s, _ = shape
     size = f"(B, S, F) = ({b}, {s}, {f})"
     g_note = f", G = {groups} groups" if NORMS[norm].uses_groups else ""
@@ -123,7 +137,7 @@ def check(q: Question, answer: object) -> Feedback:
         return Feedback(ok, ("Right — " if ok else "Not quite — it is ") + why, names)
     if q.kind == "share_cells":
         want = shared_cells(q)
-        got = frozenset(answer)  # type: ignore[arg-type]
+        got = frozenset(answer)  # type: ignore[arg-type, call-overload]
         missing, extra = want - got, got - want
         ok = not missing and not extra
         msg = f"{label} shares one statistic among {len(want)} cells: {NORMS[q.norm].summary}."

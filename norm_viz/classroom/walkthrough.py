@@ -108,8 +108,8 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
             (rf"n = {n} \qquad \text{{statistics in the tensor}} = {result.n_groups}",),
         ),
     ]
-    if not result.norm.reduce:  # DyT: no statistic at all, each cell is squashed on its own
-        alpha = result.alpha if result.alpha is not None else 0.5
+    if not result.norm.has_statistic:  # DyT: no statistic at all, each cell is squashed on its own
+        numbers = {k: tex(p) for k, p in result.option_numbers(cf).items()}
         out += [
             Step(
                 "mean",
@@ -126,8 +126,8 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
             Step(
                 "normalized",
                 STEP_TITLES["normalized"],
-                "Scale by the learned α and squash with tanh: large values saturate near ±1, small ones stay almost linear.",
-                (rf"\hat x = \tanh(\alpha x) = \tanh({tex(alpha)} \cdot ({tex(x)})) = {tex(xh)}",),
+                result.norm.cell_words,
+                (result.norm.cell_tex.format(**numbers, x=f"({tex(x)})", x_hat=tex(xh)),),
             ),
         ]
     elif centered:
