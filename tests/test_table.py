@@ -224,3 +224,17 @@ def test_groupnorm_groups_come_from_the_row_parameter():
     p = next(p for p in NORMS["groupnorm"].params if p.name == "groups")
     assert p.valid(12) == valid_group_counts(12) and p.settle(5, 12) == default_groups(12) == 4 and p.settle(6, 12) == 6
     assert p.invalid.format(F=12, valid="1, 2") == "does not divide F = 12; valid group counts: 1, 2"
+
+
+def test_a_row_parameter_is_kept_in_a_shared_link(param_row):
+    """The new row's parameter is one of the keys every page shares: written to the URL and read back from a link."""
+    from norm_viz import ui
+
+    assert "ss_a" in ui.SHARED_KEYS
+    at = app_test()
+    at.selectbox(key="norm").select(SOFT).run()
+    at.number_input(key="ss_a").set_value(4.0).run()
+    assert at.query_params["ss_a"] == "4.0"
+    fresh = app_test(query={"norm": SOFT, "ss_a": "5.0"})
+    no_exception(fresh)
+    assert fresh.number_input(key="ss_a").value == 5.0

@@ -10,9 +10,9 @@ import torch
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.config import NormConfig, parse_lengths
-from norm_viz.core.params import NormParam, choice, float_in, int_in, number_list
+from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
-from norm_viz.ui.state import CELL_KEYS, init_state, notice
+from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 from norm_viz.ui.tensor import MAX_F
 
 
@@ -47,6 +47,20 @@ def _widget(box: Any, p: NormParam, f: int) -> Any:
     return box.number_input(label, lo, hi, step=p.step, key=p.key, help=p.help or None)
 
 
+def _known_norm(raw: str) -> str:
+    return str(choice(list(NORMS))(raw))  # read NORMS on use: rows may be added at run time
+
+
+NORM_PARAMS: tuple[Param, ...] = (
+    Param("norm", "layernorm", parser=_known_norm),
+    Param("eps", 1e-5, 0.0, 10.0),
+    Param("gamma", 1.0, -100.0, 100.0),
+    Param("beta", 0.0, -100.0, 100.0),
+    Param("lengths", "", parser=number_list),
+)
+"""The norm picker's own parameters; each row's parameters (groups, α, …) come from NORMS (table.norm_params)."""
+
+
 def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormConfig | None:
     """The normalization picker and its parameters; None (with a message shown) when they are invalid.
 
@@ -55,12 +69,9 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     """
     box = container or st
     b, s, f = shape
-    init_state("norm", "layernorm", choice(list(NORMS)))
+    declare(NORM_PARAMS[:1])
     from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
-    init_state("eps", 1e-5, float_in(0.0, 10.0))
-    init_state("gamma", 1.0, float_in(-100, 100))
-    init_state("beta", 0.0, float_in(-100, 100))
-    init_state("lengths", "", number_list)
+    declare(NORM_PARAMS[1:])
     c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
     if st.session_state.norm not in NORMS:  # a row that was registered at run time and is gone
         st.session_state.norm = "layernorm"

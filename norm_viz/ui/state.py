@@ -19,27 +19,28 @@ from norm_viz.core.params import Param
 
 T = TypeVar("T")
 
-SHARED_KEYS = (
-    "src",
-    "B",
-    "S",
-    "F",
-    "kind",
-    "seed",
-    "scale",
-    "shift",
-    "preset",
-    "rows_are",
-    "norm",
-    "G",
-    "eps",
-    "gamma",
-    "beta",
-    "lengths",
-    "alpha",
-    "warmup",
-    "gscale",
-)
+
+class _SharedKeys(Sequence[str]):
+    """The widget keys every page shares (the sidebar tensor and the norm), kept alive across page switches.
+
+    Built from the parameter tables on use, so that a NORMS row added at run time brings its parameters along.
+    """
+
+    def _keys(self) -> tuple[str, ...]:
+        from norm_viz.core.table import norm_params
+        from norm_viz.ui.norm import NORM_PARAMS
+        from norm_viz.ui.tensor import TENSOR_PARAMS
+
+        return (*P.keys(TENSOR_PARAMS), *P.keys(NORM_PARAMS), *P.keys(norm_params()))
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._keys()[i]
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+
+SHARED_KEYS: Sequence[str] = _SharedKeys()
 
 
 GLOBAL_KEYS = ("present",)
