@@ -38,14 +38,19 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any], title: str, heigh
     return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=VALIDATE)
 
 
-def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    """The common title, font, size and legend of a figure built with go.Figure methods."""
+def apply_layout(fig: go.Figure, title: str, height: int, legend_below: bool = False) -> go.Figure:
+    """The common title, font, size and legend of a figure built with go.Figure methods.
+
+    `legend_below`: a legend with many or long entries goes below the plot, not over the title.
+    """
     fig.update_layout(
         title={"text": title, "font": {"size": 20}},
         font=FONT,
         height=height,
         margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
+        if legend_below
+        else {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
     )
     return fig
 
