@@ -1,0 +1,106 @@
+"""DyT's motivation: trained LayerNorm layers map input to output along tanh-shaped S-curves, because tokens
+with larger values have larger σ (Zhu, Chen, He, LeCun & Liu, 2025). Here, on tokens of log-normal scales.
+
+torch only (no streamlit, no plotly); the norm itself is core.extra_norms.dyt; the page's one call is `dyt_view`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from norm_viz.core.compute import normalize, verify
+from norm_viz.core.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
+
+
+def ln_scatter(n_tokens: int, features: int, spread: float = 1.0, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """(x, LayerNorm(x)) for tokens whose scales vary log-normally by `spread`, as activations in deep layers do."""
+    if n_tokens < 1 or features < 2:
+        raise ValueError(f"need at least 1 token and 2 features, got {n_tokens} tokens and {features} features")
+    if not 0 <= spread <= 5:
+        raise ValueError(f"the spread of token scales must be between 0 and 5, got {spread}")
+    g = torch.Generator().manual_seed(int(seed))
+    scales = torch.exp(spread * torch.randn(n_tokens, 1, generator=g, dtype=torch.float64))
+    x = torch.randn(n_tokens, features, generator=g, dtype=torch.float64) * scales
+    return x, normalize(x[None], "layernorm").normalized[0]
+
+
+def dyt_takeaway(best_alpha: float, best_err: float, line_err: float) -> str:
+    """Whether LayerNorm acts as a squashing function here: tanh fits clearly better than any straight line."""
+    gain = line_err / max(best_err, 1e-12)
+    if gain > 1.2:
+        return (
+            f"a tanh curve (α = {best_alpha:.3g}) fits this LayerNorm's input→output map with RMS error {best_err:.3f}, "
+            f"{gain:.1f}× better than any straight line ({line_err:.3f}): LayerNorm here acts as a squashing function, "
+            "which DyT imitates without computing a statistic."
+        )
+    return (
+        f"with token scales this uniform, a straight line fits nearly as well as tanh (RMS error {line_err:.3f} vs "
+        f"{best_err:.3f}): LayerNorm is almost linear here; raise the spread of token scales to see the S-curve."
+    )
+
+
+@dataclass(frozen=True)
+class DytConfig:
+    """The DyT page's settings: the user's α and the tokens (count, features, spread of scales, seed)."""
+
+    alpha: float = 0.5
+    tokens: int = 48
+    features: int = 32
+    spread: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class DytView:
+    """What the DyT page shows: LayerNorm's input and output, the user's and the best tanh fit, the check of
+    normalize(x, 'dyt') against torch.tanh, and the takeaway."""
+
+    x: Tensor
+    """(tokens, features) float64 input."""
+    y: Tensor
+    """(tokens, features) its LayerNorm (γ = 1, β = 0)."""
+    alpha: float
+    scale: float
+    """The least-squares a of y ≈ a·tanh(αx) for the user's α."""
+    error: float
+    best_alpha: float
+    best_scale: float
+    best_error: float
+    line_error: float
+    """RMS error of the best straight line y ≈ k·x."""
+    check_ok: bool
+    check: str
+    """normalize(x, 'dyt') against torch.tanh(α·x), in words."""
+    takeaway: str
+
+
+def dyt_view(cfg: DytConfig) -> DytView:
+    """LayerNorm on `cfg`'s tokens, fitted by tanh at the user's α and at the best α, and DyT checked on them."""
+    x, y = ln_scatter(cfg.tokens, cfg.features, cfg.spread, cfg.seed)
+    best_alpha, best_scale = fit_tanh_alpha(x, y)
+    line_err = line_fit_error(x, y)
+    scale, err = tanh_fit(x, y, cfg.alpha)
+    _best, best_err = tanh_fit(x, y, best_alpha)
+    r = normalize(x[None].float(), "dyt", alpha=cfg.alpha)
+    v = verify(r)
+    check = (
+        f"normalize(x, 'dyt', alpha={cfg.alpha:g}) vs torch.tanh(α·x): max |Δ| = {v.max_abs_diff:.1e}; "
+        f"{r.n_groups} groups of {r.group_size} cell: nothing is shared."
+    )
+    return DytView(
+        x,
+        y,
+        cfg.alpha,
+        scale,
+        err,
+        best_alpha,
+        best_scale,
+        best_err,
+        line_err,
+        v.ok,
+        check,
+        dyt_takeaway(best_alpha, best_err, line_err),
+    )
