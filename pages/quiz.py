@@ -67,8 +67,7 @@ elif q.kind == "share_cells":
     picks: frozenset[quiz.Cell] = ss.setdefault(picks_key, frozenset())
     n_events = ss.setdefault(f"_qz_events_{q.qid}", 0)
     grid_key = f"_qz_grid_{q.qid}_{n_events}"  # a fresh chart after each click, so every click is a new event
-    points = (ss.get(grid_key) or {}).get("selection", {}).get("points", [])
-    clicked = [tuple(int(v) for v in p["customdata"]) for p in points if p.get("customdata") is not None]
+    clicked = quiz.clicked_cells(ss.get(grid_key))
     if clicked and done is None:
         ss[picks_key] = picks = quiz.add_clicks(picks, clicked)
         ss[f"_qz_events_{q.qid}"] = n_events + 1

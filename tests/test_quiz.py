@@ -146,3 +146,9 @@ def test_answer_result_is_the_questions_norm_on_its_tensor():
     assert r.key == q.norm and r.groups == q.groups and r.shape == q.shape
     assert r.n_groups == quiz.stat_count(q)
     assert quiz.norm_label("rmsnorm") == "RMSNorm"
+
+
+def test_clicked_cells_reads_the_chart_selection():
+    event = {"selection": {"points": [{"customdata": [1, 0, 2]}, {"x": 3}, {"customdata": [0.0, 1.0, 1.0]}]}}
+    assert quiz.clicked_cells(event) == [(1, 0, 2), (0, 1, 1)]
+    assert quiz.clicked_cells(None) == [] and quiz.clicked_cells({"selection": {}}) == []

@@ -12,6 +12,7 @@ import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.data import make_tensor
@@ -178,6 +179,17 @@ def norm_label(key: str) -> str:
 def answer_result(q: Question) -> NormResult:
     """The question's norm computed on its seeded tensor: the cube that shows the answer."""
     return normalize(make_tensor(*q.shape, seed=q.seed), q.norm, groups=q.groups if NORMS[q.norm].uses_groups else None)
+
+
+def clicked_cells(selection: Mapping[str, Any] | None) -> list[Cell]:
+    """The cells of a chart selection event (`st.plotly_chart(on_select=...)`'s value): each point's customdata."""
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    out = []
+    for p in points:
+        data = p.get("customdata")
+        if data is not None and len(data) == 3:
+            out.append((int(data[0]), int(data[1]), int(data[2])))
+    return out
 
 
 def add_clicks(picks: frozenset[Cell], clicked: Sequence[Cell]) -> frozenset[Cell]:
