@@ -4,7 +4,7 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
-from norm_viz.beyond.dyt_lab import DytConfig, DytView, dyt_view
+from norm_viz.beyond.dyt_lab import DytConfig, DytFit, DytSample, dyt_fit, dyt_view
 from norm_viz.core.params import Param
 
 PARAMS = (
@@ -43,23 +43,25 @@ st.slider("α (DyT's scalar)", 0.01, 20.0, step=0.01, key="dyt_alpha", help="y =
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def view_of(cfg: DytConfig) -> DytView:
-    return dyt_view(cfg)
+def fit_of(sample: DytSample) -> DytFit:
+    return dyt_fit(sample)
 
 
-view = view_of(ui.config(DytConfig, PARAMS))
+cfg = ui.config(DytConfig, PARAMS)
+view = dyt_view(cfg, fit_of(cfg.sample))
+fit = view.fit
 left, right = st.columns([3, 2], gap="large")
 with left:
     ui.chart(
-        figures_beyond.dyt_scatter_figure(view.x, view.y, view.alpha, view.scale, view.best_alpha, view.best_scale),
+        figures_beyond.dyt_scatter_figure(view.x, view.y, view.alpha, view.scale, fit.best_alpha, fit.best_scale),
         key="dyt_scatter",
     )
 with right:
     ui.chart(figures_beyond.tanh_figure(view.alpha), key="dyt_tanh")
     m1, m2, m3 = st.columns(3)
     m1.metric("RMS error, your α", f"{view.error:.3f}")
-    m2.metric(f"best α = {view.best_alpha:.3g}", f"{view.best_error:.3f}")
-    m3.metric("best straight line", f"{view.line_error:.3f}")
+    m2.metric(f"best α = {fit.best_alpha:.3g}", f"{fit.best_error:.3f}")
+    m3.metric("best straight line", f"{fit.line_error:.3f}")
     (st.success if view.check_ok else st.error)(view.check)
 st.info(f"**Takeaway:** {view.takeaway}")
 ui.sync_url(PARAMS)

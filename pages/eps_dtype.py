@@ -4,7 +4,7 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
-from norm_viz.beyond.eps_dtype import EPS_CHOICES, EpsDtypeConfig, eps_dtype_view
+from norm_viz.beyond.eps_dtype import EPS_CHOICES, EpsDtypeConfig, EpsDtypeView, eps_dtype_view
 from norm_viz.core.params import Param
 
 PARAMS = (
@@ -22,7 +22,14 @@ st.markdown(
     "when a group has **zero variance**."
 )
 st.select_slider("ε", list(EPS_CHOICES), key="ed_eps")
-view = eps_dtype_view(ui.config(EpsDtypeConfig, PARAMS))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def view_of(cfg: EpsDtypeConfig) -> EpsDtypeView:
+    return eps_dtype_view(cfg)
+
+
+view = view_of(ui.config(EpsDtypeConfig, PARAMS))
 
 st.header("1. ε inside or outside the square root")
 st.markdown(

@@ -4,7 +4,13 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
-from norm_viz.beyond.powernorm_lab import PowerNormConfig, PowerNormView, powernorm_view, scaling_group_options
+from norm_viz.beyond.powernorm_lab import (
+    PowerNormConfig,
+    PowerNormData,
+    powernorm_data,
+    powernorm_view,
+    scaling_group_options,
+)
 from norm_viz.core.data import KINDS
 from norm_viz.core.params import Param
 
@@ -54,14 +60,15 @@ d4.number_input("seed", 0, 2**31 - 1, key="pn_seed")
 st.toggle("variable sentence lengths (the rest of each sequence is padding)", key="pn_var")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def view_of(cfg: PowerNormConfig) -> PowerNormView:
-    return powernorm_view(cfg)
+@st.cache_data(max_entries=32, show_spinner=False)
+def data_of(cfg: PowerNormConfig) -> PowerNormData:
+    return powernorm_data(cfg)
 
 
 ui.clamp(P["pn_step"], n_steps)
 ui.clamp(P["pn_feat"], f - 1)
-view = view_of(ui.config(PowerNormConfig, PARAMS))
+cfg = ui.config(PowerNormConfig, PARAMS)
+view = powernorm_view(cfg, data_of(cfg.for_run))
 if view.warning:
     st.warning(view.warning)
 

@@ -284,6 +284,16 @@ def test_powernorm_view_warns_and_refuses_what_does_not_exist():
             powernorm_lab.powernorm_view(powernorm_lab.PowerNormConfig(**bad))
 
 
+def test_powernorm_view_reuses_the_run_of_the_same_settings_only():
+    cfg = powernorm_lab.PowerNormConfig(step=7, feature=5)
+    data = powernorm_lab.powernorm_data(cfg.for_run)
+    assert data.config == cfg.for_run and cfg.for_run.step == 1 and cfg.for_run.feature == 0
+    view = powernorm_lab.powernorm_view(cfg, data)
+    assert view.run is data.run and view.takeaway == powernorm_lab.powernorm_view(cfg).takeaway
+    with pytest.raises(ValueError, match="not of this page's settings"):
+        powernorm_lab.powernorm_view(powernorm_lab.PowerNormConfig(warmup=2), data)
+
+
 def test_powernorm_batches_are_seeded_and_never_empty():
     cfg = powernorm_lab.PowerNormConfig(steps=5, batch=3, sequence=6)
     xs, masks = powernorm_lab.powernorm_batches(cfg)
@@ -306,10 +316,18 @@ def test_dyt_view_follows_the_spread_of_token_scales():
     flat = dyt_lab.dyt_view(dyt_lab.DytConfig(spread=0.0))
     curved = dyt_lab.dyt_view(dyt_lab.DytConfig(spread=2.0))
     assert "almost linear" in flat.takeaway and "squashing" in curved.takeaway
-    assert curved.best_error < curved.line_error / 1.2
+    assert curved.fit.best_error < curved.fit.line_error / 1.2
     assert curved.check_ok and "nothing is shared" in curved.check
-    far = dyt_lab.dyt_view(dyt_lab.DytConfig(alpha=20.0, spread=2.0))
-    assert far.error > far.best_error and far.best_alpha == curved.best_alpha
+
+
+def test_dyt_view_reuses_a_fit_of_the_same_tokens_only():
+    cfg = dyt_lab.DytConfig(alpha=20.0, spread=2.0)
+    fit = dyt_lab.dyt_fit(cfg.sample)
+    far = dyt_lab.dyt_view(cfg, fit)
+    assert far.fit is fit and far.error > fit.best_error
+    assert far.takeaway == dyt_lab.dyt_view(cfg).takeaway  # the same as computing the fit here
+    with pytest.raises(ValueError, match="not of this page's tokens"):
+        dyt_lab.dyt_view(dyt_lab.DytConfig(spread=1.0), fit)
 
 
 # --- the old import path -----------------------------------------------------------------------------

@@ -43,6 +43,16 @@ def dyt_takeaway(best_alpha: float, best_err: float, line_err: float) -> str:
 
 
 @dataclass(frozen=True)
+class DytSample:
+    """The tokens of the DyT page: how many, their features, the spread of their scales, the seed."""
+
+    tokens: int = 48
+    features: int = 32
+    spread: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class DytConfig:
     """The DyT page's settings: the user's α and the tokens (count, features, spread of scales, seed)."""
 
@@ -52,55 +62,74 @@ class DytConfig:
     spread: float = 1.0
     seed: int = 0
 
+    @property
+    def sample(self) -> DytSample:
+        """The part of the settings that the fits depend on (α does not): what a cache keys on."""
+        return DytSample(self.tokens, self.features, self.spread, self.seed)
+
 
 @dataclass(frozen=True, eq=False)
-class DytView:
-    """What the DyT page shows: LayerNorm's input and output, the user's and the best tanh fit, the check of
-    normalize(x, 'dyt') against torch.tanh, and the takeaway."""
+class DytFit:
+    """LayerNorm on a sample of tokens and the best tanh and straight-line fits of its input→output map."""
 
+    sample: DytSample
     x: Tensor
     """(tokens, features) float64 input."""
     y: Tensor
     """(tokens, features) its LayerNorm (γ = 1, β = 0)."""
-    alpha: float
-    scale: float
-    """The least-squares a of y ≈ a·tanh(αx) for the user's α."""
-    error: float
     best_alpha: float
     best_scale: float
     best_error: float
     line_error: float
     """RMS error of the best straight line y ≈ k·x."""
+
+
+def dyt_fit(sample: DytSample) -> DytFit:
+    """The sample's tokens through LayerNorm, fitted by a·tanh(αx) over α (the slow part: α is searched)."""
+    x, y = ln_scatter(sample.tokens, sample.features, sample.spread, sample.seed)
+    best_alpha, best_scale = fit_tanh_alpha(x, y)
+    _scale, best_err = tanh_fit(x, y, best_alpha)
+    return DytFit(sample, x, y, best_alpha, best_scale, best_err, line_fit_error(x, y))
+
+
+@dataclass(frozen=True, eq=False)
+class DytView:
+    """What the DyT page shows: LayerNorm's input and output with its fits, the user's α and its fit, the check
+    of normalize(x, 'dyt') against torch.tanh, and the takeaway."""
+
+    fit: DytFit
+    alpha: float
+    scale: float
+    """The least-squares a of y ≈ a·tanh(αx) for the user's α."""
+    error: float
     check_ok: bool
     check: str
     """normalize(x, 'dyt') against torch.tanh(α·x), in words."""
     takeaway: str
 
+    @property
+    def x(self) -> Tensor:
+        return self.fit.x
 
-def dyt_view(cfg: DytConfig) -> DytView:
-    """LayerNorm on `cfg`'s tokens, fitted by tanh at the user's α and at the best α, and DyT checked on them."""
-    x, y = ln_scatter(cfg.tokens, cfg.features, cfg.spread, cfg.seed)
-    best_alpha, best_scale = fit_tanh_alpha(x, y)
-    line_err = line_fit_error(x, y)
-    scale, err = tanh_fit(x, y, cfg.alpha)
-    _best, best_err = tanh_fit(x, y, best_alpha)
-    r = normalize(x[None].float(), "dyt", alpha=cfg.alpha)
+    @property
+    def y(self) -> Tensor:
+        return self.fit.y
+
+
+def dyt_view(cfg: DytConfig, fit: DytFit | None = None) -> DytView:
+    """The user's α on `cfg`'s tokens, next to the best fits (`fit`: dyt_fit(cfg.sample), computed if not given),
+    and DyT checked on them."""
+    if fit is None:
+        fit = dyt_fit(cfg.sample)
+    elif fit.sample != cfg.sample:
+        raise ValueError(f"the fit is of {fit.sample}, not of this page's tokens {cfg.sample}")
+    scale, err = tanh_fit(fit.x, fit.y, cfg.alpha)
+    r = normalize(fit.x[None].float(), "dyt", alpha=cfg.alpha)
     v = verify(r)
     check = (
         f"normalize(x, 'dyt', alpha={cfg.alpha:g}) vs torch.tanh(α·x): max |Δ| = {v.max_abs_diff:.1e}; "
         f"{r.n_groups} groups of {r.group_size} cell: nothing is shared."
     )
     return DytView(
-        x,
-        y,
-        cfg.alpha,
-        scale,
-        err,
-        best_alpha,
-        best_scale,
-        best_err,
-        line_err,
-        v.ok,
-        check,
-        dyt_takeaway(best_alpha, best_err, line_err),
+        fit, cfg.alpha, scale, err, v.ok, check, dyt_takeaway(fit.best_alpha, fit.best_error, fit.line_error)
     )

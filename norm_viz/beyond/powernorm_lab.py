@@ -6,7 +6,7 @@ torch only (no streamlit, no plotly); the norm itself is core.extra_norms'; the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
@@ -39,6 +39,11 @@ class PowerNormConfig:
     step: int = 1
     """The step to inspect, 1-based."""
     feature: int = 0
+
+    @property
+    def for_run(self) -> PowerNormConfig:
+        """The settings the run depends on (not which step or feature is inspected): what a cache keys on."""
+        return replace(self, step=1, feature=0)
 
 
 def scaling_group_options(features: int) -> list[int]:
@@ -116,14 +121,20 @@ class PowerNormView:
         return self.loop_diff < 1e-4
 
 
-def powernorm_view(cfg: PowerNormConfig) -> PowerNormView:
-    """PowerNorm over `cfg`'s batches, with step `cfg.step` and feature `cfg.feature` taken apart."""
+@dataclass(frozen=True, eq=False)
+class PowerNormData:
+    """The batches of a run, their masks of real tokens, and PowerNorm over them (for one `PowerNormConfig.for_run`)."""
+
+    config: PowerNormConfig
+    batches: tuple[Tensor, ...]
+    masks: tuple[Tensor, ...]
+    run: PowerRun
+
+
+def powernorm_data(cfg: PowerNormConfig) -> PowerNormData:
+    """`cfg`'s batches and the PowerNorm run over them; ValueError saying what is valid for a bad setting."""
     if cfg.kind not in KINDS:
         raise ValueError(f"unknown kind of data {cfg.kind!r}; choose one of {', '.join(KINDS)}")
-    if not 1 <= cfg.step <= cfg.steps:
-        raise ValueError(f"step {cfg.step} is outside the run; choose a step from 1 to {cfg.steps}")
-    if not 0 <= cfg.feature < cfg.features:
-        raise ValueError(f"feature {cfg.feature} does not exist; choose one from 0 to {cfg.features - 1}")
     if cfg.scaling_groups not in scaling_group_options(cfg.features):
         raise ValueError(
             f"GroupScaling groups={cfg.scaling_groups} does not divide features={cfg.features}; "
@@ -131,6 +142,21 @@ def powernorm_view(cfg: PowerNormConfig) -> PowerNormView:
         )
     xs, masks = powernorm_batches(cfg)
     run = powernorm_run(xs, masks, cfg.warmup, scaling_groups=cfg.scaling_groups)
+    return PowerNormData(cfg.for_run, tuple(xs), tuple(masks), run)
+
+
+def powernorm_view(cfg: PowerNormConfig, data: PowerNormData | None = None) -> PowerNormView:
+    """PowerNorm over `cfg`'s batches (`data`: powernorm_data(cfg), computed if not given), with step `cfg.step`
+    and feature `cfg.feature` taken apart."""
+    if not 1 <= cfg.step <= cfg.steps:
+        raise ValueError(f"step {cfg.step} is outside the run; choose a step from 1 to {cfg.steps}")
+    if not 0 <= cfg.feature < cfg.features:
+        raise ValueError(f"feature {cfg.feature} does not exist; choose one from 0 to {cfg.features - 1}")
+    if data is None:
+        data = powernorm_data(cfg)
+    elif data.config != cfg.for_run:
+        raise ValueError(f"the run is of {data.config}, not of this page's settings {cfg.for_run}")
+    xs, masks, run = data.batches, data.masks, data.run
     t, feat = cfg.step - 1, cfg.feature
     step = run.steps[t]
     warning = (
