@@ -339,3 +339,18 @@ def test_labs_forwards_the_moved_names():
     assert labs.equivalences is equivalences.equivalences
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         labs.nothing  # noqa: B018
+
+
+# --- figures on the one layout helper ---------------------------------------------------------------
+
+
+def test_beyond_figures_use_the_common_layout_with_the_legend_below_when_asked():
+    from norm_viz.core.theme import FONT
+
+    fit = dyt_lab.dyt_fit(dyt_lab.DytSample(tokens=8, features=4))
+    below = figures_beyond.dyt_scatter_figure(fit.x, fit.y, 0.5, 1.0, fit.best_alpha, fit.best_scale)
+    above = figures_beyond.tanh_figure(0.5)
+    assert below.layout.legend.yanchor == "top" and below.layout.legend.y < 0
+    assert above.layout.legend.yanchor == "bottom" and above.layout.legend.y == 1.0
+    for fig in (below, above):
+        assert fig.layout.font.size == FONT["size"] and fig.layout.title.font.size == 20
