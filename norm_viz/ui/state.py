@@ -138,14 +138,14 @@ def sync_url(keys: Sequence[str | Param]) -> None:
     """Write the current values of `keys` (names or Params) to the URL so that the link reproduces this view;
     drop other keys."""
     ss = st.session_state
-    keys = [k.key if isinstance(k, Param) else k for k in keys]
-    remember(keys)
-    _write_url(keys)
-    allowed = set(keys) | set(GLOBAL_KEYS)
+    names = [k.key if isinstance(k, Param) else k for k in keys]
+    remember(names)
+    _write_url(names)
+    allowed = set(names) | set(GLOBAL_KEYS)
     unknown = [k for k in st.query_params if k not in allowed]
     if unknown and not ss.get(_CHECKED):  # only a link from outside deserves a notice
-        names = ", ".join(f"`{k}`" for k in unknown[:8])
-        notice(f"URL parameter(s) {names} are not used by this page and were removed.")
+        shown = ", ".join(f"`{k}`" for k in unknown[:8])
+        notice(f"URL parameter(s) {shown} are not used by this page and were removed.")
     for k in unknown:
         del st.query_params[k]
     ss[_CHECKED] = True
