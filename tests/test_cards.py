@@ -114,6 +114,8 @@ def test_interview_view_shows_all_cards_or_one():
     assert cards.card_title("all") == "All questions" and cards.card_title(CARDS[0].key) == CARDS[0].question
     with pytest.raises(ValueError, match="unknown card"):
         cards.interview_view(cards.InterviewConfig("nope"))
+    with pytest.raises(KeyError):
+        cards.card_title("nope")
     header = "| " + " | ".join(cards.AXIS_COLUMNS.values()) + " |"
     assert header == "| norm | one statistic per | averages over | subtracts the mean | γ, β shape | PyTorch |"
     assert header in cheat_sheet()

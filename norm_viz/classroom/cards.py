@@ -267,9 +267,12 @@ CARD_CHOICES: tuple[str, ...] = (ALL, *(c.key for c in CARDS))
 """What the page's question picker offers: every card, or one card by its key."""
 
 
+_TITLES: dict[str, str] = {ALL: "All questions"} | {c.key: c.question for c in CARDS}
+
+
 def card_title(choice: str) -> str:
-    """The picker's label of a choice: the card's question, or 'All questions'."""
-    return "All questions" if choice == ALL else next(c.question for c in CARDS if c.key == choice)
+    """The picker's label of a choice: the card's question, or 'All questions'; KeyError for an unknown one."""
+    return _TITLES[choice]
 
 
 def cards_summary() -> str:
