@@ -1,6 +1,6 @@
 """One cell's derivation in LaTeX, x -> μ, σ² (or the mean square) -> x̂ -> y, with the numbers plugged in.
 
-Pure (no torch, no streamlit): it takes the numbers of `NormResult.cell()` (x, mean, var, x_hat, gamma, beta, y)
+Pure (no streamlit; torch only through a NormResult): it takes the numbers of `NormResult.cell()` (x, mean, var, x_hat, gamma, beta, y)
 and returns lines for st.latex. The one home of the per-cell formulas (walkthrough, custom axes, Explorer).
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from norm_viz.core.compute import NormResult
 from norm_viz.core.numbers import tex
 from norm_viz.core.table import Norm
 
@@ -109,3 +110,16 @@ def norm_derivation(
         var_symbol=var_symbol,
         aligned=aligned,
     )
+
+
+def result_derivation(result: NormResult, cell: tuple[int, int, int], aligned: bool = True) -> tuple[str, ...]:
+    """The derivation of one cell of a result, as its NORMS row writes it: a row without a statistic uses its
+    own `cell_tex` (with its parameters' numbers), the others their statistic's symbol."""
+    v = result.cell(*cell)
+    norm = result.norm
+    if not norm.has_statistic:
+        numbers = {k: tex(p) for k, p in result.option_numbers(cell[2]).items()}
+        own = norm.cell_tex.format(**numbers, x=tex(v["x"], paren=True), x_hat=tex(v["x_hat"]))
+        return input_line(v), own, output_line(v)
+    symbol = norm.stat_symbol or MEAN_SQUARE
+    return cell_derivation(v, result.eps, centered=norm.centered, var_symbol=symbol, aligned=aligned)
