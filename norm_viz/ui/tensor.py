@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,4 +154,4 @@ def tensor_digest(t: torch.Tensor) -> str:
     return hashlib.sha256(data.numpy().tobytes() + f"{tuple(data.shape)}{data.dtype}".encode()).hexdigest()
 
 
-HASH_FUNCS = {torch.Tensor: tensor_digest}
+HASH_FUNCS: dict[str | type[Any], Callable[[Any], Any]] = {torch.Tensor: tensor_digest}
