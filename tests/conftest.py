@@ -202,8 +202,10 @@ _COUNT_RUNS = """() => {
 
 
 def wait_for_app(page, timeout_s: float = 90) -> None:
-    """Wait until Streamlit has finished the script run this page load started (its root says 'notRunning')."""
+    """Wait until Streamlit has finished the script run this page load started (its root says 'notRunning') and
+    shows every element: an element whose code is still loading (a chart, a button, at first) is a skeleton."""
     page.locator(APP_IDLE).wait_for(timeout=timeout_s * 1000)
+    page.locator('[data-testid="stSkeleton"]').first.wait_for(state="detached", timeout=timeout_s * 1000)
 
 
 def rerun(page, action, timeout_s: float = 90) -> None:
@@ -219,7 +221,10 @@ def rerun(page, action, timeout_s: float = 90) -> None:
 
 
 def wait_for_charts(page, timeout_s: float = 60) -> None:
-    """Wait until every plotly chart on the page has been drawn (plotly has laid it out and drawn its axes)."""
+    """Wait until every plotly chart on the page has been drawn (plotly has laid it out and drawn its axes).
+
+    Call it after `wait_for_app`, which waits until every chart's element exists.
+    """
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => {
              const gd = c.querySelector('.js-plotly-plot');
