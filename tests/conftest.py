@@ -18,6 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# One torch thread per process (this one, the app server, the export scripts' subprocess): the tensors of the tests
+# are tiny, and on a busy 2-core machine torch's worker threads wait on each other behind other processes. Measured
+# here under load: a 12-layer placement comparison took 0.1-0.3 s with one thread and 0.3-3.5 s with two.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 CHROMIUM = "/usr/bin/chromium"
@@ -67,6 +72,12 @@ def page_entries() -> list[PageEntry]:
                         )
                     )
     return out
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # in case torch was imported before this file
 
 
 def _navigation_only() -> None:
