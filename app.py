@@ -1,8 +1,14 @@
 """norm-viz: the router. Run with `streamlit run app.py`."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from norm_viz import ui
+
+# A local SVG: Streamlit inlines it as a data: URI. A ":material/…:" page icon would make the browser fetch the
+# favicon from fonts.gstatic.com, which fails on an offline classroom network (tests/test_offline.py).
+ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 
 # One section per theme; each page is a file in pages/ with a stable url_path (links and the quiz use them).
 PAGES = {
@@ -49,7 +55,7 @@ PAGES = {
 
 
 def main() -> None:
-    st.set_page_config(page_title="norm-viz", page_icon=":material/view_in_ar:", layout="wide")
+    st.set_page_config(page_title="norm-viz", page_icon=str(ICON), layout="wide")
     # expanded: every page stays listed (Streamlit folds a menu of more than ten behind "View more")
     nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, expanded=True)
     ui.register_pages(PAGES)  # so that pages can link to each other by url_path

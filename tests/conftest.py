@@ -18,6 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# One torch thread per process (this one, the app server, the export scripts' subprocess): the tensors of the tests
+# are tiny, and on a busy 2-core machine torch's worker threads wait on each other behind other processes. Measured
+# here under load: a 12-layer placement comparison took 0.1-0.3 s with one thread and 0.3-3.5 s with two.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 CHROMIUM = "/usr/bin/chromium"
@@ -40,6 +45,7 @@ class PageEntry:
     url_path: str
     title: str
     section: str
+    default: bool = False  # the page served at "/"
 
 
 def page_entries() -> list[PageEntry]:
@@ -51,9 +57,27 @@ def page_entries() -> list[PageEntry]:
             assert isinstance(node.value, ast.Dict)
             for key, value in zip(node.value.keys, node.value.values, strict=True):
                 for call in getattr(value, "elts", []):
-                    kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg in ("url_path", "title")}
-                    out.append(PageEntry(ast.literal_eval(call.args[0]), kw["url_path"], kw["title"], key.value))
+                    kw = {
+                        k.arg: ast.literal_eval(k.value)
+                        for k in call.keywords
+                        if k.arg in ("url_path", "title", "default")
+                    }
+                    out.append(
+                        PageEntry(
+                            ast.literal_eval(call.args[0]),
+                            kw["url_path"],
+                            kw["title"],
+                            key.value,
+                            kw.get("default", False),
+                        )
+                    )
     return out
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # in case torch was imported before this file
 
 
 def _navigation_only() -> None:
@@ -120,38 +144,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_app():
+def live_app(tmp_path_factory):
     """A `streamlit run app.py` server on a free loopback port; yields its base URL."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            APP,
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path_factory.mktemp("live_app") / "streamlit.log"
+    with open(log, "wb") as out:  # a file, not a pipe: a pipe nobody reads fills up and blocks the server
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port)],
+            cwd=ROOT,  # so that .streamlit/config.toml applies, as for `streamlit run app.py` (test_offline checks it)
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        end = time.time() + 60
+        end = time.monotonic() + 120
         while True:
             try:
                 urllib.request.urlopen(base + "/_stcore/health", timeout=2)
                 break
             except OSError:
-                if time.time() > end or proc.poll() is not None:
-                    raise RuntimeError("the app did not start") from None
-                time.sleep(0.5)
+                if time.monotonic() > end or proc.poll() is not None:
+                    raise RuntimeError(f"the app did not start:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.2)  # poll the health check until it answers
         yield base
     finally:
         proc.terminate()
@@ -181,13 +195,66 @@ def browser():
         b.close()
 
 
+APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+"""Streamlit's own run state on its root element: 'initial' until a page load's first run starts, then
+'running' (or 'rerunRequested') and 'notRunning' once every element of that run has arrived."""
+
+_COUNT_RUNS = """() => {
+  if (window.__finishedRuns !== undefined) return window.__finishedRuns;
+  window.__finishedRuns = 0;
+  let last = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
+  new MutationObserver(() => {
+    const now = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
+    if (now === 'notRunning' && last !== 'notRunning') window.__finishedRuns += 1;
+    last = now;
+  }).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  return 0;
+}"""
+
+
 def wait_for_app(page, timeout_s: float = 90) -> None:
-    """Wait until Streamlit has finished running the script (no running indicator)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_s * 1000)
-    end = time.time() + timeout_s
-    page.wait_for_timeout(500)
-    while time.time() < end:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            return
-        page.wait_for_timeout(250)
-    raise AssertionError("the app kept running for too long")
+    """Wait until Streamlit has finished the script run this page load started (its root says 'notRunning') and
+    shows every element: an element whose code is still loading (a chart, a button, at first) is a skeleton."""
+    page.locator(APP_IDLE).wait_for(timeout=timeout_s * 1000)
+    page.locator('[data-testid="stSkeleton"]').first.wait_for(state="detached", timeout=timeout_s * 1000)
+
+
+def rerun(page, action, timeout_s: float = 90) -> None:
+    """Do `action()` (a click, a choice) and wait until the script run it triggers has finished.
+
+    A run can start and end between two looks at the page, so a watcher in the page counts finished runs.
+    """
+    wait_for_app(page, timeout_s)
+    before = page.evaluate(_COUNT_RUNS)
+    action()
+    page.wait_for_function("n => window.__finishedRuns > n", arg=before, timeout=timeout_s * 1000)
+    wait_for_app(page, timeout_s)
+
+
+def wait_for_charts(page, timeout_s: float = 60) -> None:
+    """Wait until every plotly chart on the page has been drawn (plotly has laid it out and drawn its axes).
+
+    Call it after `wait_for_app`, which waits until every chart's element exists.
+    """
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => {
+             const gd = c.querySelector('.js-plotly-plot');
+             return gd && gd._fullLayout && gd.querySelector('.main-svg');
+           })""",
+        timeout=timeout_s * 1000,
+    )
+
+
+def figures(page) -> list[str]:
+    """Every plotly chart of the page as the JSON of the data and layout plotly was given (not its drawing)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+             .map(gd => JSON.stringify({data: gd.data, layout: gd.layout}))"""
+    )
+
+
+def texts(page) -> list[str]:
+    """The text of every element in the main area except the charts (whose drawn labels come from `figures`)."""
+    return page.locator(
+        '[data-testid="stMain"] [data-testid="stElementContainer"]:not(:has([data-testid="stPlotlyChart"]))'
+    ).all_inner_texts()

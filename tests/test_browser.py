@@ -1,12 +1,15 @@
-"""The real thing: the app served by `streamlit run`, driven in Debian's Chromium through playwright."""
+"""The real thing: the app served by `streamlit run`, driven in Debian's Chromium through playwright.
+
+Every wait is on a condition (a script run finished, a text or a value appeared), never on time.
+"""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-
-from tests.conftest import wait_for_app
+from conftest import rerun, wait_for_app
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -22,41 +25,45 @@ def page(browser, live_app):
 def test_explorer_draws_the_cube_and_switching_norm_changes_the_statistics(page, live_app):
     page.goto(live_app + "/", timeout=120_000)
     wait_for_app(page)
-    page.locator(".js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)  # the 3D cube drew
-    assert page.get_by_text("24 statistics, one per batch × sequence, each over 8 cells").count() == 1
-    assert page.get_by_text(re.compile(r"matches nn\.LayerNorm\(8\)\(x\): max \|Δ\|")).count() == 1
+    page.locator(".st-key-cube .js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)  # the 3D cube
+    expect(page.get_by_text("24 statistics, one per batch × sequence, each over 8 cells")).to_have_count(1)
+    expect(page.get_by_text(re.compile(r"matches nn\.LayerNorm\(8\)\(x\): max \|Δ\|"))).to_have_count(1)
 
     page.get_by_test_id("stSelectbox").filter(has_text="Normalization").click()
-    page.get_by_role("option", name="BatchNorm", exact=True).click()
-    wait_for_app(page)
-    page.get_by_text("8 statistics, one per feature, each over 24 cells").wait_for(timeout=60_000)
-    assert page.get_by_text("24 statistics, one per batch × sequence").count() == 0
-    assert page.get_by_text(re.compile(r"matches nn\.BatchNorm1d\(8\)")).count() == 1
-    assert page.locator('[data-testid="stException"]').count() == 0
+    rerun(page, page.get_by_role("option", name="BatchNorm", exact=True).click)
+    expect(page.get_by_text("8 statistics, one per feature, each over 24 cells")).to_have_count(1, timeout=60_000)
+    expect(page.get_by_text("24 statistics, one per batch × sequence")).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"matches nn\.BatchNorm1d\(8\)"))).to_have_count(1)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+# Where cell (s, f) of the input heatmap is on screen, from plotly's own axes of the drawn chart (the input panel is
+# on x/y): the centre of that cell, whatever the chart's size and position.
+_CELL_CENTRE = """([s, f]) => {
+  const gd = document.querySelector('.st-key-heat .js-plotly-plot');
+  const box = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  return {x: box.left + xa._offset + xa.l2p(f), y: box.top + ya._offset + ya.l2p(s)};
+}"""
 
 
 def test_clicking_a_heatmap_cell_chooses_it(page, live_app):
     page.goto(live_app + "/?norm=instancenorm", timeout=120_000)
     wait_for_app(page)
-    heat = page.locator('[data-testid="stPlotlyChart"]').nth(3)  # cube, overview, statistics, then input/output
+    heat = page.locator(".st-key-heat")  # the input/output heatmaps (the chart's key on the Explorer)
     heat.scroll_into_view_if_needed()
-    page.wait_for_timeout(1500)
-    image = heat.locator(".heatmaplayer image").first  # the input heatmap (8 features × 6 tokens)
-    box = image.bounding_box()
-    assert box is not None
+    heat.locator(".heatmaplayer image").first.wait_for(timeout=60_000)  # drawn, so plotly's axes are laid out
+    expect(page.get_by_label("s (sequence)")).not_to_have_value("4")
     # the third column, fifth row: the transparent marker there carries (b, s, f) = (0, 4, 2)
-    page.mouse.click(box["x"] + box["width"] * (2.5 / 8), box["y"] + box["height"] * (4.5 / 6))
-    wait_for_app(page)
-    page.wait_for_function(
-        "() => document.querySelector('input[aria-label=\"s (sequence)\"]')?.value === '4'", timeout=60_000
-    )
-    assert page.get_by_label("f (feature)").input_value() == "2"
-    assert page.get_by_label("b (batch)").input_value() == "0"
-    assert page.locator('[data-testid="stException"]').count() == 0
+    centre = page.evaluate(_CELL_CENTRE, [4, 2])
+    rerun(page, lambda: page.mouse.click(centre["x"], centre["y"]))
+    expect(page.get_by_label("s (sequence)")).to_have_value("4", timeout=60_000)
+    expect(page.get_by_label("f (feature)")).to_have_value("2")
+    expect(page.get_by_label("b (batch)")).to_have_value("0")
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
 def test_which_layernorm_page_states_the_answer(page, live_app):
     page.goto(live_app + "/which-layernorm", timeout=120_000)
     wait_for_app(page)
-    page.get_by_text("Transformers normalize each token over its own features").wait_for(timeout=60_000)
-    assert page.locator('[data-testid="stException"]').count() == 0
+    expect(page.get_by_text("Transformers normalize each token over its own features")).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import wait_for_app
+from conftest import figures, texts, wait_for_app, wait_for_charts
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -13,22 +14,21 @@ SHARED = "walkthrough?norm=batchnorm&B=3&S=6&F=8&seed=7&wt_step=2&cb=1&cs=2&cf=3
 
 
 def open_view(browser, url: str, **ctx):
+    """A new browser context on `url`, once the script has run and every chart is drawn."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, **ctx)
     page = context.new_page()
-    page.goto(url, timeout=90_000)
+    page.goto(url, timeout=120_000)
     wait_for_app(page)
-    page.wait_for_selector("text=Step 3 of 7", timeout=60_000)
-    page.wait_for_selector(".katex >> nth=1", timeout=30_000)  # the formulas are drawn
-    wait_for_app(page)
-    page.wait_for_timeout(1000)
+    expect(page.get_by_text("Step 3 of 7").first).to_be_visible(timeout=60_000)
+    page.wait_for_selector(".katex >> nth=1", timeout=30_000)  # the formulas are typeset
+    wait_for_charts(page)
     return context, page
 
 
 def test_a_shared_link_opens_the_same_view(live_app, browser):
     teacher, page = open_view(browser, f"{live_app}/{SHARED}")
     try:
-        main = page.locator('[data-testid="stMain"]')
-        text = main.inner_text()
+        text = "\n".join(texts(page))
         assert "Step 3 of 7: Its mean μ" in text
         assert "The mean of the 18 lit values" in text  # BatchNorm over B × S = 3 × 6 tokens
         assert page.locator(".st-key-present").count() == 1, "app.py ran (even on a fresh server's first visit)"
@@ -36,9 +36,12 @@ def test_a_shared_link_opens_the_same_view(live_app, browser):
         query = parse_qs(urlparse(page.url).query)
         for k, v in parse_qs(urlparse(SHARED).query).items():
             assert query.get(k) == v, f"the address bar lost {k}"
+        charts = figures(page)
+        assert charts, "the walkthrough shows a chart"
         student, page2 = open_view(browser, page.url)
         try:
-            assert page2.locator('[data-testid="stMain"]').inner_text() == text
+            assert texts(page2) == texts(page)  # every text, formula and widget of the main area
+            assert figures(page2) == charts  # and every chart's data and layout
         finally:
             student.close()
     finally:

@@ -27,14 +27,43 @@ print(_json.dumps({"x": x.tolist(), "xhat": xhat.tolist(), "y": y.tolist(), "mea
 """
 
 
-def run_script(script: str, tmp_path) -> tuple[dict, str]:
-    path = tmp_path / "reproduce.py"
-    path.write_text(script + DUMP)
+RUNNER = """
+import contextlib, io, json, runpy, sys, traceback
+sys.modules["norm_viz"] = None  # the scripts are plain torch: importing the app's package must fail
+out = {}
+for path in sys.argv[1:]:
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            runpy.run_path(path, run_name="__main__")
+        out[path] = {"stdout": buf.getvalue(), "error": None}
+    except BaseException:
+        out[path] = {"stdout": buf.getvalue(), "error": traceback.format_exc()}
+print(json.dumps(out))
+"""
+
+
+def run_scripts(scripts: dict[str, str], folder) -> dict[str, tuple[dict, str]]:
+    """Run each script as `__main__`, each in a fresh namespace, all in ONE new Python process (torch is imported
+    once, not once per script); returns, per name, the numbers DUMP printed and the lines the script printed."""
+    paths = {}
+    for name, script in scripts.items():
+        paths[name] = folder / f"reproduce_{name}.py"
+        paths[name].write_text(script + DUMP)
+    runner = folder / "run_all.py"
+    runner.write_text(RUNNER)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120, env=env)
+    cmd = [sys.executable, str(runner), *map(str, paths.values())]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
-    *printed, last = proc.stdout.strip().splitlines()
-    return json.loads(last), "\n".join(printed)
+    ran = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = {}
+    for name, path in paths.items():
+        res = ran[str(path)]
+        assert res["error"] is None, f"{name}: {res['error']}"
+        *printed, last = res["stdout"].strip().splitlines()
+        out[name] = (json.loads(last), "\n".join(printed))
+    return out
 
 
 def check_numbers(r, got: dict, printed: str, cell) -> None:
@@ -51,31 +80,53 @@ def check_numbers(r, got: dict, printed: str, cell) -> None:
     assert f"y = {v['y']:.5g}"[:-1] in printed  # six digits printed; compare the first five
 
 
-@pytest.mark.parametrize("key", sorted(NORMS))
-def test_script_reproduces_every_norm(key, tmp_path):
+CELL = (2, 1, 4)
+SOURCES = ["uniform", "integers", "token_like", "preset"]
+
+
+def norm_case(key: str):
+    """The app's result for `key` on a (3, 4, 6) tensor with groups, padding, γ and β, and its reproduce script."""
     b, s, f = 3, 4, 6
     x = make_tensor(b, s, f, "normal", seed=11, scale=2.0, shift=-0.5)
     groups = 3 if NORMS[key].uses_groups else None
     lengths = (4, 2, 3)
     mask = torch.arange(s)[None, :] < torch.tensor(lengths)[:, None] if NORMS[key].masked else None
     r = normalize(x, key, 1e-3, groups=groups, mask=mask, weight=1.5, bias=-0.25)
-    cell = (2, 1, 4)
-    script = export.reproduce_script(r, cell, export.recipe_for("normal", 11, 2.0, -0.5), lengths)
-    assert "torch.randn((3, 4, 6), generator=g" in script
-    got, printed = run_script(script, tmp_path)
-    check_numbers(r, got, printed, cell)
+    return r, export.reproduce_script(r, CELL, export.recipe_for("normal", 11, 2.0, -0.5), lengths)
 
 
-@pytest.mark.parametrize("source", ["uniform", "integers", "token_like", "preset"])
-def test_script_reproduces_every_kind_of_tensor(source, tmp_path):
+def source_case(source: str):
+    """The app's LayerNorm result on a tensor from `source`, its recipe (None: written out) and its script."""
     if source == "preset":
         x, recipe = PRESETS["interview"].tensor(), None
     else:
         x = make_tensor(2, 3, 5, source, seed=4, scale=0.5, shift=1.0)
         recipe = export.recipe_for(source, 4, 0.5, 1.0)
-    assert (recipe is None) == (source in ("token_like", "preset")), "unknown generators are written out"
     r = normalize(x, "layernorm")
-    got, printed = run_script(export.reproduce_script(r, (0, 0, 1), recipe), tmp_path)
+    return r, recipe, export.reproduce_script(r, (0, 0, 1), recipe)
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory) -> dict[str, tuple[dict, str]]:
+    """Every reproduce script of this module, run in one subprocess: name -> (numbers, printed lines)."""
+    scripts = {f"norm_{key}": norm_case(key)[1] for key in sorted(NORMS)}
+    scripts |= {f"source_{source}": source_case(source)[2] for source in SOURCES}
+    return run_scripts(scripts, tmp_path_factory.mktemp("reproduce"))
+
+
+@pytest.mark.parametrize("key", sorted(NORMS))
+def test_script_reproduces_every_norm(key, ran):
+    r, script = norm_case(key)
+    assert "torch.randn((3, 4, 6), generator=g" in script
+    got, printed = ran[f"norm_{key}"]
+    check_numbers(r, got, printed, CELL)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_script_reproduces_every_kind_of_tensor(source, ran):
+    r, recipe, _ = source_case(source)
+    assert (recipe is None) == (source in ("token_like", "preset")), "unknown generators are written out"
+    got, printed = ran[f"source_{source}"]
     check_numbers(r, got, printed, (0, 0, 1))
 
 

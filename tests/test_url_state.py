@@ -161,8 +161,10 @@ def test_out_of_range_numbers_fall_back_with_a_notice(entry, sign):
         assert "out of range" in notes
 
 
-@pytest.mark.parametrize("entry", [e for e in PAGES if "norm" in defaults(e.url_path)[1]], ids=lambda e: e.url_path)
+@pytest.mark.parametrize("entry", PAGES, ids=lambda e: e.url_path)
 def test_unknown_norm_name_lists_the_valid_ones(entry):
+    if "norm" not in defaults(entry.url_path)[1]:  # decided when the test runs: collection runs no page
+        pytest.skip(f"{entry.url_path} has no norm in its URL")
     at = app_test(entry.url_path, {"norm": "superNorm"})
     no_exception(at)
     notes = url_notices(at)
