@@ -29,7 +29,10 @@ def test_the_python_example_runs():
     code = re.search(r"```python\n(.*?)\n```", README, re.S).group(1)
     scope: dict = {}
     exec(code, scope)
-    assert isinstance(scope["r"].output, torch.Tensor) and scope["r"].n_groups == 32
+    r = scope["r"]
+    assert isinstance(r.output, torch.Tensor) and r.key == "groupnorm"
+    assert r.n_groups == r.shape[0] * r.groups == 16, "one statistic per (sample, feature group)"
+    torch.testing.assert_close(r.output, scope["normalize"](scope["x"], "groupnorm", groups=4).output)
 
 
 def test_every_norm_of_the_table_is_in_the_readme():
