@@ -88,9 +88,22 @@ def test_cheat_sheet_holds_the_answers_the_table_and_computed_examples():
         assert torch.allclose(torch.tensor(ast.literal_eval(shown), dtype=torch.float32), y, atol=1e-3)
 
 
+def test_a_link_to_the_default_page_points_at_the_root():
+    from conftest import page_entries
+
+    from norm_viz.classroom.cards import ROOT_PAGE, Link
+
+    assert [e.url_path for e in page_entries() if e.default] == [ROOT_PAGE]
+    assert Link("x", ROOT_PAGE, (("norm", "rmsnorm"),)).href == "?norm=rmsnorm"
+    assert Link("x", "padding", (("norm", "rmsnorm"),)).href == "padding?norm=rmsnorm"
+
+
 def test_links_carry_their_settings_in_the_href():
-    link = next(lk for _, lk in LINKS if lk.query)
-    assert link.href.startswith(link.url_path + "?") and all(f"{k}={v}" in link.href for k, v in link.query)
+    from norm_viz.classroom.cards import ROOT_PAGE
+
+    for link in (lk for _, lk in LINKS if lk.query):
+        path = "" if link.url_path == ROOT_PAGE else link.url_path
+        assert link.href.startswith(path + "?") and all(f"{k}={v}" in link.href for k, v in link.query)
 
 
 def test_interview_page_shows_one_card_from_a_link_and_offers_the_cheat_sheet():

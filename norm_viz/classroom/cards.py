@@ -12,6 +12,9 @@ from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
 from norm_viz.core.table import NORMS, unit_name
 
+ROOT_PAGE = "explorer"
+"""url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""
+
 
 @dataclass(frozen=True)
 class Link:
@@ -23,9 +26,10 @@ class Link:
 
     @property
     def href(self) -> str:
-        """A relative link to the page with its settings, e.g. 'padding?norm=batchnorm'."""
+        """A relative link to the page with its settings, e.g. 'padding?norm=batchnorm' ('?norm=…' for the
+        default page, which Streamlit serves at the root only: '/explorer' would say 'Page not found')."""
         q = "&".join(f"{k}={v}" for k, v in self.query)
-        return self.url_path + (f"?{q}" if q else "")
+        return ("" if self.url_path == ROOT_PAGE else self.url_path) + (f"?{q}" if q else "")
 
 
 @dataclass(frozen=True)
