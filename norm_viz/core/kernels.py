@@ -18,7 +18,7 @@ Stats = tuple[Tensor, Tensor | None, Tensor]
 
 def var_from_rstd(rstd: Tensor, eps: float, dtype: torch.dtype) -> Tensor:
     """Recover σ² from 1/√(σ² + ε), in float64 so that small variances keep their digits."""
-    return (rstd.double().pow(-2) - eps).clamp_min(0).to(dtype)
+    return rstd.to(torch.float64, copy=True).pow_(-2).sub_(eps).clamp_min_(0).to(dtype)
 
 
 @lru_cache(maxsize=16)
@@ -28,17 +28,27 @@ def unit_affine(shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, Ten
 
 
 def batchnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
-    """BatchNorm (and masked BatchNorm): one native batch-norm call on the (B·S, F) rows (the real rows only)."""
+    """BatchNorm: one native batch-norm call on the (B·S, F) rows; with a mask, two passes over the real rows."""
     b, s, f = x.shape
-    flat = x.reshape(b * s, f)
     if mask is not None:
-        rows = flat[mask.reshape(-1)]
-        _, mean, rstd = torch.ops.aten.native_batch_norm(rows, None, None, None, None, True, 0.0, eps)
-        xhat = torch.addcmul(-mean * rstd, x, rstd)
-    else:
-        xhat, mean, rstd = torch.ops.aten.native_batch_norm(flat, None, None, None, None, True, 0.0, eps)
-        xhat = xhat.view(b, s, f)
-    return xhat, mean, var_from_rstd(rstd, eps, x.dtype)
+        return _masked_rows_stats(x, mask, eps)
+    xhat, mean, rstd = torch.ops.aten.native_batch_norm(x.reshape(b * s, f), None, None, None, None, True, 0.0, eps)
+    return xhat.view(b, s, f), mean, var_from_rstd(rstd, eps, x.dtype)
+
+
+def _masked_rows_stats(x: Tensor, mask: Tensor, eps: float) -> Stats:
+    """Masked BatchNorm: mean, then mean squared deviation of the real rows, in a copy of them that is then dropped.
+
+    Centring and squaring that copy in place keeps the peak memory at one tensor the size of x (the output).
+    """
+    b, s, f = x.shape
+    rows = x.reshape(b * s, f)[mask.reshape(-1)]
+    n = rows.shape[0]
+    mean = rows.sum(0).div_(n)
+    var = rows.sub_(mean).square_().sum(0).div_(n)
+    del rows
+    rstd = torch.rsqrt(var + eps)
+    return torch.addcmul(-mean * rstd, x, rstd), mean, var
 
 
 def _layer_norm_stats(x: Tensor, dims: list[int], eps: float) -> Stats:
@@ -57,29 +67,33 @@ def layernorm_sample_stats(x: Tensor, groups: int, eps: float, mask: Tensor | No
     return _layer_norm_stats(x, [x.shape[1], x.shape[2]], eps)
 
 
+def _sequence_stats(x: Tensor, groups: int, eps: float) -> Stats:
+    """Per (sample, feature group) over the sequence and the group's features, for the whole batch at once.
+
+    Two passes (mean, then mean squared deviation) over sums along the sequence, which torch vectorizes across the
+    contiguous features; the statistics are spread back per feature so that every elementwise step broadcasts a
+    (B, 1, F) row. One buffer the size of x holds the deviations, their squares in place, then the output.
+    """
+    b, s, f = x.shape
+    width = f // groups
+    n = s * width
+    mean = x.sum(1).view(b, groups, width).sum(-1).div_(n)
+    mean_f = mean.view(b, groups, 1).expand(b, groups, width).reshape(b, 1, f)
+    out = torch.sub(x, mean_f)
+    var = out.square_().sum(1).view(b, groups, width).sum(-1).div_(n)
+    rstd_f = torch.rsqrt(var + eps).view(b, groups, 1).expand(b, groups, width).reshape(b, 1, f)
+    torch.addcmul(-mean_f * rstd_f, x, rstd_f, out=out)
+    return out, mean.reshape(-1), var.reshape(-1)
+
+
 def instancenorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
     """InstanceNorm: per (sample, feature) over the sequence."""
-    b = x.shape[0]
-    parts = [torch.ops.aten.native_batch_norm(x[i], None, None, None, None, True, 0.0, eps) for i in range(b)]
-    xhat = torch.stack([p[0] for p in parts])
-    mean = torch.stack([p[1] for p in parts]).reshape(-1)
-    rstd = torch.stack([p[2] for p in parts]).reshape(-1)
-    return xhat, mean, var_from_rstd(rstd, eps, x.dtype)
+    return _sequence_stats(x, x.shape[2], eps)
 
 
 def groupnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
     """GroupNorm: per (sample, feature group) over the sequence and the group's features."""
-    b, s, f = x.shape
-    # per-(sample, feature) moments over the sequence from the native kernel, then the groups' moments by the
-    # law of total variance (mean of variances + variance of means): no transposed copy of x is needed
-    parts = [torch.ops.aten.native_batch_norm(x[i], None, None, None, None, True, 0.0, eps) for i in range(b)]
-    m = torch.stack([p[1] for p in parts]).double().view(b, groups, f // groups)
-    v = (torch.stack([p[2] for p in parts]).double().pow(-2) - eps).clamp_min(0).view(b, groups, f // groups)
-    mean_g = m.mean(-1, keepdim=True)
-    var_g = v.mean(-1, keepdim=True) + (m - mean_g).square().mean(-1, keepdim=True)
-    rstd = torch.rsqrt(var_g + eps).expand(b, groups, f // groups).reshape(b, 1, f).to(x.dtype)
-    shift = (-mean_g * torch.rsqrt(var_g + eps)).expand(b, groups, f // groups).reshape(b, 1, f).to(x.dtype)
-    return torch.addcmul(shift, x, rstd), mean_g.reshape(-1).to(x.dtype), var_g.reshape(-1).to(x.dtype)
+    return _sequence_stats(x, groups, eps)
 
 
 def groupnorm_token_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
