@@ -3,7 +3,10 @@
 torch only. Each kernel takes (x, groups, eps, mask) for x of shape (B, S, F) and returns x̂ = (x - μ)/√(σ² + ε),
 the mean of each group (None for norms that do not center) and its biased variance (mean square for RMS norms),
 both flat and indexed by group id. A NORMS row names its kernel; a row without one uses the generic reduction.
-The statistics come out of the same native call that makes the output, so returning them costs nothing extra.
+Where a native torch kernel fits x's layout (BatchNorm on the (B·S, F) rows, LayerNorm, GroupNorm per token) the
+statistics come out of the same call that makes the output. No native kernel reduces along the middle axis of
+a contiguous (B, S, F) tensor per sample without a transposed copy, so InstanceNorm, GroupNorm and masked BatchNorm
+use two passes of sums instead, with one buffer the size of x (bench.py measures both against torch).
 """
 
 from __future__ import annotations
@@ -15,10 +18,25 @@ from torch import Tensor
 
 Stats = tuple[Tensor, Tensor | None, Tensor]
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+"""Dtypes whose sums and squares would round or overflow: the hand-written passes run in float32 for them."""
+
 
 def var_from_rstd(rstd: Tensor, eps: float, dtype: torch.dtype) -> Tensor:
-    """Recover σ² from 1/√(σ² + ε), in float64 so that small variances keep their digits."""
+    """Recover σ² from 1/√(σ² + ε), computed in float64 (rstd is left as it is)."""
     return rstd.to(torch.float64, copy=True).pow_(-2).sub_(eps).clamp_min_(0).to(dtype)
+
+
+def _var_over_rstd(rstd: Tensor, eps: float) -> Tensor:
+    """σ² = 1/rstd² − ε written over the native call's own rstd, so returning σ² costs no memory.
+
+    float32 arithmetic here loses nothing measurable: the float32 rstd already limits σ² to about 2·10⁻⁷·(σ² + ε),
+    and recomputing in float64 changed that error by under 10% (σ from 10⁻⁵ to 1, offsets 0 and 5, 4096 groups).
+    Half precision goes through float64, as its 1/rstd² can leave the range.
+    """
+    if rstd.dtype in _LOW_PRECISION:
+        return var_from_rstd(rstd, eps, rstd.dtype)
+    return rstd.pow_(-2).sub_(eps).clamp_min_(0)
 
 
 @lru_cache(maxsize=16)
@@ -33,7 +51,7 @@ def batchnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> 
     if mask is not None:
         return _masked_rows_stats(x, mask, eps)
     xhat, mean, rstd = torch.ops.aten.native_batch_norm(x.reshape(b * s, f), None, None, None, None, True, 0.0, eps)
-    return xhat.view(b, s, f), mean, var_from_rstd(rstd, eps, x.dtype)
+    return xhat.view(b, s, f), mean, _var_over_rstd(rstd, eps)
 
 
 def _masked_rows_stats(x: Tensor, mask: Tensor, eps: float) -> Stats:
@@ -41,6 +59,8 @@ def _masked_rows_stats(x: Tensor, mask: Tensor, eps: float) -> Stats:
 
     Centring and squaring that copy in place keeps the peak memory at one tensor the size of x (the output).
     """
+    if x.dtype in _LOW_PRECISION:
+        return _cast(_masked_rows_stats(x.float(), mask, eps), x.dtype)
     b, s, f = x.shape
     rows = x.reshape(b * s, f)[mask.reshape(-1)]
     n = rows.shape[0]
@@ -51,10 +71,15 @@ def _masked_rows_stats(x: Tensor, mask: Tensor, eps: float) -> Stats:
     return torch.addcmul(-mean * rstd, x, rstd), mean, var
 
 
+def _cast(stats: Stats, dtype: torch.dtype) -> Stats:
+    xhat, mean, var = stats
+    return xhat.to(dtype), None if mean is None else mean.to(dtype), var.to(dtype)
+
+
 def _layer_norm_stats(x: Tensor, dims: list[int], eps: float) -> Stats:
     ones, zeros = unit_affine(tuple(dims), x.dtype)  # torch's CPU kernel is ~2x faster with an affine
     xhat, mean, rstd = torch.ops.aten.native_layer_norm(x, dims, ones, zeros, eps)
-    return xhat, mean.reshape(-1), var_from_rstd(rstd.reshape(-1), eps, x.dtype)
+    return xhat, mean.reshape(-1), _var_over_rstd(rstd.reshape(-1), eps)
 
 
 def layernorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
@@ -67,22 +92,30 @@ def layernorm_sample_stats(x: Tensor, groups: int, eps: float, mask: Tensor | No
     return _layer_norm_stats(x, [x.shape[1], x.shape[2]], eps)
 
 
+_CHUNK = 1 << 18
+"""Values per chunk when squaring deviations: a 1 MB float32 temporary that stays in cache."""
+
+
 def _sequence_stats(x: Tensor, groups: int, eps: float) -> Stats:
     """Per (sample, feature group) over the sequence and the group's features, for the whole batch at once.
 
-    Two passes (mean, then mean squared deviation) over sums along the sequence, which torch vectorizes across the
-    contiguous features; the statistics are spread back per feature so that every elementwise step broadcasts a
-    (B, 1, F) row. One buffer the size of x holds the deviations, their squares in place, then the output.
+    Two passes over sums along the sequence (torch vectorizes them across the contiguous features): the mean, then
+    the mean squared deviation, squared a chunk of the sequence at a time so that the only large buffer is the
+    output, which holds x − μ and is then scaled in place. The statistics are spread back per feature so every
+    elementwise step broadcasts one (B, 1, F) row.
     """
+    if x.dtype in _LOW_PRECISION:
+        return _cast(_sequence_stats(x.float(), groups, eps), x.dtype)
     b, s, f = x.shape
     width = f // groups
     n = s * width
     mean = x.sum(1).view(b, groups, width).sum(-1).div_(n)
-    mean_f = mean.view(b, groups, 1).expand(b, groups, width).reshape(b, 1, f)
-    out = torch.sub(x, mean_f)
-    var = out.square_().sum(1).view(b, groups, width).sum(-1).div_(n)
-    rstd_f = torch.rsqrt(var + eps).view(b, groups, 1).expand(b, groups, width).reshape(b, 1, f)
-    torch.addcmul(-mean_f * rstd_f, x, rstd_f, out=out)
+    out = torch.sub(x, mean.view(b, groups, 1).expand(b, groups, width).reshape(b, 1, f))
+    squares = torch.zeros(b, f, dtype=x.dtype)
+    for part in out.split(max(1, _CHUNK // (b * f)), dim=1):
+        squares += part.square().sum(1)
+    var = squares.view(b, groups, width).sum(-1).div_(n)
+    out.mul_(torch.rsqrt(var + eps).view(b, groups, 1).expand(b, groups, width).reshape(b, 1, f))
     return out, mean.reshape(-1), var.reshape(-1)
 
 
@@ -103,7 +136,7 @@ def groupnorm_token_stats(x: Tensor, groups: int, eps: float, mask: Tensor | Non
     out, mean, rstd = torch.ops.aten.native_layer_norm(
         x.reshape(b, s, groups, f // groups), [f // groups], ones, zeros, eps
     )
-    return out.view(b, s, f), mean.reshape(-1), var_from_rstd(rstd.reshape(-1), eps, x.dtype)
+    return out.view(b, s, f), mean.reshape(-1), _var_over_rstd(rstd.reshape(-1), eps)
 
 
 def rmsnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
