@@ -251,3 +251,81 @@ def test_bench_prints_every_row_of_the_table(capsys):
     assert "torch.profiler" in out
     for key in NORMS:
         assert f"\n{key} " in out
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_all_finite_finds_nan_and_both_infinities(dtype):
+    x = torch.randn(3, 4, 5).to(dtype)
+    assert kernels.all_finite(x) and kernels.all_finite(x[:0])
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        y = x.clone()
+        y[2, 3, 4] = bad
+        assert not kernels.all_finite(y)
+        assert not kernels.all_finite(y.transpose(0, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    b=st.integers(1, 4),
+    s=st.integers(1, 6),
+    f=st.integers(1, 9),
+    dtype=st.sampled_from([torch.float16, torch.float32, torch.float64]),
+    masked=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_mean_square_rows_is_powernorms_psi2(b, s, f, dtype, masked, seed):
+    """ψ² = mean of x² over the (real) tokens, per feature, in any dtype, whatever the chunking."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(b, s, f, generator=g) * 3).to(dtype)
+    mask = None
+    if masked:
+        mask = torch.rand(b, s, generator=g) < 0.6
+        mask.view(-1)[seed % (b * s)] = True
+    rows = x.double().reshape(-1, f)
+    want = (rows if mask is None else rows[mask.reshape(-1)]).square().mean(0)
+    before = x.clone()
+    got = kernels.mean_square_rows(x, mask)
+    assert torch.equal(x, before) and got.dtype == dtype and got.shape == (f,)
+    tol = {torch.float16: 3e-3, torch.float32: 1e-6, torch.float64: 1e-12}[dtype]
+    torch.testing.assert_close(got.double(), want, rtol=tol, atol=tol)
+
+
+def test_mean_square_rows_in_chunks_and_under_autograd(monkeypatch):
+    monkeypatch.setattr(kernels, "_CHUNK", 7)  # several chunks, the last one short
+    x = torch.randn(3, 5, 4, dtype=torch.float64)
+    mask = torch.tensor([[1, 1, 0, 1, 0], [0, 0, 0, 0, 1], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    for m in (None, mask):
+        rows = x.reshape(-1, 4) if m is None else x.reshape(-1, 4)[m.reshape(-1)]
+        torch.testing.assert_close(kernels.mean_square_rows(x, m), rows.square().mean(0))
+    leaf = x.clone().requires_grad_(True)
+    kernels.mean_square_rows(leaf, mask).sum().backward()
+    want = 2 * x * mask[:, :, None] / int(mask.sum())
+    torch.testing.assert_close(leaf.grad, want)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("alpha", [0.5, 2.0, -0.3, 0.0])
+def test_dyt_stats_equal_torch_tanh(alpha, dtype):
+    x = torch.cat([torch.randn(2, 50, 8, dtype=torch.float64) * 4, torch.full((2, 1, 8), 1e-3, dtype=torch.float64)], 1)
+    x = x.to(dtype)
+    y, ms = kernels.dyt_stats(x, alpha)
+    tol = 3e-7 if dtype == torch.float32 else 1e-14
+    torch.testing.assert_close(y, torch.tanh(alpha * x), atol=tol, rtol=0)
+    torch.testing.assert_close(ms, x.square().reshape(-1))
+    assert y.dtype == dtype and float(y.abs().max()) <= 1.0
+    per_feature = torch.linspace(0.1, 1.0, 8, dtype=dtype)  # a tensor α, one per feature
+    torch.testing.assert_close(kernels.dyt_stats(x, per_feature)[0], torch.tanh(per_feature * x), atol=tol, rtol=0)
+
+
+def test_dyt_stats_clamp_x_squared_and_follow_gradients():
+    x = torch.tensor([[[3e19, -3e19, 1.0]]])  # x² overflows float32
+    y, ms = kernels.dyt_stats(x, 0.5)
+    assert ms.tolist()[:2] == [torch.finfo(torch.float32).max] * 2
+    torch.testing.assert_close(y, torch.tensor([[[1.0, -1.0, math.tanh(0.5)]]]), atol=3e-7, rtol=0)
+    alpha = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)  # a learnable α
+    leaf = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
+    y, _ = kernels.dyt_stats(leaf, alpha)
+    y.sum().backward()
+    t = torch.tanh(0.7 * leaf.detach())
+    torch.testing.assert_close(leaf.grad, 0.7 * (1 - t.square()))
+    torch.testing.assert_close(alpha.grad, (leaf.detach() * (1 - t.square())).sum())

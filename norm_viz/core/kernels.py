@@ -11,9 +11,11 @@ use two passes of sums instead, with one buffer the size of x (bench.py measures
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import torch
+import torch.autograd.forward_ad as fwAD
 from torch import Tensor
 
 Stats = tuple[Tensor, Tensor | None, Tensor]
@@ -144,6 +146,62 @@ def rmsnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> St
     f = x.shape[2]
     ms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square_().div_(f)
     return x * torch.rsqrt(ms + eps), None, ms.reshape(-1)
+
+
+def all_finite(t: Tensor) -> bool:
+    """True when t holds no NaN and no ±inf: one min/max pass, no temporary.
+
+    `torch.isfinite(t).all()` builds boolean temporaries: about 7 ms and 21 MB at (8, 512, 768) float32, 0.6 ms here.
+    """
+    if t.numel() == 0:
+        return True
+    lo, hi = torch.aminmax(t)
+    return math.isfinite(float(lo)) and math.isfinite(float(hi))
+
+
+def _differentiated(*ts: Tensor | float) -> bool:
+    """True when autograd (reverse or forward mode, or torch.func) may differentiate through one of ts."""
+    for t in ts:
+        if not isinstance(t, Tensor):
+            continue
+        if t.requires_grad or fwAD.unpack_dual(t).tangent is not None:
+            return True
+        if torch._C._functorch.is_functorch_wrapped_tensor(t):
+            return True
+    return False
+
+
+def mean_square_rows(x: Tensor, mask: Tensor | None) -> Tensor:
+    """(F,) mean of x² over the tokens of x (B, S, F), the real ones only under a mask: PowerNorm's ψ².
+
+    A chunk of rows at a time (its real rows copied and squared in place), so that no temporary the size of x is
+    made and the chunk stays in cache.
+    """
+    b, s, f = x.shape
+    rows = x.reshape(b * s, f)
+    keep = None if mask is None else mask.reshape(-1)
+    if _differentiated(x):
+        return (rows if keep is None else rows[keep]).square().mean(0)
+    if x.dtype in _LOW_PRECISION:
+        return mean_square_rows(x.float(), mask).to(x.dtype)
+    total = torch.zeros(f, dtype=x.dtype)
+    step = max(1, _CHUNK // f)
+    for i, part in enumerate(rows.split(step)):
+        total += (part.square() if keep is None else part[keep[i * step : (i + 1) * step]].square_()).sum(0)
+    return total.div_(b * s if keep is None else int(keep.sum()))
+
+
+def dyt_stats(x: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor]:
+    """DyT for finite x: (tanh(α·x), each cell's x² clamped to the dtype's largest value, flat).
+
+    tanh(z) = 2·sigmoid(2z) − 1 computed in place runs about 3× faster than torch.tanh on this CPU (absolute error
+    ≤ 2·10⁻⁷ in float32, ≤ 10⁻¹⁵ in float64); when autograd differentiates through x or α, torch.tanh(α·x) is used.
+    """
+    top = torch.finfo(x.dtype).max
+    if _differentiated(x, alpha):
+        return torch.tanh(alpha * x), x.square().clamp_max(top).reshape(-1)
+    y = torch.mul(x, 2 * alpha).sigmoid_().mul_(2).sub_(1)
+    return y, x.square().clamp_max_(top).reshape(-1)
 
 
 KERNELS = {
