@@ -86,29 +86,29 @@ def counterpart(key: str, x: Tensor, groups: int, mask: Tensor | None, eps: floa
     return Counterpart(lambda: reference(x, key, eps, groups=groups, mask=mask), "compute.reference(x, key)")
 
 
-def _clock(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
+"""wall: elapsed time; cpu: CPU time of the calling thread (with one torch thread: what the call itself costs,
+much less sensitive to other processes on a shared machine)."""
 
 
 def median_ms_pair(
-    ours: Callable[[], object], theirs: Callable[[], object], repeats: int, warmup: int = 3
+    ours: Callable[[], object],
+    theirs: Callable[[], object],
+    repeats: int,
+    warmup: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[float, float]:
     """Median milliseconds of two calls timed alternately (swapping which goes first), so both see the same noise."""
     for _ in range(warmup):
         ours()
         theirs()
-    a: list[float] = []
-    b: list[float] = []
+    times: tuple[list[float], list[float]] = ([], [])
     for i in range(repeats):
-        if i % 2:
-            b.append(_clock(theirs))
-            a.append(_clock(ours))
-        else:
-            a.append(_clock(ours))
-            b.append(_clock(theirs))
-    return statistics.median(a) * 1e3, statistics.median(b) * 1e3
+        for side in (1, 0) if i % 2 else (0, 1):
+            t = clock()
+            (ours, theirs)[side]()
+            times[side].append(clock() - t)
+    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
 
 
 def peak_bytes(fn: Callable[[], object]) -> int | None:
@@ -134,7 +134,7 @@ def peak_bytes(fn: Callable[[], object]) -> int | None:
     return peak
 
 
-def bench_norms(shape: tuple[int, int, int], repeats: int) -> list[dict[str, float | str | None]]:
+def bench_norms(shape: tuple[int, int, int], repeats: int, clock: str = "wall") -> list[dict[str, float | str | None]]:
     """For every NORMS row: normalize() (output + statistics) vs the torch counterpart's usual call, same run."""
     b, s, f = shape
     x = make_tensor(b, s, f, kind="normal", seed=0)
@@ -151,7 +151,7 @@ def bench_norms(shape: tuple[int, int, int], repeats: int) -> list[dict[str, flo
             return normalize(x, key, groups=g, mask=mask)
 
         with torch.no_grad():
-            ours_ms, theirs_ms = median_ms_pair(ours, theirs.call, repeats)
+            ours_ms, theirs_ms = median_ms_pair(ours, theirs.call, repeats, clock=CLOCKS[clock])
             ours_mem, theirs_mem = peak_bytes(ours), peak_bytes(theirs.call)
         rows.append(
             {
@@ -224,6 +224,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shape", default="8,512,768", help="B,S,F of the compute benchmark (default 8,512,768)")
     ap.add_argument("--repeats", type=int, default=20, help="timed calls of each side per norm (default 20)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall: elapsed time (default); cpu: this thread's CPU time with one torch thread (steadier when the "
+        "machine is shared)",
+    )
     ap.add_argument("--skip-app", action="store_true", help="only the compute benchmark")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a = ap.parse_args(argv)
@@ -233,18 +240,27 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--shape must be three whole numbers B,S,F such as 8,512,768, got {a.shape!r}")
     if min(b, s, f) < 2 or a.repeats < 1:
         ap.error("every size in --shape must be at least 2 (BatchNorm and InstanceNorm need 2 values), --repeats ≥ 1")
+    if a.clock == "cpu":
+        a.threads = 1  # the CPU time of this thread is the whole cost only when torch runs on it alone
     if a.threads:
         torch.set_num_threads(a.threads)
     shape = (b, s, f)
-    rows = bench_norms(shape, a.repeats)
+    rows = bench_norms(shape, a.repeats, a.clock)
     app = None if a.skip_app else bench_explorer(max(5, a.repeats // 2))
     if a.json:
-        out = {"shape": shape, "threads": torch.get_num_threads(), "memory": MEMORY_HOW, "norms": rows, "explorer": app}
+        out = {
+            "shape": shape,
+            "threads": torch.get_num_threads(),
+            "clock": a.clock,
+            "memory": MEMORY_HOW,
+            "norms": rows,
+            "explorer": app,
+        }
         print(json.dumps(out, indent=2))
         return 0
     print(
         f"normalize() vs the usual torch call, x = {shape} float32, CPU, {torch.get_num_threads()} threads, "
-        f"torch.no_grad(); time: median of {a.repeats} calls each, alternated; ratio = normalize / torch"
+        f"torch.no_grad(); {a.clock} time: median of {a.repeats} calls each, alternated; ratio = normalize / torch"
     )
     print(f"{MEMORY_HOW}; masked norms: the last quarter of every sequence is padding; γ = 1, β = 0 for normalize()")
     print(_table(rows))
