@@ -134,13 +134,16 @@ def peak_bytes(fn: Callable[[], object]) -> int | None:
     return peak
 
 
-def bench_norms(shape: tuple[int, int, int], repeats: int, clock: str = "wall") -> list[dict[str, float | str | None]]:
+def bench_norms(
+    shape: tuple[int, int, int], repeats: int, clock: str = "wall", keys: list[str] | None = None
+) -> list[dict[str, float | str | None]]:
     """For every NORMS row: normalize() (output + statistics) vs the torch counterpart's usual call, same run."""
     b, s, f = shape
     x = make_tensor(b, s, f, kind="normal", seed=0)
     g = default_groups(f)
     rows: list[dict[str, float | str | None]] = []
-    for key, norm in NORMS.items():
+    for key in keys or list(NORMS):
+        norm = NORMS[key]
         mask = None
         if norm.masked:
             mask = torch.ones(b, s, dtype=torch.bool)
@@ -231,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         help="wall: elapsed time (default); cpu: this thread's CPU time with one torch thread (steadier when the "
         "machine is shared)",
     )
+    ap.add_argument("--norms", default="", help="comma-separated NORMS keys to time (default: every row)")
     ap.add_argument("--skip-app", action="store_true", help="only the compute benchmark")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a = ap.parse_args(argv)
@@ -240,12 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--shape must be three whole numbers B,S,F such as 8,512,768, got {a.shape!r}")
     if min(b, s, f) < 2 or a.repeats < 1:
         ap.error("every size in --shape must be at least 2 (BatchNorm and InstanceNorm need 2 values), --repeats ≥ 1")
+    keys = [k.strip() for k in a.norms.split(",") if k.strip()] or list(NORMS)
+    unknown = [k for k in keys if k not in NORMS]
+    if unknown:
+        ap.error(f"unknown norm(s) {', '.join(unknown)}; valid: {', '.join(NORMS)}")
     if a.clock == "cpu":
         a.threads = 1  # the CPU time of this thread is the whole cost only when torch runs on it alone
     if a.threads:
         torch.set_num_threads(a.threads)
     shape = (b, s, f)
-    rows = bench_norms(shape, a.repeats, a.clock)
+    rows = bench_norms(shape, a.repeats, a.clock, keys)
     app = None if a.skip_app else bench_explorer(max(5, a.repeats // 2))
     if a.json:
         out = {

@@ -52,7 +52,7 @@ def batchnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> 
     b, s, f = x.shape
     if mask is not None:
         return _masked_rows_stats(x, mask, eps)
-    xhat, mean, rstd = torch.ops.aten.native_batch_norm(x.reshape(b * s, f), None, None, None, None, True, 0.0, eps)
+    xhat, mean, rstd = torch.native_batch_norm(x.reshape(b * s, f), None, None, None, None, True, 0.0, eps)
     return xhat.view(b, s, f), mean, _var_over_rstd(rstd, eps)
 
 
@@ -80,7 +80,7 @@ def _cast(stats: Stats, dtype: torch.dtype) -> Stats:
 
 def _layer_norm_stats(x: Tensor, dims: list[int], eps: float) -> Stats:
     ones, zeros = unit_affine(tuple(dims), x.dtype)  # torch's CPU kernel is ~2x faster with an affine
-    xhat, mean, rstd = torch.ops.aten.native_layer_norm(x, dims, ones, zeros, eps)
+    xhat, mean, rstd = torch.native_layer_norm(x, dims, ones, zeros, eps)
     return xhat, mean.reshape(-1), _var_over_rstd(rstd.reshape(-1), eps)
 
 
@@ -135,9 +135,7 @@ def groupnorm_token_stats(x: Tensor, groups: int, eps: float, mask: Tensor | Non
     """GroupNorm per token: a LayerNorm over each (token, group)'s features (F.group_norm on (B·S, F), faster)."""
     b, s, f = x.shape
     ones, zeros = unit_affine((f // groups,), x.dtype)
-    out, mean, rstd = torch.ops.aten.native_layer_norm(
-        x.reshape(b, s, groups, f // groups), [f // groups], ones, zeros, eps
-    )
+    out, mean, rstd = torch.native_layer_norm(x.reshape(b, s, groups, f // groups), [f // groups], ones, zeros, eps)
     return out.view(b, s, f), mean.reshape(-1), _var_over_rstd(rstd.reshape(-1), eps)
 
 
