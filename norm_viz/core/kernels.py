@@ -50,7 +50,7 @@ def unit_affine(shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, Ten
 def batchnorm_stats(x: Tensor, groups: int, eps: float, mask: Tensor | None) -> Stats:
     """BatchNorm: one native batch-norm call on the (B·S, F) rows; with a mask, two passes over the real rows."""
     b, s, f = x.shape
-    if mask is not None:
+    if mask is not None and not bool(mask.all()):  # a mask without padding is plain BatchNorm, to the last bit
         return _masked_rows_stats(x, mask, eps)
     xhat, mean, rstd = torch.native_batch_norm(x.reshape(b * s, f), None, None, None, None, True, 0.0, eps)
     return xhat.view(b, s, f), mean, _var_over_rstd(rstd, eps)
@@ -189,17 +189,16 @@ def mean_square_rows(x: Tensor, mask: Tensor | None) -> Tensor:
     return total.div_(b * s if keep is None else int(keep.sum()))
 
 
-def dyt_stats(x: Tensor, alpha: float | Tensor) -> tuple[Tensor, Tensor]:
-    """DyT for finite x: (tanh(α·x), each cell's x² clamped to the dtype's largest value, flat).
+def dyt_tanh(x: Tensor, alpha: float | Tensor) -> Tensor:
+    """DyT before γ and β: tanh(α·x), α one number or one per feature.
 
-    tanh(z) = 2·sigmoid(2z) − 1 computed in place runs about 3× faster than torch.tanh on this CPU (absolute error
-    ≤ 2·10⁻⁷ in float32, ≤ 10⁻¹⁵ in float64); when autograd differentiates through x or α, torch.tanh(α·x) is used.
+    Computed as 2·sigmoid(2αx) − 1 in place on one fresh tensor: about 3× faster than torch.tanh on this CPU, with
+    an absolute error ≤ 2·10⁻⁷ in float32 (10⁻¹⁵ in float64). When autograd differentiates through x or α, the
+    plain torch.tanh(α·x) is used.
     """
-    top = torch.finfo(x.dtype).max
     if _differentiated(x, alpha):
-        return torch.tanh(alpha * x), x.square().clamp_max(top).reshape(-1)
-    y = torch.mul(x, 2 * alpha).sigmoid_().mul_(2).sub_(1)
-    return y, x.square().clamp_max_(top).reshape(-1)
+        return torch.tanh(alpha * x)
+    return torch.mul(x, 2 * alpha).sigmoid_().mul_(2).sub_(1)
 
 
 KERNELS = {
