@@ -1,7 +1,19 @@
 """norm-viz: see exactly which cells of a (batch, sequence, feature) tensor each normalization averages."""
 
 from norm_viz.core.compute import NormResult, normalize, reference, verify
+from norm_viz.core.config import NormConfig
 from norm_viz.core.data import KINDS, PRESETS, make_tensor
 from norm_viz.core.table import NORMS, Norm
 
-__all__ = ["KINDS", "NORMS", "PRESETS", "Norm", "NormResult", "make_tensor", "normalize", "reference", "verify"]
+__all__ = [
+    "KINDS",
+    "NORMS",
+    "PRESETS",
+    "Norm",
+    "NormConfig",
+    "NormResult",
+    "make_tensor",
+    "normalize",
+    "reference",
+    "verify",
+]

@@ -1,20 +1,22 @@
 """DyT: Dynamic Tanh replaces normalization with y = γ·tanh(αx) + β (Zhu, Chen, He, LeCun & Liu, 2025)."""
 
 import streamlit as st
-import torch
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
-from norm_viz.beyond.labs import ln_scatter
-from norm_viz.core.compute import normalize, verify
-from norm_viz.core.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
+from norm_viz.beyond.dyt_lab import DytConfig, DytFit, DytSample, dyt_fit, dyt_view
+from norm_viz.core.params import Param
+
+PARAMS = (
+    Param("dyt_alpha", 0.5, 0.01, 20.0, field="alpha"),
+    Param("dyt_n", 48, 2, 256, field="tokens"),
+    Param("dyt_F", 32, 2, 256, field="features"),
+    Param("dyt_spread", 1.0, 0.0, 3.0, field="spread"),
+    Param("dyt_seed", 0, 0, 2**31 - 1, field="seed"),
+)
 
 st.title("DyT: a transformer without normalization")
-ui.init_state("dyt_alpha", 0.5, ui.float_in(0.01, 20.0))
-ui.init_state("dyt_n", 48, ui.int_in(2, 256))
-ui.init_state("dyt_F", 32, ui.int_in(2, 256))
-ui.init_state("dyt_spread", 1.0, ui.float_in(0.0, 3.0))
-ui.init_state("dyt_seed", 0, ui.int_in(0, 2**31 - 1))
+ui.declare(PARAMS)
 ui.show_url_notices()
 st.markdown(
     "**DyT** (Dynamic Tanh, *Transformers without Normalization*, 2025) drops the statistics altogether: "
@@ -39,51 +41,27 @@ c3.slider(
 c4.number_input("seed", 0, 2**31 - 1, key="dyt_seed")
 st.slider("α (DyT's scalar)", 0.01, 20.0, step=0.01, key="dyt_alpha", help="y = a·tanh(αx), a fitted for this α")
 
-ss = st.session_state
-alpha = float(ss.dyt_alpha)
-
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def scatter(n: int, f: int, spread: float, seed: int) -> tuple[torch.Tensor, torch.Tensor, float, float, float]:
-    x, y = ln_scatter(n, f, spread, seed)
-    best_alpha, best_scale = fit_tanh_alpha(x, y)
-    return x, y, best_alpha, best_scale, line_fit_error(x, y)
+def fit_of(sample: DytSample) -> DytFit:
+    return dyt_fit(sample)
 
 
-x, y, best_alpha, best_scale, line_err = scatter(int(ss.dyt_n), int(ss.dyt_F), float(ss.dyt_spread), int(ss.dyt_seed))
-scale, err = tanh_fit(x, y, alpha)
-_best, best_err = tanh_fit(x, y, best_alpha)
-
+cfg = ui.config(DytConfig, PARAMS)
+view = dyt_view(cfg, fit_of(cfg.sample))
+fit = view.fit
 left, right = st.columns([3, 2], gap="large")
 with left:
     ui.chart(
-        figures_beyond.dyt_scatter_figure(x, y, alpha, scale, best_alpha, best_scale),
+        figures_beyond.dyt_scatter_figure(view.x, view.y, view.alpha, view.scale, fit.best_alpha, fit.best_scale),
         key="dyt_scatter",
     )
 with right:
-    ui.chart(figures_beyond.tanh_figure(alpha), key="dyt_tanh")
+    ui.chart(figures_beyond.tanh_figure(view.alpha), key="dyt_tanh")
     m1, m2, m3 = st.columns(3)
-    m1.metric("RMS error, your α", f"{err:.3f}")
-    m2.metric(f"best α = {best_alpha:.3g}", f"{best_err:.3f}")
-    m3.metric("best straight line", f"{line_err:.3f}")
-    r = normalize(x[None].float(), "dyt", alpha=alpha)
-    v = verify(r)
-    (st.success if v.ok else st.error)(
-        f"normalize(x, 'dyt', alpha={alpha:g}) vs torch.tanh(α·x): max |Δ| = {v.max_abs_diff:.1e}; "
-        f"{r.n_groups} groups of {r.group_size} cell: nothing is shared."
-    )
-
-gain = line_err / max(best_err, 1e-12)
-if gain > 1.2:
-    verdict = (
-        f"a tanh curve (α = {best_alpha:.3g}) fits this LayerNorm's input→output map with RMS error {best_err:.3f}, "
-        f"{gain:.1f}× better than any straight line ({line_err:.3f}): LayerNorm here acts as a squashing function, "
-        "which DyT imitates without computing a statistic"
-    )
-else:
-    verdict = (
-        f"with token scales this uniform, a straight line fits nearly as well as tanh (RMS error {line_err:.3f} vs "
-        f"{best_err:.3f}): LayerNorm is almost linear here; raise the spread of token scales to see the S-curve"
-    )
-st.info(f"**Takeaway:** {verdict}.")
-ui.sync_url(["dyt_alpha", "dyt_n", "dyt_F", "dyt_spread", "dyt_seed"])
+    m1.metric("RMS error, your α", f"{view.error:.3f}")
+    m2.metric(f"best α = {fit.best_alpha:.3g}", f"{fit.best_error:.3f}")
+    m3.metric("best straight line", f"{fit.line_error:.3f}")
+    (st.success if view.check_ok else st.error)(view.check)
+st.info(f"**Takeaway:** {view.takeaway}")
+ui.sync_url(PARAMS)

@@ -1,12 +1,10 @@
 """Geometry: with F = 2 or 3 features, see LayerNorm, RMSNorm and BatchNorm move a cloud of tokens."""
 
-import math
-
 import streamlit as st
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
-from norm_viz.beyond.labs import GEOMETRY_NORMS, GeometryConfig, geometry_view
+from norm_viz.beyond.geometry import GEOMETRY_NORMS, GeometryConfig, geometry_view
 from norm_viz.core.params import Param
 
 PARAMS = (
@@ -42,7 +40,7 @@ left, right = st.columns([3, 1], gap="large")
 with left:
     ui.chart(figures_beyond.geometry_figure(view.geometry, view.norm), config={"plotGlPixelRatio": 1}, key="geo_fig")
 with right:
-    st.metric("√F", f"{math.sqrt(view.features):.4f}")
+    st.metric("√F", f"{view.radius:.4f}")
     st.metric("shortest token after", f"{view.shortest:.4f}")
     st.metric("longest token after", f"{view.longest:.4f}")
     st.metric("largest distance from the plane", f"{view.off_plane:.1e}")

@@ -4,7 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from norm_viz import ui
-from norm_viz.classroom.cards import CARDS, axis_rows, cheat_sheet
+from norm_viz.classroom.cards import CARD_CHOICES, InterviewConfig, card_title, cheat_sheet, interview_view
+from norm_viz.core.params import Param
+
+PARAMS = (Param("iv_card", "all", options=CARD_CHOICES, field="card"),)
 
 st.title("Interview cards")
 ui.show_url_notices()
@@ -13,16 +16,9 @@ st.markdown(
     "opens the live demo with the right settings. Where one of our source documents gets it wrong, the card says so."
 )
 
-questions = {"all": "All questions"} | {c.key: c.question for c in CARDS}
-keys = [c.key for c in CARDS]
-ui.init_state("iv_card", "all", ui.choice(["all", *keys]))
+ui.declare(PARAMS)
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-c1.selectbox(
-    "Question",
-    ["all", *keys],
-    format_func=questions.__getitem__,
-    key="iv_card",
-)
+c1.selectbox("Question", list(CARD_CHOICES), format_func=card_title, key="iv_card")
 c2.download_button(
     "⬇ Cheat sheet (Markdown)",
     cheat_sheet(),
@@ -32,8 +28,8 @@ c2.download_button(
     width="stretch",
 )
 
-shown = [c for c in CARDS if st.session_state.iv_card in ("all", c.key)]
-for card in shown:
+view = interview_view(ui.config(InterviewConfig, PARAMS))
+for card in view.cards:
     with st.container(border=True):
         st.subheader(card.question)
         st.markdown(card.answer)
@@ -43,13 +39,8 @@ for card in shown:
             ui.page_link(link.url_path, link.label, link.query)
         st.caption(f"Sources: {card.source} (in shared/seeds).")
 
-with st.expander("The axis table (from the app's table of norms)", expanded=st.session_state.iv_card == "all"):
-    table = pd.DataFrame(axis_rows()).drop(columns="key")
-    table.columns = ["norm", "one statistic per", "averages over", "subtracts the mean", "γ, β shape", "PyTorch"]
-    st.dataframe(table, hide_index=True, width="stretch")
+with st.expander("The axis table (from the app's table of norms)", expanded=view.table_open):
+    st.dataframe(pd.DataFrame(view.table), hide_index=True, width="stretch")
 
-st.success(
-    f"{len(CARDS)} questions; {sum(1 for c in CARDS if c.correction)} of them correct a source document. "
-    "The cheat sheet holds every answer, the axis table and the worked examples, computed by the app."
-)
-ui.sync_url(["iv_card"])
+st.success(view.summary)
+ui.sync_url(PARAMS)

@@ -4,8 +4,11 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.classroom import figures as classroom_figures
-from norm_viz.classroom.walkthrough import STEP_KEYS, STEP_TITLES, group_mask, steps, takeaway
+from norm_viz.classroom.walkthrough import LAST_STEP, WalkthroughConfig, move, step_label, walkthrough_view
+from norm_viz.core.params import Param
 from norm_viz.explore import figures
+
+PARAMS = (Param("wt_step", 0, 0, LAST_STEP, field="step"),)
 
 st.title("Walkthrough: one cell, step by step")
 ui.show_url_notices()
@@ -23,12 +26,11 @@ ui.init_cell((b, s, f))
 st.sidebar.header("Chosen cell")
 cell = ui.cell_inputs((b, s, f), container=st.sidebar)
 
-last = len(STEP_KEYS) - 1
-ui.init_state("wt_step", 0, ui.int_in(0, last))
+ui.declare(PARAMS)
 
 
 def _move(delta: int) -> None:
-    st.session_state.wt_step = min(last, max(0, int(st.session_state.wt_step) + delta))
+    st.session_state.wt_step = move(int(st.session_state.wt_step), delta)
 
 
 step_i = int(st.session_state.wt_step)
@@ -36,31 +38,28 @@ nav = st.container(horizontal=True, vertical_alignment="center", key="wt_nav")
 nav.button("◀ Back", on_click=_move, args=(-1,), disabled=step_i == 0, key="_wt_back")
 nav.radio(
     "Step",
-    list(range(len(STEP_KEYS))),
-    format_func=lambda i: f"{i + 1}. {STEP_TITLES[STEP_KEYS[i]]}",
+    list(range(LAST_STEP + 1)),
+    format_func=step_label,
     horizontal=True,
     key="wt_step",
     label_visibility="collapsed",
 )
-nav.button("Next ▶", on_click=_move, args=(1,), disabled=step_i == last, key="_wt_next", type="primary")
+nav.button("Next ▶", on_click=_move, args=(1,), disabled=step_i == LAST_STEP, key="_wt_next", type="primary")
 
-step_i = int(st.session_state.wt_step)
-step = steps(r, cell)[step_i]
-key = STEP_KEYS[step_i]
+view = walkthrough_view(r, cell, ui.config(WalkthroughConfig, PARAMS))
 left, right = st.columns([3, 2], gap="large")
 with left:
-    if key in ("tensor", "group"):
-        title = f"x: {b} × {s} × {f}, the chosen cell {cell}" if key == "tensor" else None
-        fig = figures.cube_figure(r, cell, title=title, show_group=key == "group")
+    if view.figure == "cube":
+        fig = figures.cube_figure(r, cell, title=view.cube_title, show_group=view.show_group)
         ui.chart(fig, key="wt_cube", config={"plotGlPixelRatio": 1})
     else:
-        ui.chart(classroom_figures.number_line_figure(r, cell, key, group_mask(r, cell).numpy()), key="wt_line")
+        ui.chart(classroom_figures.number_line_figure(r, cell, view.step.key, view.group_mask.numpy()), key="wt_line")
 with right:
-    st.subheader(f"Step {step_i + 1} of {len(STEP_KEYS)}: {step.title}")
-    st.markdown(step.text)
-    for line in step.latex:
+    st.subheader(view.heading)
+    st.markdown(view.step.text)
+    for line in view.step.latex:
         st.latex(line)
-    if step_i == last:
-        st.success(takeaway(r, cell))
+    if view.takeaway is not None:
+        st.success(view.takeaway)
 
-ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, "wt_step"])
+ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, *PARAMS])

@@ -99,3 +99,23 @@ def test_interview_page_shows_one_card_from_a_link_and_offers_the_cheat_sheet():
     assert [s.value for s in at.subheader] == [next(c.question for c in CARDS if c.key == "which_ln")]
     assert any("gets this wrong" in w.value for w in at.warning)
     assert any(el.proto.label.startswith("⬇ Cheat sheet") for el in at.get("download_button"))
+
+
+def test_interview_view_shows_all_cards_or_one():
+    from norm_viz.classroom import cards
+
+    every = cards.interview_view(cards.InterviewConfig())
+    assert every.cards == CARDS and every.table_open
+    assert list(every.table) == list(cards.AXIS_COLUMNS.values())
+    assert every.table["norm"] == [n.label for n in NORMS.values()]
+    one = cards.interview_view(cards.InterviewConfig(CARDS[1].key))
+    assert one.cards == (CARDS[1],) and not one.table_open
+    assert f"{len(CARDS)} questions; {sum(1 for c in CARDS if c.correction)} of them correct" in one.summary
+    assert cards.card_title("all") == "All questions" and cards.card_title(CARDS[0].key) == CARDS[0].question
+    with pytest.raises(ValueError, match="unknown card"):
+        cards.interview_view(cards.InterviewConfig("nope"))
+    with pytest.raises(KeyError):
+        cards.card_title("nope")
+    header = "| " + " | ".join(cards.AXIS_COLUMNS.values()) + " |"
+    assert header == "| norm | one statistic per | averages over | subtracts the mean | γ, β shape | PyTorch |"
+    assert header in cheat_sheet()

@@ -15,7 +15,14 @@ from torch import nn
 from norm_viz import NORMS, make_tensor, normalize, reference, verify
 from norm_viz.beyond import labs
 from norm_viz.core.compute import _generic_stats
-from norm_viz.core.extra_norms import group_scaling, powernorm_loop, powernorm_run, powernorm_step
+from norm_viz.core.extra_norms import (
+    GS_EPS,
+    PN_GROUP_SCALING,
+    group_scaling,
+    powernorm_loop_step,
+    powernorm_run,
+    powernorm_step,
+)
 from norm_viz.core.table import lit_box, torch_snippet, valid_group_counts
 
 
@@ -24,8 +31,11 @@ def lengths_mask(lengths: list[int], s: int) -> torch.Tensor:
 
 
 def runnable(key: str, shape: tuple[int, int, int]) -> bool:
-    b, s, _ = shape
-    return not ((key in ("batchnorm", "masked_batchnorm") and b * s < 2) or (key == "instancenorm" and s < 2))
+    """False where the row's statistic would average fewer values than its min_values (torch.nn refuses)."""
+    norm = NORMS[key]
+    return (
+        norm.values_per_statistic(shape, valid_group_counts(shape[2])[1] if norm.uses_groups else 1) >= norm.min_values
+    )
 
 
 # --- every row of the table, including the new ones ------------------------------------------------
@@ -61,14 +71,30 @@ def test_table_reduction_over_no_axes_keeps_every_cell():
     torch.testing.assert_close(var, x.square().reshape(-1))
 
 
-@pytest.mark.parametrize("key", ["powernorm", "dyt"])
-def test_snippet_reproduces_the_app(key):
+OWN_FORWARD = [k for k, n in NORMS.items() if not n.has_torch_module]
+
+
+def test_rows_without_a_torch_module_have_their_own_forward():
+    assert set(OWN_FORWARD) >= {"powernorm", "dyt"}
+    assert all(NORMS[k].forward is not None and NORMS[k].reference is not None for k in OWN_FORWARD)
+
+
+@pytest.mark.parametrize("key", OWN_FORWARD)
+@pytest.mark.parametrize("warmup", [True, False])
+def test_snippet_reproduces_the_app(key, warmup):
     """The copyable snippet, executed, gives the same output as normalize() on its x."""
     scope: dict = {}
-    exec(torch_snippet(key, (2, 3, 4), alpha=1.5, scaling_groups=2 if key == "powernorm" else 0), scope)
-    x0 = scope["x"]
-    r = normalize(x0, key, scaling_groups=2) if key == "powernorm" else normalize(x0, key, alpha=1.5)
+    options = {"alpha": 1.5, "scaling_groups": 2, "warmup": warmup}
+    exec(torch_snippet(key, (2, 3, 4), **options), scope)
+    r = normalize(scope["x"], key, **options)
     torch.testing.assert_close(scope["y"], r.normalized)
+
+
+def test_snippet_writes_a_per_feature_alpha():
+    alpha = torch.tensor([0.5, 1.0, 2.0, -1.0])
+    scope: dict = {}
+    exec(torch_snippet("dyt", (2, 3, 4), alpha=alpha), scope)
+    torch.testing.assert_close(scope["y"], normalize(scope["x"], "dyt", alpha=alpha).normalized)
 
 
 # --- PowerNorm -------------------------------------------------------------------------------------
@@ -83,18 +109,24 @@ def test_snippet_reproduces_the_app(key):
     warmup=st.booleans(),
     training=st.booleans(),
     use_gs=st.booleans(),
+    step=st.integers(1, 5),
+    warmup_steps=st.one_of(st.none(), st.integers(0, 6)),
     data=st.data(),
 )
-def test_powernorm_equals_the_direct_loop(b, s, f, seed, warmup, training, use_gs, data):
+def test_powernorm_equals_the_direct_loop(b, s, f, seed, warmup, training, use_gs, step, warmup_steps, data):
     x = make_tensor(b, s, f, kind="token_like", seed=seed, dtype=torch.float64)
     lengths = data.draw(st.lists(st.integers(0, s), min_size=b, max_size=b).filter(lambda v: sum(v) > 0))
     mask = lengths_mask(lengths, s)
     running = torch.rand(f, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 0.5
     gs = data.draw(st.sampled_from(valid_group_counts(f))) if use_gs else 0
-    r = normalize(x, "powernorm", mask=mask, running_var=running, warmup=warmup, training=training, scaling_groups=gs)
-    loop = powernorm_loop(x, mask=mask, running=running, warmup=warmup, training=training, scaling_groups=gs)
+    kw = {"warmup": warmup, "training": training, "scaling_groups": gs, "step": step, "warmup_steps": warmup_steps}
+    r = normalize(x, "powernorm", mask=mask, running_var=running, **kw)
+    loop, loop_running = powernorm_loop_step(x, mask=mask, running=running, **kw)
     torch.testing.assert_close(r.normalized, loop, atol=1e-10, rtol=1e-10)
-    assert r.running_used == (not training or not warmup)
+    torch.testing.assert_close(r.running_var, loop_running, atol=1e-10, rtol=1e-10)
+    in_warmup = warmup if warmup_steps is None else step <= warmup_steps
+    assert r.running_used == (not training or not in_warmup)
+    assert verify(r).ok
 
 
 def test_powernorm_statistic_is_the_quadratic_mean_of_real_tokens():
@@ -111,16 +143,20 @@ def test_powernorm_statistic_is_the_quadratic_mean_of_real_tokens():
     assert abs(float(normalize(x, "masked_batchnorm", mask=mask).normalized[mask].mean())) < 1e-9
 
 
-def test_powernorm_running_update_and_warmup_switch():
+@pytest.mark.parametrize("rule", ["authors", "ema"])
+def test_powernorm_running_update_and_warmup_switch(rule):
     xs = [make_tensor(2, 4, 3, seed=t, dtype=torch.float64) * (1 + t) for t in range(6)]
     masks = [None] * 6
-    run = powernorm_run(xs, masks, warmup_steps=3)
+    run = powernorm_run(xs, masks, warmup_steps=3, rule=rule)
     running = torch.ones(3, dtype=torch.float64)
     for t, (xb, step) in enumerate(zip(xs, run.steps, strict=True)):
         psi2 = xb.reshape(-1, 3).square().mean(0)
         torch.testing.assert_close(step.psi2_batch, psi2)
         torch.testing.assert_close(step.divisor, psi2 if t < 3 else running)
-        assert step.used_running == (t >= 3)
+        assert step.used_running == (t >= 3) and step.step == t + 1
+        if rule == "authors" and t + 1 < 3:  # the authors' code: a cumulative mean while step < warm-up steps
+            running = running * t / (t + 1) + psi2 / (t + 1)
+        assert step.cumulative == (rule == "authors" and t + 1 < 3)
         running = 0.9 * running + 0.1 * psi2
         torch.testing.assert_close(step.running_after, running)
     # in warm-up the output has mean square ψ²/(ψ²+ε) ≈ 1 per feature; after it, not
@@ -134,8 +170,58 @@ def test_group_scaling_gives_each_token_group_unit_mean_square():
     x = make_tensor(2, 3, 8, kind="token_like", seed=4, dtype=torch.float64)
     y = group_scaling(x, 4, 0.0).reshape(2, 3, 4, 2)
     torch.testing.assert_close(y.square().mean(-1), torch.ones(2, 3, 4, dtype=torch.float64))
-    step = powernorm_step(x, 0.0, scaling_groups=4)
+    step = powernorm_step(x, 0.0, scaling_groups=4, scaling_eps=0.0)
     torch.testing.assert_close(step.scaled, y.reshape(2, 3, 8))
+    # GroupScaling has its own ε (the authors' GroupScaling1D(eps=1e-5)), not the norm's
+    default = powernorm_step(x, 0.5, scaling_groups=4)
+    torch.testing.assert_close(default.scaled, group_scaling(x, 4, GS_EPS))
+    assert GS_EPS == 1e-5 and PN_GROUP_SCALING == 0
+
+
+def test_powernorm_by_hand_three_steps():
+    """One feature, one token per batch with x = 2, 1, 3 (ψ² = 4, 1, 9), warm-up 2 steps, α = 0.9, running starts at 1.
+
+    The authors' code (MaskPowerNorm): step t divides by the batch's ψ² while t ≤ 2, and while t < 2 it first takes
+    the cumulative mean r·(t−1)/t + ψ²/t; then every step r ← 0.9·r + 0.1·ψ².
+      step 1: divide by 4;   r = 1·0/1 + 4/1 = 4, then 0.9·4 + 0.1·4 = 4
+      step 2: divide by 1;   r = 0.9·4 + 0.1·1 = 3.7
+      step 3: divide by 3.7; r = 0.9·3.7 + 0.1·9 = 4.23
+    With the moving average from the start ("ema"): r = 1.3, then 1.27, then 2.043; step 3 divides by 1.27.
+    """
+    xs = [torch.tensor([[[v]]], dtype=torch.float64) for v in (2.0, 1.0, 3.0)]
+    eps = 1e-5
+    run = powernorm_run(xs, [None] * 3, warmup_steps=2, eps=eps)
+    assert [float(st.divisor) for st in run.steps] == pytest.approx([4.0, 1.0, 3.7])
+    assert [float(st.running_after) for st in run.steps] == pytest.approx([4.0, 3.7, 4.23])
+    assert [float(st.normalized) for st in run.steps] == pytest.approx(
+        [2 / math.sqrt(4 + eps), 1 / math.sqrt(1 + eps), 3 / math.sqrt(3.7 + eps)]
+    )
+    ema = powernorm_run(xs, [None] * 3, warmup_steps=2, eps=eps, rule="ema")
+    assert [float(st.running_after) for st in ema.steps] == pytest.approx([1.3, 1.27, 2.043])
+    assert float(ema.steps[2].divisor) == pytest.approx(1.27)
+    # normalize() and the loop follow the same rule step by step
+    running = None
+    for t, xb in enumerate(xs):
+        r = normalize(xb, "powernorm", eps, running_var=running, step=t + 1, warmup_steps=2)
+        loop, loop_running = powernorm_loop_step(xb, eps, running=running, step=t + 1, warmup_steps=2)
+        torch.testing.assert_close(r.normalized, loop)
+        assert float(r.running_var) == pytest.approx(float(loop_running))
+        assert float(r.running_var) == pytest.approx([4.0, 3.7, 4.23][t])
+        running = r.running_var
+
+
+def test_powernorm_step_arguments_are_checked():
+    x = make_tensor(2, 3, 4)
+    with pytest.raises(ValueError, match="step must be a whole number ≥ 1"):
+        normalize(x, "powernorm", step=0)
+    with pytest.raises(ValueError, match="warmup_steps must be a whole number ≥ 0"):
+        normalize(x, "powernorm", warmup_steps=-1)
+    with pytest.raises(ValueError, match="running rule must be one of authors, ema"):
+        normalize(x, "powernorm", rule="other")
+    with pytest.raises(ValueError, match="PowerNorm takes no parameter momentum_bkw"):
+        normalize(x, "powernorm", momentum_bkw=0.9)
+    with pytest.raises(ValueError, match="LayerNorm takes no parameter step; its parameters: none"):
+        normalize(x, "layernorm", step=2)
 
 
 @pytest.mark.parametrize(
@@ -156,12 +242,23 @@ def test_invalid_extra_calls_say_what_is_valid(kwargs, message):
         normalize(make_tensor(2, 3, 8), norm, **kwargs)
 
 
-@pytest.mark.parametrize("key", ["powernorm", "dyt"])
+@pytest.mark.parametrize("key", OWN_FORWARD)
 def test_non_finite_inputs_are_refused_with_the_position(key):
     x = make_tensor(2, 3, 4)
     x[1, 0, 2] = float("nan")
     with pytest.raises(ValueError, match=r"nan at \[b, s, f\] = \[1, 0, 2\]"):
         normalize(x, key)
+
+
+@pytest.mark.parametrize("kw", [{"mask": [[1, 1, 1], [1, 1, 0]]}, {"training": False}, {"warmup": False}])
+def test_powernorm_refuses_non_finite_values_its_statistic_does_not_see(kw):
+    """An inf in a padded position, or any NaN when dividing by the running ψ², never reaches ψ²: still refused."""
+    x = make_tensor(2, 3, 4)
+    x[1, 2, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"inf at \[b, s, f\] = \[1, 2, 0\]"):
+        normalize(x, "powernorm", **kw)
+    with pytest.raises(ValueError, match="overflowed torch.float32"):
+        normalize(make_tensor(2, 3, 4) * 1e30, "powernorm")
 
 
 # --- DyT -------------------------------------------------------------------------------------------
@@ -190,6 +287,51 @@ def test_dyt_cube_lights_only_the_cell():
     fig = figures.cube_figure(r, (1, 2, 3))
     lit = next(t for t in fig.data if (t.name or "").startswith("shares the statistic"))
     assert len(lit.x) == 1 and (lit.z[0], lit.y[0], lit.x[0]) == (1, 2, 3)
+
+
+def test_dyt_alpha_can_be_a_learnable_tensor():
+    """A 0-d nn.Parameter α gets the same gradient as from torch.tanh(α·x); a per-feature α works too."""
+    x = make_tensor(2, 3, 4, seed=8)
+    alpha = nn.Parameter(torch.tensor(0.5))
+    normalize(x, "dyt", alpha=alpha).output.sum().backward()
+    theirs = torch.tensor(0.5, requires_grad=True)
+    torch.tanh(theirs * x).sum().backward()
+    assert alpha.grad is not None
+    torch.testing.assert_close(alpha.grad, theirs.grad)
+    per_feature = nn.Parameter(torch.tensor([0.5, 1.0, 2.0, -1.0]))
+    r = normalize(x, "dyt", alpha=per_feature)
+    torch.testing.assert_close(r.normalized, torch.tanh(per_feature * x))
+    r.output.square().sum().backward()
+    assert per_feature.grad is not None and per_feature.grad.shape == (4,)
+    assert verify(r).ok
+
+
+@pytest.mark.parametrize(
+    ("alpha", "message"),
+    [
+        (torch.ones(3), r"alpha has shape \(3,\); it must be one number, a 0-d tensor or shape \(4,\)"),
+        (torch.tensor(float("inf")), "DyT's alpha must be a finite number"),
+        (torch.tensor(1), "DyT's alpha must be a finite number"),
+        (True, "DyT's alpha must be a finite number"),
+    ],
+)
+def test_dyt_alpha_tensors_are_checked(alpha, message):
+    with pytest.raises(ValueError, match=message):
+        normalize(make_tensor(2, 3, 4), "dyt", alpha=alpha)
+
+
+def test_dyt_statistic_is_computed_only_when_asked():
+    """DyT divides by nothing: normalize() computes no per-cell x²; a figure that reads group_var gets it then."""
+    x = make_tensor(2, 3, 4, seed=2)
+    r = normalize(x, "dyt")
+    assert r.computed_var is None and "group_var" not in r.__dict__
+    assert r.n_groups == 24 and r.group_size == 1 and r.counts.shape == (24,)
+    torch.testing.assert_close(r.group_var, x.square().reshape(-1))
+    assert r.cell(1, 2, 3)["var"] == pytest.approx(float(x[1, 2, 3]) ** 2)
+    huge = make_tensor(1, 1, 2, dtype=torch.float32) * 1e30
+    assert torch.isfinite(normalize(huge, "dyt").group_var).all()  # x² saturates at the dtype's largest value
+    with pytest.raises(ValueError, match=r"inf at \[b, s, f\] = \[0, 0, 1\]"):
+        normalize(torch.tensor([[[1.0, float("inf")]]]), "dyt")
 
 
 def test_tanh_fits_a_spread_of_token_scales_better_than_a_line():

@@ -162,3 +162,28 @@ def test_explorer_runs_the_new_rows(query):
         cube = charts(at)[0]
         lit = next(t for t in cube["data"] if (t.get("name") or "").startswith("shares the statistic"))
         assert len(decode(lit["x"])) == 1
+
+
+def _default_views() -> dict[str, str]:
+    """Each beyond page's takeaway as its package view computes it for the page's defaults."""
+    from norm_viz.beyond import custom_axes, dyt_lab, eps_dtype, equivalences, fluctuation, geometry, powernorm_lab
+    from norm_viz.core.data import make_tensor
+
+    x = make_tensor(4, 6, 8, "normal", 0)  # the sidebar's default tensor
+    return {
+        "pages/powernorm.py": powernorm_lab.powernorm_view(powernorm_lab.PowerNormConfig()).takeaway,
+        "pages/dyt.py": dyt_lab.dyt_view(dyt_lab.DytConfig()).takeaway,
+        "pages/custom_axes.py": custom_axes.custom_view(x, custom_axes.CustomConfig()).takeaway,
+        "pages/equivalences.py": equivalences.equivalences_view(x, equivalences.EquivalencesConfig()).takeaway,
+        "pages/geometry.py": geometry.geometry_view(geometry.GeometryConfig()).takeaway,
+        "pages/fluctuation.py": fluctuation.fluctuation_view(fluctuation.FluctuationConfig()).takeaway,
+        "pages/eps_dtype.py": eps_dtype.eps_dtype_view(eps_dtype.EpsDtypeConfig()).takeaway,
+    }
+
+
+def test_each_page_shows_its_package_views_takeaway():
+    """A page's defaults are its config's defaults, and it shows the one view's text as it is."""
+    views = _default_views()
+    assert set(views) == set(PAGES)
+    for page, text in views.items():
+        assert takeaway(app_test(page)) == f"**Takeaway:** {text}", page

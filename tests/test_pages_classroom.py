@@ -103,6 +103,21 @@ def test_quiz_cells_typed_answer_is_checked_and_the_answer_is_drawn():
     assert len(decode(answer["x"])) == len(quiz.shared_cells(q))
 
 
+def test_quiz_grid_selection_adds_a_box_and_a_click_toggles():
+    q = question_of_kind("share_cells")
+    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
+    box = {"selection": {"points": [{"customdata": [0, 0, 0]}, {"customdata": [0, 0, 1]}]}}
+    at.session_state[f"_qz_grid_{q.qid}_0"] = box  # what the chart reports after a box selection
+    at.run()
+    no_exception(at)
+    assert "2 cells chosen." in [c.value for c in at.caption]
+    at.session_state[f"_qz_grid_{q.qid}_1"] = {"selection": {"points": [{"customdata": [0, 0, 0]}]}}  # one click
+    at.run()
+    assert "1 cells chosen." in [c.value for c in at.caption]
+    picked = next(t for t in charts(at)[0]["data"] if t.get("name", "").startswith("your pick"))
+    assert picked["name"] == "your pick (1)"
+
+
 def test_quiz_bad_typed_cell_says_what_is_valid():
     q = question_of_kind("share_cells")
     at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})

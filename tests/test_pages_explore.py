@@ -197,3 +197,25 @@ def test_eps_zero_on_a_constant_group_warns_and_still_verifies():
     no_exception(at)
     assert any("x̂ = 0 / √0 = NaN" in w.value for w in at.warning)
     assert any(s.value.startswith("matches") for s in at.success)
+
+
+def test_norm_parameters_come_from_the_table_and_their_url_values_are_checked():
+    """Every row's parameters (NORMS[key].params) get their widgets from the table: DyT's α next to the picker,
+    PowerNorm's warm-up toggle and GroupScaling groups below it; a GroupScaling count that does not divide F from a
+    link falls back to 0 (off) with a notice."""
+    at = app_test(query={"norm": "powernorm", "gscale": "3", "F": "8"})
+    no_exception(at)
+    assert at.selectbox(key="gscale").value == 0 and at.toggle(key="warmup").value is True
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`gscale=3` does not divide F = 8; valid: 0, 1, 2, 4, 8 (0 = off)" in warnings
+    at.selectbox(key="gscale").select(2).run()
+    at.toggle(key="warmup").set_value(False).run()
+    no_exception(at)
+    assert any(s.value.startswith("matches") for s in at.success)
+    assert any("xg = x.reshape(4, 6, 2, 4)" in c.value and "divisor = running_psi2" in c.value for c in at.code)
+    at.selectbox(key="norm").select("dyt").run()
+    at.number_input(key="alpha").set_value(1.5).run()
+    no_exception(at)
+    assert any("alpha = 1.5" in c.value for c in at.code)
+    assert r"\tanh(1.5 \cdot" in tex(at.latex[1])
+    assert not at.get("toggle") or all(t.key != "warmup" for t in at.toggle)

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from norm_viz.core import theme
+from norm_viz.core.table import valid_group_counts
+from norm_viz.questions import figures as fp
 from norm_viz.questions import placement
-from norm_viz.questions import placement_figures as fp
 from norm_viz.questions.placement import PlacementConfig, block, compare, make_weights, torch_layer, weights_from_torch
 
 
@@ -147,7 +148,7 @@ def test_heads_that_do_not_divide_f_are_refused_with_both_numbers(f, heads):
     with pytest.raises(ValueError) as e:
         compare(x, PlacementConfig(layers=2, heads=heads))
     assert f"{heads} heads" in str(e.value) and f"F = {f}" in str(e.value)
-    assert ", ".join(map(str, placement.valid_heads(f))) in str(e.value)
+    assert ", ".join(map(str, valid_group_counts(f))) in str(e.value)
 
 
 def test_bad_shapes_and_depths_are_refused():
@@ -205,3 +206,61 @@ def test_post_norm_tokens_leave_with_unit_variance_on_a_typical_tensor(seed):
     comp = compare(x, PlacementConfig(12, 2, seed, 1.0, True))
     for res in (comp.post, comp.pre):
         assert float(res.out_var.min()) > 1 - 1e-3
+
+
+# --- the page's view ------------------------------------------------------------------------------------------
+
+
+def _result(where: str, rms: tuple[float, ...], grads: tuple[float, ...]) -> placement.PlacementResult:
+    z = torch.zeros(1, 1)
+    return placement.PlacementResult(where, rms, rms, rms, grads, z, z, 0.0)
+
+
+def _comparison(pre_rms, post_grads, pre_grads, layers=2, scale=1.0) -> placement.Comparison:
+    cfg = PlacementConfig(layers=layers, weight_scale=scale)
+    post = _result("post", (1.0,) * (layers + 1), post_grads)
+    return placement.Comparison(cfg, (1, 1, 8), post, _result("pre", pre_rms, pre_grads))
+
+
+def test_placement_takeaway_follows_the_numbers():
+    grown = _comparison((1.0, 2.0, 4.0), (0.1, 0.2, 1.0), (1.0, 1.0, 1.0))
+    text = placement.placement_takeaway(grown)
+    assert text.startswith("With 2 layers, pre-norm's residual stream grew 4× (RMS 1.00 → 4.00)")
+    assert "the gradient reaching block 1 is 10× smaller under post-norm than under pre-norm" in text
+    assert text.endswith("post-norm's gradient varies 2× and pre-norm's 1×.")
+    # the verdict flips when post-norm's gradient is the larger one
+    flipped = placement.placement_takeaway(_comparison((1.0, 2.0, 4.0), (5.0, 1.0, 1.0), (1.0, 1.0, 1.0)))
+    assert "5× larger under post-norm" in flipped and "product of 4 LayerNorm factors" in flipped
+    same = placement.placement_takeaway(_comparison((1.0, 2.0, 4.0), (1.2, 1.0, 1.0), (1.0, 1.0, 1.0)))
+    assert "about the same under both (post/pre = 1.20)" in same
+    flat = placement.placement_takeaway(_comparison((1.0, 1.0, 1.05), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), scale=0.1))
+    assert flat.startswith("With 2 layers at weight scale 0.1 the branches add little") and "barely differ" in flat
+    dead = placement.placement_takeaway(_comparison((1.0, 2.0, 4.0), (0.0, 1.0, 1.0), (1.0, 1.0, 1.0)))
+    assert dead.endswith("the gradient reaching block 1 underflowed to 0 under post-norm.")
+    assert placement.spread((1.0, 0.0)) == math.inf
+
+
+def test_heads_fallback_names_the_valid_counts():
+    assert placement.heads_fallback(4, 8) is None
+    heads, msg = placement.heads_fallback(3, 8)
+    assert heads == 2 and msg == "3 attention heads do not divide d_model = F = 8; valid head counts: 1, 2, 4, 8."
+    assert placement.heads_fallback(2, 9)[0] == 1  # 2 does not divide 9 either: one head
+
+
+def test_placement_view_verifies_against_torch_and_handles_bad_input():
+    x = torch.randn(2, 4, 8, generator=torch.Generator().manual_seed(0))
+    view = placement.placement_view(x, PlacementConfig(layers=3))
+    comp = view.comparison
+    assert comp is not None and view.verified and view.warning is None and view.error is None
+    assert view.verification.startswith("Matches 3 × `nn.TransformerEncoderLayer(8, 2, dim_feedforward=32")
+    assert f"= {placement.tex(comp.pre.grad_norm[0])}" in view.grad_latex and view.overflow is None
+    rows = {r["placement"]: r for r in view.output_table}
+    assert rows["pre-norm"]["output is"] == "after the final LayerNorm"
+    assert float(rows["post-norm"]["per-token variance, min … max"].split(" … ")[1]) <= 1.0
+    assert view.takeaway == placement.placement_takeaway(comp)
+    raw = placement.placement_view(x, PlacementConfig(layers=3, final_norm=False))
+    assert raw.output_table[1]["output is"] == "raw stream, no final LayerNorm"
+    one = placement.placement_view(x[..., :1], PlacementConfig())
+    assert one.comparison is None and "F = 1 feature per token" in one.warning
+    bad = placement.placement_view(x, PlacementConfig(heads=3))
+    assert bad.comparison is None and bad.error.startswith("The stack cannot run on this tensor: 3 heads")

@@ -103,3 +103,52 @@ def test_unknown_kind_is_an_error():
     bad = quiz.Question("essay", q.seed, q.index, q.shape, q.cell, q.norm, q.groups, q.prompt)
     with pytest.raises(ValueError, match="kinds: which_norm"):
         quiz.check(bad, None)
+
+
+# --- what the quiz page shows ------------------------------------------------------------------------
+
+
+def test_clicks_toggle_one_cell_and_add_a_box():
+    picks = frozenset({(0, 0, 0)})
+    assert quiz.add_clicks(picks, [(0, 0, 0)]) == frozenset()
+    assert quiz.add_clicks(picks, [(1, 0, 0)]) == {(0, 0, 0), (1, 0, 0)}
+    assert quiz.add_clicks(picks, [(0, 0, 0), (1, 1, 1)]) == {(0, 0, 0), (1, 1, 1)}  # a box never removes
+
+
+def test_score_counts_the_right_answers():
+    right, wrong = quiz.Feedback(True, "", ""), quiz.Feedback(False, "", "")
+    assert quiz.score({}) == "0 / 0"
+    assert quiz.score({"1:1": right, "1:2": wrong, "1:3": right}) == "2 / 3"
+
+
+@pytest.mark.parametrize("kind", quiz.KINDS)
+def test_quiz_view_titles_the_answer_once_it_is_checked(kind):
+    q = next(q for i in range(1, 10) if (q := quiz.make_question(3, i)).kind == kind)
+    cfg = quiz.QuizConfig(seed=3, index=q.index)
+    before = quiz.quiz_view(cfg, {})
+    assert before.question == q and before.done is None and before.answer_cells is None
+    answer = {"which_norm": q.norm, "share_cells": quiz.shared_cells(q), "count_stats": quiz.stat_count(q)}[kind]
+    fb = quiz.check(q, answer)
+    after = quiz.quiz_view(cfg, {q.qid: fb})
+    assert after.done == fb and after.score == "1 / 1"
+    if kind == "which_norm":
+        assert before.cube_title == "Which normalization lights these cells?"
+        assert after.cube_title == f"The answer: {fb.expected}"
+    else:
+        assert before.cube_title is None
+        assert after.cube_title == f"{NORMS[q.norm].label}: the cells that share cell {q.cell}'s statistic"
+    assert (after.answer_cells == quiz.shared_cells(q)) if kind == "share_cells" else after.answer_cells is None
+
+
+def test_answer_result_is_the_questions_norm_on_its_tensor():
+    q = next(q for i in range(1, 40) if NORMS[(q := quiz.make_question(2, i)).norm].uses_groups)
+    r = quiz.answer_result(q)
+    assert r.key == q.norm and r.groups == q.groups and r.shape == q.shape
+    assert r.n_groups == quiz.stat_count(q)
+    assert quiz.norm_label("rmsnorm") == "RMSNorm"
+
+
+def test_clicked_cells_reads_the_chart_selection():
+    event = {"selection": {"points": [{"customdata": [1, 0, 2]}, {"x": 3}, {"customdata": [0.0, 1.0, 1.0]}]}}
+    assert quiz.clicked_cells(event) == [(1, 0, 2), (0, 1, 1)]
+    assert quiz.clicked_cells(None) == [] and quiz.clicked_cells({"selection": {}}) == []

@@ -1,14 +1,28 @@
-"""The walkthrough's numbers: every step's formula shows the package's numbers, recomputed from the group's values."""
+"""The walkthrough's numbers: every step's formula shows the package's numbers, recomputed from the group's values;
+the one per-cell derivation (core.formulas) and the walkthrough page's view."""
 
 from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from norm_viz.classroom.walkthrough import STEP_KEYS, group_values, steps, takeaway, tex
+from norm_viz.classroom.walkthrough import (
+    LAST_STEP,
+    STEP_KEYS,
+    WalkthroughConfig,
+    group_values,
+    move,
+    step_label,
+    steps,
+    takeaway,
+    tex,
+    walkthrough_view,
+)
+from norm_viz.core import formulas
 from norm_viz.core.compute import normalize, reference
 from norm_viz.core.data import make_tensor
 from norm_viz.core.table import NORMS, lit_box, valid_group_counts
@@ -94,3 +108,66 @@ def test_tex_writes_powers_of_ten():
     assert tex(1e-5) == "10^{-5}"
     assert tex(2.5e-5) == r"2.5 \times 10^{-5}"
     assert tex(0.125) == "0.125"
+
+
+# --- core.formulas: the one per-cell derivation ---------------------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted(NORMS))
+def test_formulas_show_the_numbers_of_the_cell(key):
+    x = make_tensor(2, 4, 6, seed=3)
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool) if NORMS[key].masked else None
+    r = normalize(x, key, groups=2 if NORMS[key].uses_groups else None, mask=mask, weight=1.5, bias=-0.25)
+    v = r.cell(1, 1, 4)
+    lines = formulas.norm_derivation(v, r.eps, r.norm, alpha=r.alpha)
+    squash = not NORMS[key].reduce
+    assert len(lines) == (3 if squash else 4)
+    assert lines[0] == f"x = {tex(v['x'])}"
+    assert lines[-1].endswith(f"= {tex(v['y'])}") and rf"{tex(1.5)} \cdot" in lines[-1] and "+ (-0.25)" in lines[-1]
+    if squash:
+        assert lines[1] == (
+            rf"\hat x = \tanh(\alpha x) = \tanh({tex(r.alpha)} \cdot {tex(v['x'], paren=True)}) = {tex(v['x_hat'])}"
+        )
+        return
+    assert (r"\mu = " in lines[1]) == NORMS[key].centered and rf"\varepsilon = {tex(r.eps)}" in lines[1]
+    assert lines[2].startswith(r"\begin{aligned}\hat x &= ") and lines[2].endswith(
+        rf"&= {tex(v['x_hat'])}\end{{aligned}}"
+    )
+    flat = formulas.normalized_line(v, r.eps, centered=NORMS[key].centered)
+    assert flat.endswith(f"= {tex(v['x_hat'])}") and rf"\sqrt{{{tex(v['var'])} + {tex(r.eps)}}}" in flat
+    if NORMS[key].centered:
+        assert f"{tex(v['x'])} - {tex(v['mean'], paren=True)}" in flat
+
+
+def test_formulas_name_the_statistic_and_need_alpha_for_tanh():
+    v = {"x": 2.0, "mean": 0.5, "var": 4.0, "x_hat": 1.0, "gamma": 1.0, "beta": 0.0, "y": 1.0}
+    assert formulas.statistics_line(v, 1e-5, centered=False, var_symbol=formulas.PSI_SQUARE).startswith(r"\psi^2 = 4")
+    assert formulas.statistics_line(v, 1e-5) == r"\mu = 0.5 \qquad \sigma^2 = 4 \qquad \varepsilon = 10^{-5}"
+    assert (
+        formulas.normalized_line(v, 0.0)
+        == r"\hat x = \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} = \frac{2 - 0.5}{\sqrt{4 + 0}} = 1"
+    )
+    with pytest.raises(ValueError, match="needs α"):
+        formulas.norm_derivation(v, 1e-5, NORMS["dyt"])
+
+
+# --- the walkthrough's view ---------------------------------------------------------------------------
+
+
+def test_walkthrough_view_picks_the_figure_and_gives_the_takeaway_last():
+    r = normalize(make_tensor(2, 3, 4, seed=1), "layernorm")
+    views = [walkthrough_view(r, (1, 2, 3), WalkthroughConfig(i)) for i in range(LAST_STEP + 1)]
+    assert [v.figure for v in views] == ["cube", "cube"] + ["line"] * (LAST_STEP - 1)
+    assert views[0].cube_title == "x: 2 × 3 × 4, the chosen cell (1, 2, 3)" and not views[0].show_group
+    assert views[1].cube_title is None and views[1].show_group
+    assert [v.takeaway is not None for v in views] == [False] * LAST_STEP + [True]
+    assert views[-1].takeaway == takeaway(r, (1, 2, 3)) and views[-1].last and views[0].first
+    assert views[2].heading == f"Step 3 of {len(STEP_KEYS)}: Its mean μ"
+    assert int(views[2].group_mask.sum()) == 4
+    with pytest.raises(ValueError, match="steps 0 to 6"):
+        walkthrough_view(r, (0, 0, 0), WalkthroughConfig(LAST_STEP + 1))
+
+
+def test_moves_stay_within_the_steps():
+    assert move(0, -1) == 0 and move(0, 1) == 1 and move(LAST_STEP, 1) == LAST_STEP
+    assert step_label(2) == "3. Its mean μ"

@@ -1,7 +1,7 @@
 """Plotly figures for the 'beyond the standard norms' pages: PowerNorm's step-through, DyT's tanh fit,
 custom-axes groups, equivalences, geometry, batch-statistics fluctuation and the ε / dtype lab.
 
-plotly, numpy and torch tensors in (no streamlit); the palette is norm_viz.explore.figures'.
+plotly, numpy and torch tensors in (no streamlit); the palette and the layout helper are norm_viz.core.theme's.
 """
 
 from __future__ import annotations
@@ -14,31 +14,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from torch import Tensor
 
-from norm_viz.beyond.labs import DtypeRun, EpsPlacement, Equivalence, Fluctuation, Geometry
+from norm_viz.beyond.eps_dtype import DtypeRun, EpsPlacement
+from norm_viz.beyond.equivalences import Equivalence
+from norm_viz.beyond.fluctuation import Fluctuation
+from norm_viz.beyond.geometry import Geometry
 from norm_viz.core.extra_norms import PowerRun
-from norm_viz.core.theme import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED
+from norm_viz.core.table import NORMS
+from norm_viz.core.theme import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
 
-FONT = {"size": 16}
 KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9"}
 """Okabe-Ito black and sky blue: the two kinds of data, distinct from input/output/lit."""
 DTYPE_COLORS = {"float32": INPUT, "float16": SELECTED, "bfloat16": PAD}
-
-
-def _layout(fig: go.Figure, title: str, height: int, legend_below: bool = False) -> go.Figure:
-    """Title, fonts and legend; a legend with many or long entries goes below the plot, not over the title."""
-    legend = (
-        {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
-        if legend_below
-        else {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}
-    )
-    fig.update_layout(
-        title={"text": title, "font": {"size": 20}},
-        font=FONT,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend=legend,
-    )
-    return fig
 
 
 def _np(t: Tensor) -> np.ndarray:
@@ -86,7 +72,7 @@ def powernorm_steps_figure(run: PowerRun, feature: int, current: int) -> go.Figu
     fig.add_vline(x=current + 1, line={"color": "#555", "dash": "dot"})
     fig.update_xaxes(title_text="training step (one batch each)", dtick=max(1, n // 10))
     fig.update_yaxes(title_text=f"ψ² of feature {feature}", rangemode="tozero")
-    return _layout(fig, f"Feature {feature}: batch ψ² jumps around; the running ψ² is smooth", 430)
+    return apply_layout(fig, f"Feature {feature}: batch ψ² jumps around; the running ψ² is smooth", 430)
 
 
 def powernorm_features_figure(run: PowerRun, current: int) -> go.Figure:
@@ -110,7 +96,7 @@ def powernorm_features_figure(run: PowerRun, current: int) -> go.Figure:
     fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f.size <= 24 else None)
     fig.update_yaxes(title_text="ψ² (quadratic mean, log scale)", type="log")
     which = "the running ψ²" if st.used_running else "this batch's ψ² (warm-up)"
-    return _layout(fig, f"Step {current + 1}: every feature is divided by {which}", 400)
+    return apply_layout(fig, f"Step {current + 1}: every feature is divided by {which}", 400)
 
 
 # --- DyT -------------------------------------------------------------------------------------------
@@ -165,7 +151,7 @@ def dyt_scatter_figure(
     )
     fig.update_xaxes(title_text="LayerNorm input x")
     fig.update_yaxes(title_text="LayerNorm output (γ = 1, β = 0)")
-    return _layout(fig, "Each token is a line; together they bend like tanh", 680, legend_below=True)
+    return apply_layout(fig, "Each token is a line; together they bend like tanh", 680, legend_below=True)
 
 
 def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
@@ -183,7 +169,7 @@ def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
     )
     fig.update_yaxes(range=[-1.5, 1.5], title_text="DyT output")
     fig.update_xaxes(title_text="input x")
-    return _layout(fig, f"DyT with α = {alpha:.3g}", 360)
+    return apply_layout(fig, f"DyT with α = {alpha:.3g}", 360)
 
 
 # --- custom axes -----------------------------------------------------------------------------------
@@ -228,7 +214,7 @@ def custom_cube_figure(group_id: Tensor, cell: tuple[int, int, int], title: str)
             "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
         }
     )
-    return _layout(fig, title, 520)
+    return apply_layout(fig, title, 520)
 
 
 def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figure:
@@ -242,7 +228,7 @@ def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figu
         colors = [SELECTED if i == chosen else INPUT for i in range(v.size)]
         fig.add_trace(go.Bar(x=np.arange(v.size), y=v, marker_color=colors, showlegend=False), row=1, col=c)
         fig.update_xaxes(title_text="group id", row=1, col=c)
-    return _layout(fig, f"{var.numel()} statistics, one per group; the chosen cell's group highlighted", 340)
+    return apply_layout(fig, f"{var.numel()} statistics, one per group; the chosen cell's group highlighted", 340)
 
 
 # --- equivalences ----------------------------------------------------------------------------------
@@ -279,26 +265,21 @@ def equivalences_figure(eqs: Sequence[Equivalence]) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="log", title_text="max |Δ| between the two outputs (log scale)", range=[-12.5, 1.5])
     fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
-    return _layout(fig, "Identities hold to rounding error; break the condition and they fail", 520)
+    return apply_layout(fig, "Identities hold to rounding error; break the condition and they fail", 520)
 
 
 # --- geometry --------------------------------------------------------------------------------------
-
-GEO_LABELS = {
-    "layernorm": "LayerNorm",
-    "rmsnorm": "RMSNorm",
-    "batchnorm": "BatchNorm",
-}
 
 
 def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
     """Input tokens and their images under one norm, with the plane ⟂ (1, …, 1) and the sphere of radius √F."""
     f = geo.features
     r = math.sqrt(f)
-    tokens, out = _np(geo.tokens), _np(getattr(geo, norm))
-    label = GEO_LABELS[norm]
+    tokens, out = _np(geo.tokens), _np(geo.output(norm))
+    spec = NORMS[norm]
+    label = spec.label
     pts = [("input tokens", tokens, INPUT, 6), (f"after {label}", out, OUTPUT, 7)]
-    if norm == "layernorm":
+    if spec.centered and "batch" not in spec.reduce:  # each token centered on its own: first projected on the plane
         pts.insert(1, ("centered (x − mean): on the plane", _np(geo.centered), LIT, 5))
     lim = float(max(np.abs(tokens).max(), np.abs(out).max(), r)) * 1.1
     t = np.linspace(0, 2 * np.pi, 200)
@@ -328,7 +309,7 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
             )
         fig.update_xaxes(title_text="feature 0", range=[-lim, lim])
         fig.update_yaxes(title_text="feature 1", range=[-lim, lim], scaleanchor="x", scaleratio=1)
-        return _layout(fig, f"{label} on {len(tokens)} tokens with F = 2", 680, legend_below=True)
+        return apply_layout(fig, f"{label} on {len(tokens)} tokens with F = 2", 680, legend_below=True)
     # F = 3: the plane x + y + z = 0 and the sphere of radius √3, translucent
     u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
     v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
@@ -388,7 +369,7 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
             "camera": {"eye": {"x": 1.8, "y": -0.6, "z": 0.6}},
         }
     )
-    return _layout(fig, f"{label} on {len(tokens)} tokens with F = 3 (drag to rotate)", 720, legend_below=True)
+    return apply_layout(fig, f"{label} on {len(tokens)} tokens with F = 3 (drag to rotate)", 720, legend_below=True)
 
 
 # --- fluctuation -----------------------------------------------------------------------------------
@@ -430,7 +411,7 @@ def fluctuation_figure(runs: Sequence[Fluctuation]) -> go.Figure:
             col=col,
         )
         fig.update_yaxes(type="log", row=row, col=col)
-    return _layout(fig, "How far one mini-batch's statistics stray, against batch size", 760, legend_below=True)
+    return apply_layout(fig, "How far one mini-batch's statistics stray, against batch size", 760, legend_below=True)
 
 
 def batch_means_figure(runs: Sequence[Fluctuation], feature: int = 0) -> go.Figure:
@@ -450,7 +431,7 @@ def batch_means_figure(runs: Sequence[Fluctuation], feature: int = 0) -> go.Figu
     fig.add_hline(y=0, line={"color": FAINT, "dash": "dot"})
     fig.update_xaxes(title_text="mini-batch")
     fig.update_yaxes(title_text=f"batch mean of feature {feature} (σ; dataset: 0)")
-    return _layout(fig, f"Batch after batch, at batch size {min(runs[0].batch_sizes)}", 380)
+    return apply_layout(fig, f"Batch after batch, at batch size {min(runs[0].batch_sizes)}", 380)
 
 
 # --- ε and dtype -----------------------------------------------------------------------------------
@@ -482,7 +463,7 @@ def eps_placement_figure(run: EpsPlacement, eps: float) -> go.Figure:
         fig.add_annotation(x=math.log10(at), y=1.0, yref="paper", text=text, showarrow=False, xshift=14)
     fig.update_xaxes(type="log", title_text="RMS of the input token")
     fig.update_yaxes(type="log", title_text="RMS of the output token")
-    return _layout(fig, f"Where ε sits matters for small tokens (ε = {eps:g})", 460, legend_below=True)
+    return apply_layout(fig, f"Where ε sits matters for small tokens (ε = {eps:g})", 460, legend_below=True)
 
 
 def dtype_figure(runs: Sequence[DtypeRun], noise: float) -> go.Figure:
@@ -505,7 +486,7 @@ def dtype_figure(runs: Sequence[DtypeRun], noise: float) -> go.Figure:
     fig.add_hline(y=1, line={"color": FAINT, "dash": "dash"}, annotation_text="error 1 = the output is noise")
     fig.update_xaxes(type="log", title_text=f"offset c of tokens c + {noise:g}·z")
     fig.update_yaxes(type="log", title_text="max |error| vs float64")
-    return _layout(fig, "Near-constant tokens: low precision loses the variation", 560, legend_below=True)
+    return apply_layout(fig, "Near-constant tokens: low precision loses the variation", 560, legend_below=True)
 
 
 def damping_figure(stds: Tensor, outs: dict[float, Tensor]) -> go.Figure:
@@ -518,4 +499,4 @@ def damping_figure(stds: Tensor, outs: dict[float, Tensor]) -> go.Figure:
         )
     fig.update_xaxes(type="log", title_text="std of the input token")
     fig.update_yaxes(title_text="std of the output token", range=[0, 1.1])
-    return _layout(fig, "ε shrinks tokens whose variance is not much larger than ε", 400)
+    return apply_layout(fig, "ε shrinks tokens whose variance is not much larger than ε", 400)

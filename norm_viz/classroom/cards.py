@@ -202,6 +202,23 @@ def axis_rows() -> list[dict[str, str]]:
     return rows
 
 
+AXIS_COLUMNS: dict[str, str] = {
+    "norm": "norm",
+    "per": "one statistic per",
+    "over": "averages over",
+    "centered": "subtracts the mean",
+    "affine": "γ, β shape",
+    "torch": "PyTorch",
+}
+"""The axis table's columns: a key of `axis_rows()` -> its heading."""
+
+
+def axis_table() -> dict[str, list[str]]:
+    """The axis table as columns under their headings (heading -> one text per norm)."""
+    rows = axis_rows()
+    return {head: [r[k] for r in rows] for k, head in AXIS_COLUMNS.items()}
+
+
 def _fmt(v: float) -> str:
     return f"{v:.4g}" if abs(v) > 5e-7 else "0"
 
@@ -229,8 +246,8 @@ def cheat_sheet() -> str:
         "",
         "## Which values share one statistic",
         "",
-        "| norm | one statistic per | averages over | subtracts the mean | γ, β shape | PyTorch |",
-        "|---|---|---|---|---|---|",
+        "| " + " | ".join(AXIS_COLUMNS.values()) + " |",
+        "|" + "---|" * len(AXIS_COLUMNS),
     ]
     for r in axis_rows():
         out.append(f"| {r['norm']} | {r['per']} | {r['over']} | {r['centered']} | {r['affine']} | `{r['torch']}` |")
@@ -242,3 +259,50 @@ def cheat_sheet() -> str:
         out += [f"*Sources: {c.source}. Demo: " + "; ".join(f"{lk.label} (`/{lk.href}`)" for lk in c.links) + "*", ""]
     out += ["## Worked examples (computed by the app)", "", *worked_examples(), ""]
     return "\n".join(out)
+
+
+ALL = "all"
+"""The card choice that shows every card."""
+CARD_CHOICES: tuple[str, ...] = (ALL, *(c.key for c in CARDS))
+"""What the page's question picker offers: every card, or one card by its key."""
+
+
+_TITLES: dict[str, str] = {ALL: "All questions"} | {c.key: c.question for c in CARDS}
+
+
+def card_title(choice: str) -> str:
+    """The picker's label of a choice: the card's question, or 'All questions'; KeyError for an unknown one."""
+    return _TITLES[choice]
+
+
+def cards_summary() -> str:
+    """How many questions there are, how many correct a source, and what the cheat sheet holds."""
+    return (
+        f"{len(CARDS)} questions; {sum(1 for c in CARDS if c.correction)} of them correct a source document. "
+        "The cheat sheet holds every answer, the axis table and the worked examples, computed by the app."
+    )
+
+
+@dataclass(frozen=True)
+class InterviewConfig:
+    """The interview page's setting: which card to show (a card's key, or 'all')."""
+
+    card: str = ALL
+
+
+@dataclass(frozen=True)
+class InterviewView:
+    """What the interview page shows: the chosen cards, whether the axis table is open, and the summary."""
+
+    cards: tuple[Card, ...]
+    table_open: bool
+    table: dict[str, list[str]]
+    summary: str
+
+
+def interview_view(cfg: InterviewConfig) -> InterviewView:
+    """The cards `cfg` chooses, with the axis table (open when every card is shown) and the summary."""
+    if cfg.card not in CARD_CHOICES:
+        raise ValueError(f"unknown card {cfg.card!r}; choose one of {', '.join(CARD_CHOICES)}")
+    shown = tuple(c for c in CARDS if cfg.card in (ALL, c.key))
+    return InterviewView(shown, cfg.card == ALL, axis_table(), cards_summary())

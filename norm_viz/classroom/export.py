@@ -125,15 +125,7 @@ def reproduce_script(
         "with torch.no_grad():",
         *(
             "    " + ln
-            for ln in torch_body(
-                norm.key,
-                (b, s, f),
-                g,
-                result.eps,
-                mask_line,
-                alpha=result.alpha if result.alpha is not None else 0.5,
-                scaling_groups=result.scaling_groups or 0,
-            )
+            for ln in torch_body(norm.key, (b, s, f), g, result.eps, mask_line, **dict(result.options))
             .rstrip("\n")
             .split("\n")
         ),
@@ -142,10 +134,10 @@ def reproduce_script(
         "",
         "# the statistics, the plain way: x viewed as (batch, sequence, group, feature-in-group)",
     ]
-    if norm.key == "powernorm":
+    if norm.forward is not None and dims:  # a row with its own forward: its snippet names what it divided by
         lines += [
-            "# PowerNorm: ψ², the mean square of each feature over the real tokens (no mean subtracted)",
-            "var, mean = psi2, None",
+            f"# {norm.label}: the statistic this step divided by (no mean subtracted)",
+            "var, mean = divisor, None",
             f"var_cell, mean_cell = var[{cell[2]}], None",
         ]
     elif not dims:
@@ -157,8 +149,10 @@ def reproduce_script(
     elif norm.masked:
         lines += [
             "rows = x.double()[mask]  # the real tokens only: (tokens, features)",
-            "var, mean = torch.var_mean(rows, dim=0, correction=0)",
-            f"mean_cell, var_cell = mean[{cell[2]}], var[{cell[2]}]",
+            "var, mean = torch.var_mean(rows, dim=0, correction=0)"
+            if norm.centered
+            else "var, mean = rows.square().mean(0), None  # the mean square",
+            f"mean_cell, var_cell = None if mean is None else mean[{cell[2]}], var[{cell[2]}]",
         ]
     else:
         lines.append(f"x4 = x.double().reshape({b}, {s}, {g}, {f // g})")

@@ -5,7 +5,7 @@ plotly only (no streamlit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 
 import numpy as np
 import plotly.graph_objects as go
@@ -128,8 +128,8 @@ def number_line_figure(
 def cell_grid_figure(
     shape: tuple[int, int, int],
     cell: tuple[int, int, int],
-    picked: Sequence[tuple[int, int, int]] = (),
-    answer: Sequence[tuple[int, int, int]] | None = None,
+    picked: Collection[tuple[int, int, int]] = (),
+    answer: Collection[tuple[int, int, int]] | None = None,
 ) -> go.Figure:
     """Every cell as a square, batch items side by side; `picked` cells filled, the `answer` outlined if given.
 

@@ -1,7 +1,8 @@
-"""Quiz questions generated from the NORMS table on seeded random shapes and cells, and their answer checking.
+"""Quiz questions generated from the NORMS table on seeded random shapes and cells, their answer checking, and
+what the quiz page shows (score, clicks on the grid, the answer's titles).
 
-Pure (no streamlit, no plotly, no torch): the answers come from the table (specs.lit_box and the reduced axes);
-the tests check them against what normalize() computes.
+Pure (no streamlit, no plotly): the answers come from the table (table.lit_box and the reduced axes); the tests
+check them against what normalize() computes. Torch only for the cube drawn with the answer (`answer_result`).
 """
 
 from __future__ import annotations
@@ -9,14 +10,31 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from norm_viz.core.compute import NormResult, normalize
+from norm_viz.core.data import make_tensor
 from norm_viz.core.table import AXES, NORMS, lit_box, unit_name
 
 KINDS: tuple[str, ...] = ("which_norm", "share_cells", "count_stats")
-QUIZ_NORMS: tuple[str, ...] = tuple(sorted(k for k, n in NORMS.items() if not n.masked))
-"""The norms a question is about (the quiz has no padding, so masked norms would repeat their plain twin)."""
+
+
+def quiz_norms() -> tuple[str, ...]:
+    """The norms a question is about (the quiz has no padding, so masked norms would repeat their plain twin).
+
+    Read from NORMS on every call, so that a row added to the table is asked about too; `QUIZ_NORMS` is the same.
+    """
+    return tuple(sorted(k for k, n in NORMS.items() if not n.masked))
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    if name == "QUIZ_NORMS":  # computed on access, not frozen at import
+        return quiz_norms()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 COUNT_WORDS = {"batch": "sequences", "sequence": "positions", "group": "feature groups", "feature": "features"}
 Cell = tuple[int, int, int]
 
@@ -60,7 +78,7 @@ def make_question(seed: int, index: int) -> Question:
     shape = (rng.randint(2, 4), rng.randint(2, 5), f)
     groups = rng.choice(_divisors(f))
     cell = (rng.randrange(shape[0]), rng.randrange(shape[1]), rng.randrange(f))
-    norm = rng.choice(QUIZ_NORMS)
+    norm = rng.choice(quiz_norms())
     b, s, _ = shape
     size = f"(B, S, F) = ({b}, {s}, {f})"
     g_note = f", G = {groups} groups" if NORMS[norm].uses_groups else ""
@@ -123,7 +141,7 @@ def check(q: Question, answer: object) -> Feedback:
         return Feedback(ok, ("Right — " if ok else "Not quite — it is ") + why, names)
     if q.kind == "share_cells":
         want = shared_cells(q)
-        got = frozenset(answer)  # type: ignore[arg-type]
+        got: frozenset[Cell] = frozenset(answer)  # type: ignore[call-overload]
         missing, extra = want - got, got - want
         ok = not missing and not extra
         msg = f"{label} shares one statistic among {len(want)} cells: {NORMS[q.norm].summary}."
@@ -165,3 +183,71 @@ def parse_cells(text: str, shape: tuple[int, int, int]) -> frozenset[Cell]:
             raise ValueError(f"cell {c} is outside the tensor: b < {shape[0]}, s < {shape[1]}, f < {shape[2]}")
         out.add((c[0], c[1], c[2]))
     return frozenset(out)
+
+
+def norm_label(key: str) -> str:
+    """The answer options' labels: the table's name of each norm."""
+    return NORMS[key].label
+
+
+def answer_result(q: Question) -> NormResult:
+    """The question's norm computed on its seeded tensor: the cube that shows the answer."""
+    return normalize(make_tensor(*q.shape, seed=q.seed), q.norm, groups=q.groups if NORMS[q.norm].uses_groups else None)
+
+
+def clicked_cells(selection: Mapping[str, Any] | None) -> list[Cell]:
+    """The cells of a chart selection event (`st.plotly_chart(on_select=...)`'s value): each point's customdata."""
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    out = []
+    for p in points:
+        data = p.get("customdata")
+        if data is not None and len(data) == 3:
+            out.append((int(data[0]), int(data[1]), int(data[2])))
+    return out
+
+
+def add_clicks(picks: frozenset[Cell], clicked: Sequence[Cell]) -> frozenset[Cell]:
+    """The picked cells after one chart event: a single click toggles its cell, a box or lasso adds all of its cells."""
+    if len(clicked) == 1:
+        return picks ^ {clicked[0]}
+    return picks | set(clicked)
+
+
+def score(results: Mapping[str, Feedback]) -> str:
+    """'right / checked' over the answers checked so far."""
+    return f"{sum(fb.correct for fb in results.values())} / {len(results)}"
+
+
+@dataclass(frozen=True)
+class QuizConfig:
+    """The quiz page's settings: the series (seed) and the question number in it."""
+
+    seed: int = 1
+    index: int = 1
+
+
+@dataclass(frozen=True)
+class QuizView:
+    """What the quiz page shows for one question: the question, its checked answer (if any), the score and the
+    title of the cube that shows the answer."""
+
+    question: Question
+    done: Feedback | None
+    """The feedback on this question's checked answer; None while unanswered."""
+    score: str
+    cube_title: str | None
+    """The answer cube's title; None when no cube is shown (a grid or count question not yet checked)."""
+    answer_cells: frozenset[Cell] | None
+    """The cells to mark on the grid once a share-cells question is checked."""
+
+
+def quiz_view(cfg: QuizConfig, results: Mapping[str, Feedback]) -> QuizView:
+    """Question `cfg.index` of series `cfg.seed`, with what has been checked so far (`results`, by question id)."""
+    q = make_question(cfg.seed, cfg.index)
+    done = results.get(q.qid)
+    if q.kind == "which_norm":
+        title: str | None = f"The answer: {done.expected}" if done else "Which normalization lights these cells?"
+    else:
+        title = f"{NORMS[q.norm].label}: the cells that share cell {q.cell}'s statistic" if done else None
+    cells = shared_cells(q) if done is not None and q.kind == "share_cells" else None
+    return QuizView(q, done, score(results), title, cells)

@@ -1,6 +1,7 @@
 """The walkthrough: one cell's normalization told in seven steps, tensor -> lit group -> μ -> σ² -> x̂ -> γ, β -> y.
 
-Pure (torch only, no streamlit, no plotly): every number comes from a NormResult and the group's own values.
+Pure (torch only, no streamlit, no plotly): every number comes from a NormResult and the group's own values;
+the x̂ and y formulas are core.formulas', shared with the other pages that derive one cell.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from norm_viz.core import formulas
 from norm_viz.core.compute import NormResult
 from norm_viz.core.numbers import fmt, tex
 
@@ -22,6 +24,7 @@ STEP_TITLES: dict[str, str] = {
     "affine": "Scale γ and shift β",
     "output": "The output y",
 }
+LAST_STEP = len(STEP_KEYS) - 1
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
     n = int(vals.numel())
     centered = result.norm.centered
     label = result.norm.label
-    x, mu, var, eps, xh, g, beta, y = (
-        v["x"],
-        v["mean"],
-        v["var"],
-        result.eps,
-        v["x_hat"],
-        v["gamma"],
-        v["beta"],
-        v["y"],
-    )
+    x, mu, var, eps, g, beta = v["x"], v["mean"], v["var"], result.eps, v["gamma"], v["beta"]
     listed = vals.tolist()
     idx = rf"x_{{{cb},{cs},{cf}}}"
     pads = int((~result.contributes).sum())
@@ -108,8 +102,8 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
             (rf"n = {n} \qquad \text{{statistics in the tensor}} = {result.n_groups}",),
         ),
     ]
-    if not result.norm.reduce:  # DyT: no statistic at all, each cell is squashed on its own
-        alpha = result.alpha if result.alpha is not None else 0.5
+    if not result.norm.has_statistic:  # DyT: no statistic at all, each cell is squashed on its own
+        numbers = {k: tex(p) for k, p in result.option_numbers(cf).items()}
         out += [
             Step(
                 "mean",
@@ -126,8 +120,8 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
             Step(
                 "normalized",
                 STEP_TITLES["normalized"],
-                "Scale by the learned α and squash with tanh: large values saturate near ±1, small ones stay almost linear.",
-                (rf"\hat x = \tanh(\alpha x) = \tanh({tex(alpha)} \cdot ({tex(x)})) = {tex(xh)}",),
+                result.norm.cell_words,
+                (result.norm.cell_tex.format(**numbers, x=f"({tex(x)})", x_hat=tex(v["x_hat"])),),
             ),
         ]
     elif centered:
@@ -161,10 +155,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
                 "normalized",
                 STEP_TITLES["normalized"],
                 "Subtract μ and divide by the standard deviation: the lit group now has mean 0 and variance ≈ 1.",
-                (
-                    rf"\hat x = \frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} = \frac{{{tex(x)} - ({tex(mu)})}}"
-                    rf"{{\sqrt{{{tex(var)} + {tex(eps)}}}}} = {tex(xh)}",
-                ),
+                (formulas.normalized_line(v, eps),),
             )
         )
     else:
@@ -183,7 +174,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
                 STEP_TITLES["variance"],
                 f"Instead of the variance, {label} uses the mean square of the {n} lit values.",
                 (
-                    r"\tfrac{1}{n}\sum_i x_i^2",
+                    rf"{formulas.MEAN_SQUARE} = \tfrac{{1}}{{n}}\sum_i x_i^2",
                     rf"= \frac{{1}}{{{n}}}\left({_terms(sq)}\right) = {tex(var)}",
                     rf"\mathrm{{rms}} = \sqrt{{{tex(var)} + {tex(eps)}}} = {tex((var + eps) ** 0.5)}",
                 ),
@@ -194,9 +185,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
                 "normalized",
                 STEP_TITLES["normalized"],
                 "Divide by the root mean square: the lit group now has mean square ≈ 1 (its mean is not 0).",
-                (
-                    rf"\hat x = \frac{{x}}{{\mathrm{{rms}}}} = \frac{{{tex(x)}}}{{\sqrt{{{tex(var)} + {tex(eps)}}}}} = {tex(xh)}",
-                ),
+                (formulas.normalized_line(v, eps, centered=False),),
             )
         )
     out.append(
@@ -223,7 +212,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
             STEP_TITLES["output"],
             f"The output of the cell. Before γ and β, its group of {n} values has {moment}; the other "
             f"{result.n_groups - 1} groups were normalized the same way with their own statistics.",
-            (rf"y = \gamma \hat x + \beta = {tex(g)} \cdot {tex(xh)} + ({tex(beta)}) = {tex(y)}",),
+            (formulas.output_line(v),),
         )
     )
     return tuple(out)
@@ -252,3 +241,65 @@ def takeaway(result: NormResult, cell: tuple[int, int, int]) -> str:
 def group_mask(result: NormResult, cell: tuple[int, int, int]) -> Tensor:
     """(B, S, F) bool: the cells that share `cell`'s statistic and fed it."""
     return (result.group_id == result.group_id[cell]) & result.contributes
+
+
+def step_label(index: int) -> str:
+    """The step picker's label of step `index` (0-based): '3. Its mean μ'."""
+    return f"{index + 1}. {STEP_TITLES[STEP_KEYS[index]]}"
+
+
+def move(index: int, delta: int) -> int:
+    """The step `delta` clicks away from `index`, kept between the first and the last step."""
+    return min(LAST_STEP, max(0, index + delta))
+
+
+@dataclass(frozen=True)
+class WalkthroughConfig:
+    """The walkthrough's own setting: the step shown (0-based); the tensor, norm and cell come from the sidebar."""
+
+    step: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class WalkthroughView:
+    """What the walkthrough shows at one step: the step's text and formulas, which figure, and the takeaway."""
+
+    index: int
+    step: Step
+    heading: str
+    figure: str
+    """"cube" (the tensor, or its lit group) or "line" (the group's values on a number line)."""
+    cube_title: str | None
+    """The cube's title (None: the figure's own)."""
+    show_group: bool
+    group_mask: Tensor
+    """(B, S, F) bool: the cells of the chosen cell's group, for the number line."""
+    takeaway: str | None
+    """The closing sentence, on the last step only."""
+
+    @property
+    def first(self) -> bool:
+        return self.index == 0
+
+    @property
+    def last(self) -> bool:
+        return self.index == LAST_STEP
+
+
+def walkthrough_view(result: NormResult, cell: tuple[int, int, int], cfg: WalkthroughConfig) -> WalkthroughView:
+    """Step `cfg.step` of `cell`'s walkthrough, with the figure it needs and, on the last step, the takeaway."""
+    if not 0 <= cfg.step <= LAST_STEP:
+        raise ValueError(f"step {cfg.step} does not exist; the walkthrough has steps 0 to {LAST_STEP}")
+    b, s, f = result.shape
+    step = steps(result, cell)[cfg.step]
+    cube = step.key in ("tensor", "group")
+    return WalkthroughView(
+        cfg.step,
+        step,
+        f"Step {cfg.step + 1} of {len(STEP_KEYS)}: {step.title}",
+        "cube" if cube else "line",
+        f"x: {b} × {s} × {f}, the chosen cell {cell}" if step.key == "tensor" else None,
+        step.key == "group",
+        group_mask(result, cell),
+        takeaway(result, cell) if cfg.step == LAST_STEP else None,
+    )

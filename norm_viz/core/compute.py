@@ -1,7 +1,8 @@
 """The math: normalize a (batch, sequence, features) tensor and return every intermediate.
 
-torch only (no streamlit, no plotly). The statistics come out of the same native kernels that
-torch.nn uses, so returning them costs nothing extra; `reference` runs the real torch.nn modules.
+torch only (no streamlit, no plotly). Everything norm-specific comes from the norm's NORMS row: its kernel (the
+same native kernels torch.nn uses, so returning the statistics costs nothing extra) or its own forward, its
+reference (`reference` runs the real torch.nn module), its parameters and its minimum value count.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import torch
 import torch.autograd.forward_ad as fwAD
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-from norm_viz.core import extra_norms, kernels
-from norm_viz.core.table import AXES, NORMS, Norm, default_groups, torch_call, valid_group_counts
+from norm_viz.core.config import NormConfig
+from norm_viz.core.data import lengths_mask
+from norm_viz.core.table import AXES, NORMS, Call, Norm, default_groups, torch_call, valid_group_counts
 
 ArrayLike = Tensor | Sequence[float] | float
 
@@ -33,8 +35,8 @@ class NormResult:
     """x̂ = (x - μ) / √(σ² + ε), before γ and β."""
     group_mean: Tensor | None
     """(n_groups,) mean of each group, indexed by group id; None for norms that do not center."""
-    group_var: Tensor
-    """(n_groups,) biased variance of each group; for RMS-type norms the mean square."""
+    computed_var: Tensor | None
+    """The statistic the norm divided by, as computed (see `group_var`); None when it divides by none (DyT)."""
     counts: Tensor
     """(n_groups,) how many values each statistic averaged (0 when running statistics were used)."""
     groups: int
@@ -47,14 +49,28 @@ class NormResult:
     """Running mean after this step (training) or the one used (eval); batch-statistics norms only."""
     running_var: Tensor | None = None
     """Running variance (unbiased, as torch stores it) after this step or the one used."""
-    alpha: float | None = None
-    """DyT's α; None for other norms."""
+    alpha: float | Tensor | None = None
+    """DyT's α as given (a number, a 0-d or a per-feature tensor); None for other norms."""
     scaling_groups: int = 0
     """PowerNorm's GroupScaling group count (0 = off)."""
     running_prior: Tensor | None = None
     """PowerNorm: the running ψ² before this step (the one a post-warm-up step divides by)."""
     running_used: bool = False
     """True when a training step divided by running statistics (PowerNorm after warm-up)."""
+    options: tuple[tuple[str, Any], ...] = ()
+    """The row's own parameter values used (Norm.params, by field name), e.g. (("alpha", 0.5),)."""
+
+    @cached_property
+    def group_var(self) -> Tensor:
+        """(n_groups,) biased variance of each group; for RMS-type norms the mean square.
+
+        A norm that divides by no statistic (DyT) has one-cell groups; each carries its own x² so that the shared
+        figures have a number. That costs a pass over x, so it is computed only when something asks for it.
+        """
+        if self.computed_var is not None:
+            return self.computed_var
+        x = self.input.detach()
+        return x.double().square().clamp_max(torch.finfo(x.dtype).max).to(x.dtype).reshape(-1)
 
     @property
     def norm(self) -> Norm:
@@ -78,7 +94,8 @@ class NormResult:
     @property
     def _kept4(self) -> tuple[int, int, int, int]:
         """The (B, S, G, F//G) sizes with the reduced axes set to 1: the statistics' 4D shape."""
-        return tuple(1 if a in self.norm.reduce else n for a, n in zip(AXES, self._view4, strict=True))
+        b, s, g, fg = (1 if a in self.norm.reduce else n for a, n in zip(AXES, self._view4, strict=True))
+        return b, s, g, fg
 
     @property
     def stats_axes(self) -> tuple[str, ...]:
@@ -93,7 +110,7 @@ class NormResult:
 
     @property
     def n_groups(self) -> int:
-        return int(self.group_var.numel())
+        return math.prod(self.stats_shape)
 
     @property
     def group_size(self) -> int:
@@ -147,6 +164,16 @@ class NormResult:
             "beta": bias,
             "y": float(self.output[b, s, f]),
         }
+
+    def option_numbers(self, feature: int = 0) -> dict[str, float]:
+        """The row's numeric parameter values as plain numbers at one feature (a per-feature α gives its entry)."""
+        out = {}
+        for k, v in self.options:
+            if isinstance(v, Tensor):
+                out[k] = float(v.detach().reshape(-1)[feature if v.numel() > 1 else 0])
+            elif isinstance(v, (int, float)):
+                out[k] = float(v)
+        return out
 
     def _affine(self, p: Tensor) -> Tensor:
         return p.expand(self.shape) if p.dim() == 1 else p.unsqueeze(0).expand(self.shape)
@@ -233,6 +260,12 @@ def _single_value_message(norm: Norm, n: int, where: str) -> str:
     )
 
 
+def _all_finite(x: Tensor) -> bool:
+    """True when x holds no NaN or inf: its min and max are finite (NaN propagates); one cheap reduction."""
+    lo, hi = torch.aminmax(x.detach())
+    return math.isfinite(float(lo)) and math.isfinite(float(hi))
+
+
 def _tracks_derivatives(x: Tensor) -> bool:
     """True when autograd (reverse or forward mode, or torch.func) differentiates through x.
 
@@ -267,9 +300,30 @@ def _generic_stats(
     return (x4 * torch.rsqrt(ms + eps)).reshape(b, s, f), None, ms.reshape(-1)
 
 
+def _norm_of(norm: str | NormConfig) -> Norm:
+    key = norm.key if isinstance(norm, NormConfig) else norm
+    if not isinstance(key, str) or key not in NORMS:
+        _fail(f"unknown norm {key!r}; valid norms: {', '.join(NORMS)}")
+    return NORMS[key]
+
+
+def _options(spec: Norm, named: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The row's parameter values by field name: its defaults, then the named keyword arguments that are its own
+    (others are ignored, as for groups on LayerNorm), then any further keyword arguments, which must be its own."""
+    own = {p.name for p in spec.params} | set(spec.keywords)
+    unknown = sorted(k for k in extra if k not in own)
+    if unknown:
+        takes = ", ".join(sorted(own)) or "none"
+        _fail(f"{spec.label} takes no parameter {', '.join(unknown)}; its parameters: {takes}")
+    out = {k: v for k, v in spec.defaults().items() if k != "groups"}
+    out.update({k: v for k, v in named.items() if v is not None and k in own and k != "groups"})
+    out.update({k: v for k, v in extra.items() if k != "groups"})
+    return out
+
+
 def normalize(
     x: Tensor,
-    norm: str,
+    norm: str | NormConfig,
     eps: float = 1e-5,
     *,
     groups: int | None = None,
@@ -280,15 +334,30 @@ def normalize(
     running_mean: ArrayLike | None = None,
     running_var: ArrayLike | None = None,
     momentum: float = 0.1,
-    alpha: float = extra_norms.DYT_ALPHA,
-    warmup: bool = True,
-    scaling_groups: int = 0,
+    alpha: float | Tensor | None = None,
+    warmup: bool | None = None,
+    scaling_groups: int | None = None,
+    **options: Any,
 ) -> NormResult:
-    """Normalize x (B, S, F) with one norm of `NORMS`; raise ValueError saying what is wrong and what is valid."""
-    if norm not in NORMS:
-        _fail(f"unknown norm {norm!r}; valid norms: {', '.join(NORMS)}")
-    spec = NORMS[norm]
+    """Normalize x (B, S, F) with one norm of `NORMS` (a key, or a NormConfig holding the key, ε, γ, β, the
+    sequence lengths and the row's parameters); raise ValueError saying what is wrong and what is valid.
+
+    Each row's parameters are keyword arguments by field name: groups (GroupNorm rows), alpha (DyT: a number, a
+    0-d or per-feature tensor), warmup / step / warmup_steps / rule / scaling_groups / scaling_eps (PowerNorm).
+    """
+    spec = _norm_of(norm)
     b, s, f = _check_input(x)
+    named: dict[str, Any] = {"alpha": alpha, "warmup": warmup, "scaling_groups": scaling_groups}
+    if isinstance(norm, NormConfig):
+        eps = norm.eps
+        cfg = dict(norm.params)
+        groups = cfg.pop("groups", groups)
+        named = {**cfg, **{k: v for k, v in named.items() if v is not None}}
+        if spec.masked and norm.lengths:
+            mask = lengths_mask(norm.lengths, s)
+        affine_shape = (s, f) if spec.affine == "sequence_feature" else (f,)
+        weight = None if norm.gamma == 1.0 else torch.full(affine_shape, norm.gamma, dtype=x.dtype)
+        bias = None if norm.beta == 0.0 else torch.full(affine_shape, norm.beta, dtype=x.dtype)
     if not isinstance(eps, (int, float)) or not math.isfinite(eps) or eps < 0:
         _fail(f"eps must be a finite number ≥ 0, got {eps!r}")
     eps = float(eps)
@@ -297,45 +366,51 @@ def normalize(
     affine_shape = (s, f) if spec.affine == "sequence_feature" else (f,)
     w = _as_param(weight, affine_shape, "weight (γ)", x)
     bb = _as_param(bias, affine_shape, "bias (β)", x)
-    run_mean = run_var = None
+    opts = _options(spec, named, options)
+    run_mean: Tensor | None = None
+    run_var: Tensor | None = None
     if spec.batch_stats:
-        run_mean = _as_param(running_mean, (f,), "running_mean", x)
-        run_var = _as_param(running_var, (f,), "running_var", x)
-        run_mean = torch.zeros(f, dtype=x.dtype) if run_mean is None else run_mean
-        run_var = torch.ones(f, dtype=x.dtype) if run_var is None else run_var
+        given_mean = _as_param(running_mean, (f,), "running_mean", x)
+        given_var = _as_param(running_var, (f,), "running_var", x)
+        run_mean = torch.zeros(f, dtype=x.dtype) if given_mean is None else given_mean
+        run_var = torch.ones(f, dtype=x.dtype) if given_var is None else given_var
         if not training and (run_var < 0).any():
             _fail("running_var must be ≥ 0 (it is a variance)")
 
-    extra: dict = {}
-    if spec.key in extra_norms.EXTRA:
-        xhat, mean, var, counts, run_var, extra = _extra_forward(
-            x, spec.key, eps, m, training, run_var, momentum, alpha, warmup, scaling_groups
-        )
+    extra: dict[str, Any] = {}
+    mean: Tensor | None
+    var: Tensor | None
+    if spec.forward is not None:  # the row's own forward (PowerNorm, DyT)
+        if not _all_finite(x):
+            _fail(_nonfinite_message(x))
+        call = Call(eps, g, m, training, run_mean, run_var, momentum, opts)
+        xhat, mean, var, counts, run_var, extra = spec.forward(x, call)
         run_mean = None
-    elif spec.batch_stats and not training:
+        if var is not None and not math.isfinite(float(var.detach().sum(dtype=torch.float64))):
+            _fail(_nonfinite_message(x))  # finite inputs whose squares overflowed the dtype
+    elif not training and run_mean is not None and run_var is not None:  # batch statistics in eval mode
         if not torch.isfinite(x).all():
             _fail(_nonfinite_message(x))
         rstd = torch.rsqrt(run_var + eps)
         xhat = torch.addcmul(-run_mean * rstd, x, rstd)
         mean, var, counts = run_mean, run_var, torch.zeros(f, dtype=torch.int64)
     else:
-        n_values = (int(m.sum()) if m is not None else b * s) if spec.batch_stats else s
-        if spec.key in ("batchnorm", "masked_batchnorm", "instancenorm") and n_values < 2:
-            where = {"batchnorm": "batch × sequence", "masked_batchnorm": "the number of real tokens"}
-            _fail(_single_value_message(spec, n_values, where.get(spec.key, "sequence length")))
-        if spec.key in kernels.KERNELS and not _tracks_derivatives(x):
-            xhat, mean, var = kernels.KERNELS[spec.key](x, g, eps, m)
+        n_values = spec.values_per_statistic((b, s, f), g, m)
+        if n_values < spec.min_values:
+            _fail(_single_value_message(spec, n_values, spec.count_words))
+        if spec.kernel is not None and not _tracks_derivatives(x):
+            xhat, mean, var = spec.kernel(x, g, eps, m)
         else:
             xhat, mean, var = _generic_stats(x, spec, g, eps, m)
         per_group = x.numel() // var.numel()
         counts = torch.tensor([per_group if m is None else int(m.sum())]).expand(var.numel())
         # one float64 sum per statistic finds any NaN/inf (finite float32 values cannot overflow it)
         if not (
-            math.isfinite(float(var.sum(dtype=torch.float64)))
-            and (mean is None or math.isfinite(float(mean.sum(dtype=torch.float64))))
+            math.isfinite(float(var.detach().sum(dtype=torch.float64)))
+            and (mean is None or math.isfinite(float(mean.detach().sum(dtype=torch.float64))))
         ):
             _fail(_nonfinite_message(x))
-        if spec.batch_stats:
+        if run_mean is not None and run_var is not None and mean is not None:  # batch statistics: update them
             n = int(counts[0])
             run_mean = (1 - momentum) * run_mean + momentum * mean
             run_var = (1 - momentum) * run_var + momentum * var * (n / (n - 1))
@@ -351,7 +426,7 @@ def normalize(
         output=out,
         normalized=xhat,
         group_mean=mean,
-        group_var=var,
+        computed_var=var,
         counts=counts,
         groups=g,
         eps=eps,
@@ -361,64 +436,13 @@ def normalize(
         mask=m,
         running_mean=run_mean,
         running_var=run_var,
+        options=tuple(opts.items()),
         **extra,
     )
 
 
-def _extra_forward(
-    x: Tensor,
-    key: str,
-    eps: float,
-    mask: Tensor | None,
-    training: bool,
-    running: Tensor | None,
-    momentum: float,
-    alpha: float,
-    warmup: bool,
-    scaling_groups: int,
-) -> tuple[Tensor, None, Tensor, Tensor, Tensor | None, dict]:
-    """(x̂, mean, statistic, counts, running, extra NormResult fields) for the norms of extra_norms."""
-    if not torch.isfinite(x).all():
-        _fail(_nonfinite_message(x))
-    f = x.shape[2]
-    if key == "dyt":
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-            _fail(f"DyT's alpha must be a finite number, got {alpha!r}")
-        # DyT divides by nothing; each one-cell group carries its own x² so the shared figures have a number
-        top = torch.finfo(x.dtype).max
-        ms = x.double().square().clamp_max(top).to(x.dtype).reshape(-1)
-        return (
-            extra_norms.dyt(x, float(alpha)),
-            None,
-            ms,
-            torch.ones_like(ms, dtype=torch.int64),
-            None,
-            {"alpha": float(alpha)},
-        )
-    if isinstance(scaling_groups, bool) or not isinstance(scaling_groups, int) or scaling_groups < 0:
-        _fail(f"scaling_groups must be 0 (off) or a whole number that divides features={f}, got {scaling_groups!r}")
-    if scaling_groups and f % scaling_groups:
-        valid = ", ".join(map(str, valid_group_counts(f)))
-        _fail(f"GroupScaling groups={scaling_groups} does not divide features={f}; valid: 0 (off), {valid}")
-    step = extra_norms.powernorm_step(
-        x,
-        eps,
-        mask=mask,
-        running=running,
-        training=training,
-        warmup=warmup,
-        alpha=1 - momentum,
-        scaling_groups=scaling_groups,
-    )
-    if not torch.isfinite(step.divisor).all():
-        _fail(_nonfinite_message(x))
-    n = 0 if step.used_running else step.n_tokens
-    counts = torch.full((f,), n, dtype=torch.int64)
-    extra = {"scaling_groups": scaling_groups, "running_prior": step.running_before, "running_used": step.used_running}
-    return step.normalized, None, step.divisor, counts, step.running_after, extra
-
-
-_FAST = frozenset(kernels.KERNELS)
+_FAST = frozenset(k for k, n in NORMS.items() if n.kernel is not None)
+"""Deprecated: the rows with a fast kernel at import time; read `NORMS[key].kernel` instead (kept for bench.py)."""
 
 
 def reference(
@@ -431,49 +455,20 @@ def reference(
     training: bool = True,
     running_mean: Tensor | None = None,
     running_var: Tensor | None = None,
-    alpha: float = extra_norms.DYT_ALPHA,
-    warmup: bool = True,
-    scaling_groups: int = 0,
+    momentum: float = 0.1,
+    alpha: float | Tensor | None = None,
+    warmup: bool | None = None,
+    scaling_groups: int | None = None,
+    **options: Any,
 ) -> Tensor:
     """The output of the real torch.nn module named in the table (γ = 1, β = 0); for norms without one,
     an independent direct implementation (PowerNorm: a cell-by-cell loop; DyT: torch.tanh(α·x))."""
-    spec = NORMS[norm]
-    b, s, f = x.shape
-    g = _check_groups(spec, groups, f)
-    if norm == "powernorm":
-        return extra_norms.powernorm_loop(
-            x, eps, mask=mask, running=running_var, training=training, warmup=warmup, scaling_groups=scaling_groups
-        )
-    if norm == "dyt":
-        return torch.tanh(alpha * x)
-    kw = {"dtype": x.dtype}
-    if spec.batch_stats and (norm == "batchnorm" or not training):
-        bn = nn.BatchNorm1d(f, eps=eps, **kw).train(training)
-        if running_mean is not None:
-            bn.running_mean.copy_(running_mean)
-        if running_var is not None:
-            bn.running_var.copy_(running_var)
-        return bn(x.transpose(1, 2)).transpose(1, 2)
-    if norm == "layernorm":
-        return nn.LayerNorm(f, eps=eps, **kw)(x)
-    if norm == "layernorm_sample":
-        return nn.LayerNorm((s, f), eps=eps, **kw)(x)
-    if norm == "instancenorm":
-        return nn.InstanceNorm1d(f, eps=eps, **kw)(x.transpose(1, 2)).transpose(1, 2)
-    if norm == "groupnorm":
-        return nn.GroupNorm(g, f, eps=eps, **kw)(x.transpose(1, 2)).transpose(1, 2)
-    if norm == "groupnorm_token":
-        return F.group_norm(x.reshape(b * s, f), g, eps=eps).reshape(b, s, f)
-    if norm == "rmsnorm":
-        return nn.RMSNorm(f, eps=eps, **kw)(x)
-    if norm == "masked_batchnorm":
-        m = torch.ones(b, s, dtype=torch.bool) if mask is None else torch.as_tensor(mask).bool()
-        bn = nn.BatchNorm1d(f, eps=eps, momentum=1.0, **kw).train()
-        bn(x[m])  # momentum 1: the running statistics become this batch's (unbiased var)
-        n = int(m.sum())
-        mean, var = bn.running_mean, bn.running_var * (n - 1) / n
-        return (x - mean) / torch.sqrt(var + eps)
-    raise ValueError(f"no torch counterpart for {norm!r}")
+    spec = _norm_of(norm)
+    if spec.reference is None:
+        raise ValueError(f"no torch counterpart for {spec.key!r}")
+    g = _check_groups(spec, groups, x.shape[2])
+    opts = _options(spec, {"alpha": alpha, "warmup": warmup, "scaling_groups": scaling_groups}, options)
+    return spec.reference(x, Call(eps, g, mask, training, running_mean, running_var, momentum, opts))
 
 
 @dataclass(frozen=True)
@@ -491,6 +486,10 @@ def verify(result: NormResult) -> Verification:
     """Run the torch.nn counterpart on the same input and compare its output with x̂ (γ = 1, β = 0)."""
     b, s, f = result.shape
     call = torch_call(result.key, b, s, f, result.groups, result.eps)
+    opts = dict(result.options)
+    if result.running_used or result.running_prior is not None:  # PowerNorm: what this step divided by
+        opts["warmup"] = not result.running_used
+        opts.pop("warmup_steps", None)
     try:
         with torch.no_grad():
             ref = reference(
@@ -502,14 +501,13 @@ def verify(result: NormResult) -> Verification:
                 training=result.training,
                 running_mean=result.running_mean,
                 running_var=result.running_var if result.running_prior is None else result.running_prior,
-                alpha=result.alpha if result.alpha is not None else extra_norms.DYT_ALPHA,
-                scaling_groups=result.scaling_groups,
-                warmup=not result.running_used,
+                **opts,
             )
     except (ValueError, RuntimeError) as e:
         return Verification(call, float("nan"), False, refused=str(e))
-    gap = (ref - result.normalized).abs()
-    gap[ref.isnan() & result.normalized.isnan()] = 0  # 0/0 where torch gives NaN too (ε = 0, constant group)
+    ours = result.normalized.detach()
+    gap = (ref - ours).abs()
+    gap[ref.isnan() & ours.isnan()] = 0  # 0/0 where torch gives NaN too (ε = 0, constant group)
     diff = float(gap.max())
     tol = 1e-4 if result.input.dtype == torch.float32 else 1e-9
     return Verification(call, diff, diff <= tol * max(1.0, float(ref.abs().max())))

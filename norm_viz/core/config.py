@@ -6,6 +6,7 @@ Pure Python (no torch, no streamlit): the ui layer fills them from widgets, the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,20 +31,42 @@ class TensorConfig:
 
 @dataclass(frozen=True)
 class NormConfig:
-    """The chosen norm and its parameters, as primitives."""
+    """The chosen norm and its parameters, as primitives: normalize(x, config) runs it.
+
+    `params` holds the row's own parameters (NORMS[key].params) as (field, value) pairs, in the row's order:
+    ("groups", 4) for GroupNorm, ("alpha", 0.5) for DyT, ("warmup", True), ("scaling_groups", 0) for PowerNorm.
+    """
 
     key: str
-    groups: int
-    eps: float
-    gamma: float
-    beta: float
+    eps: float = 1e-5
+    gamma: float = 1.0
+    beta: float = 0.0
     lengths: tuple[int, ...] = ()
-    alpha: float = 0.5
-    """DyT's α."""
-    warmup: bool = True
-    """PowerNorm: True = warm-up step (divide by the batch's ψ²), False = divide by the running ψ²."""
-    scaling_groups: int = 0
-    """PowerNorm's GroupScaling groups (0 = off)."""
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of one of the row's parameters, or `default` when the row has no such parameter."""
+        return dict(self.params).get(name, default)
+
+    @property
+    def groups(self) -> int:
+        """The group count (1 for norms without groups)."""
+        return int(self.get("groups", 1))
+
+    @property
+    def alpha(self) -> float:
+        """DyT's α (its default for other norms)."""
+        return float(self.get("alpha", 0.5))
+
+    @property
+    def warmup(self) -> bool:
+        """PowerNorm: True = a warm-up step (divide by the batch's ψ²), False = divide by the running ψ²."""
+        return bool(self.get("warmup", True))
+
+    @property
+    def scaling_groups(self) -> int:
+        """PowerNorm's GroupScaling groups (0 = off)."""
+        return int(self.get("scaling_groups", 0))
 
 
 def parse_lengths(text: str, batch: int, sequence: int) -> tuple[int, ...]:

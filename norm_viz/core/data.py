@@ -131,6 +131,24 @@ def lengths_mask(lengths: Sequence[int] | Tensor, sequence: int) -> Tensor:
     return torch.arange(sequence)[None, :] < torch.as_tensor(lengths).reshape(-1)[:, None]
 
 
+def checked_lengths_mask(lengths: Sequence[int], sequence: int) -> Tensor:
+    """lengths_mask after checking the lengths: each 0..S and not all 0 (ValueError says what is valid)."""
+    if any(not 0 <= int(n) <= sequence for n in lengths):
+        raise ValueError(f"each length must be between 0 and S = {sequence}, got {list(lengths)}")
+    if not any(lengths):
+        raise ValueError("every token is padding (all lengths are 0): give at least one sequence a length ≥ 1")
+    return lengths_mask([int(n) for n in lengths], sequence)
+
+
+def default_lengths(batch: int, sequence: int) -> tuple[int, ...]:
+    """A padding pattern with pads whenever S ≥ 2: even sequences keep all S tokens, odd ones about half.
+
+    Kept sequences hold at least 2 tokens when S ≥ 3, so per-sequence norms still have a variance without the pads.
+    """
+    short = max(2, (sequence + 1) // 2) if sequence >= 3 else 1
+    return tuple(sequence if i % 2 == 0 and batch > 1 else short for i in range(batch))
+
+
 class UploadError(ValueError):
     """An uploaded file that cannot be turned into a (batch, sequence, features) tensor."""
 

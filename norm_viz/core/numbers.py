@@ -18,3 +18,12 @@ def tex(v: float, digits: int = 4, paren: bool = False) -> str:
         power = f"10^{{{int(exp)}}}"
         text = power if mant in ("1", "1.0") else rf"{mant} \times {power}"
     return f"({text})" if paren and v < 0 else text
+
+
+def fmt_delta(v: float | None) -> str:
+    """A change for a label or a table: 'n/a' for none, '0' for an exact zero, else three significant digits."""
+    if v is None:
+        return "n/a"
+    if v == 0:
+        return "0"
+    return f"{v:.3g}" if v >= 1e-3 else f"{v:.1e}"

@@ -137,3 +137,34 @@ def build(config: type[T], params: Sequence[Param], values: Mapping[str, Any], *
 def keys(params: Sequence[Param]) -> tuple[str, ...]:
     """The URL keys of a parameter table."""
     return tuple(p.key for p in params)
+
+
+@dataclass(frozen=True)
+class NormParam(Param):
+    """A parameter of one normalization (a NORMS row): also how its widget looks and what is valid for F features.
+
+    `field` is both the NormConfig entry and normalize()'s keyword argument. `choices(F)` lists the valid values
+    for F features (the widget is then a select box); `fallback(F)` replaces a value that is not among them.
+    `widget` is "select", "number" or "toggle"; `inline` puts it next to the norm picker instead of a row below.
+    """
+
+    label: str = ""
+    help: str = ""
+    widget: str = "number"
+    step: float | None = None
+    inline: bool = False
+    choices: Callable[[int], Sequence[Any]] | None = None
+    fallback: Callable[[int], Any] | None = None
+    invalid: str = "is not valid for F = {F}; valid values: {valid}"
+    """The notice for a URL value not among `choices(F)`, with {F} and {valid} filled in."""
+
+    def valid(self, features: int) -> list[Any] | None:
+        """The valid values for this many features (None: any value in [lo, hi])."""
+        return None if self.choices is None else list(self.choices(features))
+
+    def settle(self, value: Any, features: int) -> Any:
+        """`value` if it is valid for this many features, else the fallback (or the default)."""
+        options = self.valid(features)
+        if options is None or value in options:
+            return value
+        return self.fallback(features) if self.fallback is not None else self.default

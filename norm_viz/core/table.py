@@ -1,28 +1,151 @@
-"""The one table of normalizations: which axes of x[b, s, f] share one mean and variance.
+"""The one table of normalizations: which axes of x[b, s, f] share one mean and variance, and how each is run.
 
-Every norm here averages over some axes of x viewed as (batch, sequence, group, feature-in-group);
-the compute module, the figures, the pages and the tests all read this table (no torch here).
+Every norm here averages over some axes of x viewed as (batch, sequence, group, feature-in-group). Each row also
+carries its behaviour: its fast statistics kernel (or none: the generic table reduction), or its own forward
+(PowerNorm, DyT); its reference (the real torch.nn module, or an independent implementation); one PyTorch snippet
+template; its parameters (with defaults and limits, from which the controls, the URL, NormConfig, normalize()'s
+keyword arguments and the export script are generated); and its minimum number of values per statistic.
+A new normalization is one row here plus, where it needs one, one function.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from norm_viz.core import extra_norms, kernels
+from norm_viz.core.params import NormParam
 
 AXES: tuple[str, ...] = ("batch", "sequence", "group", "feature")
 """The four axes of x viewed as (B, S, G, F // G); for norms without groups G = 1."""
 
 
+@dataclass(frozen=True, eq=False)
+class Call:
+    """What a row's forward and reference get besides x: ε, groups, the mask, the batch-statistics state and the
+    row's own parameter values (`options`, by field name: alpha, warmup, scaling_groups, …)."""
+
+    eps: float = 1e-5
+    groups: int = 1
+    mask: Tensor | None = None
+    training: bool = True
+    running_mean: Tensor | None = None
+    running_var: Tensor | None = None
+    momentum: float = 0.1
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+Kernel = Callable[[Tensor, int, float, "Tensor | None"], kernels.Stats]
+Forward = Callable[[Tensor, Call], extra_norms.ForwardOut]
+Reference = Callable[[Tensor, Call], Tensor]
+Snippet = str | Callable[[Mapping[str, Any]], str]
+
+
+def valid_group_counts(features: int) -> list[int]:
+    """Every group count that divides the feature count."""
+    return [g for g in range(1, features + 1) if features % g == 0]
+
+
+def default_groups(features: int) -> int:
+    """The group count used when none is given: the divisor of F closest to √F (ties: the larger)."""
+    return min(valid_group_counts(features), key=lambda g: (abs(math.log(g) - 0.5 * math.log(features)), -g))
+
+
+# --- the parameters a row can take (shared by the rows that use them) -------------------------------------------
+
+GROUPS = NormParam(
+    "G",
+    0,
+    0,
+    None,
+    field="groups",
+    label="groups (divisors of F = {F})",
+    widget="select",
+    inline=True,
+    choices=valid_group_counts,
+    fallback=default_groups,
+    invalid="does not divide F = {F}; valid group counts: {valid}",
+)
+"""GroupNorm's group count (G; 0 in the URL = not chosen yet, i.e. the default for F)."""
+ALPHA = NormParam(
+    "alpha",
+    extra_norms.DYT_ALPHA,
+    -100.0,
+    100.0,
+    label="α (DyT)",
+    help="y = γ·tanh(α·x) + β",
+    step=0.1,
+    inline=True,
+)
+"""DyT's α (one number here; normalize() also takes a 0-d or per-feature tensor, e.g. an nn.Parameter)."""
+WARMUP = NormParam(
+    "warmup",
+    True,
+    label="warm-up step (divide by this batch's ψ²; off: by the running ψ², here its initial value 1)",
+    widget="toggle",
+)
+"""PowerNorm: True = a warm-up step (divide by the batch's ψ²), False = after warm-up (divide by the running ψ²)."""
+SCALING_GROUPS = NormParam(
+    "gscale",
+    extra_norms.PN_GROUP_SCALING,
+    0,
+    None,
+    field="scaling_groups",
+    label="GroupScaling groups (0 = off; the authors' code applies it first)",
+    widget="select",
+    choices=lambda f: [0, *valid_group_counts(f)],
+    fallback=lambda f: 0,
+    invalid="does not divide F = {F}; valid: {valid} (0 = off)",
+)
+"""PowerNorm's GroupScaling groups (0 = off, the default here; the authors' code uses 1, see extra_norms)."""
+
+
+# --- reference builders that need more than one line -------------------------------------------------------------
+
+
+def _ref_batchnorm(x: Tensor, c: Call) -> Tensor:
+    bn = nn.BatchNorm1d(x.shape[2], eps=c.eps, dtype=x.dtype).train(c.training)
+    if c.running_mean is not None:
+        bn.running_mean = torch.as_tensor(c.running_mean, dtype=x.dtype).clone()
+    if c.running_var is not None:
+        bn.running_var = torch.as_tensor(c.running_var, dtype=x.dtype).clone()
+    return bn(x.transpose(1, 2)).transpose(1, 2)
+
+
+def _ref_masked_batchnorm(x: Tensor, c: Call) -> Tensor:
+    if not c.training:
+        return _ref_batchnorm(x, c)
+    b, s, f = x.shape
+    m = torch.ones(b, s, dtype=torch.bool) if c.mask is None else torch.as_tensor(c.mask).bool()
+    bn = nn.BatchNorm1d(f, eps=c.eps, momentum=1.0, dtype=x.dtype).train()
+    bn(x[m])  # momentum 1: the running statistics become this batch's (unbiased var)
+    n = int(m.sum())
+    mean, unbiased = bn.running_mean, bn.running_var
+    assert mean is not None and unbiased is not None  # BatchNorm1d tracks running statistics by default
+    return (x - mean) / torch.sqrt(unbiased * (n - 1) / n + c.eps)
+
+
+def _t(x: Tensor, module: nn.Module) -> Tensor:
+    """A (B, C, L) module applied to (B, S, F) x."""
+    return module(x.transpose(1, 2)).transpose(1, 2)
+
+
 @dataclass(frozen=True)
 class Norm:
-    """One normalization: what it averages over and what PyTorch calls it."""
+    """One normalization: what it averages over, what PyTorch calls it, and how this app runs and checks it."""
 
     key: str
     label: str
     reduce: tuple[str, ...]
     """Axes of (batch, sequence, group, feature) that one statistic averages over."""
     torch: str
-    """The exact torch counterpart, with {B}, {S}, {F}, {G} placeholders."""
+    """The exact torch counterpart, with {B}, {S}, {F}, {G}, {eps} placeholders (the Explorer's verification line)."""
     summary: str
     """One sentence in plain words: which cells share one statistic."""
     centered: bool = True
@@ -33,11 +156,61 @@ class Norm:
     batch_stats: bool = False
     """True when statistics come from the batch (running statistics, train vs eval)."""
     paper: str = ""
+    kernel: Kernel | None = None
+    """Fast (x̂, mean, var) from torch's native kernels (kernels.py); None: the generic table reduction."""
+    forward: Forward | None = None
+    """A row's own forward instead of statistics (PowerNorm, DyT); None: the kernel or the table reduction."""
+    reference: Reference | None = None
+    """(x, Call) -> x̂ with γ = 1, β = 0: the real torch.nn module, or an independent implementation."""
+    has_torch_module: bool = True
+    """True when `reference` runs a real torch.nn module (False: an independent implementation)."""
+    snippet: Snippet = ""
+    """PyTorch lines turning x into y (γ = 1, β = 0): a template with {B}, {S}, {F}, {G}, {BS}, {eps}, {mask} and
+    each parameter's field, or a function of those values."""
+    params: tuple[NormParam, ...] = ()
+    """The row's own parameters: widgets, URL keys, NormConfig entries and normalize() keyword arguments."""
+    min_values: int = 1
+    """The fewest values one statistic may average in training (2 where torch.nn needs a variance)."""
+    stat_symbol: str = ""
+    """LaTeX for the statistic of a norm that does not center (default \\overline{x^2}, PowerNorm ψ²)."""
+    cell_tex: str = r"\hat x = {x_hat}"
+    """LaTeX of one cell's x̂ for a row that divides by no statistic: {x} (in parentheses when negative), {x_hat}
+    and each parameter's field, filled with LaTeX numbers."""
+    cell_words: str = "Each cell is transformed on its own: no other cell enters its value."
+    """The walkthrough's sentence for that step (a row that divides by no statistic)."""
+    keywords: tuple[str, ...] = ()
+    """Further keyword arguments of normalize() for this row that have no control (e.g. PowerNorm's step)."""
+
+    @property
+    def has_statistic(self) -> bool:
+        """False for a norm that averages over no axis (DyT): it divides by nothing."""
+        return bool(self.reduce)
 
     @property
     def kept(self) -> tuple[str, ...]:
         """Axes that index the statistics: one (mean, variance) per combination of these."""
         return tuple(a for a in AXES if a not in self.reduce)
+
+    def defaults(self) -> dict[str, Any]:
+        """The row's parameter values when none is given, by field name."""
+        return {p.name: p.default for p in self.params}
+
+    def values_per_statistic(self, shape: tuple[int, int, int], groups: int, mask: Tensor | None = None) -> int:
+        """How many values one statistic averages on this shape (the real tokens only for masked rows)."""
+        b, s, f = shape
+        sizes = {"batch": b, "sequence": s, "group": groups, "feature": f // groups}
+        if self.masked and mask is not None:
+            sizes["batch"], sizes["sequence"] = int(mask.sum()), 1
+        return math.prod(sizes[a] for a in self.reduce)
+
+    @property
+    def count_words(self) -> str:
+        """What `values_per_statistic` counts, in words (for the single-value message)."""
+        if self.masked:
+            return "the number of real tokens"
+        if self.reduce == ("sequence",):
+            return "sequence length"
+        return " × ".join(self.reduce)
 
 
 NORMS: dict[str, Norm] = {
@@ -51,6 +224,10 @@ NORMS: dict[str, Norm] = {
             summary="one statistic per feature, over every token of every sequence in the batch",
             batch_stats=True,
             paper="Ioffe & Szegedy, 2015",
+            kernel=kernels.batchnorm_stats,
+            reference=_ref_batchnorm,
+            snippet="y = nn.BatchNorm1d({F}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)  # training mode",
+            min_values=2,
         ),
         Norm(
             key="layernorm",
@@ -59,6 +236,9 @@ NORMS: dict[str, Norm] = {
             torch="nn.LayerNorm({F})(x)",
             summary="one statistic per token, over its features: what transformers use",
             paper="Ba, Kiros & Hinton, 2016",
+            kernel=kernels.layernorm_stats,
+            reference=lambda x, c: nn.LayerNorm(x.shape[2], eps=c.eps, dtype=x.dtype)(x),
+            snippet="y = nn.LayerNorm({F}, eps={eps})(x)",
         ),
         Norm(
             key="layernorm_sample",
@@ -69,6 +249,9 @@ NORMS: dict[str, Norm] = {
             "(the GroupNorm paper's 'LN'; not what transformers use)",
             affine="sequence_feature",
             paper="Wu & He, 2018, figure 2",
+            kernel=kernels.layernorm_sample_stats,
+            reference=lambda x, c: nn.LayerNorm(tuple(x.shape[1:]), eps=c.eps, dtype=x.dtype)(x),
+            snippet="y = nn.LayerNorm(({S}, {F}), eps={eps})(x)",
         ),
         Norm(
             key="instancenorm",
@@ -77,6 +260,10 @@ NORMS: dict[str, Norm] = {
             torch="nn.InstanceNorm1d({F})(x.transpose(1, 2)).transpose(1, 2)",
             summary="one statistic per (sequence, feature), over the tokens of that sequence",
             paper="Ulyanov, Vedaldi & Lempitsky, 2016",
+            kernel=kernels.instancenorm_stats,
+            reference=lambda x, c: _t(x, nn.InstanceNorm1d(x.shape[2], eps=c.eps, dtype=x.dtype)),
+            snippet="y = nn.InstanceNorm1d({F}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)",
+            min_values=2,
         ),
         Norm(
             key="groupnorm",
@@ -86,6 +273,10 @@ NORMS: dict[str, Norm] = {
             summary="one statistic per (sequence, feature group), over all tokens and the group's features",
             uses_groups=True,
             paper="Wu & He, 2018",
+            kernel=kernels.groupnorm_stats,
+            reference=lambda x, c: _t(x, nn.GroupNorm(c.groups, x.shape[2], eps=c.eps, dtype=x.dtype)),
+            snippet="y = nn.GroupNorm({G}, {F}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)",
+            params=(GROUPS,),
         ),
         Norm(
             key="groupnorm_token",
@@ -95,6 +286,10 @@ NORMS: dict[str, Norm] = {
             summary="one statistic per (token, feature group), over the group's features",
             uses_groups=True,
             paper="Wu & He, 2018, applied per token",
+            kernel=kernels.groupnorm_token_stats,
+            reference=lambda x, c: F.group_norm(x.reshape(-1, x.shape[2]), c.groups, eps=c.eps).reshape(x.shape),
+            snippet="y = F.group_norm(x.reshape({BS}, {F}), {G}, eps={eps}).reshape({B}, {S}, {F})",
+            params=(GROUPS,),
         ),
         Norm(
             key="rmsnorm",
@@ -104,6 +299,9 @@ NORMS: dict[str, Norm] = {
             summary="one root-mean-square per token, over its features, without subtracting a mean",
             centered=False,
             paper="Zhang & Sennrich, 2019",
+            kernel=kernels.rmsnorm_stats,
+            reference=lambda x, c: nn.RMSNorm(x.shape[2], eps=c.eps, dtype=x.dtype)(x),
+            snippet="y = nn.RMSNorm({F}, eps={eps})(x)",
         ),
         Norm(
             key="masked_batchnorm",
@@ -114,6 +312,17 @@ NORMS: dict[str, Norm] = {
             masked=True,
             batch_stats=True,
             paper="as in PowerNorm (Shen et al., 2020)",
+            kernel=kernels.batchnorm_stats,
+            reference=_ref_masked_batchnorm,
+            snippet=(
+                "{mask}\n"
+                "bn = nn.BatchNorm1d({F}, eps={eps})\n"
+                "_ = bn(x[mask])  # statistics from the real tokens only\n"
+                "mean = x[mask].mean(0)\n"
+                "var = x[mask].var(0, unbiased=False)\n"
+                "y = (x - mean) / torch.sqrt(var + {eps})  # pads are normalized with the same statistics"
+            ),
+            min_values=2,
         ),
         Norm(
             key="powernorm",
@@ -127,6 +336,13 @@ NORMS: dict[str, Norm] = {
             masked=True,
             batch_stats=True,
             paper="Shen et al., 2020",
+            forward=extra_norms.powernorm_forward,
+            reference=extra_norms.powernorm_reference,
+            has_torch_module=False,
+            stat_symbol=r"\psi^2",
+            snippet=extra_norms.powernorm_snippet,
+            params=(WARMUP, SCALING_GROUPS),
+            keywords=("step", "warmup_steps", "rule", "scaling_eps"),
         ),
         Norm(
             key="dyt",
@@ -136,24 +352,46 @@ NORMS: dict[str, Norm] = {
             summary="no statistic at all: every cell is squashed on its own by tanh(αx)",
             centered=False,
             paper="Zhu, Chen, He, LeCun & Liu, 2025",
+            forward=extra_norms.dyt_forward,
+            reference=lambda x, c: torch.tanh(c.options.get("alpha", extra_norms.DYT_ALPHA) * x),
+            has_torch_module=False,
+            cell_words="Scale by the learned α and squash with tanh: large values saturate near ±1, small ones stay "
+            "almost linear.",
+            cell_tex=r"\hat x = \tanh(\alpha x) = \tanh({alpha} \cdot {x}) = {x_hat}",
+            snippet="alpha = {alpha:g}  # DyT's learnable scalar\ny = torch.tanh(alpha * x)  # times γ plus β per feature",
+            params=(ALPHA,),
         ),
     )
 }
 
 
-def valid_group_counts(features: int) -> list[int]:
-    """Every group count that divides the feature count."""
-    return [g for g in range(1, features + 1) if features % g == 0]
-
-
-def default_groups(features: int) -> int:
-    """The group count used when none is given: the divisor of F closest to √F (ties: the larger)."""
-    return min(valid_group_counts(features), key=lambda g: (abs(math.log(g) - 0.5 * math.log(features)), -g))
+def norm_params() -> tuple[NormParam, ...]:
+    """Every parameter of every row, once per URL key (in table order): what the norm controls declare."""
+    seen: dict[str, NormParam] = {}
+    for n in NORMS.values():
+        for p in n.params:
+            seen.setdefault(p.key, p)
+    return tuple(seen.values())
 
 
 def torch_call(key: str, batch: int, sequence: int, features: int, groups: int = 1, eps: float = 1e-5) -> str:
     """The torch counterpart of a norm, with this tensor's sizes filled in."""
     return NORMS[key].torch.format(B=batch, S=sequence, F=features, G=groups, eps=eps)
+
+
+class _Literal(str):
+    """Python source text that any format spec leaves as it is (a per-feature α in a '{alpha:g}' slot)."""
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
+def _code(v: Any) -> Any:
+    """A parameter value as the snippet writes it: tensors as numbers or as torch.tensor([...]) source."""
+    if isinstance(v, Tensor):
+        v = v.detach()
+        return float(v) if v.dim() == 0 else _Literal(f"torch.tensor({v.tolist()!r})")
+    return v
 
 
 def torch_body(
@@ -162,48 +400,30 @@ def torch_body(
     groups: int = 1,
     eps: float = 1e-5,
     mask_line: str | None = None,
-    *,
-    alpha: float = 0.5,
-    scaling_groups: int = 0,
+    **options: Any,
 ) -> str:
-    """The PyTorch lines that turn x into y for this norm (γ = 1, β = 0); `mask_line` defines `mask` for masked norms."""
+    """The PyTorch lines that turn x into y for this norm (γ = 1, β = 0); `mask_line` defines `mask` for masked
+    norms; `options` are the row's parameter values by field name (alpha=…, scaling_groups=…; defaults otherwise)."""
+    norm = NORMS[key]
+    if not norm.snippet:
+        raise ValueError(
+            f"no snippet for norm {key!r}; norms with one: {', '.join(k for k, n in NORMS.items() if n.snippet)}"
+        )
     b, s, f = shape
     mask = mask_line or f"mask = torch.ones({b}, {s}, dtype=torch.bool)  # True = real token, False = padding"
-    scaling = (
-        f"xg = x.reshape({b}, {s}, {scaling_groups}, {f // scaling_groups})  # GroupScaling (the authors' code)\n"
-        f"xs = (xg / torch.sqrt(xg.pow(2).mean(-1, keepdim=True) + {eps})).reshape({b}, {s}, {f})\n"
-        if scaling_groups
-        else "xs = x  # no GroupScaling\n"
-    )
-    bodies = {
-        "batchnorm": f"y = nn.BatchNorm1d({f}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)  # training mode",
-        "layernorm": f"y = nn.LayerNorm({f}, eps={eps})(x)",
-        "layernorm_sample": f"y = nn.LayerNorm(({s}, {f}), eps={eps})(x)",
-        "instancenorm": f"y = nn.InstanceNorm1d({f}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)",
-        "groupnorm": f"y = nn.GroupNorm({groups}, {f}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)",
-        "groupnorm_token": f"y = F.group_norm(x.reshape({b * s}, {f}), {groups}, eps={eps}).reshape({b}, {s}, {f})",
-        "rmsnorm": f"y = nn.RMSNorm({f}, eps={eps})(x)",
-        "masked_batchnorm": (
-            f"{mask}\n"
-            f"bn = nn.BatchNorm1d({f}, eps={eps})\n"
-            "_ = bn(x[mask])  # statistics from the real tokens only\n"
-            "mean = x[mask].mean(0)\n"
-            "var = x[mask].var(0, unbiased=False)\n"
-            f"y = (x - mean) / torch.sqrt(var + {eps})  # pads are normalized with the same statistics"
-        ),
-        "powernorm": (
-            f"{mask}\n"
-            f"running_psi2 = torch.ones({f})  # the running quadratic mean PowerNorm keeps\n"
-            + scaling
-            + "psi2 = xs[mask].pow(2).mean(0)  # per feature, over the real tokens; no mean is subtracted\n"
-            f"y = xs / torch.sqrt(psi2 + {eps})  # during warm-up; afterwards xs / torch.sqrt(running_psi2 + {eps})\n"
-            "running_psi2 = 0.9 * running_psi2 + 0.1 * psi2  # α = 0.9"
-        ),
-        "dyt": f"alpha = {alpha:g}  # DyT's learnable scalar\ny = torch.tanh(alpha * x)  # times γ plus β per feature",
+    fill = {
+        **norm.defaults(),
+        **{k: _code(v) for k, v in options.items() if v is not None},
+        "B": b,
+        "S": s,
+        "F": f,
+        "G": groups,
+        "BS": b * s,
+        "eps": eps,
+        "mask": mask,
     }
-    if key not in bodies:
-        raise ValueError(f"no snippet for norm {key!r}; known: {', '.join(bodies)}")
-    return bodies[key] + "\n"
+    body = norm.snippet(fill) if callable(norm.snippet) else norm.snippet.format(**fill)
+    return body.rstrip("\n") + "\n"
 
 
 def torch_snippet(
@@ -212,9 +432,7 @@ def torch_snippet(
     groups: int = 1,
     eps: float = 1e-5,
     lengths: tuple[int, ...] = (),
-    *,
-    alpha: float = 0.5,
-    scaling_groups: int = 0,
+    **options: Any,
 ) -> str:
     """A copyable PyTorch snippet whose output equals the app's for this norm and shape."""
     b, s, f = shape
@@ -225,7 +443,7 @@ def torch_snippet(
     )
     head = "import torch\nfrom torch import nn\nimport torch.nn.functional as F\n\n"
     make = f"x = torch.randn({b}, {s}, {f})  # or your own (batch, sequence, features) tensor\n"
-    return head + make + torch_body(key, shape, groups, eps, mask_line, alpha=alpha, scaling_groups=scaling_groups)
+    return head + make + torch_body(key, shape, groups, eps, mask_line, **options)
 
 
 Box = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]

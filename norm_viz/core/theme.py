@@ -38,15 +38,38 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any], title: str, heigh
     return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=VALIDATE)
 
 
-def apply_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    """The common title, font, size and legend of a figure built with go.Figure methods."""
+def apply_layout(
+    fig: go.Figure,
+    title: str,
+    height: int,
+    *,
+    top: int = 70,
+    legend_y: float = 1.0,
+    showlegend: bool | None = None,
+    grid: bool = False,
+    legend_below: bool = False,
+) -> go.Figure:
+    """The common title, font, size and legend of a figure built with go.Figure methods.
+
+    Options: `top` margin (room for a legend above the plot), `legend_y` (the legend's bottom, in plot heights),
+    `showlegend` (None: plotly decides), `grid` (white background, light grid lines, larger tick labels),
+    `legend_below` (a legend with many or long entries goes below the plot, not over the title).
+    """
     fig.update_layout(
         title={"text": title, "font": {"size": 20}},
         font=FONT,
         height=height,
-        margin={"l": 10, "r": 10, "t": 70, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        margin={"l": 10, "r": 10, "t": top, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
+        if legend_below
+        else {"orientation": "h", "yanchor": "bottom", "y": legend_y, "x": 0},
     )
+    if showlegend is not None:
+        fig.update_layout(showlegend=showlegend)
+    if grid:
+        fig.update_layout(plot_bgcolor="white")
+        fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
+        fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
     return fig
 
 

@@ -1,19 +1,29 @@
-"""Plotly figures for the transformer-question pages: running statistics, per-norm bars, padding, leak maps, devices.
+"""Plotly figures for the transformer-question pages: running statistics, per-norm bars, padding, leak maps,
+devices, and pre- vs post-norm (the residual stream, the gradient per block, the two block layouts).
 
-plotly and numpy only (no streamlit): every function takes a result of norm_viz.questions.checks and returns a go.Figure;
-the colours come from norm_viz.explore.figures so that the same thing looks the same on every page.
+plotly and numpy only (no streamlit): every function takes a result of a norm_viz.questions module and returns a
+go.Figure; the colours and the layout come from norm_viz.core.theme so that the same thing looks the same everywhere.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED
-from norm_viz.questions.checks import CausalCheck, DependenceCheck, MultiDeviceCheck, PaddingCheck, RunningStats
+from norm_viz.core.numbers import fmt_delta
+from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
+from norm_viz.questions.causal import CausalCheck
+from norm_viz.questions.common import Bars
+from norm_viz.questions.dependence import DependenceCheck
+from norm_viz.questions.multi_device import MultiDeviceCheck
+from norm_viz.questions.padding import PaddingCheck
+from norm_viz.questions.placement import LABELS, PLACEMENTS, Comparison
+from norm_viz.questions.train_eval import RunningStats
 
 CHANGED = SELECTED  # a norm whose outputs moved
 UNCHANGED = OUTPUT  # a norm whose outputs did not move
@@ -22,30 +32,6 @@ DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E0
 """Okabe-Ito colours, one per simulated device."""
 LEAK_SCALE = [[0.0, "#FFFFFF"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
 """White for 'did not change', then orange to dark brown as the change grows."""
-
-
-def _layout(fig: go.Figure, title: str, height: int, legend: bool = True) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "font": {"size": 20}},
-        font=FONT,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 120 if legend else 70, "b": 10},
-        showlegend=legend,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.09, "x": 0},
-        plot_bgcolor="white",
-    )
-    fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
-    fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
-    return fig
-
-
-def fmt_delta(v: float | None) -> str:
-    """A change for a label: 'n/a', '0' for exact zeros, else three significant digits."""
-    if v is None:
-        return "n/a"
-    if v == 0:
-        return "0"
-    return f"{v:.3g}" if v >= 1e-3 else f"{v:.1e}"
 
 
 # --- train vs eval -------------------------------------------------------------------------------
@@ -92,7 +78,15 @@ def running_stats_figure(rs: RunningStats, feature: int = 0) -> go.Figure:
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text="mean μ", row=1, col=1)
     fig.update_yaxes(title_text="variance σ²", row=1, col=2)
-    return _layout(fig, "Running statistics lag behind a drifting distribution", 430)
+    return apply_layout(
+        fig,
+        "Running statistics lag behind a drifting distribution",
+        430,
+        top=120,
+        legend_y=1.09,
+        showlegend=True,
+        grid=True,
+    )
 
 
 # --- one bar per norm ----------------------------------------------------------------------------
@@ -126,7 +120,12 @@ def norm_bars_figure(
     top = max([v for v in values if v is not None] + [1e-12])
     fig.update_xaxes(title_text=axis_title, range=[0, top * 1.35])
     fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
-    return _layout(fig, title, 60 + 42 * len(labels), legend=False)
+    return apply_layout(fig, title, 60 + 42 * len(labels), showlegend=False, grid=True)
+
+
+def bars_figure(bars: Bars) -> go.Figure:
+    """The per-norm bar chart of a Bars result."""
+    return norm_bars_figure(bars.labels, bars.values, bars.changed, bars.title, bars.axis_title, bars.notes or None)
 
 
 # --- padding -------------------------------------------------------------------------------------
@@ -154,8 +153,12 @@ def padding_mask_figure(check: PaddingCheck) -> go.Figure:
     fig.update_yaxes(
         title_text=AXIS_TITLES["batch"], autorange="reversed", showgrid=False, dtick=1 if b <= 16 else None
     )
-    return _layout(
-        fig, f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})", 130 + 30 * b, legend=False
+    return apply_layout(
+        fig,
+        f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})",
+        130 + 30 * b,
+        showlegend=False,
+        grid=True,
     )
 
 
@@ -183,7 +186,9 @@ def padding_stats_figure(check: PaddingCheck) -> go.Figure:
             )
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f <= 16 else None)
-    return _layout(fig, "BatchNorm's statistics with and without the pads", 420)
+    return apply_layout(
+        fig, "BatchNorm's statistics with and without the pads", 420, top=120, legend_y=1.09, showlegend=True, grid=True
+    )
 
 
 # --- causal leakage ------------------------------------------------------------------------------
@@ -262,7 +267,7 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
     for r_ in range(1, nrows + 1):
         fig.update_yaxes(title_text=AXIS_TITLES["batch"], row=r_, col=1)
     title = f"Perturb token (b, s) = ({tb}, {ts}): which outputs move? (left of the dotted line = its past)"
-    return _layout(fig, title, 80 + 250 * nrows, legend=False)
+    return apply_layout(fig, title, 80 + 250 * nrows, showlegend=False, grid=True)
 
 
 # --- batch dependence ----------------------------------------------------------------------------
@@ -298,7 +303,15 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
         )
     fig.update_xaxes(title_text=f"sample {check.changed} multiplied by")
     fig.update_yaxes(title_text=f"max |Δ output of sample {check.target}|", rangemode="tozero")
-    return _layout(fig, f"Does sample {check.target}'s output depend on sample {check.changed}?", 460)
+    return apply_layout(
+        fig,
+        f"Does sample {check.target}'s output depend on sample {check.changed}?",
+        460,
+        top=120,
+        legend_y=1.09,
+        showlegend=True,
+        grid=True,
+    )
 
 
 # --- multi-device --------------------------------------------------------------------------------
@@ -341,4 +354,181 @@ def device_stats_figure(md: MultiDeviceCheck) -> go.Figure:
             col=c,
         )
     fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f <= 16 else None)
-    return _layout(fig, f"BatchNorm statistics on each of {k} devices vs the whole batch", 430)
+    return apply_layout(
+        fig,
+        f"BatchNorm statistics on each of {k} devices vs the whole batch",
+        430,
+        top=120,
+        legend_y=1.09,
+        showlegend=True,
+        grid=True,
+    )
+
+
+# --- pre- vs post-norm ---------------------------------------------------------------------------
+
+PLACEMENT_COLOURS = {"post": INPUT, "pre": SELECTED}
+"""Blue for post-norm, vermillion for pre-norm (Okabe-Ito: distinguishable with every common colour blindness)."""
+DASH = {"post": "solid", "pre": "dash"}
+BANDS = {"post": "rgba(0, 114, 178, 0.15)", "pre": "rgba(213, 94, 0, 0.15)"}
+INK = "#333333"
+
+
+def _layer_ticks(layers: int) -> dict[str, Any]:
+    step = max(1, round(layers / 12))
+    return {"tickmode": "array", "tickvals": list(range(0, layers + 1, step))}
+
+
+def stream_figure(comp: Comparison) -> go.Figure:
+    """RMS of the residual stream after each block, with the range of per-token RMS as a band."""
+    fig = go.Figure()
+    layers = list(range(comp.post.layers + 1))
+    for p in PLACEMENTS:
+        r = comp.result(p)
+        fig.add_trace(
+            go.Scatter(
+                x=layers + layers[::-1],
+                y=list(r.token_rms_max) + list(r.token_rms_min)[::-1],
+                fill="toself",
+                fillcolor=BANDS[p],
+                line={"width": 0},
+                hoverinfo="skip",
+                name=f"{LABELS[p]}: range over tokens",
+                showlegend=False,  # the page's text explains the band; two legend rows would hit the title
+                legendgroup=p,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=layers,
+                y=list(r.stream_rms),
+                mode="lines+markers",
+                line={"color": PLACEMENT_COLOURS[p], "width": 3, "dash": DASH[p]},
+                marker={"size": 7},
+                name=f"{LABELS[p]} (band: smallest … largest token)",
+                legendgroup=p,
+                hovertemplate=f"{LABELS[p]}<br>after block %{{x}}: RMS %{{y:.3f}}<extra></extra>",
+            )
+        )
+    apply_layout(fig, "How large is the residual stream after each block?", 460, top=110, legend_y=1.04, grid=True)
+    fig.update_xaxes(title="block (0 = the input)", **_layer_ticks(comp.post.layers))
+    fig.update_yaxes(title="RMS of the residual stream", rangemode="tozero")
+    return fig
+
+
+def grad_figure(comp: Comparison) -> go.Figure:
+    """‖∂loss/∂x‖ at the input of every block and at the output, log scale (zeros are left out)."""
+    fig = go.Figure()
+    n = comp.post.layers
+    xs = list(range(1, n + 2))
+    for p in PLACEMENTS:
+        g = comp.result(p).grad_norm
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[v if v > 0 else None for v in g],  # log axes cannot show 0
+                mode="lines+markers",
+                line={"color": PLACEMENT_COLOURS[p], "width": 3, "dash": DASH[p]},
+                marker={"size": 7},
+                name=LABELS[p],
+                hovertemplate=f"{LABELS[p]}<br>%{{x}}: ‖∂loss/∂x‖ = %{{y:.3g}}<extra></extra>",
+            )
+        )
+    apply_layout(
+        fig, "How much gradient reaches each block's input? (log scale)", 460, top=110, legend_y=1.04, grid=True
+    )
+    step = max(1, round(n / 12))
+    ticks = [*range(1, n + 1, step), n + 1]
+    fig.update_xaxes(
+        title="input of block (output = after the last block)",
+        tickmode="array",
+        tickvals=ticks,
+        ticktext=[str(t) if t <= n else "output" for t in ticks],
+    )
+    values = [v for p in PLACEMENTS for v in comp.result(p).grad_norm if 0 < v < math.inf]
+    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", **_log_ticks(values))
+    return fig
+
+
+def _log_ticks(values: list[float]) -> dict[str, Any]:
+    """Ticks at 1, 2, 5 × 10^k over the data's range, written as plain numbers (plotly labels minor ticks 2…9)."""
+    if not values:
+        return {}
+    lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+    mantissas = (1, 2, 5) if hi - lo <= 4 else (1,)
+    ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in mantissas]
+    ticks = [t for t in ticks if min(values) / 2 <= t <= max(values) * 2]
+    return {
+        "tickmode": "array",
+        "tickvals": ticks,
+        "ticktext": [f"{t:.0e}" if t < 1e-3 or t >= 1e4 else f"{t:g}" for t in ticks],
+    }
+
+
+# --- the two block layouts ----------------------------------------------------------------------------------
+
+_POST = ("x", "Attention", "+", "LN", "FFN", "+", "LN", "out")
+_PRE = ("x", "LN", "Attention", "+", "LN", "FFN", "+", "out")
+_BOX_W = {"Attention": 1.25, "FFN": 0.9, "LN": 0.7}
+
+
+def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: int) -> None:
+    xs = [i * 1.45 for i in range(len(nodes))]
+    fig.add_trace(go.Scatter(x=xs, y=[y] * len(xs), mode="lines", line={"color": INK, "width": 2}, hoverinfo="skip"))
+    fig.add_annotation(x=-0.6, y=y + 0.55, text=f"<b>{title}</b>", showarrow=False, xanchor="left", font={"size": 18})
+    plus = [i for i, n in enumerate(nodes) if n == "+"]
+    for i in plus:
+        # the skip connection leaves the stream just before the branch (the sub-layer, and its LN in pre-norm)
+        start = (xs[i - branch - 1] + xs[i - branch]) / 2
+        fig.add_trace(
+            go.Scatter(
+                x=[start, start, xs[i], xs[i]],
+                y=[y, y + 0.42, y + 0.42, y + 0.12],
+                mode="lines",
+                line={"color": FAINT, "width": 3},
+                hoverinfo="skip",
+            )
+        )
+    for x, n in zip(xs, nodes, strict=True):
+        if n in _BOX_W:
+            w = _BOX_W[n] / 2
+            fill = LIT if n == "LN" else "#F2F2F2"
+            fig.add_shape(type="rect", x0=x - w, x1=x + w, y0=y - 0.2, y1=y + 0.2, fillcolor=fill, line={"color": INK})
+            fig.add_annotation(x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16})
+        elif n != "+":
+            label = "x<sub>l</sub>" if n == "x" else "x<sub>l+1</sub>"
+            fig.add_annotation(
+                x=x,
+                y=y,
+                text=label,
+                showarrow=False,
+                bgcolor="white",
+                font={"size": 20},
+                xanchor="center",
+            )
+    fig.add_trace(  # the ⊕ as markers, which stay round at any aspect ratio (a circle shape would not)
+        go.Scatter(
+            x=[xs[i] for i in plus],
+            y=[y] * len(plus),
+            mode="markers",
+            marker={"symbol": "circle-cross", "size": 26, "color": "white", "line": {"color": INK, "width": 2}},
+            hoverinfo="skip",
+        )
+    )
+
+
+def layout_figure() -> go.Figure:
+    """The two block layouts: where the LayerNorm (orange) sits relative to the residual additions (⊕)."""
+    fig = go.Figure()
+    _row(fig, _POST, 1.6, "post-norm: LN after each ⊕", branch=1)
+    _row(fig, _PRE, 0.0, "pre-norm: LN only on the branch", branch=2)
+    fig.update_layout(
+        font={**FONT, "color": INK},  # on the layout: presentation mode's scaled() replaces annotation fonts
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        showlegend=False,
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(visible=False, range=[-0.7, 7 * 1.45 + 0.5], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-0.4, 2.35], fixedrange=True)
+    return fig

@@ -13,6 +13,9 @@ import torch
 import torch.nn.functional as Fn
 from torch import Tensor, nn
 
+from norm_viz.core.numbers import fmt, tex
+from norm_viz.core.table import valid_group_counts
+
 PLACEMENTS = ("post", "pre")
 LABELS = {"post": "post-norm", "pre": "pre-norm"}
 EPS = 1e-5
@@ -91,17 +94,12 @@ class Comparison:
         return self.post if placement == "post" else self.pre
 
 
-def valid_heads(d_model: int) -> list[int]:
-    """Head counts that split d_model evenly (nn.MultiheadAttention requires it)."""
-    return [h for h in range(1, d_model + 1) if d_model % h == 0]
-
-
 def check_heads(d_model: int, heads: int) -> None:
-    """Raise ValueError naming both numbers when `heads` does not divide d_model."""
+    """Raise ValueError naming both numbers when `heads` does not divide d_model (nn.MultiheadAttention requires it)."""
     if heads < 1 or d_model % heads:
         raise ValueError(
             f"{heads} heads do not divide d_model = F = {d_model}; valid head counts: "
-            f"{', '.join(map(str, valid_heads(d_model)))}"
+            f"{', '.join(map(str, valid_group_counts(d_model)))}"
         )
 
 
@@ -269,3 +267,130 @@ def compare(x: Tensor, cfg: PlacementConfig) -> Comparison:
     post = run_stack(x, weights, cfg.heads, "post", cfg.final_norm, cfg.seed)
     pre = run_stack(x, weights, cfg.heads, "pre", cfg.final_norm, cfg.seed)
     return Comparison(cfg, (b, s, f), post, pre)
+
+
+# --- the page: one call from the controls to everything it shows -----------------------------------
+
+MATCH_TOL = 1e-9
+"""Largest |Δ| against nn.TransformerEncoderLayer that counts as a match (both run in float64)."""
+
+
+@dataclass(frozen=True, eq=False)
+class PlacementView:
+    """Everything the pre- vs post-norm page shows, computed from its tensor and config."""
+
+    comparison: Comparison | None
+    warning: str | None
+    """Why the stack does not run on this tensor (F = 1), as a warning."""
+    error: str | None
+    verified: bool
+    verification: str
+    stream_latex: str
+    grad_latex: str
+    overflow: str | None
+    output_table: tuple[dict[str, str], ...]
+    takeaway: str
+
+
+def heads_fallback(heads: int, d_model: int) -> tuple[int, str] | None:
+    """(the head count to use instead, why) when `heads` does not divide d_model; None when it does."""
+    valid = valid_group_counts(d_model)
+    if heads in valid:
+        return None
+    msg = f"{heads} attention heads do not divide d_model = F = {d_model}; valid head counts: {', '.join(map(str, valid))}."
+    return (2 if 2 in valid else 1), msg
+
+
+def spread(values: tuple[float, ...]) -> float:
+    """Largest over smallest gradient norm across the blocks' inputs (inf when one is 0)."""
+    lo = min(values)
+    return max(values) / lo if lo > 0 else float("inf")
+
+
+def placement_takeaway(comp: Comparison) -> str:
+    """One sentence from the numbers: how the stream grew, and where the gradient ended up."""
+    post, pre, cfg = comp.post, comp.pre, comp.config
+    n = cfg.layers
+    if pre.growth < 1.1:
+        first = (
+            f"With {n} layer{'s' if n > 1 else ''} at weight scale {cfg.weight_scale:g} the branches add little: "
+            f"pre-norm's residual stream grew only {pre.growth:.2f}× and post-norm's ends at RMS "
+            f"{post.stream_rms[-1]:.2f}, so the two placements barely differ here"
+        )
+    else:
+        first = (
+            f"With {n} layer{'s' if n > 1 else ''}, pre-norm's residual stream grew {pre.growth:.3g}× (RMS "
+            f"{pre.stream_rms[0]:.2f} → {pre.stream_rms[-1]:.2f}) while post-norm's stayed at "
+            f"{post.stream_rms[-1]:.2f} after every block"
+        )
+    g_post, g_pre = post.grad_norm[0], pre.grad_norm[0]
+    if g_post == 0 or g_pre == 0:
+        return (
+            first
+            + "; the gradient reaching block 1 underflowed to 0 under "
+            + ("post-norm." if g_post == 0 else "pre-norm.")
+        )
+    ratio = g_pre / g_post
+    if ratio > 1.5:
+        second = f"the gradient reaching block 1 is {ratio:.3g}× smaller under post-norm than under pre-norm"
+    elif ratio < 1 / 1.5:
+        second = (
+            f"but with these weights the gradient reaching block 1 is {1 / ratio:.3g}× larger under post-norm than "
+            f"under pre-norm: post-norm's gradient is a product of {2 * n} LayerNorm factors, so it can vanish or "
+            "explode, and it swings with the seed and the weight scale"
+        )
+    else:
+        second = f"the gradient reaching block 1 is about the same under both (post/pre = {1 / ratio:.2f})"
+    third = (
+        f"; across the blocks post-norm's gradient varies {spread(post.grad_norm[:-1]):.3g}× and pre-norm's "
+        f"{spread(pre.grad_norm[:-1]):.3g}×."
+    )
+    return f"{first}; {second}{third}"
+
+
+def placement_view(x: Tensor, cfg: PlacementConfig) -> PlacementView:
+    """Both placements on x, with the check against torch, the LaTeX lines, the output table and the takeaway."""
+    f = x.shape[-1]
+    if f < 2:
+        warning = (
+            f"With F = {f} feature per token LayerNorm has nothing to normalize: it subtracts the token's only value from "
+            "itself and outputs β = 0 for every token, so post-norm erases the input. Set F (features) to 2 or more in the "
+            "sidebar."
+        )
+        return PlacementView(None, warning, None, False, "", "", "", None, (), "")
+    try:
+        comp = compare(x, cfg)
+    except ValueError as e:
+        return PlacementView(None, None, f"The stack cannot run on this tensor: {e}.", False, "", "", "", None, (), "")
+    post, pre, n, h = comp.post, comp.pre, comp.config.layers, comp.config.heads
+    ok = max(post.torch_diff, pre.torch_diff) < MATCH_TOL
+    verification = (
+        f"{'Matches' if ok else 'Does NOT match'} {n} × `nn.TransformerEncoderLayer({f}, {h}, dim_feedforward={FFN_FACTOR * f}, "
+        f"dropout=0, batch_first=True, norm_first=False / True)` holding the same weights: max |Δ| = "
+        f"{post.torch_diff:.1e} (post-norm), {pre.torch_diff:.1e} (pre-norm), computed live in float64."
+    )
+    stream = (
+        rf"\text{{post-norm: }} x_{{{n}}} = \mathrm{{LN}}(\dots),\ \mathrm{{RMS}} = {post.stream_rms[-1]:.6f}"
+        rf"\qquad \text{{pre-norm: }} x_{{{n}}} = x_0 + \sum_{{l=1}}^{{{n}}} \big(\mathrm{{Attn}}_l + "
+        rf"\mathrm{{FFN}}_l\big),\ \mathrm{{RMS}} = {tex(pre.stream_rms[-1])} = {pre.growth:.3g} \times "
+        rf"{tex(pre.stream_rms[0])}"
+    )
+    grad = (
+        rf"\text{{post-norm: }} \Big\|\frac{{\partial\,\mathrm{{loss}}}}{{\partial x_0}}\Big\| = "
+        rf"{tex(post.grad_norm[0])}\qquad \text{{pre-norm: }} \Big\|\frac{{\partial\,\mathrm{{loss}}}}"
+        rf"{{\partial x_0}}\Big\| = {tex(pre.grad_norm[0])}"
+        rf"\qquad \Big(\text{{at the output: }} {tex(post.grad_norm[-1])} \text{{ and }} {tex(pre.grad_norm[-1])}\Big)"
+    )
+    finite = all(math.isfinite(v) for v in (*post.grad_norm, *pre.grad_norm))
+    overflow = None if finite else "Some gradient norms overflowed (inf or nan): lower the weight scale or the depth."
+    final = "after the final LayerNorm" if comp.config.final_norm else "raw stream, no final LayerNorm"
+    table = tuple(
+        {
+            "placement": label,
+            "output is": note,
+            "per-token mean, min … max": f"{fmt(float(r.out_mean.min()), 3)} … {fmt(float(r.out_mean.max()), 3)}",
+            "per-token variance, min … max": f"{float(r.out_var.min()):.6f} … {float(r.out_var.max()):.6f}",
+        }
+        for label, r, note in (("post-norm", post, "last block's LayerNorm"), ("pre-norm", pre, final))
+    )
+    return PlacementView(comp, None, None, ok, verification, stream, grad, overflow, table, placement_takeaway(comp))

@@ -10,7 +10,6 @@ from norm_viz.core.params import Param, choice, flag, float_in, int_in, number_l
 from norm_viz.ui.layout import (
     BAD_BG,
     GOOD_BG,
-    PRESENT_HIDES,
     begin_page,
     chart,
     page_link,
@@ -65,7 +64,6 @@ __all__ = [
     "MAX_B",
     "MAX_F",
     "MAX_S",
-    "PRESENT_HIDES",
     "SHARED_KEYS",
     "SOURCES",
     "Param",

@@ -11,9 +11,6 @@ import streamlit as st
 from norm_viz.core.params import flag
 from norm_viz.ui.state import _RUN, CELL_KEYS, GLOBAL_KEYS, SHARED_KEYS, _write_url, init_state
 
-PRESENT_HIDES = (*SHARED_KEYS, *CELL_KEYS)
-
-
 _PAGES: dict[str, Any] = {}
 
 
@@ -77,7 +74,7 @@ def presentation_toggle() -> None:
         help="Hides the controls and enlarges text and figures, for a projector; the link keeps it on.",
     )
     if on:
-        hidden = ", ".join(f".st-key-{k}" for k in PRESENT_HIDES)
+        hidden = ", ".join(f".st-key-{k}" for k in (*SHARED_KEYS, *CELL_KEYS))  # the controls presentation mode hides
         st.markdown(_PRESENT_CSS.replace("{hidden}", hidden), unsafe_allow_html=True)
     _write_url(GLOBAL_KEYS)
 

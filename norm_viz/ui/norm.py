@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -9,10 +10,9 @@ import torch
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.config import NormConfig, parse_lengths
-from norm_viz.core.data import lengths_mask
-from norm_viz.core.params import choice, flag, float_in, int_in, number_list
-from norm_viz.core.table import NORMS, default_groups, valid_group_counts
-from norm_viz.ui.state import CELL_KEYS, init_state, notice
+from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
+from norm_viz.core.table import NORMS, norm_params
+from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 from norm_viz.ui.tensor import MAX_F
 
 
@@ -28,55 +28,76 @@ def user_result(x: torch.Tensor) -> tuple[NormConfig, NormResult]:
     return ncfg, r  # type: ignore[return-value]
 
 
+def _url_parser(p: NormParam) -> Callable[[str], Any]:
+    """The URL parser of a norm parameter; a whole-number one without an upper limit stops at the largest F."""
+    if p.hi is None and isinstance(p.default, int) and not isinstance(p.default, bool) and p.options is None:
+        return int_in(int(p.lo or 0), MAX_F)
+    return p.parse
+
+
+def _widget(box: Any, p: NormParam, f: int) -> Any:
+    """Show one norm parameter's widget (generated from its NormParam) and return its value."""
+    label = p.label.format(F=f)
+    if p.widget == "select":
+        return box.selectbox(label, p.valid(f), key=p.key, help=p.help or None)
+    if p.widget == "toggle":
+        return box.toggle(label, key=p.key, help=p.help or None)
+    lo = None if p.lo is None else float(p.lo)
+    hi = None if p.hi is None else float(p.hi)
+    return box.number_input(label, lo, hi, step=p.step, key=p.key, help=p.help or None)
+
+
+def _known_norm(raw: str) -> str:
+    return str(choice(list(NORMS))(raw))  # read NORMS on use: rows may be added at run time
+
+
+NORM_PARAMS: tuple[Param, ...] = (
+    Param("norm", "layernorm", parser=_known_norm),
+    Param("eps", 1e-5, 0.0, 10.0),
+    Param("gamma", 1.0, -100.0, 100.0),
+    Param("beta", 0.0, -100.0, 100.0),
+    Param("lengths", "", parser=number_list),
+)
+"""The norm picker's own parameters; each row's parameters (groups, α, …) come from NORMS (table.norm_params)."""
+
+
 def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormConfig | None:
-    """The normalization picker and its parameters; None (with a message shown) when they are invalid."""
+    """The normalization picker and its parameters; None (with a message shown) when they are invalid.
+
+    The picker lists the rows of NORMS; each row's own parameters (NORMS[key].params) get their widgets, URL keys
+    and NormConfig entries from their NormParam: an inline one next to the picker, the others in a row below.
+    """
     box = container or st
     b, s, f = shape
-    init_state("norm", "layernorm", choice(list(NORMS)))
-    g_from_url = init_state("G", 0, int_in(0, MAX_F))
-    init_state("eps", 1e-5, float_in(0.0, 10.0))
-    init_state("gamma", 1.0, float_in(-100, 100))
-    init_state("beta", 0.0, float_in(-100, 100))
-    init_state("lengths", "", number_list)
-    init_state("alpha", 0.5, float_in(-100, 100))
-    init_state("warmup", True, flag)
-    init_state("gscale", 0, int_in(0, MAX_F))
+    declare(NORM_PARAMS[:1])
+    from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
+    declare(NORM_PARAMS[1:])
     c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
+    if st.session_state.norm not in NORMS:  # a row that was registered at run time and is gone
+        st.session_state.norm = "layernorm"
     key = c1.selectbox("Normalization", list(NORMS), format_func=lambda k: NORMS[k].label, key="norm")
     spec = NORMS[key]
-    groups = 1
-    if spec.uses_groups:
-        valid = valid_group_counts(f)
-        if st.session_state.G not in valid:
-            if g_from_url:
-                notice(
-                    f"URL parameter `G={st.session_state.G}` does not divide F = {f}; valid group counts: "
-                    f"{', '.join(map(str, valid))}. Using {default_groups(f)}."
-                )
-            st.session_state.G = default_groups(f)
-        groups = c2.selectbox(f"groups (divisors of F = {f})", valid, key="G")
+    for p in spec.params:  # a value not valid for this F falls back (with a notice when it came from a link)
+        v = st.session_state[p.key]
+        ok = p.settle(v, f)
+        if ok != v:
+            if from_url.get(p.key):
+                valid = ", ".join(map(str, p.valid(f) or ()))
+                notice(f"URL parameter `{p.key}={v}` {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
+            st.session_state[p.key] = ok
     c3.number_input("ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root")
     g1, g2 = c4.columns(2)
     g1.number_input(
         "γ", -100.0, 100.0, key="gamma", help="scale applied after normalizing (same for every feature here)"
     )
     g2.number_input("β", -100.0, 100.0, key="beta", help="shift applied after scaling")
-    if spec.key == "dyt":
-        c2.number_input("α (DyT)", -100.0, 100.0, step=0.1, key="alpha", help="y = γ·tanh(α·x) + β")
-    if spec.key == "powernorm":
-        p1, p2 = box.columns(2)
-        p1.toggle(
-            "warm-up step (divide by this batch's ψ²; off: by the running ψ², here its initial value 1)",
-            key="warmup",
-        )
-        options = [0, *valid_group_counts(f)]
-        if st.session_state.gscale not in options:
-            st.session_state.gscale = 0
-        p2.selectbox(
-            "GroupScaling groups (0 = off; the authors' code applies it first)",
-            options,
-            key="gscale",
-        )
+    inline = [p for p in spec.params if p.inline]
+    below = [p for p in spec.params if not p.inline]
+    for p, col in zip(inline, [c2] * len(inline), strict=True):
+        _widget(col, p, f)
+    if below:
+        for p, col in zip(below, box.columns(len(below)), strict=True):
+            _widget(col, p, f)
     lengths: tuple[int, ...] = ()
     if spec.masked:
         text = box.text_input(
@@ -92,40 +113,20 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     ss = st.session_state
     return NormConfig(
         key,
-        groups,
         float(ss.eps),
         float(ss.gamma),
         float(ss.beta),
         lengths,
-        float(ss.alpha),
-        bool(ss.warmup),
-        int(ss.gscale) if key == "powernorm" else 0,
+        tuple((p.name, ss[p.key]) for p in spec.params),
     )
 
 
 def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
-    """normalize() with the config; a ValueError becomes an error box saying what is wrong."""
-    _b, s, f = x.shape
-    spec = NORMS[cfg.key]
-    mask = lengths_mask(cfg.lengths, s) if spec.masked and cfg.lengths else None
-    affine = (s, f) if spec.affine == "sequence_feature" else (f,)
-    weight = None if cfg.gamma == 1.0 else torch.full(affine, cfg.gamma)
-    bias = None if cfg.beta == 0.0 else torch.full(affine, cfg.beta)
+    """normalize(x, cfg); a ValueError becomes an error box saying what is wrong."""
     try:
-        r = normalize(
-            x,
-            cfg.key,
-            cfg.eps,
-            groups=cfg.groups,
-            mask=mask,
-            weight=weight,
-            bias=bias,
-            alpha=cfg.alpha,
-            warmup=cfg.warmup,
-            scaling_groups=cfg.scaling_groups,
-        )
+        r = normalize(x, cfg)
     except ValueError as e:
-        st.error(f"{spec.label} cannot run on this tensor: {e}")
+        st.error(f"{NORMS[cfg.key].label} cannot run on this tensor: {e}")
         return None
     if not torch.isfinite(r.output).all():
         st.warning(

@@ -19,27 +19,28 @@ from norm_viz.core.params import Param
 
 T = TypeVar("T")
 
-SHARED_KEYS = (
-    "src",
-    "B",
-    "S",
-    "F",
-    "kind",
-    "seed",
-    "scale",
-    "shift",
-    "preset",
-    "rows_are",
-    "norm",
-    "G",
-    "eps",
-    "gamma",
-    "beta",
-    "lengths",
-    "alpha",
-    "warmup",
-    "gscale",
-)
+
+class _SharedKeys(Sequence[str]):
+    """The widget keys every page shares (the sidebar tensor and the norm), kept alive across page switches.
+
+    Built from the parameter tables on use, so that a NORMS row added at run time brings its parameters along.
+    """
+
+    def _keys(self) -> tuple[str, ...]:
+        from norm_viz.core.table import norm_params
+        from norm_viz.ui.norm import NORM_PARAMS
+        from norm_viz.ui.tensor import TENSOR_PARAMS
+
+        return (*P.keys(TENSOR_PARAMS), *P.keys(NORM_PARAMS), *P.keys(norm_params()))
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._keys()[i]
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+
+SHARED_KEYS: Sequence[str] = _SharedKeys()
 
 
 GLOBAL_KEYS = ("present",)
@@ -138,14 +139,14 @@ def sync_url(keys: Sequence[str | Param]) -> None:
     """Write the current values of `keys` (names or Params) to the URL so that the link reproduces this view;
     drop other keys."""
     ss = st.session_state
-    keys = [k.key if isinstance(k, Param) else k for k in keys]
-    remember(keys)
-    _write_url(keys)
-    allowed = set(keys) | set(GLOBAL_KEYS)
+    names = [k.key if isinstance(k, Param) else k for k in keys]
+    remember(names)
+    _write_url(names)
+    allowed = set(names) | set(GLOBAL_KEYS)
     unknown = [k for k in st.query_params if k not in allowed]
     if unknown and not ss.get(_CHECKED):  # only a link from outside deserves a notice
-        names = ", ".join(f"`{k}`" for k in unknown[:8])
-        notice(f"URL parameter(s) {names} are not used by this page and were removed.")
+        shown = ", ".join(f"`{k}`" for k in unknown[:8])
+        notice(f"URL parameter(s) {shown} are not used by this page and were removed.")
     for k in unknown:
         del st.query_params[k]
     ss[_CHECKED] = True

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,8 +13,8 @@ import torch
 
 from norm_viz.core.config import TensorConfig
 from norm_viz.core.data import KINDS, PRESETS, UploadError, make_tensor, parse_upload
-from norm_viz.core.params import choice, float_in, int_in
-from norm_viz.ui.state import init_state
+from norm_viz.core.params import Param
+from norm_viz.ui.state import declare
 
 MAX_B, MAX_S, MAX_F = 16, 32, 64
 
@@ -32,18 +34,24 @@ def generated_tensor(
     return make_tensor(batch, sequence, features, kind, seed, scale=scale, shift=shift)
 
 
+TENSOR_PARAMS: tuple[Param, ...] = (
+    Param("src", "generate", options=tuple(SOURCES), field="source"),
+    Param("B", 4, 1, MAX_B, field="batch"),
+    Param("S", 6, 1, MAX_S, field="sequence"),
+    Param("F", 8, 1, MAX_F, field="features"),
+    Param("kind", "normal", options=tuple(KINDS)),
+    Param("seed", 0, 0, 2**31 - 1),
+    Param("scale", 1.0, 1e-6, 1e6),
+    Param("shift", 0.0, -1e6, 1e6),
+    Param("preset", "d2l", options=tuple(PRESETS)),
+    Param("rows_are", "batch", options=("batch", "sequence")),
+)
+"""The sidebar tensor's parameters (shared by every page that works on the user's tensor)."""
+
+
 def tensor_controls() -> TensorConfig:
     """The sidebar's tensor builder; returns the config (uploaded arrays go to session state)."""
-    init_state("src", "generate", choice(list(SOURCES)))
-    init_state("B", 4, int_in(1, MAX_B))
-    init_state("S", 6, int_in(1, MAX_S))
-    init_state("F", 8, int_in(1, MAX_F))
-    init_state("kind", "normal", choice(list(KINDS)))
-    init_state("seed", 0, int_in(0, 2**31 - 1))
-    init_state("scale", 1.0, float_in(1e-6, 1e6))
-    init_state("shift", 0.0, float_in(-1e6, 1e6))
-    init_state("preset", "d2l", choice(list(PRESETS)))
-    init_state("rows_are", "batch", choice(["batch", "sequence"]))
+    declare(TENSOR_PARAMS)
     sb = st.sidebar
     sb.header("Tensor")
     src = sb.radio("Where the numbers come from", list(SOURCES), format_func=SOURCES.get, key="src")
@@ -146,4 +154,4 @@ def tensor_digest(t: torch.Tensor) -> str:
     return hashlib.sha256(data.numpy().tobytes() + f"{tuple(data.shape)}{data.dtype}".encode()).hexdigest()
 
 
-HASH_FUNCS = {torch.Tensor: tensor_digest}
+HASH_FUNCS: dict[str | type[Any], Callable[[Any], Any]] = {torch.Tensor: tensor_digest}

@@ -1,0 +1,196 @@
+"""Batch-statistics fluctuation: how far one mini-batch's per-feature μ and σ² stray from batch to batch and from
+BatchNorm's running averages, for token-like vs image-like data (the PowerNorm paper's observation).
+
+torch only (no streamlit, no plotly); the page's one call is `fluctuation_view`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from norm_viz.core.data import make_tensor
+
+KINDS: tuple[str, ...] = ("token_like", "image_like")
+"""The two kinds of data the page compares."""
+MAX_BATCH = 256
+"""The largest batch size: the size of the dataset the batches are drawn from."""
+
+
+@dataclass(frozen=True, eq=False)
+class Fluctuation:
+    """Per-feature batch statistics over many mini-batches, for each batch size, of one kind of data."""
+
+    kind: str
+    batch_sizes: tuple[int, ...]
+    kurtosis: float
+    """E[z⁴] of the standardized values (3 for a Gaussian): heavy tails make σ² fluctuate."""
+    mean_spread: Tensor
+    """(len(batch_sizes),) std across batches of the per-feature batch mean, averaged over features (units of σ)."""
+    var_spread: Tensor
+    """(len(batch_sizes),) std across batches of the per-feature batch variance, relative to the dataset's."""
+    mean_distance: Tensor
+    """(len(batch_sizes),) RMS over features of |μ_batch − μ_running|, averaged over steps."""
+    var_distance: Tensor
+    """(len(batch_sizes),) RMS over features of |σ²_batch − σ²_running|, averaged over steps."""
+    tokens_per_batch: Tensor
+    """(len(batch_sizes),) mean number of real tokens per batch."""
+    example_means: Tensor
+    """(n_batches, F) the batch means at the smallest batch size (for a strip plot)."""
+
+
+def _masked_moments(x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    rows = x[mask]
+    var, mean = torch.var_mean(rows, dim=0, correction=0)
+    return mean, var
+
+
+def fluctuation(
+    kind: str,
+    batch_sizes: Sequence[int],
+    n_batches: int = 64,
+    sequence: int = 16,
+    features: int = 16,
+    seed: int = 0,
+    variable_lengths: bool = True,
+    pool: int = MAX_BATCH,
+    momentum: float = 0.1,
+) -> Fluctuation:
+    """Draw `n_batches` mini-batches of each size from one dataset of `kind` and measure their statistics.
+
+    Each feature is first standardized over the whole dataset, so spreads are in units of its own σ and
+    the two kinds compare fairly. Token-like data gets random lengths (1..S, the rest padding) when asked;
+    image-like data always has all S positions.
+    """
+    if not batch_sizes or min(batch_sizes) < 1 or max(batch_sizes) > pool:
+        raise ValueError(f"batch sizes must be between 1 and the dataset size {pool}, got {list(batch_sizes)}")
+    if n_batches < 2:
+        raise ValueError(f"need at least 2 batches to measure a spread, got {n_batches}")
+    data = make_tensor(pool, sequence, features, kind, seed, dtype=torch.float64)
+    g = torch.Generator().manual_seed(int(seed) + 1)
+    if variable_lengths and kind == "token_like":  # sentences vary in length; images all have S pixels
+        lengths = torch.randint(1, sequence + 1, (pool,), generator=g)
+    else:
+        lengths = torch.full((pool,), sequence)
+    mask = torch.arange(sequence)[None, :] < lengths[:, None]
+    mu, var = _masked_moments(data, mask)
+    data = (data - mu) / var.sqrt()
+    kurt = float(data[mask].pow(4).mean())
+    spreads_m, spreads_v, dist_m, dist_v, toks = [], [], [], [], []
+    example = torch.zeros(0)
+    for bs in batch_sizes:
+        means, variances, n_tok = [], [], []
+        for _ in range(n_batches):
+            idx = torch.randperm(pool, generator=g)[:bs]
+            m_b, v_b = _masked_moments(data[idx], mask[idx])
+            means.append(m_b)
+            variances.append(v_b)
+            n_tok.append(int(mask[idx].sum()))
+        m_t, v_t = torch.stack(means), torch.stack(variances)
+        run_m, run_v = torch.zeros(features, dtype=torch.float64), torch.ones(features, dtype=torch.float64)
+        dm, dv = [], []
+        for m_b, v_b in zip(m_t, v_t, strict=True):
+            dm.append(float((m_b - run_m).square().mean().sqrt()))
+            dv.append(float((v_b - run_v).square().mean().sqrt()))
+            run_m = (1 - momentum) * run_m + momentum * m_b
+            run_v = (1 - momentum) * run_v + momentum * v_b
+        spreads_m.append(float(m_t.std(0).mean()))
+        spreads_v.append(float(v_t.std(0).mean()))
+        dist_m.append(sum(dm) / len(dm))
+        dist_v.append(sum(dv) / len(dv))
+        toks.append(sum(n_tok) / len(n_tok))
+        if bs == min(batch_sizes):
+            example = m_t
+    t = torch.tensor
+    return Fluctuation(
+        kind, tuple(batch_sizes), kurt, t(spreads_m), t(spreads_v), t(dist_m), t(dist_v), t(toks), example.float()
+    )
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """'2, 4, 8' -> (2, 4, 8), sorted and without repeats; ValueError saying what is wrong and what is valid."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        sizes = tuple(sorted({int(p) for p in parts}))
+    except ValueError:
+        raise ValueError(f"batch sizes must be whole numbers separated by commas, got {text!r}") from None
+    if not sizes:
+        raise ValueError("give at least one batch size")
+    if sizes[0] < 1 or sizes[-1] > MAX_BATCH:
+        raise ValueError(f"every batch size must be between 1 and {MAX_BATCH}, got {list(sizes)}")
+    return sizes
+
+
+def compare(ratio: float, what: str) -> str:
+    """'token-like batch σ² fluctuates 2.1× more than image-like' for a token-like / image-like ratio of spreads."""
+    if ratio > 1.1:
+        return f"token-like batch {what} fluctuates {ratio:.1f}× more than image-like"
+    if ratio < 1 / 1.1:
+        return f"image-like batch {what} fluctuates {1 / ratio:.1f}× more than token-like"
+    return f"batch {what} fluctuates about as much for both kinds ({ratio:.2f}×)"
+
+
+def fluctuation_takeaway(token: Fluctuation, image: Fluctuation) -> str:
+    """Which kind's batch statistics fluctuate more at the smallest batch size, and how much a larger batch helps."""
+    sizes = token.batch_sizes
+    ratio_var = float(token.var_spread[0] / image.var_spread[0])
+    ratio_mean = float(token.mean_spread[0] / image.mean_spread[0])
+    shrink = float(token.var_spread[0] / token.var_spread[-1]) if len(sizes) > 1 else 1.0
+    size_note = (
+        f"; going from {sizes[0]} to {sizes[-1]} sequences per batch shrinks the token-like σ² spread {shrink:.1f}×"
+        if len(sizes) > 1
+        else ""
+    )
+    return f"at batch size {sizes[0]}, {compare(ratio_var, 'σ²')} and {compare(ratio_mean, 'μ')}{size_note}."
+
+
+def drivers(token: Fluctuation, image: Fluctuation) -> str:
+    """What drives the spread at the smallest batch size: real tokens per batch and tail weight, in Markdown."""
+    return (
+        f"**What drives the spread** (smallest batch, {token.batch_sizes[0]} sequences):  \n"
+        f"- real tokens per batch: token-like {float(token.tokens_per_batch[0]):.1f}, image-like "
+        f"{float(image.tokens_per_batch[0]):.1f}  \n"
+        f"- tail weight E[z⁴] (3 = Gaussian): token-like {token.kurtosis:.2f}, image-like {image.kurtosis:.2f}  \n"
+        "- image-like values are smooth along the sequence, so neighbouring pixels repeat each other: fewer "
+        "independent values than tokens."
+    )
+
+
+@dataclass(frozen=True)
+class FluctuationConfig:
+    """The fluctuation page's settings: the batch sizes (as typed), batches per size, the data's shape and seed."""
+
+    sizes: str = "2, 4, 8, 16, 32"
+    batches: int = 64
+    sequence: int = 16
+    features: int = 16
+    variable: bool = True
+    """Token-like sentences of random lengths (the rest padding)."""
+    seed: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class FluctuationView:
+    """What the fluctuation page shows: one measurement per kind of data, what drives the spread, the takeaway."""
+
+    runs: tuple[Fluctuation, ...]
+    """One per KINDS, in that order."""
+    sizes: tuple[int, ...]
+    drivers: str
+    takeaway: str
+
+
+def fluctuation_view(cfg: FluctuationConfig) -> FluctuationView:
+    """Both kinds of data measured at `cfg`'s batch sizes; ValueError (with an example) for unreadable sizes."""
+    try:
+        sizes = parse_sizes(cfg.sizes)
+    except ValueError as e:
+        raise ValueError(f"{e}. Example: 2, 4, 8, 16, 32") from None
+    runs = tuple(
+        fluctuation(kind, sizes, cfg.batches, cfg.sequence, cfg.features, cfg.seed, cfg.variable) for kind in KINDS
+    )
+    token, image = runs
+    return FluctuationView(runs, sizes, drivers(token, image), fluctuation_takeaway(token, image))

@@ -1,0 +1,58 @@
+"""The Explorer's texts as a pure view of one NormResult: verification, the cell's arithmetic, the output check."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from norm_viz import NORMS, make_tensor, normalize
+from norm_viz.core import formulas
+from norm_viz.core.table import torch_snippet
+from norm_viz.explore.explorer import explorer_view, output_check
+
+
+@pytest.mark.parametrize("key", list(NORMS))
+def test_view_verifies_every_norm_and_writes_the_cells_arithmetic(key):
+    x = make_tensor(3, 4, 8, seed=1)
+    r = normalize(x, key)
+    view = explorer_view(r, (1, 2, 3))
+    assert view.verification.ok and view.verdict.kind == "success"
+    assert view.verdict.text.startswith("matches `") and NORMS[key].torch.split("(")[0] in view.verdict.text
+    assert view.derivation == formulas.result_derivation(r, (1, 2, 3))
+    assert view.derivation[0] == formulas.input_line(r.cell(1, 2, 3))
+    assert view.derivation[-1].endswith(formulas.tex(float(r.output[1, 2, 3])))
+    assert f"**{r.group_size} cells**" in view.group_line
+    assert view.snippet == torch_snippet(key, (3, 4, 8), r.groups, r.eps, (), **dict(r.options))
+    assert view.tensor_code == ""
+
+
+def test_a_tensor_that_was_not_generated_is_printed_for_the_snippet():
+    x = torch.tensor([[[1.0, 2.0], [2.0, 3.0]]])
+    view = explorer_view(normalize(x, "layernorm"), (0, 0, 0), generated=False)
+    assert view.tensor_code == "x = torch.tensor([[[1.0, 2.0], [2.0, 3.0]]])"
+
+
+def test_torch_refusing_the_input_is_a_warning_not_a_mismatch():
+    x = make_tensor(1, 1, 4, seed=0)  # B = 1 and groups of one value: nn.GroupNorm refuses
+    view = explorer_view(normalize(x, "groupnorm", groups=4), (0, 0, 0))
+    assert view.verdict.kind == "warning" and "refuses this input" in view.verdict.text
+
+
+def test_a_wrong_result_is_reported_as_a_mismatch():
+    x = make_tensor(2, 3, 4, seed=0)
+    r = normalize(x, "layernorm")
+    bad = type(r)(**{**r.__dict__, "normalized": r.normalized + 0.5})
+    view = explorer_view(bad, (0, 0, 0))
+    assert view.verdict.kind == "error" and view.verdict.text.startswith("does NOT match")
+
+
+def test_output_check_follows_the_numbers():
+    x = make_tensor(2, 3, 8, seed=2, scale=3.0, shift=5.0)
+    ln = output_check(normalize(x, "layernorm"))
+    assert "every token now has mean 0.000" in ln.text and "over 6 tokens" in ln.text
+    rms = output_check(normalize(x, "rmsnorm"))
+    assert "does not center" in rms.text and "mean square between 1.000 and 1.000" in rms.text
+    dyt = output_check(normalize(x, "dyt"))
+    assert "every value now lies in (−1, 1)" in dyt.text
+    ev = output_check(normalize(x, "batchnorm", training=False))
+    assert ev.kind == "info" and "Eval mode" in ev.text
