@@ -1,4 +1,4 @@
-"""Fast statistics kernels: (x̂, group_mean, group_var) for one norm from torch's native kernels.
+"""Fast statistics kernels: (x̂, group_mean, group_var) for one norm, from torch's native kernels where they fit.
 
 torch only. Each kernel takes (x, groups, eps, mask) for x of shape (B, S, F) and returns x̂ = (x - μ)/√(σ² + ε),
 the mean of each group (None for norms that do not center) and its biased variance (mean square for RMS norms),
@@ -7,6 +7,7 @@ Where a native torch kernel fits x's layout (BatchNorm on the (B·S, F) rows, La
 statistics come out of the same call that makes the output. No native kernel reduces along the middle axis of
 a contiguous (B, S, F) tensor per sample without a transposed copy, so InstanceNorm, GroupNorm and masked BatchNorm
 use two passes of sums instead, with one buffer the size of x (bench.py measures both against torch).
+Also here, for the rows with their own forward: all_finite, mean_square_rows (PowerNorm's ψ²) and dyt_tanh.
 """
 
 from __future__ import annotations
