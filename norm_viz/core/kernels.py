@@ -185,16 +185,3 @@ def dyt_tanh(x: Tensor, alpha: float | Tensor) -> Tensor:
     if _differentiated(x, alpha):
         return torch.tanh(alpha * x)
     return torch.mul(x, 2 * alpha).sigmoid_().mul_(2).sub_(1)
-
-
-KERNELS = {
-    "batchnorm": batchnorm_stats,
-    "masked_batchnorm": batchnorm_stats,
-    "layernorm": layernorm_stats,
-    "layernorm_sample": layernorm_sample_stats,
-    "instancenorm": instancenorm_stats,
-    "groupnorm": groupnorm_stats,
-    "groupnorm_token": groupnorm_token_stats,
-    "rmsnorm": rmsnorm_stats,
-}
-"""Until each NORMS row names its own kernel: the kernel of each norm that has one."""
