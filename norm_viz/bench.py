@@ -1,5 +1,6 @@
-"""Benchmark: `python -m norm_viz.bench` prints normalize() vs its torch counterpart per norm, and the
-Explorer's rerun time and chart payload. Figures only, never asserted (machines here are noisy).
+"""Benchmark: `python -m norm_viz.bench` prints, for every row of NORMS, normalize() against the usual call of
+its torch counterpart (median time and peak memory, same run), then the Explorer's rerun time and chart payload.
+Figures only, never asserted (machines here are noisy).
 """
 
 from __future__ import annotations
@@ -10,46 +11,163 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 
-from norm_viz.core.compute import _FAST, normalize, reference
+from norm_viz.core import extra_norms
+from norm_viz.core.compute import normalize, reference
 from norm_viz.core.data import make_tensor
 from norm_viz.core.table import NORMS, default_groups
 
+MEMORY_HOW = (
+    "peak memory = the highest total of bytes allocated and not yet freed during one call (its output included), "
+    "from the CPU allocator's events recorded by torch.profiler.profile(profile_memory=True)"
+)
 
-def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+
+@dataclass(frozen=True)
+class Counterpart:
+    """The usual torch call a norm is compared with, and how it reads in code."""
+
+    call: Callable[[], object]
+    text: str
+
+
+def counterpart(key: str, x: Tensor, groups: int, mask: Tensor | None, eps: float = 1e-5) -> Counterpart:
+    """How someone would usually compute this norm with torch: a module built once (default affine), then called."""
+    b, s, f = x.shape
+    if key == "batchnorm":
+        bn = nn.BatchNorm1d(f, eps=eps).train()
+        return Counterpart(lambda: bn(x.transpose(1, 2)).transpose(1, 2), "bn(x.transpose(1, 2)).transpose(1, 2)")
+    if key == "masked_batchnorm" and mask is not None:
+        mbn = nn.BatchNorm1d(f, eps=eps).train()
+
+        def masked() -> Tensor:  # the full (B, S, F) result, as normalize() returns it: pads set to 0
+            y = torch.zeros_like(x)
+            y[mask] = mbn(x[mask])
+            return y
+
+        return Counterpart(masked, "y = torch.zeros_like(x); y[mask] = bn(x[mask])")
+    if key == "layernorm":
+        ln = nn.LayerNorm(f, eps=eps)
+        return Counterpart(lambda: ln(x), "nn.LayerNorm(F)(x)")
+    if key == "layernorm_sample":
+        lns = nn.LayerNorm((s, f), eps=eps)
+        return Counterpart(lambda: lns(x), "nn.LayerNorm((S, F))(x)")
+    if key == "instancenorm":
+        inorm = nn.InstanceNorm1d(f, eps=eps)
+        return Counterpart(
+            lambda: inorm(x.transpose(1, 2)).transpose(1, 2), "nn.InstanceNorm1d(F)(x.transpose(1, 2)).transpose(1, 2)"
+        )
+    if key == "groupnorm":
+        gn = nn.GroupNorm(groups, f, eps=eps)
+        return Counterpart(
+            lambda: gn(x.transpose(1, 2)).transpose(1, 2), "nn.GroupNorm(G, F)(x.transpose(1, 2)).transpose(1, 2)"
+        )
+    if key == "groupnorm_token":
+        return Counterpart(
+            lambda: F.group_norm(x.reshape(b * s, f), groups, eps=eps).reshape(b, s, f),
+            "F.group_norm(x.reshape(B*S, F), G)",
+        )
+    if key == "rmsnorm":
+        rms = nn.RMSNorm(f, eps=eps)
+        return Counterpart(lambda: rms(x), "nn.RMSNorm(F)(x)")
+    if key == "powernorm" and mask is not None:
+        return Counterpart(
+            lambda: x / torch.sqrt(x[mask].pow(2).mean(0) + eps), "x / torch.sqrt(x[mask].pow(2).mean(0) + eps)"
+        )
+    if key == "dyt":
+        alpha = extra_norms.DYT_ALPHA
+        return Counterpart(lambda: torch.tanh(alpha * x), "torch.tanh(alpha * x)")
+    return Counterpart(lambda: reference(x, key, eps, groups=groups, mask=mask), "compute.reference(x, key)")
+
+
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
+"""wall: elapsed time; cpu: CPU time of the calling thread (with one torch thread: what the call itself costs,
+much less sensitive to other processes on a shared machine)."""
+
+
+def median_ms_pair(
+    ours: Callable[[], object],
+    theirs: Callable[[], object],
+    repeats: int,
+    warmup: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[float, float]:
+    """Median milliseconds of two calls timed alternately (swapping which goes first), so both see the same noise."""
     for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+        ours()
+        theirs()
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(repeats):
+        for side in (1, 0) if i % 2 else (0, 1):
+            t = clock()
+            (ours, theirs)[side]()
+            times[side].append(clock() - t)
+    return statistics.median(times[0]) * 1e3, statistics.median(times[1]) * 1e3
 
 
-def bench_norms(shape: tuple[int, int, int], repeats: int) -> list[dict[str, float | str]]:
-    """normalize() (output + statistics + group structure) vs the torch.nn counterpart, interleaved in one run."""
-    x = make_tensor(*shape, kind="normal", seed=0)
-    b, s, _ = shape
-    g = default_groups(shape[2])
-    rows = []
-    for key in NORMS:
-        if key not in _FAST:
-            continue
-        mask = torch.ones(b, s, dtype=torch.bool) if NORMS[key].masked else None
-        if mask is not None:
-            mask[:, s * 3 // 4 :] = False  # a quarter of every sequence is padding
-        ours_fn = partial(normalize, x, key, groups=g, mask=mask)
-        theirs_fn = partial(reference, x, key, groups=g, mask=mask)
-        with torch.no_grad():  # two alternating rounds each; the better median of each side counts
-            o1, t1 = _median_ms(ours_fn, repeats), _median_ms(theirs_fn, repeats)
-            o2, t2 = _median_ms(ours_fn, repeats), _median_ms(theirs_fn, repeats)
-        ours, theirs = min(o1, o2), min(t1, t2)
-        rows.append({"norm": key, "normalize_ms": ours, "torch_ms": theirs, "ratio": ours / theirs})
+def peak_bytes(fn: Callable[[], object]) -> int | None:
+    """The peak of bytes allocated and not yet freed during fn() (its result included); None if unmeasurable."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = fn()
+        del out
+    try:
+        events = prof.profiler.kineto_results.events()  # type: ignore[union-attr]
+    except AttributeError:  # a torch without this (private) accessor: say so rather than guess
+        return None
+    allocs = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in events
+        if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU
+    )
+    now = peak = 0
+    for _, n in allocs:
+        now += n
+        peak = max(peak, now)
+    return peak
+
+
+def bench_norms(
+    shape: tuple[int, int, int], repeats: int, clock: str = "wall", keys: list[str] | None = None
+) -> list[dict[str, float | str | None]]:
+    """For every NORMS row: normalize() (output + statistics) vs the torch counterpart's usual call, same run."""
+    b, s, f = shape
+    x = make_tensor(b, s, f, kind="normal", seed=0)
+    g = default_groups(f)
+    rows: list[dict[str, float | str | None]] = []
+    for key in keys or list(NORMS):
+        norm = NORMS[key]
+        mask = None
+        if norm.masked:
+            mask = torch.ones(b, s, dtype=torch.bool)
+            mask[:, s - s // 4 :] = False  # a quarter of every sequence is padding
+        theirs = counterpart(key, x, g, mask)
+
+        def ours(key: str = key, mask: Tensor | None = mask) -> object:
+            return normalize(x, key, groups=g, mask=mask)
+
+        with torch.no_grad():
+            ours_ms, theirs_ms = median_ms_pair(ours, theirs.call, repeats, clock=CLOCKS[clock])
+            ours_mem, theirs_mem = peak_bytes(ours), peak_bytes(theirs.call)
+        rows.append(
+            {
+                "norm": key,
+                "torch_call": theirs.text,
+                "normalize_ms": ours_ms,
+                "torch_ms": theirs_ms,
+                "time_ratio": ours_ms / theirs_ms,
+                "normalize_peak_mb": None if ours_mem is None else ours_mem / 2**20,
+                "torch_peak_mb": None if theirs_mem is None else theirs_mem / 2**20,
+                "memory_ratio": None if not (ours_mem and theirs_mem) else ours_mem / theirs_mem,
+            }
+        )
     return rows
 
 
@@ -88,30 +206,72 @@ def bench_explorer(repeats: int) -> dict[str, float]:
     }
 
 
+def _num(v: float | str | None, fmt: str) -> str:
+    return "n/a" if v is None or isinstance(v, str) else format(v, fmt)
+
+
+def _table(rows: list[dict[str, float | str | None]]) -> str:
+    head = f"{'norm':<18}{'normalize ms':>13}{'torch ms':>10}{'ratio':>7}{'normalize MB':>14}{'torch MB':>10}{'ratio':>7}  torch call"
+    lines = [head]
+    for r in rows:
+        lines.append(
+            f"{r['norm']!s:<18}{_num(r['normalize_ms'], '.2f'):>13}{_num(r['torch_ms'], '.2f'):>10}"
+            f"{_num(r['time_ratio'], '.2f'):>7}{_num(r['normalize_peak_mb'], '.1f'):>14}"
+            f"{_num(r['torch_peak_mb'], '.1f'):>10}{_num(r['memory_ratio'], '.2f'):>7}  {r['torch_call']}"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--shape", default="8,512,768", help="B,S,F of the compute benchmark")
-    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--shape", default="8,512,768", help="B,S,F of the compute benchmark (default 8,512,768)")
+    ap.add_argument("--repeats", type=int, default=20, help="timed calls of each side per norm (default 20)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall: elapsed time (default); cpu: this thread's CPU time with one torch thread (steadier when the "
+        "machine is shared)",
+    )
+    ap.add_argument("--norms", default="", help="comma-separated NORMS keys to time (default: every row)")
     ap.add_argument("--skip-app", action="store_true", help="only the compute benchmark")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a = ap.parse_args(argv)
+    try:
+        b, s, f = (int(v) for v in a.shape.split(","))
+    except ValueError:
+        ap.error(f"--shape must be three whole numbers B,S,F such as 8,512,768, got {a.shape!r}")
+    if min(b, s, f) < 2 or a.repeats < 1:
+        ap.error("every size in --shape must be at least 2 (BatchNorm and InstanceNorm need 2 values), --repeats ≥ 1")
+    keys = [k.strip() for k in a.norms.split(",") if k.strip()] or list(NORMS)
+    unknown = [k for k in keys if k not in NORMS]
+    if unknown:
+        ap.error(f"unknown norm(s) {', '.join(unknown)}; valid: {', '.join(NORMS)}")
+    if a.clock == "cpu":
+        a.threads = 1  # the CPU time of this thread is the whole cost only when torch runs on it alone
     if a.threads:
         torch.set_num_threads(a.threads)
-    shape = tuple(int(v) for v in a.shape.split(","))
-    rows = bench_norms(shape, a.repeats)  # type: ignore[arg-type]
+    shape = (b, s, f)
+    rows = bench_norms(shape, a.repeats, a.clock, keys)
     app = None if a.skip_app else bench_explorer(max(5, a.repeats // 2))
     if a.json:
-        print(
-            json.dumps({"shape": shape, "threads": torch.get_num_threads(), "norms": rows, "explorer": app}, indent=2)
-        )
+        out = {
+            "shape": shape,
+            "threads": torch.get_num_threads(),
+            "clock": a.clock,
+            "memory": MEMORY_HOW,
+            "norms": rows,
+            "explorer": app,
+        }
+        print(json.dumps(out, indent=2))
         return 0
     print(
-        f"normalize() vs torch counterpart, x = {shape}, float32, CPU, {torch.get_num_threads()} threads, median of {a.repeats}"
+        f"normalize() vs the usual torch call, x = {shape} float32, CPU, {torch.get_num_threads()} threads, "
+        f"torch.no_grad(); {a.clock} time: median of {a.repeats} calls each, alternated; ratio = normalize / torch"
     )
-    print(f"{'norm':<20}{'normalize ms':>14}{'torch ms':>12}{'ratio':>8}")
-    for r in rows:
-        print(f"{r['norm']:<20}{r['normalize_ms']:>14.2f}{r['torch_ms']:>12.2f}{r['ratio']:>8.2f}")
+    print(f"{MEMORY_HOW}; masked norms: the last quarter of every sequence is padding; γ = 1, β = 0 for normalize()")
+    print(_table(rows))
     if app:
         print("\nExplorer (AppTest, default 4×6×8 tensor, median):")
         print(f"  rerun, nothing changed   {app['rerun_same_ms']:.1f} ms")
