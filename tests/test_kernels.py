@@ -306,27 +306,3 @@ def test_mean_square_rows_in_chunks_and_under_autograd(monkeypatch):
     kernels.mean_square_rows(leaf, mask).sum().backward()
     want = 2 * x * mask[:, :, None] / int(mask.sum())
     torch.testing.assert_close(leaf.grad, want)
-
-
-@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
-@pytest.mark.parametrize("alpha", [0.5, 2.0, -0.3, 0.0])
-def test_dyt_tanh_equals_torch_tanh(alpha, dtype):
-    x = torch.cat([torch.randn(2, 50, 8, dtype=torch.float64) * 4, torch.full((2, 1, 8), 1e-3, dtype=torch.float64)], 1)
-    x = x.to(dtype)
-    y = kernels.dyt_tanh(x, alpha)
-    tol = {torch.float16: 2e-3, torch.float32: 3e-7, torch.float64: 1e-14}[dtype]
-    torch.testing.assert_close(y, torch.tanh(alpha * x), atol=tol, rtol=0)
-    assert y.dtype == dtype and float(y.abs().max()) <= 1.0
-    per_feature = torch.linspace(0.1, 1.0, 8, dtype=dtype)  # a tensor α, one per feature
-    torch.testing.assert_close(kernels.dyt_tanh(x, per_feature), torch.tanh(per_feature * x), atol=tol, rtol=0)
-    huge = torch.tensor([3e4, -3e4, float("inf"), -float("inf")], dtype=dtype)
-    assert kernels.dyt_tanh(huge, 1.0).tolist() == [1.0, -1.0, 1.0, -1.0]
-
-
-def test_dyt_tanh_follows_gradients_to_x_and_a_learnable_alpha():
-    alpha = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
-    leaf = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
-    kernels.dyt_tanh(leaf, alpha).sum().backward()
-    t = torch.tanh(0.7 * leaf.detach())
-    torch.testing.assert_close(leaf.grad, 0.7 * (1 - t.square()))
-    torch.testing.assert_close(alpha.grad, (leaf.detach() * (1 - t.square())).sum())

@@ -386,10 +386,10 @@ def normalize(
         call = Call(eps, g, m, training, run_mean, run_var, momentum, opts)
         xhat, mean, var, counts, run_var, extra = spec.forward(x, call)
         run_mean = None
-        if var is not None and not math.isfinite(float(var.detach().sum(dtype=torch.float64))):
+        if var is not None and not _all_finite(var):
             _fail(_nonfinite_message(x))  # finite inputs whose squares overflowed the dtype
     elif not training and run_mean is not None and run_var is not None:  # batch statistics in eval mode
-        if not torch.isfinite(x).all():
+        if not _all_finite(x):
             _fail(_nonfinite_message(x))
         rstd = torch.rsqrt(run_var + eps)
         xhat = torch.addcmul(-run_mean * rstd, x, rstd)
@@ -404,11 +404,8 @@ def normalize(
             xhat, mean, var = _generic_stats(x, spec, g, eps, m)
         per_group = x.numel() // var.numel()
         counts = torch.tensor([per_group if m is None else int(m.sum())]).expand(var.numel())
-        # one float64 sum per statistic finds any NaN/inf (finite float32 values cannot overflow it)
-        if not (
-            math.isfinite(float(var.detach().sum(dtype=torch.float64)))
-            and (mean is None or math.isfinite(float(mean.detach().sum(dtype=torch.float64))))
-        ):
+        # any NaN/inf in x shows in the statistics: a min/max pass over them, without a float64 copy
+        if not (_all_finite(var) and (mean is None or _all_finite(mean))):
             _fail(_nonfinite_message(x))
         if run_mean is not None and run_var is not None and mean is not None:  # batch statistics: update them
             n = int(counts[0])
@@ -439,10 +436,6 @@ def normalize(
         options=tuple(opts.items()),
         **extra,
     )
-
-
-_FAST = frozenset(k for k, n in NORMS.items() if n.kernel is not None)
-"""Deprecated: the rows with a fast kernel at import time; read `NORMS[key].kernel` instead (kept for bench.py)."""
 
 
 def reference(

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from norm_viz.core import kernels
+
 if TYPE_CHECKING:
     from norm_viz.core.table import Call
 
@@ -105,10 +107,8 @@ def powernorm_step(
     b, s, f = x.shape
     in_warmup, cumulative = _phase(step, warmup, warmup_steps, rule)
     xs = group_scaling(x, scaling_groups, scaling_eps) if scaling_groups else x
-    rows = xs.reshape(b * s, f)
-    if mask is not None:
-        rows = rows[mask.reshape(-1)]
-    psi2 = rows.square().mean(0)
+    psi2 = kernels.mean_square_rows(xs, mask)  # without a squared copy of x
+    n_tokens = b * s if mask is None else int(mask.sum())
     before = torch.ones(f, dtype=x.dtype) if running is None else running.to(x.dtype)
     use_running = not training or not in_warmup
     divisor = before if use_running else psi2
@@ -118,9 +118,7 @@ def powernorm_step(
         if cumulative:
             after = after * ((step - 1) / step) + psi2 / step
         after = alpha * after + (1 - alpha) * psi2
-    return PowerStep(
-        xs, xhat, psi2, divisor, before, after, use_running, int(rows.shape[0]), step, training and cumulative
-    )
+    return PowerStep(xs, xhat, psi2, divisor, before, after, use_running, n_tokens, step, training and cumulative)
 
 
 def powernorm_loop_step(
