@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 import pytest
-from conftest import app_test, charts, no_exception, page_entries
+from conftest import ROOT, app_test, charts, no_exception, page_entries
 
 from norm_viz import ui
 from norm_viz.core.data import KINDS, PRESETS
@@ -97,7 +97,8 @@ def other_value(w: Any) -> Any:
 @pytest.mark.parametrize("entry", PAGES, ids=lambda e: e.url_path)
 def test_round_trip_reproduces_the_view(entry):
     """Change every widget, copy the URL, open it in a fresh session: same widgets, same figures, same maths."""
-    default_values, _, _ = defaults(entry.url_path)
+    default_values, query, _ = defaults(entry.url_path)
+    assert ("norm" in query) == (entry in NORM_PAGES), "NORM_PAGES lists exactly the pages with a norm in the URL"
     at = app_test(entry.url_path)
     changed = []
     for key, w in widgets(at).items():
@@ -161,10 +162,15 @@ def test_out_of_range_numbers_fall_back_with_a_notice(entry, sign):
         assert "out of range" in notes
 
 
-@pytest.mark.parametrize("entry", PAGES, ids=lambda e: e.url_path)
+NORM_PAGES = [
+    e for e in PAGES if any(f"ui.{f}(" in (ROOT / e.file).read_text() for f in ("norm_controls", "user_result"))
+]
+"""The pages with the norm picker, read from their source (collection runs no page)."""
+
+
+@pytest.mark.parametrize("entry", NORM_PAGES, ids=lambda e: e.url_path)
 def test_unknown_norm_name_lists_the_valid_ones(entry):
-    if "norm" not in defaults(entry.url_path)[1]:  # decided when the test runs: collection runs no page
-        pytest.skip(f"{entry.url_path} has no norm in its URL")
+    assert "norm" in defaults(entry.url_path)[1], "a page with the norm picker keeps the norm in its URL"
     at = app_test(entry.url_path, {"norm": "superNorm"})
     no_exception(at)
     notes = url_notices(at)
