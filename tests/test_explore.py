@@ -54,5 +54,7 @@ def test_output_check_follows_the_numbers():
     assert "does not center" in rms.text and "mean square between 1.000 and 1.000" in rms.text
     dyt = output_check(normalize(x, "dyt"))
     assert "every value now lies in (−1, 1)" in dyt.text
+    late = output_check(normalize(x, "powernorm", warmup=False))
+    assert late.kind == "info" and "After warm-up PowerNorm divides by its running statistic" in late.text
     ev = output_check(normalize(x, "batchnorm", training=False))
     assert ev.kind == "info" and "Eval mode" in ev.text

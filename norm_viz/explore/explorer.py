@@ -77,8 +77,8 @@ def output_check(result: NormResult) -> Message:
         )
     if result.running_used:
         return Message(
-            "After warm-up PowerNorm divides by the running ψ², not this batch's, so features need not have mean "
-            "square 1.",
+            f"After warm-up {norm.label} divides by its running statistic, not this batch's, so its groups need not "
+            "have mean square 1.",
             "info",
         )
     if result.uses_running_stats:
