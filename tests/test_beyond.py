@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from norm_viz.beyond import custom_axes, dyt_lab, eps_dtype, equivalences, fluctuation, geometry, labs, powernorm_lab
+from norm_viz.beyond import custom_axes, dyt_lab, eps_dtype, equivalences, fluctuation, geometry, powernorm_lab
 from norm_viz.beyond import figures as figures_beyond
 from norm_viz.core.data import make_tensor
 from norm_viz.core.extra_norms import PowerRun, powernorm_step
@@ -328,17 +328,6 @@ def test_dyt_view_reuses_a_fit_of_the_same_tokens_only():
     assert far.takeaway == dyt_lab.dyt_view(cfg).takeaway  # the same as computing the fit here
     with pytest.raises(ValueError, match="not of this page's tokens"):
         dyt_lab.dyt_view(dyt_lab.DytConfig(spread=1.0), fit)
-
-
-# --- the old import path -----------------------------------------------------------------------------
-
-
-def test_labs_forwards_the_moved_names():
-    assert labs.custom_normalize is custom_axes.custom_normalize
-    assert labs.GeometryConfig is geometry.GeometryConfig and labs.ln_scatter is dyt_lab.ln_scatter
-    assert labs.equivalences is equivalences.equivalences
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        labs.nothing  # noqa: B018
 
 
 # --- figures on the one layout helper ---------------------------------------------------------------

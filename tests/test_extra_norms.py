@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from norm_viz import NORMS, make_tensor, normalize, reference, verify
-from norm_viz.beyond import labs
+from norm_viz.beyond import custom_axes, dyt_lab, eps_dtype, equivalences, fluctuation, geometry
 from norm_viz.core.compute import _generic_stats
 from norm_viz.core.extra_norms import (
     GS_EPS,
@@ -337,10 +337,10 @@ def test_dyt_statistic_is_computed_only_when_asked():
 def test_tanh_fits_a_spread_of_token_scales_better_than_a_line():
     from norm_viz.core.extra_norms import fit_tanh_alpha, line_fit_error, tanh_fit
 
-    x, y = labs.ln_scatter(64, 32, spread=1.5, seed=0)
+    x, y = dyt_lab.ln_scatter(64, 32, spread=1.5, seed=0)
     alpha, _scale = fit_tanh_alpha(x, y)
     assert tanh_fit(x, y, alpha)[1] < 0.8 * line_fit_error(x, y)
-    x0, y0 = labs.ln_scatter(64, 32, spread=0.0, seed=0)
+    x0, y0 = dyt_lab.ln_scatter(64, 32, spread=0.0, seed=0)
     a0, _ = fit_tanh_alpha(x0, y0)
     assert tanh_fit(x0, y0, a0)[1] > 0.9 * line_fit_error(x0, y0)  # tokens alike: LayerNorm is nearly linear
 
@@ -364,8 +364,8 @@ def test_tanh_fits_a_spread_of_token_scales_better_than_a_line():
 )
 def test_custom_axes_find_exactly_the_equal_named_norms(axes, centered, groups, expected):
     x = make_tensor(3, 5, 8, kind="token_like", seed=5)
-    r = labs.custom_normalize(x, axes, centered, groups)
-    assert {m.key for m in labs.match_norms(x, r) if m.equal} == expected
+    r = custom_axes.custom_normalize(x, axes, centered, groups)
+    assert {m.key for m in custom_axes.match_norms(x, r) if m.equal} == expected
 
 
 @settings(max_examples=40, deadline=None)
@@ -378,7 +378,7 @@ def test_custom_axes_find_exactly_the_equal_named_norms(axes, centered, groups, 
 def test_custom_statistics_equal_direct_reductions(axes, centered, seed, gi):
     x = make_tensor(2, 3, 4, seed=seed, dtype=torch.float64)
     g = [1, 2, 4, 1][gi]
-    r = labs.custom_normalize(x, tuple(axes), centered, g)
+    r = custom_axes.custom_normalize(x, tuple(axes), centered, g)
     counts = torch.bincount(r.group_id.reshape(-1))
     assert bool((counts == r.group_size).all()) and r.n_groups * r.group_size == x.numel()
     for gid in range(r.n_groups):
@@ -392,9 +392,9 @@ def test_custom_statistics_equal_direct_reductions(axes, centered, seed, gi):
 
 def test_same_partition_ignores_labels():
     a = torch.tensor([0, 0, 1, 1, 2])
-    assert labs.same_partition(a, torch.tensor([5, 5, 3, 3, 9]))
-    assert not labs.same_partition(a, torch.tensor([0, 0, 0, 1, 2]))
-    assert not labs.same_partition(a, torch.tensor([0, 1, 2, 3, 4]))
+    assert custom_axes.same_partition(a, torch.tensor([5, 5, 3, 3, 9]))
+    assert not custom_axes.same_partition(a, torch.tensor([0, 0, 0, 1, 2]))
+    assert not custom_axes.same_partition(a, torch.tensor([0, 1, 2, 3, 4]))
 
 
 # --- equivalences ----------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def test_same_partition_ignores_labels():
 def test_equivalences_hold_and_their_broken_versions_do_not(b, s, f, seed, data):
     k = data.draw(st.integers(2, b))
     x = make_tensor(b, s, f, kind="token_like", seed=seed, dtype=torch.float64)
-    eqs = labs.equivalences(x, k)
+    eqs = equivalences.equivalences(x, k)
     assert len(eqs) == 5
     for e in eqs:
         assert e.holds and e.max_abs_diff < 1e-9, e
@@ -414,20 +414,20 @@ def test_equivalences_hold_and_their_broken_versions_do_not(b, s, f, seed, data)
 
 def test_sync_batchnorm_equals_torch_batchnorm_on_the_global_batch_with_uneven_shards():
     x = make_tensor(5, 3, 4, seed=9)
-    synced, local = labs.sync_batchnorm(x, 3)  # shards of 2, 2 and 1 sequences
+    synced, local = equivalences.sync_batchnorm(x, 3)  # shards of 2, 2 and 1 sequences
     with torch.no_grad():
         bn = nn.BatchNorm1d(4)(x.transpose(1, 2)).transpose(1, 2)
     torch.testing.assert_close(synced, bn, atol=1e-5, rtol=1e-5)
     assert float((local - bn).abs().max()) > 0.01
     with pytest.raises(ValueError, match="between 1 and the batch size 5"):
-        labs.sync_batchnorm(x, 6)
+        equivalences.sync_batchnorm(x, 6)
 
 
 def test_equivalences_refuse_too_small_tensors():
     with pytest.raises(ValueError, match="at least 2 tokens"):
-        labs.equivalences(make_tensor(3, 1, 4))
+        equivalences.equivalences(make_tensor(3, 1, 4))
     with pytest.raises(ValueError, match="at least 2 sequences"):
-        labs.equivalences(make_tensor(1, 3, 4))
+        equivalences.equivalences(make_tensor(1, 3, 4))
 
 
 # --- geometry --------------------------------------------------------------------------------------
@@ -442,7 +442,7 @@ def test_equivalences_refuse_too_small_tensors():
     stretch=st.floats(0.2, 5),
 )
 def test_geometry_layernorm_and_rmsnorm_land_on_the_sphere_of_radius_sqrt_f(f, n, seed, shift, stretch):
-    geo = labs.geometry(labs.token_cloud(n, f, seed, shift, stretch), eps=0.0)
+    geo = geometry.geometry(geometry.token_cloud(n, f, seed, shift, stretch), eps=0.0)
     root = math.sqrt(f)
     torch.testing.assert_close(geo.norms("layernorm"), torch.full((n,), root, dtype=torch.float64), atol=1e-9, rtol=0)
     torch.testing.assert_close(geo.norms("rmsnorm"), torch.full((n,), root, dtype=torch.float64), atol=1e-9, rtol=0)
@@ -455,37 +455,39 @@ def test_geometry_layernorm_and_rmsnorm_land_on_the_sphere_of_radius_sqrt_f(f, n
 
 
 def test_batchnorm_does_not_put_tokens_on_a_sphere():
-    geo = labs.geometry(labs.token_cloud(60, 3, 0, 2.0, 2.0))
+    geo = geometry.geometry(geometry.token_cloud(60, 3, 0, 2.0, 2.0))
     lengths = geo.norms("batchnorm")
     assert float(lengths.max() - lengths.min()) > 1.0
 
 
 def test_geometry_refuses_other_feature_counts():
     with pytest.raises(ValueError, match="F = 2 or 3"):
-        labs.token_cloud(10, 4)
+        geometry.token_cloud(10, 4)
 
 
 # --- fluctuation -----------------------------------------------------------------------------------
 
 
 def test_fluctuation_shrinks_with_batch_size_and_is_deterministic():
-    a = labs.fluctuation("token_like", (2, 8, 32), n_batches=48, sequence=8, features=6, seed=1)
-    b = labs.fluctuation("token_like", (2, 8, 32), n_batches=48, sequence=8, features=6, seed=1)
+    a = fluctuation.fluctuation("token_like", (2, 8, 32), n_batches=48, sequence=8, features=6, seed=1)
+    b = fluctuation.fluctuation("token_like", (2, 8, 32), n_batches=48, sequence=8, features=6, seed=1)
     torch.testing.assert_close(a.var_spread, b.var_spread)
     for attr in ("mean_spread", "var_spread", "mean_distance", "var_distance"):
         v = getattr(a, attr)
         assert bool((v[1:] < v[:-1]).all()), attr
     # a mean of n roughly independent standardized values spreads like 1/√n
-    full = labs.fluctuation("normal", (4, 16), n_batches=200, sequence=8, features=8, seed=2, variable_lengths=False)
+    full = fluctuation.fluctuation(
+        "normal", (4, 16), n_batches=200, sequence=8, features=8, seed=2, variable_lengths=False
+    )
     expected = 1 / full.tokens_per_batch.sqrt()
     torch.testing.assert_close(full.mean_spread, expected.to(full.mean_spread.dtype), rtol=0.2, atol=0)
 
 
 def test_variable_lengths_mean_fewer_tokens_and_more_fluctuation():
     kw = {"n_batches": 64, "sequence": 16, "features": 8, "seed": 3}
-    var = labs.fluctuation("token_like", (4,), variable_lengths=True, **kw)
-    full = labs.fluctuation("token_like", (4,), variable_lengths=False, **kw)
-    img = labs.fluctuation("image_like", (4,), variable_lengths=True, **kw)
+    var = fluctuation.fluctuation("token_like", (4,), variable_lengths=True, **kw)
+    full = fluctuation.fluctuation("token_like", (4,), variable_lengths=False, **kw)
+    img = fluctuation.fluctuation("image_like", (4,), variable_lengths=True, **kw)
     assert float(var.tokens_per_batch[0]) < float(full.tokens_per_batch[0]) == 64 == float(img.tokens_per_batch[0])
     assert float(var.var_spread[0]) > float(full.var_spread[0])
     assert var.kurtosis > img.kurtosis
@@ -496,7 +498,7 @@ def test_variable_lengths_mean_fewer_tokens_and_more_fluctuation():
 
 def test_eps_inside_and_outside_the_square_root():
     eps = 1e-4
-    run = labs.eps_placement(eps)
+    run = eps_dtype.eps_placement(eps)
     r = run.rms.double()
     torch.testing.assert_close(run.inside, r / torch.sqrt(r * r + eps))
     torch.testing.assert_close(run.outside, r / (r + eps))
@@ -506,19 +508,19 @@ def test_eps_inside_and_outside_the_square_root():
 
 
 def test_low_precision_loses_near_constant_tokens():
-    f32, f16, bf16 = (labs.dtype_lab(d, noise=0.01) for d in ("float32", "float16", "bfloat16"))
+    f32, f16, bf16 = (eps_dtype.dtype_lab(d, noise=0.01) for d in ("float32", "float16", "bfloat16"))
     at = int((f32.offsets >= 100).nonzero()[0])
     assert float(f32.torch_error[at]) < 0.01 < float(f16.torch_error[at])
     assert float(bf16.torch_error[at]) > 0.5
     assert int(f16.distinct[-1]) < int(f32.distinct[-1])
     assert float(f32.naive_error[-1]) > float(f32.torch_error[-1])  # the one-pass variance is worse
     with pytest.raises(ValueError, match="unknown dtype"):
-        labs.dtype_lab("float8")
+        eps_dtype.dtype_lab("float8")
 
 
 def test_zero_variance_needs_eps():
-    assert not labs.zero_variance(3.0, 4, 0.0).finite
-    z = labs.zero_variance(3.0, 4, 1e-5)
+    assert not eps_dtype.zero_variance(3.0, 4, 0.0).finite
+    z = eps_dtype.zero_variance(3.0, 4, 1e-5)
     assert z.finite and z.output == (0.0, 0.0, 0.0, 0.0)
-    sd, out = labs.damping(1e-2, torch.tensor([1e-3, 0.1, 10.0]))
+    sd, out = eps_dtype.damping(1e-2, torch.tensor([1e-3, 0.1, 10.0]))
     torch.testing.assert_close(out, sd / torch.sqrt(sd.square() + 1e-2), rtol=1e-6, atol=1e-9)

@@ -9,10 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
-from norm_viz.beyond.labs import sync_batchnorm
+from norm_viz.core import distributed
 from norm_viz.core.compute import normalize
+
+
+def sync_batchnorm(x: Tensor, devices: int, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
+    """(SyncBN output, per-device BN output) when the batch is split over `devices` shards.
+
+    SyncBN (norm_viz.core.distributed) combines each shard's count, mean and variance; every shard then uses the
+    global μ and σ².
+    """
+    b = x.shape[0]
+    if not 1 <= devices <= b:
+        raise ValueError(f"devices must be between 1 and the batch size {b}, got {devices}")
+    shards = torch.tensor_split(x, devices, dim=0)
+    synced, _mean, _var = distributed.sync_batchnorm(shards, eps)
+    local = torch.cat([normalize(sh, "batchnorm", eps).normalized for sh in shards])
+    return synced, local
 
 
 @dataclass(frozen=True)
