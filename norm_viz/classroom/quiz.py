@@ -16,7 +16,7 @@ from typing import Any
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.data import make_tensor
-from norm_viz.core.table import AXES, NORMS, lit_box, unit_name
+from norm_viz.core.table import AXES, NORMS, lit_box, unit_name, valid_group_counts
 
 KINDS: tuple[str, ...] = ("which_norm", "share_cells", "count_stats")
 
@@ -67,7 +67,8 @@ class Feedback:
 
 
 def _divisors(n: int) -> list[int]:
-    return [g for g in range(2, n) if n % g == 0]
+    """The group counts that make a real GroupNorm question: neither one group nor one feature per group."""
+    return [g for g in valid_group_counts(n) if 1 < g < n]
 
 
 def make_question(seed: int, index: int) -> Question:
