@@ -9,7 +9,7 @@ shown on another page, the default. A malformed parameter falls back with a visi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -35,6 +35,12 @@ class _SharedKeys(Sequence[str]):
 
     def __getitem__(self, i: Any) -> Any:
         return self._keys()[i]
+
+    def __iter__(self) -> Iterator[str]:  # build the keys once per iteration, not once per item
+        return iter(self._keys())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys()
 
     def __len__(self) -> int:
         return len(self._keys())
