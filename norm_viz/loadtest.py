@@ -1,0 +1,723 @@
+"""Load test: `python -m norm_viz.loadtest --url http://127.0.0.1:8501 --sessions N --think 5,15 --duration S`.
+
+Each simulated user is a real Streamlit session: it opens the app's websocket (`/_stcore/stream`) and speaks the
+browser's protocol (BackMsg/ForwardMsg protobufs from `streamlit.proto`, the only streamlit code imported here):
+a `rerun_script` with the page and query string to load the page, then, after a think time drawn from the range,
+a widget change (a `rerun_script` carrying every widget's value, as the browser sends them) and a wait for the
+`script_finished` of the run it started. Latency is the time from sending the change to that message.
+
+Printed: latency median/p95/p99, errors, reruns per second, the server's CPU (all cores, %) and RSS (the server's
+process tree, found from the URL's port on this machine or given with --pid), and cross-session leaks: every session
+chooses a seed no other session has; its seed widget must come back with exactly that value on every run, and no
+other session's seed may appear in any message it receives. A session whose connection drops reconnects (to
+whichever replica a load balancer picks) and replays its widget values, as the browser does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.cookiejar
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Element_pb2 import Element
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+WIDGET_KINDS = ("selectbox", "radio", "number_input", "slider", "checkbox", "text_input")
+REPLICA_HEADER = "X-Upstream"  # set by deploy/nginx.conf.template: which replica answered
+
+
+# ---------------------------------------------------------------- the protocol, as pure functions (unit tested)
+
+
+def widget_key(element_id: str) -> str:
+    """The user key of a widget from its element id (Streamlit ids end in `-<key>` when a key was given)."""
+    return element_id.split("-", 2)[2] if element_id.startswith("$$ID-") and element_id.count("-") >= 2 else ""
+
+
+@dataclass
+class Widget:
+    """One widget as the browser holds it: its id, kind, options and the value it sends with every rerun."""
+
+    id: str
+    kind: str
+    state: WidgetState
+    options: tuple[str, ...] = ()
+    is_int: bool = False
+    fragment_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return widget_key(self.id)
+
+    def value(self) -> Any:
+        """The current value in Python terms (an option label, a number, a bool, a list of numbers)."""
+        which = self.state.WhichOneof("value")
+        if which is None:
+            return None
+        v = getattr(self.state, which)
+        return list(v.data) if which.endswith("array_value") else v
+
+
+def widget_from_element(el: Element, fragment_id: str = "") -> Widget | None:
+    """The widget an Element delta describes, with the value the browser would send back; None for other elements."""
+    kind = el.WhichOneof("type")
+    if kind not in WIDGET_KINDS:
+        return None
+    proto = getattr(el, kind)
+    st = WidgetState(id=proto.id)
+    options: tuple[str, ...] = ()
+    is_int = False
+    if kind in ("selectbox", "radio"):
+        options = tuple(proto.options)
+        if proto.HasField("raw_value"):
+            st.string_value = proto.raw_value
+        elif proto.HasField("default") and 0 <= proto.default < len(options):
+            st.string_value = options[proto.default]
+    elif kind == "number_input":
+        is_int = proto.data_type == proto.INT
+        has = proto.HasField("value") or proto.HasField("default")
+        v = proto.value if proto.HasField("value") else proto.default
+        if has and is_int:
+            st.int_value = int(v)
+        elif has:
+            st.double_value = float(v)
+    elif kind == "slider":
+        is_int = proto.data_type == proto.INT
+        st.double_array_value.data.extend(list(proto.value) if proto.set_value else list(proto.default))
+    elif kind == "checkbox":
+        st.bool_value = proto.value if proto.set_value else proto.default
+    elif proto.HasField("value") or proto.HasField("default"):  # text_input
+        st.string_value = proto.value if proto.HasField("value") else proto.default
+    return Widget(proto.id, kind, st, options, is_int, fragment_id)
+
+
+def with_value(w: Widget, value: Any) -> Widget:
+    """The widget after the user set it to `value` (an option label or index, a number, a bool, a list)."""
+    st = WidgetState(id=w.id)
+    if w.kind in ("selectbox", "radio"):
+        label = w.options[value] if isinstance(value, int) and not isinstance(value, bool) else str(value)
+        if w.options and label not in w.options:
+            raise ValueError(f"{label!r} is not an option of {w.key or w.id}: {w.options}")
+        st.string_value = label
+    elif w.kind == "number_input":
+        if w.is_int:
+            st.int_value = int(value)
+        else:
+            st.double_value = float(value)
+    elif w.kind == "slider":
+        st.double_array_value.data.extend([float(v) for v in (value if isinstance(value, list | tuple) else [value])])
+    elif w.kind == "checkbox":
+        st.bool_value = bool(value)
+    else:
+        st.string_value = str(value)
+    return Widget(w.id, w.kind, st, w.options, w.is_int, w.fragment_id)
+
+
+def rerun_message(
+    page_name: str,
+    query_string: str,
+    widgets: Iterable[Widget],
+    page_script_hash: str = "",
+    fragment_id: str = "",
+    cached_hashes: Iterable[str] = (),
+) -> bytes:
+    """A `rerun_script` BackMsg as the browser sends it: page, query string, every widget's value."""
+    msg = BackMsg()
+    cs = msg.rerun_script
+    cs.query_string = query_string
+    cs.page_name = page_name
+    cs.page_script_hash = page_script_hash
+    cs.fragment_id = fragment_id
+    cs.widget_states.SetInParent()
+    cs.widget_states.widgets.extend(w.state for w in widgets)
+    cs.cached_message_hashes.extend(cached_hashes)
+    return msg.SerializeToString()
+
+
+def file_urls_message(request_id: str, session_id: str, names: Sequence[str]) -> bytes:
+    """The BackMsg a file_uploader sends to get an upload URL per file."""
+    msg = BackMsg()
+    msg.file_urls_request.request_id = request_id
+    msg.file_urls_request.session_id = session_id
+    msg.file_urls_request.file_names.extend(names)
+    return msg.SerializeToString()
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation; NaN for no values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = (len(s) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+@dataclass
+class RunView:
+    """What one script run sent: its status, the widgets it showed, exceptions, and every raw message."""
+
+    status: int | None = None
+    widgets: dict[str, Widget] = field(default_factory=dict)
+    exceptions: list[str] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    page_script_hash: str = ""
+    query_string: str | None = None
+
+
+def read_forward_msg(msg: ForwardMsg, data: bytes, run: RunView) -> None:
+    """Fold one ForwardMsg into the view of the current run."""
+    run.raw.append(data)
+    t = msg.WhichOneof("type")
+    if t == "new_session":
+        run.page_script_hash = msg.new_session.page_script_hash
+    elif t == "page_info_changed":
+        run.query_string = msg.page_info_changed.query_string
+    elif t == "script_finished":
+        run.status = msg.script_finished
+    elif t == "delta" and msg.delta.WhichOneof("type") == "new_element":
+        el = msg.delta.new_element
+        if el.WhichOneof("type") == "exception":
+            run.exceptions.append(f"{el.exception.type}: {el.exception.message}")
+        w = widget_from_element(el, msg.delta.fragment_id)
+        if w is not None:
+            run.widgets[w.id] = w
+
+
+# ---------------------------------------------------------------- server CPU and memory from /proc
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 9 and parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(parts[9])
+    return inodes
+
+
+def pids_on_port(port: int) -> list[int]:
+    """The processes listening on a TCP port of this machine (read from /proc; empty where that is not possible)."""
+    inodes = _listening_inodes(port)
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        links = set()
+        try:
+            for fd in (d / "fd").iterdir():
+                try:
+                    links.add(os.readlink(fd))
+                except OSError:  # closed since the listing
+                    continue
+        except OSError:  # another user's process, or gone
+            continue
+        if any(f"socket:[{i}]" in links for i in inodes):
+            found.append(int(d.name))
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def proc_sample(pids: Sequence[int]) -> tuple[float, float]:
+    """(CPU seconds used so far, RSS in MB) summed over the process trees of `pids`."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = rss = 0.0
+    for root in pids:
+        for p in process_tree(root):
+            try:
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                cpu += (int(fields[11]) + int(fields[12])) / ticks
+                for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1]) / 1024
+            except (OSError, IndexError, ValueError):
+                continue
+    return cpu, rss
+
+
+# ---------------------------------------------------------------- one simulated user
+
+
+class SessionError(Exception):
+    """A run failed: a timeout, an exception element, a refused connection."""
+
+
+@dataclass
+class SessionStats:
+    latencies: list[float] = field(default_factory=list)
+    load_latency: float | None = None
+    errors: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+    reconnects: int = 0
+    replicas: list[str] = field(default_factory=list)  # the replica header of each connection, where one is sent
+
+
+class Session:
+    """One browser tab: a cookie jar, a websocket, the widgets of the last run, and the values the user chose."""
+
+    def __init__(self, base_url: str, page: str, seed: int, timeout: float = 60.0) -> None:
+        self.base = base_url.rstrip("/")
+        self.page = page
+        self.seed = seed
+        self.timeout = timeout
+        self.query_string = ""
+        self.page_script_hash = ""
+        self.session_id = ""
+        self.widgets: dict[str, Widget] = {}  # by id, as the browser keeps them
+        self.chosen: dict[str, Any] = {}  # by key: what this user set, replayed on reconnect
+        self.stats = SessionStats()
+        self.others: tuple[bytes, ...] = ()  # other sessions' markers, which must never reach this one
+        self.ws: Any = None
+        self.cache: dict[str, bytes] = {}  # hashes of large messages already received (the browser's message cache)
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    @property
+    def marker(self) -> bytes:
+        return f"seed={self.seed}".encode()
+
+    # --- connection
+    def _http(self, method: str, path: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})
+        with self.opener.open(req, timeout=self.timeout) as r:
+            return r.status, dict(r.headers), r.read()
+
+    def _cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
+
+    async def connect(self) -> None:
+        """An HTTP request first (a load balancer's affinity cookie, Streamlit's XSRF cookie), then the websocket."""
+        import websockets
+
+        await asyncio.to_thread(self._http, "GET", "/_stcore/health")
+        ws_url = "ws" + self.base[4:] + "/_stcore/stream"
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.jar)
+        protocols = ["streamlit", "x", self.session_id] if self.session_id else ["streamlit"]
+        self.ws = await websockets.connect(
+            ws_url,
+            subprotocols=protocols,  # type: ignore[arg-type]
+            additional_headers={"Cookie": cookie} if cookie else None,
+            max_size=None,
+            open_timeout=self.timeout,
+            ping_interval=None,
+        )
+        replica = self.ws.response.headers.get(REPLICA_HEADER)
+        if replica:
+            self.stats.replicas.append(replica)
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    # --- runs
+    async def _recv(self, deadline: float) -> tuple[ForwardMsg, bytes]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise SessionError("timed out waiting for the run to finish")
+        data = await asyncio.wait_for(self.ws.recv(), left)
+        msg = ForwardMsg()
+        msg.ParseFromString(data)
+        if msg.WhichOneof("type") == "ref_hash":  # a large message this session already holds
+            data = self.cache[msg.ref_hash]
+            msg.ParseFromString(data)
+        elif msg.metadata.cacheable and msg.hash:
+            self.cache[msg.hash] = data
+        return msg, data
+
+    async def run(self, fragment_id: str = "") -> float:
+        """Send a rerun with the current widget values; wait for its script_finished; returns the latency in s."""
+        t0 = time.monotonic()
+        await self.ws.send(
+            rerun_message(
+                self.page, self.query_string, self.widgets.values(), self.page_script_hash, fragment_id, self.cache
+            )
+        )
+        deadline = t0 + self.timeout
+        run = RunView()
+        while True:
+            msg, data = await self._recv(deadline)
+            read_forward_msg(msg, data, run)
+            if msg.WhichOneof("type") == "new_session":
+                self.session_id = msg.new_session.initialize.session_id or self.session_id
+            if run.status in FINISHED:
+                break
+            if run.status is not None:  # finished early for a rerun (st.rerun): the next run follows
+                run.status = None
+        latency = time.monotonic() - t0
+        self._absorb(run, full=not fragment_id)
+        return latency
+
+    def _absorb(self, run: RunView, full: bool) -> None:
+        if run.page_script_hash:
+            self.page_script_hash = run.page_script_hash
+        if run.query_string is not None:
+            self.query_string = run.query_string
+        if full:  # the browser drops the widgets a full run no longer shows
+            self.widgets = dict(run.widgets)
+        else:
+            self.widgets.update(run.widgets)
+        if run.exceptions:
+            raise SessionError("exception shown: " + "; ".join(run.exceptions))
+        self._check_leaks(run)
+
+    def _check_leaks(self, run: RunView) -> None:
+        for w in run.widgets.values():
+            if w.key in self.chosen and w.value() != self.chosen[w.key]:
+                self.stats.leaks.append(
+                    f"{w.key} came back as {w.value()!r}, this session chose {self.chosen[w.key]!r}"
+                )
+        for data in run.raw:
+            for other in self.others:
+                if other in data:
+                    self.stats.leaks.append(f"another session's {other.decode()} reached this one")
+
+    def by_key(self, key: str) -> Widget:
+        for w in self.widgets.values():
+            if w.key == key:
+                return w
+        raise SessionError(
+            f"no widget with key {key!r} on the page (keys: {sorted(w.key for w in self.widgets.values())})"
+        )
+
+    async def change(self, key: str, value: Any) -> float:
+        """Set one widget (by key) as a user would and wait for the run it triggers; returns the latency in s."""
+        w = with_value(self.by_key(key), value)
+        self.widgets[w.id] = w
+        self.chosen[key] = w.value()
+        return await self.run(w.fragment_id)
+
+    async def load(self) -> float:
+        """Open the page (connect, first run)."""
+        await self.connect()
+        return await self.run()
+
+    async def reconnect(self) -> None:
+        """After a dropped connection: connect again (with backoff) and replay the page with this user's values."""
+        self.stats.reconnects += 1
+        end = time.monotonic() + self.timeout
+        delay = 0.2
+        while True:
+            try:
+                await self.connect()
+                await self.run()
+                return
+            except (TimeoutError, OSError, SessionError, _ws_closed()) as e:
+                if time.monotonic() > end:
+                    raise SessionError(f"could not reconnect: {e}") from e
+                await asyncio.sleep(delay)  # backoff between attempts, as the browser does
+                delay = min(delay * 2, 3.0)
+
+    # --- uploads (a session's HTTP requests must reach the replica that holds its websocket)
+    async def upload(self, key: str, name: str, data: bytes) -> int:
+        """Upload a file into the file_uploader `key` as the browser does; returns the PUT's HTTP status."""
+        request_id = uuid.uuid4().hex
+        await self.ws.send(file_urls_message(request_id, self.session_id, [name]))
+        deadline = time.monotonic() + self.timeout
+        while True:
+            msg, _ = await self._recv(deadline)
+            if msg.WhichOneof("type") == "file_urls_response" and msg.file_urls_response.response_id == request_id:
+                urls = msg.file_urls_response.file_urls[0]
+                break
+        status = await asyncio.to_thread(self._put_file, urls.upload_url, name, data)
+        if status >= 300:
+            return status
+        w = self.by_key(key)
+        st = WidgetState(id=w.id)
+        info = st.file_uploader_state_value.uploaded_file_info.add()
+        info.file_id, info.name, info.size = urls.file_id, name, len(data)
+        info.file_urls.CopyFrom(urls)
+        self.widgets[w.id] = Widget(w.id, "file_uploader", st, fragment_id=w.fragment_id)
+        await self.run(w.fragment_id)
+        return status
+
+    def _put_file(self, url: str, name: str, data: bytes) -> int:
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        xsrf = self._cookie("_streamlit_xsrf")
+        if xsrf:
+            headers["X-Xsrftoken"] = xsrf
+        path = url if url.startswith("/") else urllib.parse.urlparse(url).path
+        try:
+            status, _, _ = self._http("PUT", path, body, headers)
+        except urllib.error.HTTPError as e:
+            return e.code
+        return int(status)
+
+
+def _ws_closed() -> type[Exception]:
+    import websockets
+
+    return websockets.ConnectionClosed
+
+
+# ---------------------------------------------------------------- what users do
+
+
+def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], tuple[str, Any]]:
+    """A function giving a session's next widget change on the Explorer: switch the norm, move the cell, or both."""
+
+    def next_change(s: Session) -> tuple[str, Any]:
+        kind = action if action != "mixed" else rng.choice(["norm-switch", "cell"])
+        if kind == "norm-switch":
+            w = s.by_key("norm")
+            # the simple norms: each runs on any generated tensor (the masked ones want lengths typed in)
+            choices = [o for o in w.options if "mask" not in o.lower() and o != w.value()] or list(w.options)
+            return "norm", rng.choice(choices)
+        key = rng.choice(["cb", "cs", "cf"])
+        w = s.by_key(key)
+        hi = {"cb": 3, "cs": 5, "cf": 7}[key]
+        return key, rng.choice([v for v in range(hi + 1) if v != w.value()])
+
+    return next_change
+
+
+@dataclass
+class Report:
+    sessions: int
+    think: tuple[float, float]
+    duration: float
+    latencies: list[float]
+    load_latencies: list[float]
+    errors: list[str]
+    leaks: list[str]
+    reconnects: int
+    reruns_per_s: float
+    cpu_percent: float | None
+    rss_start_mb: float | None
+    rss_loaded_mb: float | None
+    rss_end_mb: float | None
+    rss_per_session_mb: float | None
+    replicas: dict[str, int]
+
+    def summary(self) -> dict[str, Any]:
+        ms = [v * 1000 for v in self.latencies]
+        return {
+            "sessions": self.sessions,
+            "think_s": list(self.think),
+            "duration_s": round(self.duration, 1),
+            "reruns": len(ms),
+            "median_ms": round(statistics.median(ms), 1) if ms else None,
+            "p95_ms": round(percentile(ms, 95), 1) if ms else None,
+            "p99_ms": round(percentile(ms, 99), 1) if ms else None,
+            "max_ms": round(max(ms), 1) if ms else None,
+            "page_load_median_ms": round(statistics.median(self.load_latencies) * 1000, 1)
+            if self.load_latencies
+            else None,
+            "errors": len(self.errors),
+            "leaks": len(self.leaks),
+            "reconnects": self.reconnects,
+            "reruns_per_s": round(self.reruns_per_s, 2),
+            "server_cpu_percent": None if self.cpu_percent is None else round(self.cpu_percent, 1),
+            "server_rss_mb": None if self.rss_end_mb is None else round(self.rss_end_mb, 1),
+            "rss_per_session_mb": None if self.rss_per_session_mb is None else round(self.rss_per_session_mb, 2),
+            "replicas": self.replicas,
+        }
+
+
+async def run_load(
+    url: str,
+    sessions: int,
+    think: tuple[float, float],
+    duration: float,
+    page: str = "explorer",
+    action: str = "mixed",
+    pids: Sequence[int] = (),
+    seed: int = 0,
+    ramp: float = 5.0,
+    timeout: float = 60.0,
+    on_session: Callable[[Session], None] | None = None,
+) -> Report:
+    """Run `sessions` users for `duration` seconds (after each has loaded the page); returns the report."""
+    rng = random.Random(seed)
+    base_seed = 1_000_000_007 + 100_003 * rng.randrange(1000)  # 10 digits: never a number the app shows by itself
+    users = [Session(url, page, base_seed + 7919 * i, timeout) for i in range(sessions)]
+    markers = [u.marker for u in users]
+    for u in users:
+        u.others = tuple(m for m in markers if m != u.marker)
+        if on_session:
+            on_session(u)
+    rss0 = proc_sample(pids)[1] if pids else 0.0
+    loaded = asyncio.Event()
+    n_loaded = 0
+    t_start = 0.0
+    stop_at = float("inf")
+
+    async def user(i: int, u: Session) -> None:
+        nonlocal n_loaded
+        urng = random.Random(seed * 1000 + i)
+        next_change = explorer_actions(urng, action)
+        await asyncio.sleep(ramp * i / max(1, sessions))  # a class does not press Enter at the same millisecond
+        try:
+            u.stats.load_latency = await u.load()
+            if any(w.key == "seed" for w in u.widgets.values()):  # this session's marker, shown on every run
+                u.stats.load_latency += await u.change("seed", u.seed)
+        except Exception as e:
+            u.stats.errors.append(f"load: {type(e).__name__}: {e}")
+            return
+        finally:
+            n_loaded += 1
+            if n_loaded == sessions:
+                loaded.set()
+        await loaded.wait()
+        while True:
+            await asyncio.sleep(urng.uniform(*think))
+            if time.monotonic() >= stop_at:
+                return
+            try:
+                if page == "explorer":
+                    key, value = next_change(u)
+                else:  # any page: presentation mode on and off (a full rerun of the page)
+                    key, value = "present", not u.by_key("present").value()
+                u.stats.latencies.append(await u.change(key, value))
+            except (TimeoutError, SessionError) as e:
+                u.stats.errors.append(f"{type(e).__name__}: {e}")
+            except (OSError, _ws_closed()) as e:
+                u.stats.errors.append(f"connection lost: {type(e).__name__}")
+                try:
+                    await u.reconnect()
+                except Exception as e2:
+                    u.stats.errors.append(f"reconnect: {e2}")
+                    return
+
+    tasks = [asyncio.create_task(user(i, u)) for i, u in enumerate(users)]
+    await loaded.wait()
+    cpu1, rss1 = proc_sample(pids) if pids else (0.0, 0.0)
+    t_start = time.monotonic()
+    stop_at = t_start + duration
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - t_start
+    cpu2, rss2 = proc_sample(pids) if pids else (0.0, 0.0)
+    await asyncio.gather(*(u.close() for u in users), return_exceptions=True)
+    lat = [v for u in users for v in u.stats.latencies]
+    replicas: dict[str, int] = {}
+    for u in users:
+        for r in u.stats.replicas:
+            replicas[r] = replicas.get(r, 0) + 1
+    return Report(
+        sessions=sessions,
+        think=think,
+        duration=elapsed,
+        latencies=lat,
+        load_latencies=[u.stats.load_latency for u in users if u.stats.load_latency is not None],
+        errors=[e for u in users for e in u.stats.errors],
+        leaks=[e for u in users for e in u.stats.leaks],
+        reconnects=sum(u.stats.reconnects for u in users),
+        reruns_per_s=len(lat) / elapsed if elapsed > 0 else 0.0,
+        cpu_percent=100 * (cpu2 - cpu1) / elapsed if pids and elapsed > 0 else None,
+        rss_start_mb=rss0 if pids else None,
+        rss_loaded_mb=rss1 if pids else None,
+        rss_end_mb=rss2 if pids else None,
+        rss_per_session_mb=(rss1 - rss0) / sessions if pids else None,
+        replicas=replicas,
+    )
+
+
+def _pair(text: str) -> tuple[float, float]:
+    lo, _, hi = text.partition(",")
+    a, b = float(lo), float(hi or lo)
+    if a < 0 or b < a:
+        raise argparse.ArgumentTypeError(f"--think wants LO,HI seconds with 0 <= LO <= HI, got {text!r}")
+    return a, b
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m norm_viz.loadtest", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--url", default="http://127.0.0.1:8501", help="the app (or the load balancer in front of it)")
+    ap.add_argument("--sessions", type=int, default=10, help="simulated users, each a real Streamlit session")
+    ap.add_argument("--think", type=_pair, default=(5.0, 15.0), help="think time LO,HI in seconds (0,0: no pause)")
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of load after every user has loaded the page")
+    ap.add_argument("--page", default="explorer", help="the url_path of the page users open")
+    ap.add_argument(
+        "--action",
+        default="mixed",
+        choices=["mixed", "norm-switch", "cell"],
+        help="what users change on the Explorer (other pages: presentation mode)",
+    )
+    ap.add_argument("--pid", default="", help="server PIDs to measure, comma-separated (default: found from the port)")
+    ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which users arrive")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take before it counts as an error")
+    ap.add_argument("--seed", type=int, default=0, help="random seed of think times and choices")
+    ap.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    a = ap.parse_args(argv)
+    pids = [int(p) for p in a.pid.split(",") if p.strip()]
+    if not pids:
+        port = urllib.parse.urlparse(a.url).port or 80
+        pids = pids_on_port(port)
+    rep = asyncio.run(
+        run_load(a.url, a.sessions, a.think, a.duration, a.page, a.action, pids, a.seed, a.ramp, a.timeout)
+    )
+    s = rep.summary()
+    if a.json:
+        print(json.dumps(s))
+    else:
+        print(f"{a.sessions} sessions, think {a.think[0]:g}-{a.think[1]:g} s, {s['duration_s']} s on {a.url} /{a.page}")
+        print(
+            f"  latency ms: median {s['median_ms']}  p95 {s['p95_ms']}  p99 {s['p99_ms']}  max {s['max_ms']}"
+            f"  ({s['reruns']} reruns, {s['reruns_per_s']}/s; page load median {s['page_load_median_ms']} ms)"
+        )
+        print(f"  errors {s['errors']}  cross-session leaks {s['leaks']}  reconnects {s['reconnects']}")
+        if pids:
+            print(
+                f"  server (PIDs {','.join(map(str, pids))} and children): CPU {s['server_cpu_percent']}% of one core,"
+                f" RSS {s['server_rss_mb']} MB, {s['rss_per_session_mb']} MB per session loaded"
+            )
+        else:
+            print("  server CPU/RSS: no PID given and none found listening on the URL's port on this machine")
+        if rep.replicas:
+            print(f"  connections per replica: {rep.replicas}")
+        for e in sorted(set(rep.errors))[:10]:
+            print(f"  error: {e}")
+        for e in sorted(set(rep.leaks))[:10]:
+            print(f"  LEAK: {e}")
+    return 1 if rep.errors or rep.leaks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The load test: its protocol encoding (unit), and a short run of real sessions against a live server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import urllib.parse
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Element_pb2 import Element
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from norm_viz import loadtest as L
+
+
+def element(kind: str, **fields) -> Element:
+    el = Element()
+    proto = getattr(el, kind)
+    for k, v in fields.items():
+        if isinstance(v, list):
+            getattr(proto, k).extend(v)
+        else:
+            setattr(proto, k, v)
+    return el
+
+
+def test_widget_key_is_the_user_key_at_the_end_of_the_id():
+    assert L.widget_key("$$ID-2b6c4a23c5d8553f139550148f5c4244-kind") == "kind"
+    assert L.widget_key("$$ID-2b6c4a23c5d8553f139550148f5c4244-fl-sizes") == "fl-sizes"  # keys may hold dashes
+    assert L.widget_key("$$ID-2b6c4a23c5d8553f139550148f5c4244-None") == "None"
+    assert L.widget_key("plain") == ""
+
+
+def test_selectbox_sends_the_label_it_shows():
+    el = element("selectbox", id="$$ID-ab-norm", options=["BatchNorm", "LayerNorm", "RMSNorm"], default=1)
+    w = L.widget_from_element(el)
+    assert w is not None and w.key == "norm" and w.kind == "selectbox"
+    assert w.state.WhichOneof("value") == "string_value" and w.value() == "LayerNorm"  # the default's label
+    el.selectbox.raw_value = "RMSNorm"  # a value the script set through session state
+    assert L.widget_from_element(el).value() == "RMSNorm"
+    assert L.with_value(w, "BatchNorm").value() == "BatchNorm"
+    assert L.with_value(w, 2).value() == "RMSNorm"  # an index picks the label
+    with pytest.raises(ValueError, match="not an option"):
+        L.with_value(w, "SomethingNorm")
+
+
+def test_number_inputs_send_ints_or_doubles_as_the_browser_does():
+    from streamlit.proto.NumberInput_pb2 import NumberInput
+
+    i = L.widget_from_element(element("number_input", id="$$ID-1-cb", data_type=NumberInput.INT, default=0, value=2))
+    assert i.state.WhichOneof("value") == "int_value" and i.value() == 2
+    assert L.with_value(i, 3.0).state.int_value == 3
+    f = L.widget_from_element(element("number_input", id="$$ID-1-eps", data_type=NumberInput.FLOAT, default=1e-5))
+    assert f.state.WhichOneof("value") == "double_value" and f.value() == pytest.approx(1e-5)
+    assert L.with_value(f, 0.5).state.double_value == 0.5
+    empty = L.widget_from_element(element("number_input", id="$$ID-1-x", data_type=NumberInput.FLOAT))
+    assert empty.state.WhichOneof("value") is None  # value=None: the browser sends no value
+
+
+def test_sliders_checkboxes_and_other_elements():
+    s = L.widget_from_element(element("slider", id="$$ID-1-B", default=[1.0], value=[4.0], set_value=True))
+    assert s.state.WhichOneof("value") == "double_array_value" and s.value() == [4.0]
+    assert L.with_value(s, 8).value() == [8.0]
+    c = L.widget_from_element(element("checkbox", id="$$ID-1-present", default=False))
+    assert c.value() is False and L.with_value(c, True).state.bool_value is True
+    assert L.widget_from_element(element("markdown", body="hello")) is None
+
+
+def test_rerun_message_is_a_backmsg_the_server_can_read():
+    w1 = L.widget_from_element(element("selectbox", id="$$ID-1-norm", options=["A", "B"], default=0))
+    w2 = L.with_value(L.widget_from_element(element("checkbox", id="$$ID-2-present")), True)
+    data = L.rerun_message("explorer", "B=4&norm=a", [w1, w2], "hash1", "frag", ["h1", "h2"])
+    msg = BackMsg()
+    msg.ParseFromString(data)
+    assert msg.WhichOneof("type") == "rerun_script"
+    cs = msg.rerun_script
+    assert (cs.page_name, cs.query_string, cs.page_script_hash, cs.fragment_id) == (
+        "explorer",
+        "B=4&norm=a",
+        "hash1",
+        "frag",
+    )
+    assert [(w.id, w.WhichOneof("value")) for w in cs.widget_states.widgets] == [
+        ("$$ID-1-norm", "string_value"),
+        ("$$ID-2-present", "bool_value"),
+    ]
+    assert list(cs.cached_message_hashes) == ["h1", "h2"]
+    up = BackMsg()
+    up.ParseFromString(L.file_urls_message("r1", "s1", ["x.csv"]))
+    assert (up.file_urls_request.request_id, up.file_urls_request.session_id) == ("r1", "s1")
+    assert list(up.file_urls_request.file_names) == ["x.csv"]
+
+
+def test_read_forward_msg_follows_a_run():
+    run = L.RunView()
+    for make in (
+        lambda m: setattr(m.new_session, "page_script_hash", "p1"),
+        lambda m: m.delta.new_element.selectbox.CopyFrom(
+            element("selectbox", id="$$ID-1-norm", options=["A"]).selectbox
+        ),
+        lambda m: setattr(m.delta.new_element.exception, "message", "boom"),
+        lambda m: setattr(m.page_info_changed, "query_string", "norm=a"),
+        lambda m: setattr(m, "script_finished", ForwardMsg.FINISHED_SUCCESSFULLY),
+    ):
+        m = ForwardMsg()
+        make(m)
+        L.read_forward_msg(m, m.SerializeToString(), run)
+    assert run.page_script_hash == "p1" and run.query_string == "norm=a"
+    assert [w.key for w in run.widgets.values()] == ["norm"]
+    assert run.exceptions == [": boom"] and run.status == ForwardMsg.FINISHED_SUCCESSFULLY and len(run.raw) == 5
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50), st.floats(0, 100))
+def test_percentile_matches_numpy(values, q):
+    assert L.percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-9, abs=1e-6)
+
+
+def test_server_process_is_found_from_its_port_and_measured():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert os.getpid() in L.pids_on_port(port)
+    cpu1, rss = L.proc_sample([os.getpid()])
+    sum(i * i for i in range(300_000))  # some CPU time for this process
+    cpu2, _ = L.proc_sample([os.getpid()])
+    assert rss > 10 and cpu2 > cpu1
+
+
+# ---------------------------------------------------------------- against a real server
+
+
+def test_a_change_reaches_the_server_and_comes_back(live_app):
+    async def go():
+        s = L.Session(live_app, "explorer", seed=1_234_567_891)
+        await s.load()
+        await s.change("norm", "RMSNorm")
+        await s.change("cf", 3)
+        await s.change("seed", s.seed)
+        await s.close()
+        return s
+
+    s = asyncio.run(go())
+    assert s.by_key("norm").value() == "RMSNorm" and s.by_key("cf").value() == 3
+    q = urllib.parse.parse_qs(s.query_string)
+    assert q["norm"] == ["rmsnorm"] and q["cf"] == ["3"] and q["seed"] == [str(s.seed)]
+    assert s.stats.leaks == [] and s.stats.errors == []
+
+
+def test_the_leak_check_fires_when_another_sessions_marker_arrives(live_app):
+    async def go():
+        s = L.Session(live_app, "explorer", seed=1_234_567_892)
+        s.others = (s.marker,)  # pretend this session's own marker belonged to another one
+        await s.load()
+        await s.change("seed", s.seed)
+        await s.close()
+        return s
+
+    assert any("another session" in leak for leak in asyncio.run(go()).stats.leaks)
+
+
+def test_a_short_load_has_no_errors_and_no_leaks(live_app):
+    port = urllib.parse.urlparse(live_app).port
+    pids = L.pids_on_port(port)
+    rep = asyncio.run(L.run_load(live_app, sessions=3, think=(0.2, 0.6), duration=4, pids=pids, ramp=1))
+    assert rep.errors == [] and rep.leaks == []
+    assert len(rep.latencies) >= 3 and all(v > 0 for v in rep.latencies)
+    assert len(rep.load_latencies) == 3
+    assert pids and rep.cpu_percent is not None and rep.rss_end_mb and rep.rss_end_mb > 50
+    s = rep.summary()
+    assert s["p95_ms"] >= s["median_ms"] > 0 and s["reruns"] == len(rep.latencies)
+
+
+def test_the_command_line_prints_the_figures(live_app, capsys):
+    code = L.main(["--url", live_app, "--sessions", "2", "--think", "0.1,0.3", "--duration", "2", "--ramp", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "latency ms: median" in out and "errors 0  cross-session leaks 0" in out and "RSS" in out
