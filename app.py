@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from norm_viz import ui
+from norm_viz.ui.process import configure_process
 
 # A local SVG: Streamlit inlines it as a data: URI. A ":material/…:" page icon would make the browser fetch the
 # favicon from fonts.gstatic.com, which fails on an offline classroom network (tests/test_offline.py).
@@ -55,6 +56,7 @@ PAGES = {
 
 
 def main() -> None:
+    configure_process()  # once per server process: one torch thread per script run (see norm_viz/ui/process.py)
     st.set_page_config(page_title="norm-viz", page_icon=str(ICON), layout="wide")
     # expanded: every page stays listed (Streamlit folds a menu of more than ten behind "View more")
     nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, expanded=True)

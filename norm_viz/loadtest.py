@@ -530,7 +530,7 @@ class Report:
     reconnects: int
     reruns_per_s: float
     cpu_percent: float | None
-    rss_start_mb: float | None
+    rss_warm_mb: float | None
     rss_loaded_mb: float | None
     rss_end_mb: float | None
     rss_per_session_mb: float | None
@@ -583,7 +583,8 @@ async def run_load(
         u.others = tuple(m for m in markers if m != u.marker)
         if on_session:
             on_session(u)
-    rss0 = proc_sample(pids)[1] if pids else 0.0
+    rss0 = 0.0
+    first = asyncio.Event()  # the first user has loaded the page: the server is warm (imports, caches)
     loaded = asyncio.Event()
     n_loaded = 0
     t_start = 0.0
@@ -593,6 +594,9 @@ async def run_load(
         nonlocal n_loaded
         urng = random.Random(seed * 1000 + i)
         next_change = explorer_actions(urng, action)
+        nonlocal rss0
+        if i:
+            await first.wait()
         await asyncio.sleep(ramp * i / max(1, sessions))  # a class does not press Enter at the same millisecond
         try:
             u.stats.load_latency = await u.load()
@@ -602,6 +606,9 @@ async def run_load(
             u.stats.errors.append(f"load: {type(e).__name__}: {e}")
             return
         finally:
+            if i == 0:
+                rss0 = proc_sample(pids)[1] if pids else 0.0
+                first.set()
             n_loaded += 1
             if n_loaded == sessions:
                 loaded.set()
@@ -651,10 +658,10 @@ async def run_load(
         reconnects=sum(u.stats.reconnects for u in users),
         reruns_per_s=len(lat) / elapsed if elapsed > 0 else 0.0,
         cpu_percent=100 * (cpu2 - cpu1) / elapsed if pids and elapsed > 0 else None,
-        rss_start_mb=rss0 if pids else None,
+        rss_warm_mb=rss0 if pids else None,
         rss_loaded_mb=rss1 if pids else None,
         rss_end_mb=rss2 if pids else None,
-        rss_per_session_mb=(rss1 - rss0) / sessions if pids else None,
+        rss_per_session_mb=(rss1 - rss0) / (sessions - 1) if pids and sessions > 1 else None,
         replicas=replicas,
     )
 
@@ -706,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if pids:
             print(
                 f"  server (PIDs {','.join(map(str, pids))} and children): CPU {s['server_cpu_percent']}% of one core,"
-                f" RSS {s['server_rss_mb']} MB, {s['rss_per_session_mb']} MB per session loaded"
+                f" RSS {s['server_rss_mb']} MB, {s['rss_per_session_mb']} MB more per added session"
             )
         else:
             print("  server CPU/RSS: no PID given and none found listening on the URL's port on this machine")
