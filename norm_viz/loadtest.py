@@ -24,6 +24,7 @@ import random
 import statistics
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -38,7 +39,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
-WIDGET_KINDS = ("selectbox", "radio", "number_input", "slider", "checkbox", "text_input")
+WIDGET_KINDS = ("selectbox", "radio", "number_input", "slider", "checkbox", "text_input", "file_uploader")
 REPLICA_HEADER = "X-Upstream"  # set by deploy/nginx.conf.template: which replica answered
 
 
@@ -60,6 +61,7 @@ class Widget:
     options: tuple[str, ...] = ()
     is_int: bool = False
     fragment_id: str = ""
+    server_set: bool = False  # the run set this value (session state); otherwise the browser keeps its own
 
     @property
     def key(self) -> str:
@@ -102,9 +104,10 @@ def widget_from_element(el: Element, fragment_id: str = "") -> Widget | None:
         st.double_array_value.data.extend(list(proto.value) if proto.set_value else list(proto.default))
     elif kind == "checkbox":
         st.bool_value = proto.value if proto.set_value else proto.default
-    elif proto.HasField("value") or proto.HasField("default"):  # text_input
+    elif kind == "text_input" and (proto.HasField("value") or proto.HasField("default")):
         st.string_value = proto.value if proto.HasField("value") else proto.default
-    return Widget(proto.id, kind, st, options, is_int, fragment_id)
+    # a file_uploader holds no value until the browser has uploaded a file (Session.upload)
+    return Widget(proto.id, kind, st, options, is_int, fragment_id, bool(getattr(proto, "set_value", False)))
 
 
 def with_value(w: Widget, value: Any) -> Widget:
@@ -126,7 +129,7 @@ def with_value(w: Widget, value: Any) -> Widget:
         st.bool_value = bool(value)
     else:
         st.string_value = str(value)
-    return Widget(w.id, w.kind, st, w.options, w.is_int, w.fragment_id)
+    return Widget(w.id, w.kind, st, w.options, w.is_int, w.fragment_id, w.server_set)
 
 
 def rerun_message(
@@ -157,6 +160,11 @@ def file_urls_message(request_id: str, session_id: str, names: Sequence[str]) ->
     msg.file_urls_request.session_id = session_id
     msg.file_urls_request.file_names.extend(names)
     return msg.SerializeToString()
+
+
+def last_upstream(header: str) -> str:
+    """The replica that answered, from nginx's $upstream_addr (it lists every one tried: "a:1, b:2" or "a:1 : b:2")."""
+    return header.replace(" : ", ",").split(",")[-1].strip()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -288,7 +296,7 @@ class SessionStats:
     errors: list[str] = field(default_factory=list)
     leaks: list[str] = field(default_factory=list)
     reconnects: int = 0
-    replicas: list[str] = field(default_factory=list)  # the replica header of each connection, where one is sent
+    replicas: list[str] = field(default_factory=list)  # the replica header of each response, where one is sent
 
 
 class Session:
@@ -307,6 +315,7 @@ class Session:
         self.stats = SessionStats()
         self.others: tuple[bytes, ...] = ()  # other sessions' markers, which must never reach this one
         self.ws: Any = None
+        self.last_run = RunView()  # what the last finished run sent
         self.cache: dict[str, bytes] = {}  # hashes of large messages already received (the browser's message cache)
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
@@ -318,8 +327,14 @@ class Session:
     # --- connection
     def _http(self, method: str, path: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})
-        with self.opener.open(req, timeout=self.timeout) as r:
-            return r.status, dict(r.headers), r.read()
+        try:
+            with self.opener.open(req, timeout=self.timeout) as r:
+                status, got, body = r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            status, got, body = e.code, dict(e.headers), b""
+        if got.get(REPLICA_HEADER):
+            self.stats.replicas.append(last_upstream(got[REPLICA_HEADER]))
+        return status, got, body
 
     def _cookie(self, name: str) -> str | None:
         return next((c.value for c in self.jar if c.name == name), None)
@@ -328,13 +343,16 @@ class Session:
         """An HTTP request first (a load balancer's affinity cookie, Streamlit's XSRF cookie), then the websocket."""
         import websockets
 
-        await asyncio.to_thread(self._http, "GET", "/_stcore/health")
+        status, _, _ = await asyncio.to_thread(self._http, "GET", "/_stcore/health")
+        if status != 200:
+            raise SessionError(f"health check answered {status}")
         ws_url = "ws" + self.base[4:] + "/_stcore/stream"
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.jar)
         protocols = ["streamlit", "x", self.session_id] if self.session_id else ["streamlit"]
         self.ws = await websockets.connect(
             ws_url,
             subprotocols=protocols,  # type: ignore[arg-type]
+            origin=self.base,  # type: ignore[arg-type]  # as a browser sends it: Streamlit compares it with Host
             additional_headers={"Cookie": cookie} if cookie else None,
             max_size=None,
             open_timeout=self.timeout,
@@ -342,7 +360,7 @@ class Session:
         )
         replica = self.ws.response.headers.get(REPLICA_HEADER)
         if replica:
-            self.stats.replicas.append(replica)
+            self.stats.replicas.append(last_upstream(replica))
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -383,6 +401,7 @@ class Session:
             if run.status is not None:  # finished early for a rerun (st.rerun): the next run follows
                 run.status = None
         latency = time.monotonic() - t0
+        self.last_run = run
         self._absorb(run, full=not fragment_id)
         return latency
 
@@ -391,10 +410,14 @@ class Session:
             self.page_script_hash = run.page_script_hash
         if run.query_string is not None:
             self.query_string = run.query_string
+        shown = {
+            wid: w if w.server_set or wid not in self.widgets else self.widgets[wid]  # the browser keeps its value
+            for wid, w in run.widgets.items()
+        }
         if full:  # the browser drops the widgets a full run no longer shows
-            self.widgets = dict(run.widgets)
+            self.widgets = shown
         else:
-            self.widgets.update(run.widgets)
+            self.widgets.update(shown)
         if run.exceptions:
             raise SessionError("exception shown: " + "; ".join(run.exceptions))
         self._check_leaks(run)
@@ -420,10 +443,20 @@ class Session:
 
     async def change(self, key: str, value: Any) -> float:
         """Set one widget (by key) as a user would and wait for the run it triggers; returns the latency in s."""
-        w = with_value(self.by_key(key), value)
+        before = self.by_key(key)
+        w = with_value(before, value)
+        had, old = key in self.chosen, self.chosen.get(key)
         self.widgets[w.id] = w
         self.chosen[key] = w.value()
-        return await self.run(w.fragment_id)
+        try:
+            return await self.run(w.fragment_id)
+        except (OSError, TimeoutError, _ws_closed()):  # never confirmed: the page and its URL show the old value
+            self.widgets[w.id] = before
+            if had:
+                self.chosen[key] = old
+            else:
+                del self.chosen[key]
+            raise
 
     async def load(self) -> float:
         """Open the page (connect, first run)."""
@@ -484,10 +517,7 @@ class Session:
         if xsrf:
             headers["X-Xsrftoken"] = xsrf
         path = url if url.startswith("/") else urllib.parse.urlparse(url).path
-        try:
-            status, _, _ = self._http("PUT", path, body, headers)
-        except urllib.error.HTTPError as e:
-            return e.code
+        status, _, _ = self._http("PUT", path, body, headers)
         return int(status)
 
 
@@ -644,9 +674,9 @@ async def run_load(
     await asyncio.gather(*(u.close() for u in users), return_exceptions=True)
     lat = [v for u in users for v in u.stats.latencies]
     replicas: dict[str, int] = {}
-    for u in users:
-        for r in u.stats.replicas:
-            replicas[r] = replicas.get(r, 0) + 1
+    for u in users:  # the replica each session ended on
+        if u.stats.replicas:
+            replicas[u.stats.replicas[-1]] = replicas.get(u.stats.replicas[-1], 0) + 1
     return Report(
         sessions=sessions,
         think=think,
@@ -718,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("  server CPU/RSS: no PID given and none found listening on the URL's port on this machine")
         if rep.replicas:
-            print(f"  connections per replica: {rep.replicas}")
+            print(f"  sessions per replica (at the end): {rep.replicas}")
         for e in sorted(set(rep.errors))[:10]:
             print(f"  error: {e}")
         for e in sorted(set(rep.leaks))[:10]:

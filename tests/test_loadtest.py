@@ -36,6 +36,12 @@ def test_widget_key_is_the_user_key_at_the_end_of_the_id():
     assert L.widget_key("plain") == ""
 
 
+def test_the_replica_is_the_last_upstream_nginx_tried():
+    assert L.last_upstream("127.0.0.1:8501") == "127.0.0.1:8501"
+    assert L.last_upstream("127.0.0.1:8501, 127.0.0.1:8502") == "127.0.0.1:8502"  # the first one refused
+    assert L.last_upstream("10.0.0.1:80 : 10.0.0.2:80") == "10.0.0.2:80"  # after an internal redirect
+
+
 def test_selectbox_sends_the_label_it_shows():
     el = element("selectbox", id="$$ID-ab-norm", options=["BatchNorm", "LayerNorm", "RMSNorm"], default=1)
     w = L.widget_from_element(el)

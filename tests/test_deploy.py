@@ -1,0 +1,304 @@
+"""Deployment: the image, nginx and Kubernetes files agree with the app, and nginx in front of two real replicas
+keeps each session on its replica and moves only a killed replica's sessions to the survivor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from norm_viz import loadtest as L
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+TEMPLATE = DEPLOY / "nginx.conf.template"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+SECRET = "test-cookie-secret-shared-by-every-replica"
+
+
+def upload_limit_mb() -> int:
+    return int(tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"])
+
+
+def max_body() -> str:
+    """nginx's client_max_body_size for the app: Streamlit's own cap, its upload limit plus 1 MB of framing."""
+    return f"{upload_limit_mb() + 1}m"
+
+
+def render_nginx(listen: str, upstreams: list[str]) -> str:
+    """What `envsubst '${NV_LISTEN} ${NV_MAX_BODY} ${NV_UPSTREAMS}'` makes of the template (README's command)."""
+    servers = " ".join(f"server {u} max_fails=1 fail_timeout=10s;" for u in upstreams)
+    values = {"NV_LISTEN": listen, "NV_MAX_BODY": max_body(), "NV_UPSTREAMS": servers}
+    text = TEMPLATE.read_text()
+    for k, v in values.items():
+        text = text.replace("${" + k + "}", v)
+    return text
+
+
+def _need_nginx() -> None:
+    if not os.path.exists(NGINX):
+        if os.environ.get("CI"):
+            pytest.fail(f"nginx tests must run in CI: no nginx at {NGINX} (apt-get install -y nginx)")
+        pytest.skip(f"no nginx at {NGINX} (apt-get install -y nginx)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > end or proc.poll() is not None:
+                raise RuntimeError(f"{url} did not start:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.2)  # poll until the health check answers
+
+
+@dataclass
+class Replica:
+    addr: str  # host:port, as nginx's X-Upstream names it
+    proc: subprocess.Popen
+
+
+@dataclass
+class Cluster:
+    url: str  # nginx
+    replicas: list[Replica]
+
+    def replica(self, addr: str) -> Replica:
+        return next(r for r in self.replicas if r.addr == addr)
+
+
+@contextmanager
+def cluster(tmp: Path, n: int = 2) -> Iterator[Cluster]:
+    """n `streamlit run app.py` replicas (one cookie secret) behind nginx rendered from deploy/nginx.conf.template."""
+    _need_nginx()
+    procs: list[subprocess.Popen] = []
+    try:
+        replicas = []
+        env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": SECRET}
+        for i in range(n):
+            port = _free_port()
+            log = tmp / f"replica{i}.log"
+            with open(log, "wb") as out:
+                cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+                p = subprocess.Popen([*cmd, "--server.port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out)
+            procs.append(p)
+            replicas.append((Replica(f"127.0.0.1:{port}", p), log))
+        for r, log in replicas:
+            _wait_healthy("http://" + r.addr, r.proc, log)
+        prefix = tmp / "nginx"
+        (prefix / "tmp").mkdir(parents=True)
+        port = _free_port()
+        conf = prefix / "nginx.conf"
+        conf.write_text(render_nginx(f"127.0.0.1:{port}", [r.addr for r, _ in replicas]))
+        nlog = tmp / "nginx.log"
+        with open(nlog, "wb") as out:
+            ng = subprocess.Popen(
+                [NGINX, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
+                stdout=out,
+                stderr=out,
+            )
+        procs.append(ng)
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, ng, nlog)
+        yield Cluster(url, [r for r, _ in replicas])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="module")
+def two_replicas(tmp_path_factory) -> Iterator[Cluster]:
+    with cluster(tmp_path_factory.mktemp("cluster")) as c:
+        yield c
+
+
+# ---------------------------------------------------------------- the files agree with the app and each other
+
+
+def test_nginx_config_from_the_template_is_valid(tmp_path):
+    _need_nginx()
+    (tmp_path / "tmp").mkdir()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(render_nginx("127.0.0.1:8080", ["127.0.0.1:8501", "127.0.0.1:8502"]))
+    assert "${" not in conf.read_text()
+    r = subprocess.run(
+        [NGINX, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    text = TEMPLATE.read_text()
+    for needed in ("hash $nv_route consistent", "proxy_set_header Upgrade", "proxy_set_header Host $http_host"):
+        assert needed in text
+
+
+def manifests() -> dict[str, dict]:
+    docs = [d for f in sorted((DEPLOY / "k8s").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d]
+    return {d["kind"]: d for d in docs}
+
+
+def test_kubernetes_manifests_agree_with_each_other_and_the_app():
+    m = manifests()
+    dep, svc, ing = m["Deployment"], m["Service"], m["Ingress"]
+    pod = dep["spec"]["template"]
+    assert dep["spec"]["replicas"] >= 2
+    assert dep["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert svc["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    (c,) = pod["spec"]["containers"]
+    port = c["ports"][0]["containerPort"]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert c[probe]["httpGet"] == {"path": "/_stcore/health", "port": port}
+    secret = next(e for e in c["env"] if e["name"] == "STREAMLIT_SERVER_COOKIE_SECRET")
+    assert "secretKeyRef" in secret["valueFrom"]  # one secret, the same on every replica
+    assert {"cpu", "memory"} <= c["resources"]["requests"].keys() and {"memory"} <= c["resources"]["limits"].keys()
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert svc["spec"]["ports"][0]["targetPort"] == port
+    a = ing["metadata"]["annotations"]
+    p = "nginx.ingress.kubernetes.io/"
+    assert a[p + "affinity"] == "cookie" and a[p + "affinity-mode"] == "persistent"
+    assert int(a[p + "proxy-read-timeout"]) >= 3600
+    assert a[p + "proxy-body-size"] == max_body()
+    backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == svc["metadata"]["name"] and backend["port"]["number"] == svc["spec"]["ports"][0]["port"]
+
+
+def test_dockerfile_builds_what_the_app_needs():
+    """No Docker engine here: the Dockerfile is checked by reading it."""
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
+    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in text
+    assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text()
+    assert re.search(r"apt-get install .*chromium", text)
+    user = re.findall(r"^USER (\S+)$", text, re.M)
+    assert user and user[-1] not in ("root", "0")
+    assert "HEALTHCHECK" in text and "/_stcore/health" in text
+    (expose,) = re.findall(r"^EXPOSE (\d+)$", text, re.M)
+    assert f"--server.port={expose}" in text
+    c = manifests()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert c["ports"][0]["containerPort"] == int(expose)
+    for src in re.findall(r"^COPY (\S+) ", text, re.M):
+        assert (ROOT / src).exists(), src
+
+
+def test_the_server_process_uses_one_torch_thread_and_frozen_startup_objects():
+    code = (
+        "import gc, torch; torch.set_num_threads(2); from norm_viz.ui.process import configure_process; "
+        "configure_process(); print(torch.get_num_threads(), gc.get_freeze_count() > 1000)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True"]
+
+
+# ---------------------------------------------------------------- nginx in front of two replicas
+
+
+def test_a_session_stays_on_its_replica_and_its_upload_works(two_replicas):
+    c = two_replicas
+    csv = b"7.125,1,2,3,4\n-3.375,0,1,0,2\n5.5,2,2,1,1\n"
+
+    async def go():
+        s = L.Session(c.url, "explorer", seed=1_234_567_893)
+        await s.load()
+        await s.change("src", "Upload a file")
+        status = await s.upload("upload", "class.csv", csv)
+        shown = [b"7.125" in b"".join(s.last_run.raw)]
+        for norm in ("RMSNorm", "BatchNorm", "LayerNorm"):  # reruns after the upload keep the uploaded tensor
+            await s.change("norm", norm)
+            shown.append(b"7.125" in b"".join(s.last_run.raw))
+        await s.close()
+        return s, status, shown
+
+    s, status, shown = asyncio.run(go())
+    assert status == 204 and all(shown), (status, shown)
+    assert len(s.stats.replicas) >= 3 and len(set(s.stats.replicas)) == 1  # page, websocket and upload: one replica
+    assert s.stats.errors == [] and s.stats.leaks == []
+
+
+def test_without_affinity_an_upload_fails(two_replicas):
+    """Why affinity matters: the upload URL of a session, sent to the other replica, is refused."""
+    c = two_replicas
+
+    async def go():
+        s = L.Session(c.url, "explorer", seed=1_234_567_894)
+        await s.load()
+        await s.change("src", "Upload a file")
+        home = s.stats.replicas[-1]
+        other = next(r.addr for r in c.replicas if r.addr != home)
+        s.base = "http://" + other  # the session's next HTTP request goes to the wrong replica
+        status = await s.upload("upload", "class.csv", b"1,2\n3,4\n")
+        await s.close()
+        return status
+
+    assert asyncio.run(go()) == 400
+
+
+def test_a_short_load_through_nginx_has_no_errors_and_no_leaks(two_replicas):
+    c = two_replicas
+    pids = [r.proc.pid for r in c.replicas]
+    rep = asyncio.run(L.run_load(c.url, sessions=4, think=(0.2, 0.6), duration=4, pids=pids, ramp=1))
+    assert rep.errors == [] and rep.leaks == [] and len(rep.latencies) >= 4
+    assert set(rep.replicas) <= {r.addr for r in c.replicas} and sum(rep.replicas.values()) == 4
+
+
+def test_killing_a_replica_moves_only_its_sessions_to_the_survivor(tmp_path):
+    async def go(c: Cluster):
+        sessions: list[L.Session] = []
+        for i in range(20):  # new browsers until each replica holds two sessions (the affinity cookie is random)
+            s = L.Session(c.url, "explorer", seed=1_234_567_900 + i)
+            await s.load()
+            await s.change("seed", s.seed)
+            sessions.append(s)
+            homes = [x.stats.replicas[-1] for x in sessions]
+            if all(homes.count(r.addr) >= 2 for r in c.replicas):
+                break
+        victim = c.replicas[0]
+        victim.proc.kill()
+        victim.proc.wait(timeout=20)
+        before = {id(s): s.stats.replicas[-1] for s in sessions}
+        for s in sessions:  # every user changes something after the crash
+            try:
+                await s.change("norm", "RMSNorm")
+            except (OSError, L._ws_closed()):
+                await s.reconnect()
+                await s.change("norm", "RMSNorm")
+        await asyncio.gather(*(s.close() for s in sessions))
+        return sessions, before, victim.addr
+
+    with cluster(tmp_path) as c:
+        sessions, before, victim = asyncio.run(go(c))
+    survivor = next(r.addr for r in c.replicas if r.addr != victim)
+    moved = [s for s in sessions if before[id(s)] == victim]
+    stayed = [s for s in sessions if before[id(s)] != victim]
+    assert len(moved) >= 2 and len(stayed) >= 2
+    assert all(s.stats.reconnects == 1 and s.stats.replicas[-1] == survivor for s in moved)
+    assert all(s.stats.reconnects == 0 for s in stayed)  # the survivor's own sessions never noticed
+    for s in sessions:  # every session still shows its own values, on the survivor
+        assert s.by_key("norm").value() == "RMSNorm" and s.by_key("seed").value() == s.seed
+        assert s.stats.leaks == [] and s.stats.errors == []
