@@ -62,6 +62,7 @@ class Widget:
     is_int: bool = False
     fragment_id: str = ""
     server_set: bool = False  # the run set this value (session state); otherwise the browser keeps its own
+    hi: float | None = None  # a number input's or slider's largest value
 
     @property
     def key(self) -> str:
@@ -107,7 +108,8 @@ def widget_from_element(el: Element, fragment_id: str = "") -> Widget | None:
     elif kind == "text_input" and (proto.HasField("value") or proto.HasField("default")):
         st.string_value = proto.value if proto.HasField("value") else proto.default
     # a file_uploader holds no value until the browser has uploaded a file (Session.upload)
-    return Widget(proto.id, kind, st, options, is_int, fragment_id, bool(getattr(proto, "set_value", False)))
+    hi = float(proto.max) if kind == "slider" or (kind == "number_input" and proto.has_max) else None
+    return Widget(proto.id, kind, st, options, is_int, fragment_id, bool(getattr(proto, "set_value", False)), hi)
 
 
 def with_value(w: Widget, value: Any) -> Widget:
@@ -129,7 +131,7 @@ def with_value(w: Widget, value: Any) -> Widget:
         st.bool_value = bool(value)
     else:
         st.string_value = str(value)
-    return Widget(w.id, w.kind, st, w.options, w.is_int, w.fragment_id, w.server_set)
+    return Widget(w.id, w.kind, st, w.options, w.is_int, w.fragment_id, w.server_set, w.hi)
 
 
 def rerun_message(
@@ -398,6 +400,8 @@ class Session:
                 self.session_id = msg.new_session.initialize.session_id or self.session_id
             if run.status in FINISHED:
                 break
+            if run.status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+                raise SessionError("the page's script did not compile")
             if run.status is not None:  # finished early for a rerun (st.rerun): the next run follows
                 run.status = None
         latency = time.monotonic() - t0
@@ -535,6 +539,9 @@ def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], tup
 
     def next_change(s: Session) -> tuple[str, Any]:
         kind = action if action != "mixed" else rng.choice(["norm-switch", "cell"])
+        keys = {w.key for w in s.widgets.values()}
+        if kind == "cell" and not {"cb", "cs", "cf"} <= keys:  # the cell is chosen in the browser (no widgets)
+            kind = "norm-switch"
         if kind == "norm-switch":
             w = s.by_key("norm")
             # the simple norms: each runs on any generated tensor (the masked ones want lengths typed in)
@@ -542,8 +549,8 @@ def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], tup
             return "norm", rng.choice(choices)
         key = rng.choice(["cb", "cs", "cf"])
         w = s.by_key(key)
-        hi = {"cb": 3, "cs": 5, "cf": 7}[key]
-        return key, rng.choice([v for v in range(hi + 1) if v != w.value()])
+        hi = int(w.hi if w.hi is not None else 0)
+        return key, rng.choice([v for v in range(hi + 1) if v != w.value()] or [0])
 
     return next_change
 
@@ -565,6 +572,7 @@ class Report:
     rss_end_mb: float | None
     rss_per_session_mb: float | None
     replicas: dict[str, int]
+    client_cpu_percent: float = 0.0  # this load test's own CPU: on the server's machine it competes with the server
 
     def summary(self) -> dict[str, Any]:
         ms = [v * 1000 for v in self.latencies]
@@ -588,6 +596,7 @@ class Report:
             "server_rss_mb": None if self.rss_end_mb is None else round(self.rss_end_mb, 1),
             "rss_per_session_mb": None if self.rss_per_session_mb is None else round(self.rss_per_session_mb, 2),
             "replicas": self.replicas,
+            "client_cpu_percent": round(self.client_cpu_percent, 1),
         }
 
 
@@ -666,10 +675,12 @@ async def run_load(
     tasks = [asyncio.create_task(user(i, u)) for i, u in enumerate(users)]
     await loaded.wait()
     cpu1, rss1 = proc_sample(pids) if pids else (0.0, 0.0)
+    client0 = time.process_time()
     t_start = time.monotonic()
     stop_at = t_start + duration
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - t_start
+    client_cpu = time.process_time() - client0
     cpu2, rss2 = proc_sample(pids) if pids else (0.0, 0.0)
     await asyncio.gather(*(u.close() for u in users), return_exceptions=True)
     lat = [v for u in users for v in u.stats.latencies]
@@ -693,6 +704,7 @@ async def run_load(
         rss_end_mb=rss2 if pids else None,
         rss_per_session_mb=(rss1 - rss0) / (sessions - 1) if pids and sessions > 1 else None,
         replicas=replicas,
+        client_cpu_percent=100 * client_cpu / elapsed if elapsed > 0 else 0.0,
     )
 
 
@@ -739,7 +751,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  latency ms: median {s['median_ms']}  p95 {s['p95_ms']}  p99 {s['p99_ms']}  max {s['max_ms']}"
             f"  ({s['reruns']} reruns, {s['reruns_per_s']}/s; page load median {s['page_load_median_ms']} ms)"
         )
-        print(f"  errors {s['errors']}  cross-session leaks {s['leaks']}  reconnects {s['reconnects']}")
+        print(
+            f"  errors {s['errors']}  cross-session leaks {s['leaks']}  reconnects {s['reconnects']}"
+            f"  (this client used {s['client_cpu_percent']}% of one core)"
+        )
         if pids:
             print(
                 f"  server (PIDs {','.join(map(str, pids))} and children): CPU {s['server_cpu_percent']}% of one core,"

@@ -58,8 +58,10 @@ def test_selectbox_sends_the_label_it_shows():
 def test_number_inputs_send_ints_or_doubles_as_the_browser_does():
     from streamlit.proto.NumberInput_pb2 import NumberInput
 
-    i = L.widget_from_element(element("number_input", id="$$ID-1-cb", data_type=NumberInput.INT, default=0, value=2))
-    assert i.state.WhichOneof("value") == "int_value" and i.value() == 2
+    i = L.widget_from_element(
+        element("number_input", id="$$ID-1-cb", data_type=NumberInput.INT, default=0, value=2, has_max=True, max=3)
+    )
+    assert i.state.WhichOneof("value") == "int_value" and i.value() == 2 and i.hi == 3
     assert L.with_value(i, 3.0).state.int_value == 3
     f = L.widget_from_element(element("number_input", id="$$ID-1-eps", data_type=NumberInput.FLOAT, default=1e-5))
     assert f.state.WhichOneof("value") == "double_value" and f.value() == pytest.approx(1e-5)
