@@ -1,8 +1,10 @@
 """Settings for the server process, applied once by app.py: one torch thread, and startup objects out of the GC.
 
-Measured with `python -m norm_viz.loadtest` on this 2-core machine (README, "Many users at once"): every rerun is a
-script run in its own thread, so parallelism comes from concurrent sessions, never from inside one small tensor op;
-with torch's default of one thread per core, two runs' worker threads wait on each other (4-5x slower under load).
+Every rerun is a script run in its own thread, so the parallelism of a busy server comes from concurrent sessions,
+never from inside one small tensor op; with torch's default of one thread per core, the worker threads of two runs
+wait on each other behind other processes (tests/conftest.py: a 12-layer placement comparison took 0.1-0.3 s with one
+thread and 0.3-3.5 s with two, under load). The Explorer's tensors are too small for torch to split: there the
+load test (README, "Many users at once") measured no difference either way.
 """
 
 from __future__ import annotations
