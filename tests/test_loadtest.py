@@ -123,6 +123,21 @@ def test_read_forward_msg_follows_a_run():
     assert run.exceptions == [": boom"] and run.status == ForwardMsg.FINISHED_SUCCESSFULLY and len(run.raw) == 5
 
 
+def test_a_run_that_shows_an_exception_is_an_error_and_a_foreign_marker_is_a_leak():
+    s = L.Session("http://127.0.0.1:1", "explorer", seed=1_000_000_001)
+    s.others = (b"seed=1000000002",)
+    w = L.widget_from_element(element("number_input", id="$$ID-1-seed", value=1_000_000_001))
+    s.chosen["seed"] = 1_000_000_001
+    ok = L.RunView(widgets={w.id: w}, raw=[b"...seed=1000000001..."])
+    s._absorb(ok, full=True)
+    assert s.stats.leaks == [] and s.by_key("seed").value() == 1_000_000_001
+    other = L.with_value(w, 1_000_000_002)
+    s._absorb(L.RunView(widgets={w.id: other}, raw=[b"&seed=1000000002&"]), full=True)
+    assert len(s.stats.leaks) == 2  # its seed widget shows another value, and another session's marker arrived
+    with pytest.raises(L.SessionError, match="exception shown"):
+        s._absorb(L.RunView(exceptions=["ValueError: boom"]), full=True)
+
+
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50), st.floats(0, 100))
 def test_percentile_matches_numpy(values, q):
     assert L.percentile(values, q) == pytest.approx(float(np.percentile(values, q)), rel=1e-9, abs=1e-6)
