@@ -6,10 +6,10 @@ import streamlit as st
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
 from norm_viz.beyond import real_figures
-from norm_viz.beyond.real_model import Claim, RealModelView, findings, powernorm_claim, real_model_view
+from norm_viz.beyond.real_model import Claim, findings, powernorm_claim
 from norm_viz.core import real
 from norm_viz.core.params import Param
-from norm_viz.ui.real import REAL_PARAMS, loaded_model, model_problem, parse_sentences, sentences_box
+from norm_viz.ui.real import REAL_PARAMS, loaded_model, model_problem, parse_sentences, real_view, sentences_box
 
 SITES = {"attention": "after attention", "ffn": "after the feed-forward block"}
 PARAMS = (
@@ -19,11 +19,6 @@ PARAMS = (
     Param("pc_site", "ffn", options=tuple(SITES)),
     Param("pc_n", 256, 32, 512),
 )
-
-
-@st.cache_data(max_entries=8, show_spinner="Running the model on the sentences and measuring its 13 LayerNorms …")
-def view_of(sentences: tuple[str, ...], layer: int, site: str) -> RealModelView:
-    return real_model_view(list(sentences), layer, site)
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the model on a few hundred corpus sentences …")
@@ -59,7 +54,7 @@ c1.slider("batch-composition experiment: layer", 0, real.N_LAYERS - 1, key="rm_l
 c2.selectbox("at the LayerNorm", list(SITES), format_func=lambda k: SITES[k], key="rm_site")
 ss = st.session_state
 try:
-    view = view_of(tuple(sents), int(ss.rm_layer), str(ss.rm_site))
+    view = real_view(tuple(sents), int(ss.rm_layer), str(ss.rm_site))
 except real.RealInputError as e:
     st.error(f"{e}. Fix the sentences above.")
     ui.sync_url([*ui.SHARED_KEYS, *PARAMS])

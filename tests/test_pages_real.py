@@ -102,3 +102,15 @@ def test_without_the_model_the_app_works_and_says_how_to_install(monkeypatch):
     finally:
         real.model.cache_clear()
         ui_real.loaded_model.clear()
+
+
+def test_interview_cards_cite_the_real_model_live():
+    from norm_viz.beyond.real_model import real_model_view
+
+    at = app_test("interview")
+    no_exception(at)
+    infos = [e.value for e in at.info]
+    v = real_model_view(list(real.DEFAULT_SENTENCES))
+    assert any(f"moves by up to {v.composition.bn_change:.3g}" in t for t in infos), infos
+    main = v.pad_best.pad_feature
+    assert any(f"in feature {main}" in t for t in infos), infos

@@ -45,9 +45,9 @@ def ceiling_figure(v: RealModelView) -> go.Figure:
             annotation_text=f"{'+' if sign > 0 else '−'}√(F−1) = {sign * CEILING:.2f}",
             annotation_position="top right" if sign > 0 else "bottom right",
         )
-    fig.update_xaxes(title_text="feature (f)")
+    fig.update_xaxes(title_text=f"feature (f) — token {c.xhat_token}")
     fig.update_yaxes(title_text="x̂ = (x − μ) / σ")
-    return apply_layout(fig, f"x̂ of {c.xhat_token} at the {c.name}: one feature near the ceiling", 440, grid=True)
+    return apply_layout(fig, f"x̂ of one token at the {c.name}", 440, grid=True)
 
 
 def padding_feature_figure(v: RealModelView) -> go.Figure:
@@ -62,9 +62,7 @@ def padding_feature_figure(v: RealModelView) -> go.Figure:
             go.Box(y=arr, name=f"{name} ({arr.size})", marker={"color": color}, boxpoints="all", jitter=0.5, pointpos=0)
         )
     fig.update_yaxes(title_text=f"feature {best.pad_feature}")
-    return apply_layout(
-        fig, f"Feature {best.pad_feature} at the {best.name}: padding vs real tokens", 420, showlegend=False, grid=True
-    )
+    return apply_layout(fig, f"Feature {best.pad_feature} at the {best.name}", 420, showlegend=False, grid=True)
 
 
 def ratios_figure(v: RealModelView) -> go.Figure:

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from norm_viz.beyond.real_model import RealModelView, real_model_view
 from norm_viz.core import real
 from norm_viz.core.config import TensorConfig
 from norm_viz.core.params import Param
@@ -26,6 +27,7 @@ MAX_VIEW_S = 32
 MAX_TEXT = 4000
 """Characters in the sentences box (each sentence is cut at 128 tokens anyway)."""
 DEFAULT_TEXT = "\n".join(real.DEFAULT_SENTENCES)
+SITE_LABELS = {"embeddings": "embeddings", "attention": "after attention", "ffn": "after FFN"}
 FEATURE_MODES = {
     "outliers": "the biggest outliers (largest |x|)",
     "topvar": "the most variable (largest variance)",
@@ -85,6 +87,13 @@ def real_batch(sentences: tuple[str, ...], layer: int, site: str) -> RealBatch:
     return RealBatch(a.x.numpy(), a.mask.numpy(), a.tokens, tuple(a.notes), a.name)
 
 
+@st.cache_data(max_entries=8, show_spinner="Running the model on the sentences and measuring its 13 LayerNorms …")
+def real_view(sentences: tuple[str, ...], layer: int = 0, site: str = "ffn") -> RealModelView:
+    """The real model page's measurements (cached; the interview cards cite them too)."""
+    loaded_model()
+    return real_model_view(list(sentences), layer, site)
+
+
 def parse_sentences(text: str) -> tuple[list[str], list[str]]:
     """One sentence per non-empty line; returns (sentences, problems) and keeps at most 16."""
     lines = [ln.strip() for ln in text.splitlines()]
@@ -142,7 +151,13 @@ def real_source_controls() -> TensorConfig | None:
     for p in problems:
         sb.error(p)
     c1, c2 = sb.columns(2)
-    site = c2.selectbox("LayerNorm", list(real.SITES), key="rl_site", help="which LayerNorm's input is the tensor")
+    site = c2.selectbox(
+        "LayerNorm",
+        list(real.SITES),
+        key="rl_site",
+        format_func=lambda k: SITE_LABELS[k],
+        help="which LayerNorm's input is the tensor",
+    )
     c1.slider("layer", 0, real.N_LAYERS - 1, key="rl_layer", disabled=site == "embeddings")
     layer = 0 if site == "embeddings" else int(ss.rl_layer)
     sb.caption(f"The input of {real.ln_name(real.ln_index(layer, site))}: {real.SITES[site]}.")
