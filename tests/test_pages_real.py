@@ -114,3 +114,29 @@ def test_interview_cards_cite_the_real_model_live():
     assert any(f"moves by up to {v.composition.bn_change:.3g}" in t for t in infos), infos
     main = v.pad_best.pad_feature
     assert any(f"in feature {main}" in t for t in infos), infos
+
+
+TENSOR_PAGES = [
+    "explorer",
+    "which-layernorm",
+    "train-eval",
+    "padding",
+    "causal",
+    "batch-dependence",
+    "multi-device",
+    "compare",
+    "placement",
+    "custom-axes",
+    "equivalences",
+    "walkthrough",
+    "export",
+]
+
+
+@pytest.mark.parametrize("page", TENSOR_PAGES)
+def test_every_tensor_page_runs_on_real_sentences(page):
+    at = app_test(page, {"src": "real", "rl_layer": "3", "rl_site": "attention", "rl_nf": "12"})
+    no_exception(at)
+    tensor = at.session_state["_real_tensor"][1]
+    a = real.real_activations(list(real.DEFAULT_SENTENCES), layer=3, site="attention")
+    assert tensor.shape == (len(real.DEFAULT_SENTENCES), a.x.shape[1], 12)

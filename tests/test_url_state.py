@@ -29,7 +29,7 @@ WIDGET_TYPES = (
 TEXT_TYPES = ("text_input", "text_area")
 FREE_TEXT = {"rl_text"}
 """Parameters whose every value is valid text (the real sentences; their box is keyed '_rl_text_w')."""
-assert FREE_TEXT <= {p.key for p in REAL_PARAMS}
+assert {p.key for p in REAL_PARAMS} >= FREE_TEXT
 STRUCTURAL = {"src"}
 """Changing these swaps the page's controls (the tensor's source): covered by their own test below."""
 POOL: list[Any] = [*NORMS, *KINDS, *PRESETS, *ui.SOURCES, *range(0, 65), "batch", "sequence"]
