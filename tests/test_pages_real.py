@@ -41,8 +41,9 @@ def test_the_real_model_page_shows_live_numbers():
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 13
 
 
-def test_the_real_source_feeds_every_tensor_page_its_mask():
-    at = app_test("explorer", {"src": "real", "norm": "masked_batchnorm", "rl_nf": "8"})
+@pytest.mark.parametrize("norm", ["masked_batchnorm", "powernorm"])
+def test_the_real_source_feeds_every_tensor_page_its_mask(norm):
+    at = app_test("explorer", {"src": "real", "norm": norm, "rl_nf": "8"})
     no_exception(at)
     a = real.real_activations(list(real.DEFAULT_SENTENCES), layer=0, site="ffn")
     lengths = ", ".join(str(n) for n in a.lengths)
