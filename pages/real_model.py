@@ -23,7 +23,7 @@ PARAMS = (
 
 @st.cache_data(max_entries=8, show_spinner="Running the model on a few hundred corpus sentences …")
 def claim_of(layer: int, site: str, n: int) -> Claim:
-    return powernorm_claim(layer, site, n)
+    return real.in_worker(powernorm_claim, layer, site, n)
 
 
 st.title("A real transformer: what its LayerNorms see")

@@ -56,7 +56,7 @@ REAL_PARAMS: tuple[Param, ...] = (
 @st.cache_resource(show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …")
 def loaded_model() -> real.Model:
     """The one model of this process."""
-    return real.model()
+    return real.in_worker(real.model)
 
 
 def model_problem() -> str | None:
@@ -83,7 +83,7 @@ class RealBatch:
 def real_batch(sentences: tuple[str, ...], layer: int, site: str) -> RealBatch:
     """real_activations for these sentences, as arrays (cached per sentences, layer and site)."""
     loaded_model()
-    a = real.real_activations(list(sentences), layer, site)
+    a = real.in_worker(real.real_activations, list(sentences), layer, site)
     return RealBatch(a.x.numpy(), a.mask.numpy(), a.tokens, tuple(a.notes), a.name)
 
 
@@ -91,7 +91,7 @@ def real_batch(sentences: tuple[str, ...], layer: int, site: str) -> RealBatch:
 def real_view(sentences: tuple[str, ...], layer: int = 0, site: str = "ffn") -> RealModelView:
     """The real model page's measurements (cached; the interview cards cite them too)."""
     loaded_model()
-    return real_model_view(list(sentences), layer, site)
+    return real.in_worker(real_model_view, list(sentences), layer, site)
 
 
 def parse_sentences(text: str) -> tuple[list[str], list[str]]:
