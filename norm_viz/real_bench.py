@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7, help="forward passes per thread count (median reported)")
     ap.add_argument("--sentences", type=int, default=8)
+    ap.add_argument(
+        "--sessions",
+        type=int,
+        default=3,
+        help="then run the real model page's measurements from this many threads, as a server's sessions do (0: skip)",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     args = ap.parse_args(argv)
 
@@ -82,6 +88,28 @@ def main(argv: list[str] | None = None) -> dict:
         r = normalize(a.x, "layernorm", eps=a.ln_eps, weight=a.ln_weight, bias=a.ln_bias)
         deltas[a.name] = float((r.output - a.ln_output).abs().max())
     out["layernorm_max_abs_delta"] = deltas
+    if args.sessions:
+        import threading
+
+        from norm_viz.beyond.real_model import powernorm_claim, real_model_view
+
+        def session(i: int) -> None:  # what one visitor of the real model page computes (uncached)
+            real.in_worker(real_model_view, list(real.DEFAULT_SENTENCES), i % real.N_LAYERS, "ffn")
+            real.in_worker(powernorm_claim, i % real.N_LAYERS, "attention", 256)
+
+        before_s = rss_mb()
+        t = time.perf_counter()
+        threads = [threading.Thread(target=session, args=(i,)) for i in range(args.sessions)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        out["sessions"] = {
+            "n": args.sessions,
+            "seconds": round(time.perf_counter() - t, 1),
+            "rss_mb_before": round(before_s, 1),
+            "rss_mb_after": round(rss_mb(), 1),
+        }
     if args.json:
         print(json.dumps(out, indent=1))
         return out
@@ -98,6 +126,13 @@ def main(argv: list[str] | None = None) -> dict:
         f"forward, {out['batch_shape'][0]} sentences padded to {out['batch_shape'][1]} tokens, all 13 LayerNorms, "
         f"median of {args.repeats}: 1 thread {f['1_thread']} ms, 2 threads {f['2_threads']} ms"
     )
+    if "sessions" in out:
+        se = out["sessions"]
+        print(
+            f"{se['n']} sessions of the real model page (13 LayerNorms, batch composition, 256-sentence PowerNorm "
+            f"measurement each) from {se['n']} threads: {se['seconds']} s, RSS {se['rss_mb_before']} → "
+            f"{se['rss_mb_after']} MB"
+        )
     print("max |normalize() − model| per LayerNorm:")
     for name, v in deltas.items():
         print(f"  {name:32s} {v:.2e}")
