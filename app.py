@@ -45,6 +45,7 @@ PAGES = {
             url_path="fluctuation",
         ),
         st.Page("pages/eps_dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
+        st.Page("pages/real_model.py", title="Real model", icon=":material/memory:", url_path="real-model"),
     ],
     "Classroom": [
         st.Page("pages/walkthrough.py", title="Walkthrough", icon=":material/footprint:", url_path="walkthrough"),

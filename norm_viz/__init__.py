@@ -3,17 +3,20 @@
 from norm_viz.core.compute import NormResult, normalize, reference, verify
 from norm_viz.core.config import NormConfig
 from norm_viz.core.data import KINDS, PRESETS, make_tensor
+from norm_viz.core.real import Activations, real_activations
 from norm_viz.core.table import NORMS, Norm
 
 __all__ = [
     "KINDS",
     "NORMS",
     "PRESETS",
+    "Activations",
     "Norm",
     "NormConfig",
     "NormResult",
     "make_tensor",
     "normalize",
+    "real_activations",
     "reference",
     "verify",
 ]

@@ -61,4 +61,5 @@ with right:
         "Change the lengths, S and the batch sizes to see which ingredient matters."
     )
 st.info(f"**Takeaway:** {view.takeaway}")
+ui.page_link("real-model", "The same measurement on real text, through a pretrained transformer →")
 ui.sync_url(PARAMS)

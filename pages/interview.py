@@ -4,8 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from norm_viz import ui
-from norm_viz.classroom.cards import CARD_CHOICES, InterviewConfig, card_title, cheat_sheet, interview_view
+from norm_viz.classroom.cards import CARD_CHOICES, InterviewConfig, card_title, cheat_sheet, interview_view, real_notes
+from norm_viz.core import real
 from norm_viz.core.params import Param
+from norm_viz.ui.real import model_problem, real_view
 
 PARAMS = (Param("iv_card", "all", options=CARD_CHOICES, field="card"),)
 
@@ -29,10 +31,13 @@ c2.download_button(
 )
 
 view = interview_view(ui.config(InterviewConfig, PARAMS))
+live = {} if model_problem() else real_notes(real_view(real.DEFAULT_SENTENCES))
 for card in view.cards:
     with st.container(border=True):
         st.subheader(card.question)
         st.markdown(card.answer)
+        if card.key in live:
+            st.info(live[card.key], icon=":material/memory:")
         if card.correction:
             st.warning(f"**A source gets this wrong.** {card.correction}", icon="⚠️")
         for link in card.links:

@@ -35,11 +35,11 @@ c1, c2 = st.columns([3, 1])
 c1.text_input(
     f"Real length of each sequence (B = {b} numbers, each 0..{s}; the rest of the sequence is padding)",
     key="pad_lengths",
-    placeholder=", ".join(map(str, default_lengths(b, s))),
+    placeholder=", ".join(map(str, ui.source_lengths((b, s)) or default_lengths(b, s))),
     help="Leave empty for the pattern shown in grey. One number applies to every sequence.",
 )
 c2.number_input("value written into the pads", -1e6, 1e6, key="pad_value", format="%g")
-view = view_of(x, ui.config(PaddingConfig, PARAMS))
+view = view_of(x, ui.config(PaddingConfig, PARAMS, source_lengths=ui.source_lengths((b, s)) or ()))
 
 if view.error:
     st.error(view.error)

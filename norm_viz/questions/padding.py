@@ -124,6 +124,8 @@ class PaddingConfig:
     lengths: str = ""
     """The real length of each sequence as typed ('6, 3, 6, 3'; one number for all; empty: the default pattern)."""
     pad_value: float = 0.0
+    source_lengths: tuple[int, ...] = ()
+    """The tensor's own lengths (real sentences), used instead of the default pattern when `lengths` is empty."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +168,7 @@ def padding_takeaway(rows: Sequence[PaddingRow], pads: int) -> str | None:
 def padding_view(x: Tensor, cfg: PaddingConfig) -> PaddingView:
     """Pad x after the given lengths with the given value and measure every norm; bad lengths give a message."""
     b, s, _f = x.shape
-    default = default_lengths(b, s)
+    default = cfg.source_lengths if len(cfg.source_lengths) == b else default_lengths(b, s)
     try:
         lengths = parse_lengths(cfg.lengths, b, s) if cfg.lengths.strip() else default
         check = padding_effect(x, lengths, cfg.pad_value)

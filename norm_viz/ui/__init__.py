@@ -26,6 +26,7 @@ from norm_viz.ui.norm import (
     run_norm,
     user_result,
 )
+from norm_viz.ui.real import source_lengths
 from norm_viz.ui.state import (
     CELL_KEYS,
     GLOBAL_KEYS,
@@ -93,6 +94,7 @@ __all__ = [
     "remember",
     "run_norm",
     "show_url_notices",
+    "source_lengths",
     "sync_url",
     "table_of",
     "tensor_controls",

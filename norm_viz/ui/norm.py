@@ -12,6 +12,7 @@ from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.config import NormConfig, parse_lengths
 from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
+from norm_viz.ui.real import source_lengths
 from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 from norm_viz.ui.tensor import MAX_F
 
@@ -100,13 +101,15 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
             _widget(col, p, f)
     lengths: tuple[int, ...] = ()
     if spec.masked:
+        real = source_lengths(shape)  # real sentences bring their own padding mask
         text = box.text_input(
             f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
             key="lengths",
-            placeholder=", ".join(str(max(1, s - i)) for i in range(b)),
+            placeholder=", ".join(str(max(1, s - i)) for i in range(b)) if real is None else ", ".join(map(str, real)),
+            help=None if real is None else "Empty: the real sentences' own lengths (shown in grey).",
         )
         try:
-            lengths = parse_lengths(text, b, s)
+            lengths = real if real is not None and not text.strip() else parse_lengths(text, b, s)
         except ValueError as e:
             box.error(f"{e}. Example for B = {b}: {', '.join(str(max(1, s - i)) for i in range(b))}")
             return None

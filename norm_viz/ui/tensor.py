@@ -14,6 +14,7 @@ import torch
 from norm_viz.core.config import TensorConfig
 from norm_viz.core.data import KINDS, PRESETS, UploadError, make_tensor, parse_upload
 from norm_viz.core.params import Param
+from norm_viz.ui.real import REAL_PARAMS, real_source_controls, real_source_tensor
 from norm_viz.ui.state import declare
 
 MAX_B, MAX_S, MAX_F = 16, 32, 64
@@ -24,6 +25,7 @@ SOURCES = {
     "preset": "A worked example from the sources",
     "edit": "Edit values in a table",
     "upload": "Upload a file",
+    "real": "Real sentences (a pretrained transformer)",
 }
 
 
@@ -45,6 +47,7 @@ TENSOR_PARAMS: tuple[Param, ...] = (
     Param("shift", 0.0, -1e6, 1e6),
     Param("preset", "d2l", options=tuple(PRESETS)),
     Param("rows_are", "batch", options=("batch", "sequence")),
+    *REAL_PARAMS,
 )
 """The sidebar tensor's parameters (shared by every page that works on the user's tensor)."""
 
@@ -63,6 +66,8 @@ def tensor_controls() -> TensorConfig:
         return TensorConfig("preset", b, s, f, preset=key)
     if src == "upload":
         return _upload_controls()
+    if src == "real":
+        return _real_controls()
     sb.slider("batch B (sequences)", 1, MAX_B, key="B")
     sb.slider("sequence S (tokens per sequence)", 1, MAX_S, key="S")
     sb.slider("features F (per token)", 1, MAX_F, key="F")
@@ -107,6 +112,15 @@ def _upload_controls() -> TensorConfig:
     return TensorConfig("upload", b, s, f, upload_digest=digest)
 
 
+def _real_controls() -> TensorConfig:
+    """The real-sentences source, or the D2L example (with the install command shown) without the model."""
+    cfg = real_source_controls()
+    if cfg is None:
+        b, s, f = PRESETS["d2l"].tensor().shape
+        return TensorConfig("preset", b, s, f, preset="d2l")
+    return cfg
+
+
 def build_tensor(cfg: TensorConfig) -> torch.Tensor:
     """The input tensor for a config (generated tensors are cached; edits are applied by the page)."""
     if cfg.source == "preset":
@@ -114,6 +128,8 @@ def build_tensor(cfg: TensorConfig) -> torch.Tensor:
     if cfg.source == "upload":
         _digest, arr = st.session_state["_upload_array"]
         return torch.tensor(arr, dtype=torch.float32)
+    if cfg.source == "real":
+        return real_source_tensor(cfg)
     return generated_tensor(*cfg.shape, cfg.kind, cfg.seed, cfg.scale, cfg.shift)
 
 

@@ -1,0 +1,347 @@
+"""The real model page: what the 13 LayerNorms of a pretrained transformer (all-MiniLM-L6-v2) actually see.
+
+Every number is measured live on the sentences given: LayerNorm against normalize(), outlier features, how close
+LayerNorm's x̂ comes to its ceiling √(F−1), what γ does to the outliers, the feature that marks padding (and what it
+does to unmasked BatchNorm), BatchNorm vs LayerNorm across batch compositions, and the PowerNorm paper's claim on
+real text. torch only (no streamlit, no plotly); the page's calls are `real_model_view` and `powernorm_claim`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from norm_viz.beyond.fluctuation import Fluctuation, fluctuation, measure
+from norm_viz.core import corpus
+from norm_viz.core.compute import normalize
+from norm_viz.core.real import (
+    CEILING,
+    HIDDEN,
+    LN_SITES,
+    MAX_SENTENCES,
+    Activations,
+    all_layernorms,
+    ln_index,
+    ln_inputs,
+    ln_name,
+    real_activations,
+)
+
+
+@dataclass(frozen=True)
+class LNFacts:
+    """What one LayerNorm saw on the sentences: the check, the outliers, the ceiling, γ and the padding feature."""
+
+    index: int
+    name: str
+    max_delta: float
+    """max |normalize(x, 'layernorm', …) − the model's output| over every position."""
+    top_features: tuple[int, ...]
+    """The 3 features with the largest |x| over the real tokens, largest first."""
+    top_values: tuple[float, ...]
+    """Their signed value at the token where |x| is largest."""
+    top_tokens: tuple[str, ...]
+    """That token, e.g. '[CLS]' (sentence 1)."""
+    typical: float
+    """Median over features of the largest |x| of that feature: what an ordinary feature reaches."""
+    max_xhat: float
+    """The largest |x̂| = |x − μ| / σ over the real tokens (before γ, β)."""
+    xhat_feature: int
+    xhat_token: str
+    gamma_top: float
+    """γ of the top outlier feature."""
+    gamma_median: float
+    """Median |γ| over the 384 features."""
+    pad_feature: int
+    """The feature whose values at padding positions differ most from those at real tokens (in σ of the real ones);
+    -1 when the batch has no padding."""
+    pad_separation: float
+    bn_var_unmasked: float
+    """BatchNorm's variance of `pad_feature` over every position, the pads included."""
+    bn_var_masked: float
+    """…and over the real tokens only (masked BatchNorm)."""
+
+
+def _token(a: Activations, b: int, s: int) -> str:
+    return f"'{a.tokens[b][s]}' (sentence {b + 1}, position {s})"
+
+
+def ln_facts(a: Activations) -> LNFacts:
+    """Measure one LayerNorm's input and output (see LNFacts)."""
+    r = normalize(a.x, "layernorm", eps=a.ln_eps, weight=a.ln_weight, bias=a.ln_bias)
+    delta = float((r.output - a.ln_output).abs().max())
+    real = a.x[a.mask]  # (n_real, F)
+    where = torch.nonzero(a.mask)  # (n_real, 2): (b, s) of each real token
+    peak, arg = real.abs().max(0)  # per feature: largest |x| and the token holding it
+    order = torch.argsort(peak, descending=True)[:3].tolist()
+    tops = [int(arg[f]) for f in order]
+    xhat = r.normalized[a.mask].abs()
+    i_tok, i_feat = divmod(int(xhat.argmax()), HIDDEN)
+    gamma = a.ln_weight.abs()
+    pad = ~a.mask
+    if pad.any():
+        sd = real.std(0).clamp_min(1e-12)
+        sep = (a.x[pad].mean(0) - real.mean(0)).abs() / sd
+        pf = int(sep.argmax())
+        col_all = a.x[..., pf].reshape(-1).double()
+        col_real = real[:, pf].double()
+        var_u, var_m = float(col_all.var(correction=0)), float(col_real.var(correction=0))
+        pad_sep = float(sep[pf])
+    else:
+        pf, pad_sep, var_u, var_m = -1, float("nan"), float("nan"), float("nan")
+    return LNFacts(
+        a.index,
+        a.name,
+        delta,
+        tuple(order),
+        tuple(float(real[t, f]) for t, f in zip(tops, order, strict=True)),
+        tuple(_token(a, int(where[t, 0]), int(where[t, 1])) for t in tops),
+        float(peak.median()),
+        float(xhat.max()),
+        i_feat,
+        _token(a, int(where[i_tok, 0]), int(where[i_tok, 1])),
+        float(a.ln_weight[order[0]]),
+        float(gamma.median()),
+        pf,
+        pad_sep,
+        var_u,
+        var_m,
+    )
+
+
+@dataclass(frozen=True)
+class Composition:
+    """One fixed sentence run in several different batches: how much its BatchNorm and LayerNorm outputs move."""
+
+    sentence: str
+    layer: int
+    site: str
+    n_batches: int
+    batch_size: int
+    bn_change: float
+    """max over the fixed sentence's tokens and features of (largest − smallest) masked-BatchNorm output."""
+    ln_change: float
+    """the same for the model's LayerNorm output."""
+
+
+def batch_composition(
+    sentence: str, others: Sequence[str], layer: int, site: str, n_batches: int = 6, batch_size: int = 8, seed: int = 0
+) -> Composition:
+    """Run `sentence` with `n_batches` different sets of `batch_size − 1` companions drawn from `others`."""
+    if not 2 <= batch_size <= MAX_SENTENCES:
+        raise ValueError(f"batch size must be from 2 to {MAX_SENTENCES}, got {batch_size}")
+    pool = [s for s in others if s != sentence]
+    if len(pool) < batch_size - 1:
+        raise ValueError(f"need at least {batch_size - 1} other sentences, got {len(pool)}")
+    rng = random.Random(seed)
+    bn_outs, ln_outs = [], []
+    n = 0
+    for _ in range(n_batches):
+        a = real_activations([sentence, *rng.sample(pool, batch_size - 1)], layer, site)
+        n = a.lengths[0]
+        bn = normalize(a.x, "masked_batchnorm", eps=1e-5, mask=a.mask)
+        bn_outs.append(bn.output[0, :n])
+        ln_outs.append(a.ln_output[0, :n])
+    bn_t, ln_t = torch.stack(bn_outs), torch.stack(ln_outs)
+    spread = lambda t: float((t.amax(0) - t.amin(0)).max())  # noqa: E731
+    return Composition(sentence, layer, site, n_batches, batch_size, spread(bn_t), spread(ln_t))
+
+
+@dataclass(frozen=True, eq=False)
+class RealModelView:
+    """What the real model page shows: one LNFacts per LayerNorm, and the batch-composition experiment."""
+
+    sentences: tuple[str, ...]
+    facts: tuple[LNFacts, ...]
+    composition: Composition
+    notes: tuple[str, ...]
+    peaks: Tensor
+    """(13, 384) largest |x| of each feature over the real tokens, per LayerNorm input."""
+    ceiling_xhat: Tensor
+    """(384,) x̂ of the token that comes nearest the ceiling √(F−1), at that LayerNorm."""
+    pad_real: Tensor
+    """The padding feature's values at the real tokens (at the LayerNorm where it separates best)..."""
+    pad_pad: Tensor
+    """...and at the padding positions (empty without padding)."""
+
+    @property
+    def worst_delta(self) -> float:
+        return max(f.max_delta for f in self.facts)
+
+    @property
+    def top(self) -> LNFacts:
+        """The LayerNorm whose input holds the single largest outlier."""
+        return max(self.facts, key=lambda f: abs(f.top_values[0]))
+
+    @property
+    def nearest_ceiling(self) -> LNFacts:
+        return max(self.facts, key=lambda f: f.max_xhat)
+
+    @property
+    def padded(self) -> tuple[LNFacts, ...]:
+        return tuple(f for f in self.facts if f.pad_feature >= 0)
+
+    @property
+    def pad_best(self) -> LNFacts | None:
+        """The LayerNorm where the padding feature separates pads from real tokens best (None: no padding)."""
+        return max(self.padded, key=lambda f: f.pad_separation) if self.padded else None
+
+
+def real_model_view(sentences: Sequence[str], comp_layer: int = 0, comp_site: str = "ffn") -> RealModelView:
+    """Measure the 13 LayerNorms on `sentences` and one batch-composition experiment (its companions: corpus text)."""
+    acts = all_layernorms(sentences)
+    facts = tuple(ln_facts(a) for a in acts)
+    others = corpus.sample(64, seed=1)
+    comp = batch_composition(acts[0].sentences[0], others, comp_layer, comp_site)
+    peaks = torch.stack([a.x[a.mask].abs().amax(0) for a in acts])
+    c = max(facts, key=lambda f: f.max_xhat)
+    a = acts[c.index]
+    xhat = normalize(a.x, "layernorm", eps=a.ln_eps).normalized[a.mask]
+    row = int(xhat.abs().amax(1).argmax())
+    padded = [f for f in facts if f.pad_feature >= 0]
+    if padded:
+        best = max(padded, key=lambda f: f.pad_separation)
+        pa = acts[best.index]
+        col = pa.x[..., best.pad_feature]
+        pad_real, pad_pad = col[pa.mask], col[~pa.mask]
+    else:
+        pad_real = pad_pad = torch.zeros(0)
+    return RealModelView(acts[0].sentences, facts, comp, tuple(acts[0].notes), peaks, xhat[row], pad_real, pad_pad)
+
+
+def _ratio_range(values: Sequence[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.0f}×" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f}×"
+
+
+def findings(v: RealModelView) -> list[str]:
+    """The page's findings, in Markdown, worded from the numbers (whatever they say)."""
+    out = []
+    t = v.top
+    ratio = abs(t.top_values[0]) / max(t.typical, 1e-12)
+    out.append(
+        f"**Outlier features.** The largest value of any LayerNorm input is feature **{t.top_features[0]}** = "
+        f"{t.top_values[0]:.1f} at the {t.name}, on token {t.top_tokens[0]}: {ratio:.0f}× what a typical feature "
+        f"reaches there ({t.typical:.2f}). The biggest features per LayerNorm are in the table below."
+    )
+    c = v.nearest_ceiling
+    out.append(
+        f"**LayerNorm's ceiling.** A token's normalized value x̂ can never exceed √(F−1) = √{HIDDEN - 1} = "
+        f"{CEILING:.3f} in size (all the deviation in one feature). At the {c.name}, feature {c.xhat_feature} of "
+        f"{c.xhat_token} reaches |x̂| = {c.max_xhat:.3f}, **{c.max_xhat / CEILING:.1%} of the ceiling**: one feature "
+        "dominates that token so much that LayerNorm's σ is almost that feature alone."
+    )
+    amp = [f for f in v.facts if abs(f.gamma_top) > f.gamma_median]
+    damp = [f for f in v.facts if abs(f.gamma_top) <= f.gamma_median]
+    if amp:
+        best = max(amp, key=lambda f: abs(f.gamma_top) / f.gamma_median)
+        out.append(
+            f"**γ and the outliers.** At {len(amp)} of 13 LayerNorms, γ of the top outlier feature is larger than the "
+            f"median |γ|: e.g. the {best.name} gives feature {best.top_features[0]} γ = {best.gamma_top:.2f} vs a "
+            f"median |γ| of {best.gamma_median:.2f}, so the model amplifies it again after normalizing."
+            + (f" At the other {len(damp)}, γ shrinks it." if damp else "")
+        )
+    else:
+        out.append(
+            "**γ and the outliers.** At every LayerNorm, γ of the top outlier feature is at most the median |γ|: "
+            "here the model damps its outliers after normalizing."
+        )
+    if v.padded:
+        feats: dict[int, int] = {}
+        for f in v.padded:
+            feats[f.pad_feature] = feats.get(f.pad_feature, 0) + 1
+        main, count = max(feats.items(), key=lambda kv: kv[1])
+        ratios = [f.bn_var_unmasked / f.bn_var_masked for f in v.padded if f.pad_feature == main and f.bn_var_masked]
+        out.append(
+            f"**A feature marks padding.** At {count} of 13 LayerNorms the feature that best tells padding positions "
+            f"from real tokens is **feature {main}**. Unmasked BatchNorm counts the pads, so its variance of that "
+            f"feature is {_ratio_range(ratios)} the masked one (real tokens only)."
+        )
+    else:
+        out.append("**Padding.** These sentences all have the same length, so there is no padding to look at.")
+    cp = v.composition
+    ln_moved = "exactly 0 (bit for bit the same)" if cp.ln_change == 0 else f"{cp.ln_change:.1e}"
+    out.append(
+        f"**Batch composition.** The sentence “{cp.sentence[:60]}” was run in {cp.n_batches} batches of "
+        f"{cp.batch_size} with different companions. At the {ln_name(ln_index(cp.layer, cp.site))}, its masked "
+        f"BatchNorm output moves by up to **{cp.bn_change:.3g}**, its LayerNorm output by **{ln_moved}** "
+        "(LayerNorm never looks at the other sentences; anything above 0 is floating-point rounding)."
+    )
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Claim:
+    """The PowerNorm paper's claim on real text: batch statistics of real sentences vs image-like data."""
+
+    layer: int
+    site: str
+    n_sentences: int
+    text: Fluctuation
+    image: Fluctuation
+    tokens: Fluctuation
+    """Synthetic token-like data of the same shape, for comparison with the fluctuation page."""
+    takeaway: str
+
+
+def powernorm_claim(
+    layer: int = 2,
+    site: str = "ffn",
+    n_sentences: int = 256,
+    batch_sizes: Sequence[int] = (2, 4, 8, 16, 32),
+    n_batches: int = 64,
+    seed: int = 0,
+) -> Claim:
+    """Batch statistics of `n_sentences` real corpus sentences at one LayerNorm's input (the BatchNorm that would
+    replace it) vs image-like data of the same shape; every feature standardized over its dataset first."""
+    idx = ln_index(layer, site)
+    sents = corpus.sample(n_sentences, seed)
+    x, mask = ln_inputs(sents, idx)
+    g = torch.Generator().manual_seed(seed)
+    text = measure(x, mask, "real text", batch_sizes, n_batches, g)
+    _n, s, f = x.shape
+    image = fluctuation("image_like", batch_sizes, n_batches, s, f, seed, variable_lengths=False, pool=n_sentences)
+    token = fluctuation("token_like", batch_sizes, n_batches, s, f, seed, variable_lengths=True, pool=n_sentences)
+    rv = [float(a / b) for a, b in zip(text.var_spread, image.var_spread, strict=True)]
+    rm = [float(a / b) for a, b in zip(text.mean_spread, image.mean_spread, strict=True)]
+    more = sum(r > 1.1 for r in rv)
+    if more == len(rv):
+        verdict = "Real text's batch σ² fluctuates more than image-like data's at every batch size measured"
+    elif more == 0:
+        verdict = "Real text's batch σ² does not fluctuate more than image-like data's at any batch size measured"
+    else:
+        verdict = f"Real text's batch σ² fluctuates more than image-like data's at {more} of {len(rv)} batch sizes"
+    takeaway = (
+        f"{verdict} (ratio {min(rv):.1f}× to {max(rv):.1f}×; batch μ: {min(rm):.1f}× to {max(rm):.1f}×). "
+        f"Real text: {float(text.tokens_per_batch[0]):.0f} real tokens per batch of {text.batch_sizes[0]} sentences, "
+        f"tail weight E[z⁴] = {text.kurtosis:.1f} (Gaussian: 3; image-like: {image.kurtosis:.1f})."
+    )
+    return Claim(layer, site, n_sentences, text, image, token, takeaway)
+
+
+def ln_delta_table(v: RealModelView) -> list[tuple[str, float]]:
+    """(LayerNorm, max |Δ|) for the 13 LayerNorms."""
+    return [(f.name, f.max_delta) for f in v.facts]
+
+
+def xhat_of(a: Activations) -> Tensor:
+    """(n_real, F) |x̂| of the real tokens."""
+    return normalize(a.x, "layernorm", eps=a.ln_eps).normalized[a.mask].abs()
+
+
+__all__ = [
+    "LN_SITES",
+    "Claim",
+    "Composition",
+    "LNFacts",
+    "RealModelView",
+    "batch_composition",
+    "findings",
+    "ln_facts",
+    "powernorm_claim",
+    "real_model_view",
+]

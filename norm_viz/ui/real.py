@@ -1,0 +1,216 @@
+"""The "real sentences" tensor source: a pretrained transformer's LayerNorm input on your sentences, in the sidebar.
+
+The model loads once per process (st.cache_resource), lazily, with a spinner; its activations are cached per
+(sentences, layer, site). F = 384 is more than the views show, so the sidebar picks features (a window, the most
+variable ones or the biggest outliers) and says which model feature each column is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+import torch
+
+from norm_viz.beyond.real_model import RealModelView, real_model_view
+from norm_viz.core import real
+from norm_viz.core.config import TensorConfig
+from norm_viz.core.params import Param
+
+MAX_VIEW_F = 64
+"""Features the shared views show at most (the sidebar's F limit)."""
+MAX_VIEW_S = 32
+"""Token positions the shared views show at most."""
+MAX_TEXT = 4000
+"""Characters in the sentences box (each sentence is cut at 128 tokens anyway)."""
+DEFAULT_TEXT = "\n".join(real.DEFAULT_SENTENCES)
+SITE_LABELS = {"embeddings": "embeddings", "attention": "after attention", "ffn": "after FFN"}
+FEATURE_MODES = {
+    "outliers": "the biggest outliers (largest |x|)",
+    "topvar": "the most variable (largest variance)",
+    "window": "a window of consecutive features",
+}
+
+
+def _text(raw: str) -> str:
+    """URL parser of the sentences: any text up to MAX_TEXT characters."""
+    if len(raw) > MAX_TEXT:
+        raise ValueError(f"at most {MAX_TEXT} characters of sentences, got {len(raw)}")
+    return raw
+
+
+REAL_PARAMS: tuple[Param, ...] = (
+    Param("rl_text", "", parser=_text),  # empty = the default set, so the URL stays short until you write your own
+    Param("rl_layer", 0, 0, real.N_LAYERS - 1),
+    Param("rl_site", "ffn", options=tuple(real.SITES)),
+    Param("rl_feat", "outliers", options=tuple(FEATURE_MODES)),
+    Param("rl_nf", 16, 1, MAX_VIEW_F),
+    Param("rl_f0", 0, 0, real.HIDDEN - 1),
+)
+"""The real-sentences source's parameters (part of the shared tensor parameters)."""
+
+
+@st.cache_resource(show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …")
+def loaded_model() -> real.Model:
+    """The one model of this process."""
+    return real.in_worker(real.model)
+
+
+def model_problem() -> str | None:
+    """None when the model is usable, else why not and the command that installs it."""
+    try:
+        loaded_model()
+    except (real.ModelUnavailable, real.ModelVerificationError) as e:
+        return str(e)
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class RealBatch:
+    """A LayerNorm's input on the sentences (all 384 features) and what the tokenizer did."""
+
+    x: np.ndarray
+    mask: np.ndarray
+    tokens: list[list[str]]
+    notes: tuple[str, ...]
+    name: str
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the model on your sentences …")
+def real_batch(sentences: tuple[str, ...], layer: int, site: str) -> RealBatch:
+    """real_activations for these sentences, as arrays (cached per sentences, layer and site)."""
+    loaded_model()
+    a = real.in_worker(real.real_activations, list(sentences), layer, site)
+    return RealBatch(a.x.numpy(), a.mask.numpy(), a.tokens, tuple(a.notes), a.name)
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model on the sentences and measuring its 13 LayerNorms …")
+def real_view(sentences: tuple[str, ...], layer: int = 0, site: str = "ffn") -> RealModelView:
+    """The real model page's measurements (cached; the interview cards cite them too)."""
+    loaded_model()
+    return real.in_worker(real_model_view, list(sentences), layer, site)
+
+
+def parse_sentences(text: str) -> tuple[list[str], list[str]]:
+    """One sentence per non-empty line; returns (sentences, problems) and keeps at most 16."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    sents = [ln for ln in lines if ln]
+    problems = []
+    if not sents:
+        problems.append("Write at least one sentence (one per line): showing the default sentences instead.")
+        return list(real.DEFAULT_SENTENCES), problems
+    if len(sents) > real.MAX_SENTENCES:
+        problems.append(
+            f"At most {real.MAX_SENTENCES} sentences (one per line), got {len(sents)}: using the first {real.MAX_SENTENCES}."
+        )
+        sents = sents[: real.MAX_SENTENCES]
+    return sents, problems
+
+
+def choose_features(x: np.ndarray, mask: np.ndarray, mode: str, n: int, start: int) -> np.ndarray:
+    """Indices (sorted) of the n features to show: the biggest outliers, the most variable, or a window."""
+    f = x.shape[-1]
+    n = max(1, min(n, f))
+    if mode == "window":
+        start = max(0, min(start, f - n))
+        return np.arange(start, start + n)
+    rows = x[mask]
+    score = np.abs(rows).max(0) if mode == "outliers" else rows.var(0)
+    return np.sort(np.argsort(-score, kind="stable")[:n])
+
+
+def sentences_box(container: Any = None) -> str:
+    """The sentences text area (sidebar by default); its value lives in `rl_text` ('' while it is the default set)."""
+    ss = st.session_state
+    if "_rl_text_w" not in ss or ss.get("_rl_text_seen") != ss.rl_text:
+        ss["_rl_text_w"] = ss.rl_text or DEFAULT_TEXT
+    text = (container or st.sidebar).text_area(
+        f"Sentences, one per line (up to {real.MAX_SENTENCES})",
+        key="_rl_text_w",
+        height=180,
+        max_chars=MAX_TEXT,
+        help="Each sentence is cut at 128 tokens. Lower-cased word pieces; characters the model does not know become [UNK].",
+    )
+    ss.rl_text = "" if text.strip() == DEFAULT_TEXT else text
+    ss["_rl_text_seen"] = ss.rl_text
+    return text
+
+
+def real_source_controls() -> TensorConfig | None:
+    """The sidebar's real-sentences source; None (with the reason shown) when the model is not installed."""
+    sb = st.sidebar
+    problem = model_problem()
+    if problem is not None:
+        sb.warning(f"The real-sentences source needs the pretrained model. {problem}", icon=":material/download:")
+        return None
+    ss = st.session_state
+    sents, problems = parse_sentences(sentences_box())
+    for p in problems:
+        sb.error(p)
+    c1, c2 = sb.columns(2)
+    site = c2.selectbox(
+        "LayerNorm",
+        list(real.SITES),
+        key="rl_site",
+        format_func=lambda k: SITE_LABELS[k],
+        help="which LayerNorm's input is the tensor",
+    )
+    c1.slider("layer", 0, real.N_LAYERS - 1, key="rl_layer", disabled=site == "embeddings")
+    layer = 0 if site == "embeddings" else int(ss.rl_layer)
+    sb.caption(f"The input of {real.ln_name(real.ln_index(layer, site))}: {real.SITES[site]}.")
+    try:
+        batch = real_batch(tuple(sents), layer, site)
+    except real.RealInputError as e:
+        sb.error(f"{e}. Showing the default sentences instead.")
+        sents = list(real.DEFAULT_SENTENCES)
+        batch = real_batch(tuple(sents), layer, site)
+    for note in batch.notes:
+        sb.warning(note, icon=":material/content_cut:")
+    mode = sb.selectbox(
+        "features to show (F = 384)", list(FEATURE_MODES), format_func=lambda k: FEATURE_MODES[k], key="rl_feat"
+    )
+    d1, d2 = sb.columns(2)
+    n = int(d1.number_input("how many", 1, MAX_VIEW_F, key="rl_nf"))
+    start = int(d2.number_input("first (window)", 0, real.HIDDEN - 1, key="rl_f0", disabled=mode != "window"))
+    feats = choose_features(batch.x, batch.mask, str(mode), n, start)
+    x, mask = batch.x[..., feats], batch.mask
+    s_all = x.shape[1]
+    if s_all > MAX_VIEW_S:
+        x, mask = x[:, :MAX_VIEW_S], mask[:, :MAX_VIEW_S]
+        sb.caption(f"The views show the first {MAX_VIEW_S} of {s_all} token positions.")
+    shown = ", ".join(f"f{i}={k}" for i, k in enumerate(feats[:12]))
+    more = f", … ({len(feats)} in all)" if len(feats) > 12 else ""
+    sb.caption(
+        f"Columns are model features {shown}{more}. The pages normalize these {len(feats)} features as the whole "
+        "tensor: LayerNorm over them differs from the model's over all 384 (the 'Real model' page has those). "
+        "The padding mask is the sentences' own: masked BatchNorm, PowerNorm and the Padding page use it."
+    )
+    lengths = tuple(int(v) for v in mask.sum(1))
+    digest = hashlib.sha256(
+        repr((tuple(sents), layer, site, tuple(int(k) for k in feats), x.shape)).encode()
+    ).hexdigest()[:16]
+    tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    ss["_real_tensor"] = (digest, tensor, lengths, batch.tokens)
+    b, s, f = tensor.shape
+    return TensorConfig("real", b, s, f, upload_digest=digest)
+
+
+def real_source_tensor(cfg: TensorConfig) -> torch.Tensor:
+    """The tensor the real-sentences source put in the session for this config."""
+    digest, tensor, _lengths, _tokens = st.session_state["_real_tensor"]
+    if digest != cfg.upload_digest:
+        raise ValueError("the real-sentences tensor changed: rerun the page")
+    return tensor
+
+
+def source_lengths(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The real sentence lengths when the sidebar's source is real sentences of this shape, else None."""
+    ss = st.session_state
+    held = ss.get("_real_tensor")
+    if ss.get("src") != "real" or held is None:
+        return None
+    _digest, tensor, lengths, _tokens = held
+    return lengths if tuple(tensor.shape[:2]) == tuple(shape[:2]) else None

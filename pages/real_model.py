@@ -1,0 +1,119 @@
+"""Real model: what a pretrained transformer's 13 LayerNorms see on real sentences, every number measured live."""
+
+import pandas as pd
+import streamlit as st
+
+from norm_viz import ui
+from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond import real_figures
+from norm_viz.beyond.real_model import Claim, findings, powernorm_claim
+from norm_viz.core import real
+from norm_viz.core.params import Param
+from norm_viz.ui.real import REAL_PARAMS, loaded_model, model_problem, parse_sentences, real_view, sentences_box
+
+SITES = {"attention": "after attention", "ffn": "after the feed-forward block"}
+PARAMS = (
+    Param("rm_layer", 0, 0, real.N_LAYERS - 1),
+    Param("rm_site", "ffn", options=tuple(SITES)),
+    Param("pc_layer", 2, 0, real.N_LAYERS - 1),
+    Param("pc_site", "ffn", options=tuple(SITES)),
+    Param("pc_n", 256, 32, 512),
+)
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model on a few hundred corpus sentences …")
+def claim_of(layer: int, site: str, n: int) -> Claim:
+    return real.in_worker(powernorm_claim, layer, site, n)
+
+
+st.title("A real transformer: what its LayerNorms see")
+ui.declare(REAL_PARAMS[:1])
+ui.declare(PARAMS)
+ui.show_url_notices()
+problem = model_problem()
+if problem is not None:
+    st.warning(problem, icon=":material/download:")
+    st.info("The rest of the app works without the model; this page and the 'Real sentences' source need it.")
+    ui.sync_url([*ui.SHARED_KEYS, *PARAMS])
+    st.stop()
+m = loaded_model()
+st.markdown(
+    "The pretrained **all-MiniLM-L6-v2** (a 6-layer BERT, F = 384 features per token, post-LN: 13 LayerNorms, "
+    f"ε = {m.eps:g}) runs here on your sentences, offline. Every number below is measured now, on these sentences."
+)
+st.caption(
+    f"Weights: {m.directory.name}/model.safetensors, sha256 {m.sha256[:12]}…{m.sha256[-6:]} (the upstream file's), "
+    f"loaded once per server in {m.load_seconds:.2f} s."
+)
+with st.expander("Sentences (shared with the 'Real sentences' tensor source)", expanded=False, icon=":material/edit:"):
+    sents, problems = parse_sentences(sentences_box(st))
+    for p in problems:
+        st.error(p)
+c1, c2 = st.columns(2)
+c1.slider("batch-composition experiment: layer", 0, real.N_LAYERS - 1, key="rm_layer")
+c2.selectbox("at the LayerNorm", list(SITES), format_func=lambda k: SITES[k], key="rm_site")
+ss = st.session_state
+try:
+    view = real_view(tuple(sents), int(ss.rm_layer), str(ss.rm_site))
+except real.RealInputError as e:
+    st.error(f"{e}. Fix the sentences above.")
+    ui.sync_url([*ui.SHARED_KEYS, *PARAMS])
+    st.stop()
+for note in view.notes:
+    st.warning(note, icon=":material/content_cut:")
+
+ok = view.worst_delta <= 1e-5
+(st.success if ok else st.error)(
+    f"`normalize(a.x, 'layernorm', eps=a.ln_eps, weight=a.ln_weight, bias=a.ln_bias)` against the model's own output "
+    f"at all 13 LayerNorms: worst max |Δ| = {view.worst_delta:.1e} ({'≤' if ok else '>'} 1e-5).",
+    icon=":material/verified:" if ok else ":material/error:",
+)
+for line in findings(view):
+    st.markdown(line)
+
+ui.chart(real_figures.peaks_figure(view), key="rm_peaks")
+left, right = st.columns(2, gap="large")
+with left:
+    ui.chart(real_figures.ceiling_figure(view), key="rm_ceiling")
+with right:
+    ui.chart(real_figures.padding_feature_figure(view), key="rm_pad")
+if view.padded:
+    ui.chart(real_figures.ratios_figure(view), key="rm_ratios")
+rows = [
+    {
+        "LayerNorm": f.name,
+        "max |Δ| vs normalize()": f"{f.max_delta:.1e}",
+        "top features": ", ".join(map(str, f.top_features)),
+        "largest x": f"{f.top_values[0]:.1f}",
+        "on token": f.top_tokens[0],
+        "typical max |x|": f"{f.typical:.2f}",
+        "max |x̂| (ceiling 19.57)": f"{f.max_xhat:.2f}",
+        "γ of top feature": f"{f.gamma_top:.2f}",
+        "median |γ|": f"{f.gamma_median:.2f}",
+        "padding feature": f.pad_feature if f.pad_feature >= 0 else "–",
+        "BN σ² unmasked / masked": f"{f.bn_var_unmasked / f.bn_var_masked:.1f}×" if f.pad_feature >= 0 else "–",
+    }
+    for f in view.facts
+]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+st.subheader("Do batch statistics of real text fluctuate more? (the PowerNorm paper's claim)")
+st.markdown(
+    "The PowerNorm paper found that batch statistics of NLP data fluctuate much more than those of images, which "
+    "makes BatchNorm unstable in transformers. Here a few hundred real sentences (from the Python standard library's "
+    "docstrings, on this machine) go through the model; the input of one LayerNorm — where a BatchNorm would sit — "
+    "is cut into random mini-batches, exactly as on the fluctuation page, next to image-like and token-like synthetic "
+    "data of the same shape. Every feature is first standardized over its dataset, padding is masked out."
+)
+d1, d2, d3 = st.columns(3)
+d1.slider("layer", 0, real.N_LAYERS - 1, key="pc_layer")
+d2.selectbox("LayerNorm input", list(SITES), format_func=lambda k: SITES[k], key="pc_site")
+d3.select_slider("sentences", [32, 64, 128, 256, 384, 512], key="pc_n")
+claim = claim_of(int(ss.pc_layer), str(ss.pc_site), int(ss.pc_n))
+ui.chart(figures_beyond.fluctuation_figure((claim.text, claim.image, claim.tokens)), key="pc_fig")
+st.info(f"**Takeaway:** {claim.takeaway}")
+st.caption(
+    "Caveat: the paper measured a model while it trained with BatchNorm; here a model trained with LayerNorm is "
+    "frozen, and the image-like data is synthetic. Change the layer and the number of sentences to see how it moves."
+)
+ui.sync_url([*ui.SHARED_KEYS, *PARAMS])

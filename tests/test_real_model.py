@@ -1,0 +1,78 @@
+"""The real model page's measurements against direct torch computations and LayerNorm's own bounds."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from norm_viz.beyond import real_model as rm
+from norm_viz.core import corpus, real
+
+pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
+
+
+@pytest.fixture(scope="module")
+def view() -> rm.RealModelView:
+    return rm.real_model_view(list(real.DEFAULT_SENTENCES))
+
+
+def test_layernorm_never_exceeds_its_ceiling(view):
+    """|x̂| ≤ √(F−1) for every token (Cauchy–Schwarz on the centred token): the page's ceiling is a real bound."""
+    for a in real.all_layernorms(list(real.DEFAULT_SENTENCES)):
+        xhat = rm.xhat_of(a)
+        assert float(xhat.max()) <= real.CEILING * (1 + 1e-5), a.name
+    assert math.isclose(real.CEILING, math.sqrt(383))
+    assert view.nearest_ceiling.max_xhat <= real.CEILING * (1 + 1e-5)
+
+
+def test_the_padding_feature_and_the_variances_are_what_torch_says(view):
+    acts = real.all_layernorms(list(real.DEFAULT_SENTENCES))
+    for f, a in zip(view.facts, acts, strict=True):
+        pad, rows = ~a.mask, a.x[a.mask]
+        sep = (a.x[pad].mean(0) - rows.mean(0)).abs() / rows.std(0)
+        assert f.pad_feature == int(sep.argmax())
+        col = a.x[..., f.pad_feature].double()
+        assert f.bn_var_unmasked == pytest.approx(float(col.reshape(-1).var(correction=0)), rel=1e-9)
+        assert f.bn_var_masked == pytest.approx(float(col[a.mask].var(correction=0)), rel=1e-9)
+        assert f.max_delta <= 1e-5
+        top = int(rows.abs().amax(0).argmax())
+        assert f.top_features[0] == top and abs(f.top_values[0]) == pytest.approx(float(rows[:, top].abs().max()))
+
+
+def test_batch_composition_moves_batchnorm_not_layernorm(view):
+    cp = view.composition
+    assert cp.ln_change <= 1e-5, "LayerNorm of a fixed sentence cannot depend on its companions beyond rounding"
+    assert cp.bn_change > 100 * max(cp.ln_change, 1e-7)
+
+
+def test_findings_are_worded_from_the_numbers(view):
+    text = " ".join(rm.findings(view))
+    assert f"feature **{view.top.top_features[0]}**" in text
+    assert f"{view.nearest_ceiling.max_xhat:.3f}" in text
+    assert f"{view.composition.bn_change:.3g}" in text
+
+
+def test_the_powernorm_claim_measures_real_tokens():
+    c = rm.powernorm_claim(layer=0, site="attention", n_sentences=32, batch_sizes=(2, 8), n_batches=8)
+    _x, mask = real.ln_inputs(corpus.sample(32, 0), real.ln_index(0, "attention"))
+    assert c.text.tokens_per_batch.shape == (2,) and c.text.batch_sizes == (2, 8)
+    per_sentence = float(mask.sum(1).double().mean())
+    assert float(c.text.tokens_per_batch[1]) == pytest.approx(8 * per_sentence, rel=0.5)
+    assert c.image.kind == "image_like" and c.text.kind == "real text"
+    rv = (c.text.var_spread / c.image.var_spread).tolist()
+    assert f"ratio {min(rv):.1f}× to {max(rv):.1f}×" in c.takeaway
+    more = sum(r > 1.1 for r in rv)
+    assert ("at every batch size" in c.takeaway) == (more == len(rv))
+    assert ("does not fluctuate more" in c.takeaway) == (more == 0)
+
+
+def test_ln_inputs_matches_one_batch_at_a_time():
+    sents = corpus.sample(20, 3)
+    x, mask = real.ln_inputs(sents, real.ln_index(1, "attention"), chunk=7)
+    for i in (0, 13):
+        one = real.real_activations([sents[i]], layer=1, site="attention")
+        n = one.lengths[0]
+        assert int(mask[i].sum()) == n
+        torch.testing.assert_close(x[i, :n], one.x[0], rtol=1e-5, atol=1e-4)
