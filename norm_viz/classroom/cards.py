@@ -12,7 +12,7 @@ from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
 from norm_viz.core.table import NORMS, unit_name
 
-ROOT_PAGE = "explorer"
+ROOT_PAGE = "start"
 """url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""
 
 

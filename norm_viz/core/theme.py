@@ -73,28 +73,39 @@ def apply_layout(
     return fig
 
 
-def scaled(fig: go.Figure, factor: float) -> go.Figure:
-    """A copy of `fig` with every font and the height enlarged by `factor` (presentation mode)."""
-    out = go.Figure(fig)
-    lay = out.layout
+def _grow_fonts(node: Any, factor: float, base: float, min_size: float, inherit: bool) -> None:
+    """Enlarge, in place, every font dict under `node` (keys 'font', 'tickfont', 'textfont', …): its size times
+    `factor`, at least `min_size`; a font without a size gets one only where `inherit` (else plotly's default)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k.endswith("font") and isinstance(v, dict):
+                size = v.get("size")
+                if isinstance(size, (int, float)) and not isinstance(size, bool):
+                    v["size"] = round(max(size * factor, min_size), 1)
+                elif size is None and inherit:
+                    v["size"] = round(max(base * factor, min_size), 1)
+            elif isinstance(v, (dict, list)):
+                _grow_fonts(v, factor, base, min_size, inherit)
+    elif isinstance(node, list) and node and isinstance(node[0], dict):
+        for item in node:
+            _grow_fonts(item, factor, base, min_size, inherit)
 
-    def grow(font: object, default: float) -> dict:
-        size = getattr(font, "size", None) or default
-        color = getattr(font, "color", None)  # keep a font's colour (highlighted titles, coloured labels)
-        return {"size": round(size * factor, 1), **({"color": color} if color else {})}
 
-    base = (lay.font.size if lay.font and lay.font.size else 12) or 12
-    out.update_layout(font=grow(lay.font, base), height=round((lay.height or 450) * factor))
-    if lay.title and lay.title.text:
-        out.update_layout(title_font=grow(lay.title.font, base * 1.25))
-    for ann in lay.annotations or ():
-        ann.font = grow(ann.font, base)
-    out.update_xaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
-    out.update_yaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
-    if any(t.type in ("scatter3d", "mesh3d") for t in out.data):
-        axis = {
-            "tickfont": {"size": round(base * 0.75 * factor, 1)},
-            "title": {"font": {"size": round(base * factor, 1)}},
-        }
-        out.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)
-    return out
+def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: float | None = None) -> go.Figure:
+    """A copy of `fig` for presentation mode: every font of its layout and traces (titles, tick labels, legends,
+    annotations, numbers in cells, colour bars) enlarged by `factor` and to at least `min_size` px, and its height
+    by `factor` (up to `max_height`, but never lower than it was)."""
+    spec = fig.to_plotly_json()
+    layout = spec.setdefault("layout", {})
+    base = float((layout.get("font") or {}).get("size") or 12)
+    layout["font"] = {**(layout.get("font") or {}), "size": round(max(base * factor, min_size), 1)}
+    _grow_fonts({k: v for k, v in layout.items() if k != "font"}, factor, base, min_size, inherit=False)
+    _grow_fonts(spec.get("data", []), factor, base, min_size, inherit=False)
+    # tick labels default to the layout font; set them so that a figure's own smaller tickfont is overridden too
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            axis["tickfont"] = {**axis.get("tickfont", {}), "size": round(max(base * 0.85 * factor, min_size), 1)}
+    height = float(layout.get("height") or 450)
+    grown = height * factor if max_height is None else max(height, min(height * factor, max_height))
+    layout["height"] = round(grown)
+    return go.Figure(spec, _validate=VALIDATE)
