@@ -112,7 +112,10 @@ h1 { font-size: 2.1rem !important; padding-top: 0.2rem !important; }
 [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p, [data-testid="stMarkdownContainer"] small,
 [data-testid="stMetricLabel"] p, [data-testid="stTooltipIcon"] { font-size: 0.9rem !important; }
 [data-testid="stCodeBlock"] code, [data-testid="stCode"] code { font-size: 0.9rem !important; }
+[data-testid="stMain"] p code, [data-testid="stMain"] li code { font-size: max(0.85em, 0.84rem) !important; }
+.st-key-present_bar { position: sticky; top: 0; z-index: 999990; background: var(--st-background-color, inherit); }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
+.katex .mtight { font-size: max(1em, 18px) !important; }  /* sub- and superscripts stay readable */
 {hidden} { display: none !important; }
 </style>
 """
@@ -153,14 +156,14 @@ def presentation_toggle(current: Any = None) -> None:
     _write_url(GLOBAL_KEYS)
 
 
-def chart(fig: Any, key: str, **kwargs: Any) -> Any:
+def chart(fig: Any, key: str, container: Any = None, **kwargs: Any) -> Any:
     """st.plotly_chart at full width; in presentation mode every font is enlarged (at least PRESENT_MIN_FONT px)
     and the figure grows up to PRESENT_MAX_HEIGHT."""
     from norm_viz.core.theme import scaled
 
     if presenting():
         fig = scaled(fig, PRESENT_FONT, min_size=PRESENT_MIN_FONT, max_height=PRESENT_MAX_HEIGHT)
-    return st.plotly_chart(fig, width="stretch", key=key, **kwargs)
+    return (container or st).plotly_chart(fig, width="stretch", key=key, **kwargs)
 
 
 GOOD_BG = "#CDEFE3"  # a light tint of figures.OUTPUT: the answer a transformer wants
