@@ -113,7 +113,9 @@ h1 { font-size: 2.1rem !important; padding-top: 0.2rem !important; }
 [data-testid="stMetricLabel"] p, [data-testid="stTooltipIcon"] { font-size: 0.9rem !important; }
 [data-testid="stCodeBlock"] code, [data-testid="stCode"] code { font-size: 0.9rem !important; }
 [data-testid="stMain"] p code, [data-testid="stMain"] li code { font-size: max(0.85em, 0.84rem) !important; }
-.st-key-present_bar { position: sticky; top: 0; z-index: 999990; background: var(--st-background-color, inherit); }
+/* the bar (previous, next, the switch) stays on top while the page scrolls; blurred, as no theme colour is at hand */
+[data-testid="stLayoutWrapper"]:has(> .st-key-present_bar) { position: sticky; top: 0; z-index: 999990;
+  backdrop-filter: blur(10px); background: rgba(128, 128, 128, 0.12); border-radius: 0.5rem; padding: 0 0.5rem; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
 .katex .mtight { font-size: max(1em, 18px) !important; }  /* sub- and superscripts stay readable */
 {hidden} { display: none !important; }
