@@ -136,6 +136,9 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
             bar.setdefault("tickfont", {}).setdefault("size", tick)
             if isinstance(bar.get("title"), dict):
                 bar["title"].setdefault("font", {}).setdefault("size", big)
+    margin = layout.get("margin")
+    if isinstance(margin, dict) and isinstance(margin.get("t"), (int, float)):  # room for the larger title and legend
+        layout["margin"] = {**margin, "t": round(margin["t"] * factor)}
     height = float(layout.get("height") or 450)
     grown = height * factor if max_height is None else max(height, min(height * factor, max_height))
     layout["height"] = round(grown)

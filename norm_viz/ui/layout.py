@@ -59,7 +59,6 @@ _PAGE_CSS = """
 <style>
 /* less empty space above the page: the top navigation bar already separates it from the window's edge */
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
-.st-key-present_bar { margin-bottom: -0.5rem; }
 </style>
 """
 
@@ -115,9 +114,10 @@ h1 { font-size: 2.1rem !important; padding-top: 0.2rem !important; }
 [data-testid="stMain"] p code, [data-testid="stMain"] li code { font-size: max(0.85em, 0.84rem) !important; }
 /* the bar (previous, next, the switch) stays on top while the page scrolls; blurred, as no theme colour is at hand */
 [data-testid="stLayoutWrapper"]:has(> .st-key-present_bar) { position: sticky; top: 0; z-index: 999990;
-  backdrop-filter: blur(10px); background: rgba(128, 128, 128, 0.12); border-radius: 0.5rem; padding: 0 0.5rem; }
+  backdrop-filter: blur(10px); background: rgba(128, 128, 128, 0.12); border-radius: 0.5rem; padding: 0.15rem 0.6rem; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
-.katex .mtight { font-size: max(1em, 18px) !important; }  /* sub- and superscripts stay readable */
+/* sub- and superscripts: at least 18 px on a 1920 px wide projector, their natural size on smaller screens */
+.katex .mtight:not(.sizing) { font-size: max(1em, 0.94vw) !important; }
 {hidden} { display: none !important; }
 </style>
 """
