@@ -21,6 +21,7 @@ def cube(shape: tuple[int, int, int]) -> None:
 
 
 st.title("Why do transformers use LayerNorm, not BatchNorm?")
+ui.show_url_notices()
 view = view_of()
 st.markdown(view.answer)
 
