@@ -16,7 +16,7 @@ def view_of() -> StartView:
 def cube(shape: tuple[int, int, int]) -> None:
     """The cube at the top: the one place this page draws it."""
     fig = figures.groups_overview_figure(shape, CUBE_CELL, keys=PAIR, cols=2)
-    fig.update_layout(title={"text": f"Which cells share cell {CUBE_CELL}'s mean and variance"})
+    fig.update_layout(title={"text": f"Which cells share cell {CUBE_CELL}'s mean and variance"}, height=430)
     ui.chart(fig, key="start_cube")
 
 
