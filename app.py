@@ -13,19 +13,21 @@ ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 
 # One section per theme; each page is a file in pages/ with a stable url_path (links and the quiz use them).
 PAGES = {
-    "Explore": [
-        st.Page("pages/explorer.py", title="Explorer", icon=":material/view_in_ar:", url_path="explorer", default=True),
+    # "": pages shown on the top bar itself; every other section is a menu there (two clicks to any page)
+    "": [
+        st.Page("pages/start.py", title="Start", icon=":material/home:", url_path="start", default=True),
+        st.Page("pages/explorer.py", title="Explorer", icon=":material/view_in_ar:", url_path="explorer"),
+    ],
+    "Transformer questions": [
         st.Page(
             "pages/which_layernorm.py", title="Which LayerNorm?", icon=":material/help:", url_path="which-layernorm"
         ),
-    ],
-    "Transformer questions": [
-        st.Page("pages/train_eval.py", title="Train vs eval", icon=":material/model_training:", url_path="train-eval"),
-        st.Page("pages/padding.py", title="Padding", icon=":material/format_indent_increase:", url_path="padding"),
-        st.Page("pages/causal.py", title="Causal leakage", icon=":material/arrow_back:", url_path="causal"),
         st.Page(
             "pages/batch_dependence.py", title="Batch dependence", icon=":material/groups:", url_path="batch-dependence"
         ),
+        st.Page("pages/padding.py", title="Padding", icon=":material/format_indent_increase:", url_path="padding"),
+        st.Page("pages/causal.py", title="Causal leakage", icon=":material/arrow_back:", url_path="causal"),
+        st.Page("pages/train_eval.py", title="Train vs eval", icon=":material/model_training:", url_path="train-eval"),
         st.Page("pages/multi_device.py", title="Multi-device", icon=":material/dns:", url_path="multi-device"),
         st.Page("pages/compare.py", title="Compare all norms", icon=":material/table_chart:", url_path="compare"),
         st.Page("pages/placement.py", title="Pre- vs post-norm", icon=":material/layers:", url_path="placement"),
@@ -54,16 +56,18 @@ PAGES = {
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
     ],
 }
+# PAGES's order is the suggested path: each page ends with a link to the next one (ui.end_page).
 
 
 def main() -> None:
     configure_process()  # once per server process: one torch thread per script run (see norm_viz/ui/process.py)
     st.set_page_config(page_title="norm-viz", page_icon=str(ICON), layout="wide")
-    # expanded: every page stays listed (Streamlit folds a menu of more than ten behind "View more")
-    nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, expanded=True)
+    # top: every section is visible on the top bar at 1280 × 720 (the sidebar keeps the tensor's controls)
+    nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, position="top")
     ui.register_pages(PAGES)  # so that pages can link to each other by url_path
-    ui.begin_page()  # presentation mode and the box for URL notices, on every page
+    ui.begin_page(nav)  # presentation mode (with previous / next) and the box for URL notices, on every page
     nav.run()
+    ui.end_page(nav)  # the link to the next page along PAGES
 
 
 main()

@@ -42,7 +42,7 @@ for card in view.cards:
             st.warning(f"**A source gets this wrong.** {card.correction}", icon="⚠️")
         for link in card.links:
             ui.page_link(link.url_path, link.label, link.query)
-        st.caption(f"Sources: {card.source} (in shared/seeds).")
+        st.caption(f"Sources: {card.source} (in the seeds/ folder).")
 
 with st.expander("The axis table (from the app's table of norms)", expanded=view.table_open):
     st.dataframe(pd.DataFrame(view.table), hide_index=True, width="stretch")

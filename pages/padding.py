@@ -47,7 +47,7 @@ if view.check is not None and view.bars is not None:
     if view.no_pads:
         st.warning(view.no_pads)
     left, right = st.columns([2, 3])
-    left.plotly_chart(fq.padding_mask_figure(view.check), width="stretch", key="pad_mask")
+    ui.chart(fq.padding_mask_figure(view.check), key="pad_mask", container=left)
     with right:
         st.markdown(view.mean_intro)
         for line in view.latex:

@@ -253,6 +253,16 @@ def figures(page) -> list[str]:
     )
 
 
+def nav_link(page, entry: PageEntry, base: str):
+    """The top navigation's link to one page of PAGES, as a user reaches it: pages of the "" section sit on the bar
+    itself (one click), the others in their section's menu, which this opens (the second click is the caller's)."""
+    href = base + ("/" if entry.default else f"/{entry.url_path}")
+    if not entry.section:
+        return page.locator(f'[data-testid="stTopNavLink"][href="{href}"]')
+    page.locator('[data-testid="stTopNavSection"]', has_text=entry.section).click()
+    return page.locator(f'[data-testid="stTopNavDropdownLink"][href="{href}"]')
+
+
 def texts(page) -> list[str]:
     """The text of every element in the main area except the charts (whose drawn labels come from `figures`)."""
     return page.locator(

@@ -23,7 +23,7 @@ def page(browser, live_app):
 
 
 def test_explorer_draws_the_cube_and_switching_norm_changes_the_statistics(page, live_app):
-    page.goto(live_app + "/", timeout=120_000)
+    page.goto(live_app + "/explorer", timeout=120_000)
     wait_for_app(page)
     page.locator(".st-key-cube .js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)  # the 3D cube
     expect(page.get_by_text("24 statistics, one per batch × sequence, each over 8 cells")).to_have_count(1)
@@ -47,7 +47,7 @@ _CELL_CENTRE = """([s, f]) => {
 
 
 def test_clicking_a_heatmap_cell_chooses_it(page, live_app):
-    page.goto(live_app + "/?norm=instancenorm", timeout=120_000)
+    page.goto(live_app + "/explorer?norm=instancenorm", timeout=120_000)
     wait_for_app(page)
     heat = page.locator(".st-key-heat")  # the input/output heatmaps (the chart's key on the Explorer)
     heat.scroll_into_view_if_needed()

@@ -52,8 +52,10 @@ def test_presentation_link_hides_the_controls(live_app, browser):
     ctx, page = open_view(browser, f"{live_app}/{SHARED}&present=1")
     try:
         assert not page.locator('[data-testid="stSidebar"]').is_visible()
-        assert not page.locator(".st-key-norm").is_visible()
+        assert not page.locator(".st-key-eps").is_visible()
+        assert page.locator(".st-key-norm").is_visible(), "the compact norm picker stays"
         assert page.locator(".st-key-present").is_visible(), "the switch to leave presentation mode stays"
+        page.set_viewport_size({"width": 1920, "height": 1080})  # the text grows with the window: a 1080p projector
         size = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
         assert size > 18
     finally:

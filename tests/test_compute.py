@@ -132,7 +132,7 @@ def test_properties(key, b, s, f, seed, cell_seed, data):
 
 
 def test_seed_d2l_card_outputs():
-    """Seed 002: nn.LayerNorm(2) gives [[-1, 1], [-1, 1]] and BatchNorm1d [[-1, -1], [1, 1]] on X = [[1, 2], [2, 3]]."""
+    """Source document 002: nn.LayerNorm(2) gives [[-1, 1], [-1, 1]] and BatchNorm1d [[-1, -1], [1, 1]] on X = [[1, 2], [2, 3]]."""
     x = PRESETS["d2l"].tensor()
     ln = normalize(x, "layernorm").output.squeeze(1)
     bn = normalize(x, "batchnorm").output.squeeze(1)
@@ -144,7 +144,7 @@ def test_seed_d2l_card_outputs():
 
 
 def test_seed_interview_toy_example():
-    """Seed 004: LN gives mean 4 and 3, std 1.63, x' = [-1.225, 0, 1.225]; BN's feature means are [1.5, 3.5, 5.5]."""
+    """Source document 004: LN gives mean 4 and 3, std 1.63, x' = [-1.225, 0, 1.225]; BN's feature means are [1.5, 3.5, 5.5]."""
     x = PRESETS["interview"].tensor(torch.float64)
     ln = normalize(x, "layernorm")
     assert ln.group_mean.tolist() == [4.0, 3.0]

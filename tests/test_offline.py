@@ -7,7 +7,7 @@ import tomllib
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ROOT, page_entries, rerun, wait_for_app, wait_for_charts
+from conftest import ROOT, nav_link, page_entries, rerun, wait_for_app, wait_for_charts
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 ICON_LINK = "document.querySelector(\"link[rel='shortcut icon']\")"
@@ -55,9 +55,9 @@ def session(browser, live_app):
 def test_a_page_asks_no_outside_host(session, live_app, entry):
     page, requests = session
     requests.clear()
-    path = "/" if entry.default else f"/{entry.url_path}"  # the default page lives at "/" ("/explorer": not found)
+    path = "/" if entry.default else f"/{entry.url_path}"  # the default page lives at "/" ("/start": not found)
     if page.url.startswith(live_app):
-        rerun(page, page.locator(f'[data-testid="stSidebarNav"] a[href="{live_app}{path}"]').click)
+        rerun(page, nav_link(page, entry, live_app).click)
     else:
         page.goto(live_app + path, timeout=120_000)
         wait_for_app(page)

@@ -142,9 +142,9 @@ def test_interview_page_shows_every_card_and_marks_missing_demos():
     at = app_test("interview")
     no_exception(at)
     assert [s.value for s in at.subheader] == [c.question for c in CARDS]
-    links = at.get("page_link")
+    links = [el for el in at.get("page_link") if not el.proto.label.startswith(("Previous:", "Next:"))]  # not app.py's
     shown = {el.proto.page for el in links}
-    assert "which-layernorm" in shown and "" in shown  # the Explorer is the default page: the root URL
+    assert "which-layernorm" in shown and "explorer" in shown  # the Explorer has its own URL (the start page is "/")
     missing = [c.value for c in at.caption if "not part of this build" in c.value]
     assert len(links) + len(missing) == sum(len(c.links) for c in CARDS)
 
@@ -174,15 +174,36 @@ def test_export_script_writes_out_a_preset():
 # --- presentation mode ---
 
 
-def test_presentation_mode_enlarges_figures_and_hides_controls():
+def _font_sizes(node, inside_font=False):
+    """Every font size in a figure's JSON (the sizes of dicts under keys such as font, tickfont, textfont)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if inside_font and k == "size" and isinstance(v, (int, float)):
+                yield v
+            elif isinstance(v, (dict, list)):
+                yield from _font_sizes(v, k.endswith("font"))
+    elif isinstance(node, list):
+        for v in node:
+            yield from _font_sizes(v, inside_font)
+
+
+def test_presentation_mode_enlarges_figures_and_keeps_the_norm_and_the_cell():
+    from norm_viz.ui.layout import PRESENT_MAX_HEIGHT, PRESENT_MIN_FONT
+
     plain = app_test("explorer")
     big = app_test("explorer", {"present": "1"})
     no_exception(big)
     h0 = [c["layout"]["height"] for c in charts(plain)]
     h1 = [c["layout"]["height"] for c in charts(big)]
-    assert all(b > a for a, b in zip(h0, h1, strict=True))
+    assert all(a <= b <= max(a, PRESENT_MAX_HEIGHT) for a, b in zip(h0, h1, strict=True)) and h1 != h0
+    for chart in charts(big):
+        sizes = list(_font_sizes(chart))
+        assert sizes and min(sizes) >= PRESENT_MIN_FONT, chart["layout"].get("title")
     f0 = charts(plain)[0]["layout"]["font"]["size"]
     assert charts(big)[0]["layout"]["font"]["size"] > f0
     css = next(m.value for m in big.markdown if "<style>" in m.value and 'stSidebar"]' in m.value)
-    assert 'section[data-testid="stSidebar"]' in css and ".st-key-norm" in css and ".st-key-cb" in css
-    assert not any('stSidebar"]' in m.value for m in plain.markdown)  # only the page list's own style
+    assert 'section[data-testid="stSidebar"]' in css and ".st-key-eps" in css and ".st-key-B," in css
+    assert ".st-key-norm" not in css and ".st-key-cb" not in css  # the compact norm picker and the cell stay
+    links = {el.proto.label: el.proto.page for el in big.get("page_link")}
+    assert links["Start"] == "" and links["Which LayerNorm?"] == "which-layernorm"  # previous / next, on top
+    assert not any('stSidebar"]' in m.value for m in plain.markdown)

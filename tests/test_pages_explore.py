@@ -23,7 +23,7 @@ def stats_chart(at) -> dict:
 
 
 def test_explorer_default_view_verifies_against_torch():
-    at = app_test()
+    at = app_test(EXPLORER)
     no_exception(at)
     assert any("matches `nn.LayerNorm(8)(x)`" in s.value for s in at.success)
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
@@ -32,7 +32,7 @@ def test_explorer_default_view_verifies_against_torch():
 
 
 def test_every_norm_runs_verifies_and_changes_the_statistics():
-    at = app_test()
+    at = app_test(EXPLORER)
     seen = {}
     for key in NORMS:
         at.selectbox(key="norm").select(key).run()
@@ -48,7 +48,7 @@ def test_every_norm_runs_verifies_and_changes_the_statistics():
 
 
 def test_groups_and_padding_change_the_numbers():
-    at = app_test()
+    at = app_test(EXPLORER)
     at.selectbox(key="norm").select("groupnorm").run()
     assert at.selectbox(key="G").options == ["1", "2", "4", "8"]
     at.selectbox(key="G").select(2).run()
@@ -63,7 +63,7 @@ def test_groups_and_padding_change_the_numbers():
 
 @pytest.mark.parametrize(("norm", "expected"), [("layernorm", "-1"), ("batchnorm", "-1")])
 def test_d2l_preset_reproduces_the_seed(norm, expected):
-    at = app_test()
+    at = app_test(EXPLORER)
     at.radio(key="src").set_value("preset").run()
     at.selectbox(key="preset").select("d2l").run()
     at.selectbox(key="norm").select(norm).run()
@@ -75,7 +75,7 @@ def test_d2l_preset_reproduces_the_seed(norm, expected):
 
 
 def test_choosing_a_cell_shows_its_numbers():
-    at = app_test()
+    at = app_test(EXPLORER)
     at.number_input(key="cb").set_value(1).run()
     at.number_input(key="cs").set_value(2).run()
     at.number_input(key="cf").set_value(3).run()
@@ -98,7 +98,7 @@ def test_choosing_a_cell_shows_its_numbers():
     ],
 )
 def test_bad_inputs_give_messages_not_tracebacks(setup, message):
-    at = app_test()
+    at = app_test(EXPLORER)
     if "B" in setup:
         at.slider(key="B").set_value(setup["B"]).run()
     if "S" in setup:
@@ -112,7 +112,7 @@ def test_bad_inputs_give_messages_not_tracebacks(setup, message):
 
 
 def test_malformed_url_parameters_fall_back_with_a_notice():
-    at = app_test(query={"B": "999", "norm": "superduper", "F": "abc", "S": "3"})
+    at = app_test(EXPLORER, query={"B": "999", "norm": "superduper", "F": "abc", "S": "3"})
     no_exception(at)
     warnings = " ".join(w.value for w in at.warning)
     assert "`B=999` was ignored: out of range; it must be a whole number from 1 to 16" in warnings
@@ -123,6 +123,7 @@ def test_malformed_url_parameters_fall_back_with_a_notice():
 
 def test_url_reproduces_the_view():
     at = app_test(
+        EXPLORER,
         query={
             "norm": "groupnorm",
             "G": "4",
@@ -133,7 +134,7 @@ def test_url_reproduces_the_view():
             "cb": "1",
             "cs": "4",
             "cf": "6",
-        }
+        },
     )
     no_exception(at)
     assert at.selectbox(key="norm").value == "groupnorm" and at.selectbox(key="G").value == 4
@@ -141,7 +142,7 @@ def test_url_reproduces_the_view():
 
 
 def test_edit_source_shows_a_table():
-    at = app_test()
+    at = app_test(EXPLORER)
     at.radio(key="src").set_value("edit").run()
     no_exception(at)
     assert any("Edit the values" in e.label for e in at.expander)
@@ -178,14 +179,14 @@ def test_clicked_cell_reads_every_shape_of_selection(state, expected):
 
 
 def test_a_single_value_tensor_is_explained_where_torch_refuses_it():
-    at = app_test(query={"B": "1", "S": "1", "F": "1", "norm": "groupnorm"})
+    at = app_test(EXPLORER, query={"B": "1", "S": "1", "F": "1", "norm": "groupnorm"})
     no_exception(at)
     assert any("refuses this input" in w.value for w in at.warning)
     assert charts(at), "the page still shows norm-viz's own numbers"
 
 
 def test_eps_zero_on_a_constant_group_warns_and_still_verifies():
-    at = app_test(query={"src": "preset", "preset": "d2l", "norm": "batchnorm"})
+    at = app_test(EXPLORER, query={"src": "preset", "preset": "d2l", "norm": "batchnorm"})
     at.number_input(key="eps").set_value(0.0).run()
     at.selectbox(key="norm").select("layernorm_sample").run()
     no_exception(at)
@@ -203,7 +204,7 @@ def test_norm_parameters_come_from_the_table_and_their_url_values_are_checked():
     """Every row's parameters (NORMS[key].params) get their widgets from the table: DyT's α next to the picker,
     PowerNorm's warm-up toggle and GroupScaling groups below it; a GroupScaling count that does not divide F from a
     link falls back to 0 (off) with a notice."""
-    at = app_test(query={"norm": "powernorm", "gscale": "3", "F": "8"})
+    at = app_test(EXPLORER, query={"norm": "powernorm", "gscale": "3", "F": "8"})
     no_exception(at)
     assert at.selectbox(key="gscale").value == 0 and at.toggle(key="warmup").value is True
     warnings = " ".join(w.value for w in at.warning)

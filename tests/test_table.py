@@ -186,7 +186,7 @@ def test_registered_row_export_script_reproduces_normalize(copied_row, tmp_path)
 
 
 def test_registered_row_runs_in_the_explorer(copied_row):
-    at = app_test()
+    at = app_test("explorer")
     assert copied_row.label in at.selectbox(key="norm").options
     at.selectbox(key="norm").select(COPY).run()
     no_exception(at)
@@ -209,7 +209,7 @@ def test_a_row_with_its_own_parameter_and_function(param_row, tmp_path):
     assert "a = 3.0" in torch_body(SOFT, (2, 3, 4), a=3.0)
     got = _run_script(export.reproduce_script(r, (0, 0, 0)), tmp_path)
     assert torch.allclose(torch.tensor(got["xhat"]), r.normalized, atol=2e-5)
-    at = app_test()
+    at = app_test("explorer")
     at.selectbox(key="norm").select(SOFT).run()
     no_exception(at)
     widget = at.number_input(key="ss_a")
@@ -231,10 +231,10 @@ def test_a_row_parameter_is_kept_in_a_shared_link(param_row):
     from norm_viz import ui
 
     assert "ss_a" in ui.SHARED_KEYS
-    at = app_test()
+    at = app_test("explorer")
     at.selectbox(key="norm").select(SOFT).run()
     at.number_input(key="ss_a").set_value(4.0).run()
     assert at.query_params["ss_a"] == "4.0"
-    fresh = app_test(query={"norm": SOFT, "ss_a": "5.0"})
+    fresh = app_test("explorer", query={"norm": SOFT, "ss_a": "5.0"})
     no_exception(fresh)
     assert fresh.number_input(key="ss_a").value == 5.0

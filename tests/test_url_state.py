@@ -231,7 +231,7 @@ def test_presentation_mode_is_in_the_link():
     no_exception(at)
     assert at.toggle(key="present").value is True
     assert at.query_params["present"] == "1"
-    assert any(".st-key-norm" in m.value for m in at.markdown), "presentation mode hides the norm controls"
+    assert any(".st-key-eps" in m.value for m in at.markdown), "presentation mode hides the norm's fine print"
     fresh = app_test("explorer", {"present": "maybe"})
     assert fresh.toggle(key="present").value is False
     assert "`present=maybe`" in url_notices(fresh)

@@ -13,7 +13,7 @@ from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
 from norm_viz.core.table import NORMS, unit_name
 
-ROOT_PAGE = "explorer"
+ROOT_PAGE = "start"
 """url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""
 
 
@@ -43,7 +43,7 @@ class Card:
     links: tuple[Link, ...]
     source: str
     correction: str = ""
-    """Non-empty when a seed document gets this wrong: what it says, and what is true."""
+    """Non-empty when a source document gets this wrong: what it says, and what is true."""
 
 
 CARDS: tuple[Card, ...] = (
@@ -61,7 +61,7 @@ CARDS: tuple[Card, ...] = (
             Link("LayerNorm and BatchNorm side by side", "compare"),
             Link("A real transformer's LayerNorms, measured live", "real-model"),
         ),
-        "seeds 000, 002, 003, 004",
+        "source documents 000, 002, 003, 004",
     ),
     Card(
         "which_ln",
@@ -70,10 +70,10 @@ CARDS: tuple[Card, ...] = (
         "Transformer). Averaging over the whole sequence is the GroupNorm paper's 'LayerNorm' for images; in a "
         "decoder it would let later tokens change earlier ones.",
         (Link("Which LayerNorm? Both readings against PyTorch's transformer layer", "which-layernorm"),),
-        "seeds 000 and 001",
-        correction="Seed 000 claims that in transformers LN 'is calculated across all features and all elements, "
+        "source documents 000 and 001",
+        correction="Source document 000 claims that in transformers LN 'is calculated across all features and all elements, "
         "for each instance independently' (the whole left face of the cube). That is wrong; the comments under it "
-        "(seed 001) correct it, and the linked page shows the difference on your own tensor.",
+        "(source document 001) correct it, and the linked page shows the difference on your own tensor.",
     ),
     Card(
         "bn_batch1",
@@ -84,7 +84,7 @@ CARDS: tuple[Card, ...] = (
         "output then no longer depends on its batch, but only as long as those averages match the data it sees. "
         "LayerNorm needs no batch at all.",
         (Link("Train vs eval mode with a batch of one", "train-eval", (("norm", "batchnorm"), ("B", "1"))),),
-        "seed 004",
+        "source document 004",
     ),
     Card(
         "padding",
@@ -96,7 +96,7 @@ CARDS: tuple[Card, ...] = (
             Link("Padding and the batch statistics", "padding", (("norm", "batchnorm"),)),
             Link("Padding on real sentences", "padding", (("src", "real"),)),
         ),
-        "seeds 000 and 004",
+        "source documents 000 and 004",
     ),
     Card(
         "causal",
@@ -106,7 +106,7 @@ CARDS: tuple[Card, ...] = (
         "BatchNorm in training mode, or a norm over the whole sequence, mixes all positions: a later token changes "
         "an earlier token's output, and training and step-by-step generation disagree.",
         (Link("Does a later token change an earlier one?", "causal", (("norm", "batchnorm"),)),),
-        "seeds 001 and 004",
+        "source documents 001 and 004",
     ),
     Card(
         "multi_device",
@@ -117,7 +117,7 @@ CARDS: tuple[Card, ...] = (
         "be exchanged. (Vision models often accept per-device statistics and treat the per-device batch size as a "
         "hyperparameter.)",
         (Link("Split the batch over devices", "multi-device", (("norm", "batchnorm"),)),),
-        "seeds 001 and 004",
+        "source documents 001 and 004",
     ),
     Card(
         "pre_post",
@@ -134,7 +134,7 @@ CARDS: tuple[Card, ...] = (
                 (("pl_layers", "24"),),
             ),
         ),
-        "seeds 002 and 003",
+        "source documents 002 and 003",
     ),
     Card(
         "rms",
@@ -146,7 +146,7 @@ CARDS: tuple[Card, ...] = (
             Link("RMSNorm on the explorer", "explorer", (("norm", "rmsnorm"),)),
             Link("When are two norms the same?", "equivalences"),
         ),
-        "seed 002",
+        "source document 002",
     ),
     Card(
         "powernorm",
@@ -159,7 +159,7 @@ CARDS: tuple[Card, ...] = (
             Link("PowerNorm step by step", "powernorm"),
             Link("How much batch statistics fluctuate", "fluctuation"),
         ),
-        "seed 000",
+        "source document 000",
     ),
     Card(
         "norm_free",
@@ -168,7 +168,7 @@ CARDS: tuple[Card, ...] = (
         "LayerNorm with y = γ · tanh(αx) + β: an element-wise squashing with a learned α and no statistics at all. "
         "Earlier normalization-free networks relied on careful initialization and scaling of the residual branches.",
         (Link("DyT next to LayerNorm", "dyt"),),
-        "seed 002",
+        "source document 002",
     ),
     Card(
         "d2l",
@@ -184,7 +184,7 @@ CARDS: tuple[Card, ...] = (
                 (("src", "preset"), ("preset", "d2l"), ("norm", "batchnorm")),
             ),
         ),
-        "seed 002",
+        "source document 002",
     ),
 )
 
@@ -233,7 +233,7 @@ def _fmt(v: float) -> str:
 
 
 def worked_examples() -> list[str]:
-    """The seeds' worked examples (PRESETS) under LayerNorm and BatchNorm, computed by normalize()."""
+    """The source documents' worked examples (PRESETS) under LayerNorm and BatchNorm, computed by normalize()."""
     lines = []
     for p in PRESETS.values():
         x = p.tensor()

@@ -73,28 +73,73 @@ def apply_layout(
     return fig
 
 
-def scaled(fig: go.Figure, factor: float) -> go.Figure:
-    """A copy of `fig` with every font and the height enlarged by `factor` (presentation mode)."""
-    out = go.Figure(fig)
-    lay = out.layout
+def _grow_fonts(
+    node: Any, factor: float, base: float, min_size: float, inherit: bool, seen: set[int] | None = None
+) -> None:
+    """Enlarge, in place, every font dict under `node` (keys 'font', 'tickfont', 'textfont', …): its size times
+    `factor`, at least `min_size`; a font without a size gets one only where `inherit` (else plotly's default).
+    A font dict shared by several places (one dict for three 3D axes) grows once."""
+    seen = set() if seen is None else seen
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k.endswith("font") and isinstance(v, dict):
+                if id(v) in seen:
+                    continue
+                seen.add(id(v))
+                size = v.get("size")
+                if isinstance(size, (int, float)) and not isinstance(size, bool):
+                    v["size"] = round(max(size * factor, min_size), 1)
+                elif size is None and inherit:
+                    v["size"] = round(max(base * factor, min_size), 1)
+            elif isinstance(v, (dict, list)):
+                _grow_fonts(v, factor, base, min_size, inherit, seen)
+    elif isinstance(node, list) and node and isinstance(node[0], dict):
+        for item in node:
+            _grow_fonts(item, factor, base, min_size, inherit, seen)
 
-    def grow(font: object, default: float) -> dict:
-        size = getattr(font, "size", None) or default
-        color = getattr(font, "color", None)  # keep a font's colour (highlighted titles, coloured labels)
-        return {"size": round(size * factor, 1), **({"color": color} if color else {})}
 
-    base = (lay.font.size if lay.font and lay.font.size else 12) or 12
-    out.update_layout(font=grow(lay.font, base), height=round((lay.height or 450) * factor))
-    if lay.title and lay.title.text:
-        out.update_layout(title_font=grow(lay.title.font, base * 1.25))
-    for ann in lay.annotations or ():
-        ann.font = grow(ann.font, base)
-    out.update_xaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
-    out.update_yaxes(tickfont={"size": round(base * 0.85 * factor, 1)}, title_font={"size": round(base * factor, 1)})
-    if any(t.type in ("scatter3d", "mesh3d") for t in out.data):
-        axis = {
-            "tickfont": {"size": round(base * 0.75 * factor, 1)},
-            "title": {"font": {"size": round(base * factor, 1)}},
-        }
-        out.update_scenes(xaxis=axis, yaxis=axis, zaxis=axis)
-    return out
+def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: float | None = None) -> go.Figure:
+    """A copy of `fig` for presentation mode: every font of its layout and traces (titles, tick labels, legends,
+    annotations, numbers in cells, colour bars) enlarged by `factor` and to at least `min_size` px, and its height
+    by `factor` (up to `max_height`, but never lower than it was)."""
+    spec = fig.to_dict()  # a deep copy: the figure may be cached and shown again
+    layout = spec.setdefault("layout", {})
+    base = float((layout.get("font") or {}).get("size") or 12)
+    big = round(max(base * factor, min_size), 1)
+    tick = round(max(base * 0.85 * factor, min_size), 1)
+    layout["font"] = {**(layout.get("font") or {}), "size": big}
+    seen: set[int] = set()
+    _grow_fonts({k: v for k, v in layout.items() if k != "font"}, factor, base, min_size, False, seen)
+    _grow_fonts(spec.get("data", []), factor, base, min_size, False, seen)
+    # Streamlit's plotly theme sets some fonts itself (legend, axis titles, colour bars), smaller than the layout
+    # font, so an inherited size does not reach them: give them one
+    layout.setdefault("legend", {}).setdefault("font", {}).setdefault("size", big)
+    if isinstance(layout.get("title"), dict):
+        layout["title"].setdefault("font", {}).setdefault("size", round(max(base * 1.25 * factor, min_size), 1))
+    axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis")) and isinstance(v, dict)]
+    for scene in (v for k, v in layout.items() if k.startswith("scene") and isinstance(v, dict)):
+        axes += [scene.setdefault(a, {}) for a in ("xaxis", "yaxis", "zaxis")]
+    for axis in axes:  # tick labels: set (a copy per axis), so that a figure's own smaller tickfont is overridden too
+        size = max(tick, axis.get("tickfont", {}).get("size", 0))
+        if axis.get("type") == "log":  # plotly draws a log axis's in-between labels (2, 5) at 3/4 of the size
+            size = max(size, round(min_size / 0.75, 1))
+        axis["tickfont"] = {**axis.get("tickfont", {}), "size": size}
+        title = axis.get("title")
+        if isinstance(title, dict):
+            title.setdefault("font", {}).setdefault("size", big)
+    for trace in spec.get("data", []):
+        if trace.get("texttemplate"):  # numbers in cells: plotly shrinks them to fit the cell unless told a size
+            trace.setdefault("textfont", {}).setdefault("size", tick)
+        bar = trace.get("colorbar")
+        if isinstance(bar, dict) or trace.get("type") in ("heatmap", "contour", "histogram2d"):
+            bar = trace.setdefault("colorbar", {})
+            bar.setdefault("tickfont", {}).setdefault("size", tick)
+            if isinstance(bar.get("title"), dict):
+                bar["title"].setdefault("font", {}).setdefault("size", big)
+    margin = layout.get("margin")
+    if isinstance(margin, dict) and isinstance(margin.get("t"), (int, float)):  # room for the larger title and legend
+        layout["margin"] = {**margin, "t": round(margin["t"] * factor)}
+    height = float(layout.get("height") or 450)
+    grown = height * factor if max_height is None else max(height, min(height * factor, max_height))
+    layout["height"] = round(grown)
+    return go.Figure(spec, _validate=VALIDATE)

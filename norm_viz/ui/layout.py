@@ -9,16 +9,34 @@ import pandas as pd
 import streamlit as st
 
 from norm_viz.core.params import flag
-from norm_viz.ui.state import _RUN, CELL_KEYS, GLOBAL_KEYS, SHARED_KEYS, _write_url, init_state
+from norm_viz.ui.state import _RUN, GLOBAL_KEYS, _write_url, init_state
 
 _PAGES: dict[str, Any] = {}
+_ORDER: list[Any] = []
+"""Every page in app.py's PAGES order: the suggested path that the 'next' links follow."""
+
+
+def _path(page: Any) -> str:
+    # the default page's public url_path is "" (the root); its own one is what links name
+    return str(getattr(page, "_url_path", "") or page.url_path)
 
 
 def register_pages(pages: dict[str, list[Any]]) -> None:
     """Called by app.py with its PAGES, so that pages can link to each other by url_path."""
     _PAGES.clear()
-    # the default page's public url_path is "" (the root); its own one is what links name
-    _PAGES.update({getattr(p, "_url_path", "") or p.url_path: p for group in pages.values() for p in group})
+    _ORDER.clear()
+    _ORDER.extend(p for group in pages.values() for p in group)
+    _PAGES.update({_path(p): p for p in _ORDER})
+
+
+def neighbours(current: Any) -> tuple[Any, Any]:
+    """The pages before and after `current` along PAGES (None at either end or for an unknown page)."""
+    paths = [_path(p) for p in _ORDER]
+    here = _path(current) if current is not None else None
+    if here not in paths:
+        return None, None
+    i = paths.index(here)
+    return (_ORDER[i - 1] if i > 0 else None), (_ORDER[i + 1] if i + 1 < len(_ORDER) else None)
 
 
 def page_link(url_path: str, label: str, query: Sequence[tuple[str, str]] = (), container: Any = None) -> bool:
@@ -32,18 +50,42 @@ def page_link(url_path: str, label: str, query: Sequence[tuple[str, str]] = (), 
     return True
 
 
-_NAV_CSS = """
+def _keep_present() -> dict[str, str]:
+    """Presentation mode carries itself to the next page (the other settings travel in session state)."""
+    return {"present": "1"} if presenting() else {}
+
+
+_PAGE_CSS = """
 <style>
-[data-testid="stSidebarNavItems"] { max-height: 42vh; overflow-y: auto; }
+/* less empty space above the page: the top navigation bar already separates it from the window's edge */
+[data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 </style>
 """
 
 
-def begin_page() -> None:
-    """Called by app.py on every run before the page: the presentation toggle and the box for URL notices."""
-    st.markdown(_NAV_CSS, unsafe_allow_html=True)
-    presentation_toggle()
+def begin_page(current: Any = None) -> None:
+    """Called by app.py on every run before the page: the presentation bar and the box for URL notices."""
+    st.markdown(_PAGE_CSS, unsafe_allow_html=True)
+    presentation_toggle(current)
     _RUN.notice_box = st.container()
+
+
+def end_page(current: Any = None) -> None:
+    """Called by app.py after the page: a link to the next page along PAGES (and back to the previous one)."""
+    before, after = neighbours(current)
+    if before is None and after is None:
+        return
+    st.divider()
+    left, right = st.columns(2)
+    if before is not None:
+        left.page_link(
+            before, label=f"Previous: {before.title}", icon=":material/arrow_back:", query_params=_keep_present()
+        )
+    if after is not None:
+        with right.container(horizontal_alignment="right", key="next_page"):
+            st.page_link(
+                after, label=f"Next: {after.title}", icon=":material/arrow_forward:", query_params=_keep_present()
+            )
 
 
 def presenting() -> bool:
@@ -51,41 +93,79 @@ def presenting() -> bool:
     return bool(st.session_state.get("present", False))
 
 
+PRESENT_FONT = 1.35
+"""How much presentation mode enlarges the fonts of figures (the page's text grows with the window, see the CSS)."""
+PRESENT_MIN_FONT = 18
+"""The smallest font size (px) of any figure text in presentation mode: readable from the back of a classroom."""
+PRESENT_MAX_HEIGHT = 600
+"""Figures grow in presentation mode up to this height (px), so a figure and its text fit a 1280 × 720 screen."""
+
 _PRESENT_CSS = """
 <style>
-html { font-size: 21px; }
+/* text in rem grows with the window: 16 px at 1280 px wide and below, 21.5 px at 1920 (a projector's 1080p) */
+html { font-size: max(16px, 1.12vw); }
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stSidebarNav"], header[data-testid="stHeader"] { display: none !important; }
-[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1.2rem 2.5rem 2rem 2.5rem !important; }
-h1 { font-size: 2.6rem !important; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0.6rem 1.5rem 2rem 1.5rem !important; }
+h1 { font-size: 2.1rem !important; padding-top: 0.2rem !important; }
+[data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p, [data-testid="stMarkdownContainer"] small,
+[data-testid="stMetricLabel"] p, [data-testid="stTooltipIcon"] { font-size: 0.9rem !important; }
+[data-testid="stCodeBlock"] code, [data-testid="stCode"] code { font-size: 0.9rem !important; }
+[data-testid="stMain"] p code, [data-testid="stMain"] li code { font-size: max(0.85em, 0.84rem) !important; }
+/* the bar (previous, next, the switch) stays on top while the page scrolls; blurred, as no theme colour is at hand */
+[data-testid="stLayoutWrapper"]:has(> .st-key-present_bar) { position: sticky; top: 0; z-index: 999990;
+  backdrop-filter: blur(10px); background: rgba(128, 128, 128, 0.12); border-radius: 0.5rem; padding: 0.15rem 0.6rem; }
+.katex-display { overflow-x: auto; overflow-y: hidden; }
+/* sub- and superscripts: at least 18 px on a 1920 px wide projector, their natural size on smaller screens */
+.katex .mtight:not(.sizing) { font-size: max(1em, 0.94vw) !important; }
 {hidden} { display: none !important; }
 </style>
 """
 
 
-def presentation_toggle() -> None:
-    """The 'Presentation mode' switch: in the sidebar when off, top right when on (the sidebar is then hidden)."""
+def _present_hidden() -> list[str]:
+    """The widget keys presentation mode hides: the tensor's and the norm's fine print (the norm and its own
+    parameters, such as GroupNorm's groups, and the chosen cell stay)."""
+    from norm_viz.core.params import keys
+    from norm_viz.ui.norm import NORM_PARAMS
+    from norm_viz.ui.tensor import TENSOR_PARAMS
+
+    return [*keys(TENSOR_PARAMS), *keys(NORM_PARAMS[1:])]
+
+
+def presentation_toggle(current: Any = None) -> None:
+    """The 'Presentation mode' switch, top right of every page; when on, the bar also links the previous and next
+    pages (the sidebar and the top navigation are then hidden)."""
     init_state("present", False, flag)
     on = presenting()
-    where = st.container(horizontal=True, horizontal_alignment="right") if on else st.sidebar
-    where.toggle(
+    bar = st.container(horizontal=True, vertical_alignment="center", key="present_bar")
+    if on:
+        before, after = neighbours(current)
+        if before is not None:
+            bar.page_link(before, label=before.title, icon=":material/arrow_back:", query_params=_keep_present())
+        if after is not None:
+            bar.page_link(after, label=after.title, icon=":material/arrow_forward:", query_params=_keep_present())
+    bar.space("stretch")
+    bar.toggle(
         ":material/co_present: Presentation mode",
         key="present",
-        help="Hides the controls and enlarges text and figures, for a projector; the link keeps it on.",
+        help="Hides the controls except the norm and the cell, enlarges every text for a projector, and adds "
+        "previous / next links; the link keeps it on.",
     )
     if on:
-        hidden = ", ".join(f".st-key-{k}" for k in (*SHARED_KEYS, *CELL_KEYS))  # the controls presentation mode hides
+        hidden = ", ".join(f".st-key-{k}" for k in _present_hidden())
         st.markdown(_PRESENT_CSS.replace("{hidden}", hidden), unsafe_allow_html=True)
     _write_url(GLOBAL_KEYS)
 
 
-def chart(fig: Any, key: str, **kwargs: Any) -> Any:
-    """st.plotly_chart at full width, with fonts and height enlarged in presentation mode."""
+def chart(fig: Any, key: str, container: Any = None, **kwargs: Any) -> Any:
+    """st.plotly_chart at full width; in presentation mode every font is enlarged (at least PRESENT_MIN_FONT px)
+    and the figure grows up to PRESENT_MAX_HEIGHT."""
     from norm_viz.core.theme import scaled
 
     if presenting():
-        fig = scaled(fig, 1.35)
-    return st.plotly_chart(fig, width="stretch", key=key, **kwargs)
+        fig = scaled(fig, PRESENT_FONT, min_size=PRESENT_MIN_FONT, max_height=PRESENT_MAX_HEIGHT)
+    return (container or st).plotly_chart(fig, width="stretch", key=key, **kwargs)
 
 
 GOOD_BG = "#CDEFE3"  # a light tint of figures.OUTPUT: the answer a transformer wants
