@@ -60,7 +60,8 @@ def main() -> None:
     nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, expanded=True)
     ui.register_pages(PAGES)  # so that pages can link to each other by url_path
     ui.begin_page()  # presentation mode and the box for URL notices, on every page
-    nav.run()
+    with ui.friendly_errors(f"the page “{nav.title}”"):  # a message and a log line, never a traceback
+        nav.run()
 
 
 main()

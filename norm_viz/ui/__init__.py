@@ -26,6 +26,7 @@ from norm_viz.ui.norm import (
     run_norm,
     user_result,
 )
+from norm_viz.ui.safety import checkpoint, friendly_errors, literal
 from norm_viz.ui.state import (
     CELL_KEYS,
     GLOBAL_KEYS,
@@ -71,6 +72,7 @@ __all__ = [
     "build_tensor",
     "cell_inputs",
     "chart",
+    "checkpoint",
     "choice",
     "clamp",
     "clicked_cell",
@@ -79,10 +81,12 @@ __all__ = [
     "flag",
     "float_in",
     "fmt",
+    "friendly_errors",
     "generated_tensor",
     "init_cell",
     "init_state",
     "int_in",
+    "literal",
     "norm_controls",
     "notice",
     "number_list",

@@ -12,6 +12,7 @@ from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.config import NormConfig, parse_lengths
 from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
+from norm_viz.ui.safety import literal
 from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 from norm_viz.ui.tensor import MAX_F
 
@@ -83,7 +84,7 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
         if ok != v:
             if from_url.get(p.key):
                 valid = ", ".join(map(str, p.valid(f) or ()))
-                notice(f"URL parameter `{p.key}={v}` {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
+                notice(f"URL parameter {literal(f'{p.key}={v}')} {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
             st.session_state[p.key] = ok
     c3.number_input("ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root")
     g1, g2 = c4.columns(2)
@@ -145,7 +146,7 @@ def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
         v = int(st.session_state[k])
         if v >= n:
             if from_url:
-                notice(f"URL parameter `{k}={v}` is outside this tensor ({axis} has {n}); using {n - 1}.")
+                notice(f"URL parameter {literal(f'{k}={v}')} is outside this tensor ({axis} has {n}); using {n - 1}.")
             st.session_state[k] = v = n - 1
         out.append(v)
     return out[0], out[1], out[2]
