@@ -10,6 +10,7 @@ Figures only, never asserted: the machines here are shared and noisy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import sys
@@ -79,14 +80,10 @@ def measure(what: str, fn: Callable[[], str]) -> Cost:
     import gc
 
     gc.collect()
-    try:  # give memory freed by earlier runs back to the system, so that it does not hide this run's peak
+    with contextlib.suppress(OSError):  # give memory freed by earlier runs back, so that it does not hide a peak
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS (Linux)
-    except OSError:
-        pass
     before = _rss_kb("VmRSS")
     c0, t0 = time.process_time(), time.perf_counter()
     note = fn()
@@ -175,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         if what.startswith("(warm-up"):  # the page's modules are imported once per server, not per rerun
             continue
         flag = "  <-- over budget" if c.cpu_s > 2 or c.peak_mb > 300 else ""
-        print(f"{c.cpu_s:7.2f} {c.wall_s:7.2f} {c.peak_mb:8.1f}  {c.what}{flag}" + (f"\n{'':26}{c.note}" if c.note else ""))
+        print(
+            f"{c.cpu_s:7.2f} {c.wall_s:7.2f} {c.peak_mb:8.1f}  {c.what}{flag}"
+            + (f"\n{'':26}{c.note}" if c.note else "")
+        )
         sys.stdout.flush()
     return 0
 

@@ -239,7 +239,9 @@ def read_upload(
         max_rows = max_shape[0] if rows_are == "batch" else max_shape[1]
         arr, header = _parse_csv(data, max_rows, max_shape[2], rows_are)
     else:
-        raise UploadError("the file is neither .csv nor .npy; upload a CSV table of numbers or a NumPy .npy array", name)
+        raise UploadError(
+            "the file is neither .csv nor .npy; upload a CSV table of numbers or a NumPy .npy array", name
+        )
     if arr.size == 0:
         raise UploadError("the file holds no numbers")
     if not np.isfinite(arr).all():
@@ -268,7 +270,9 @@ def _parse_npy(data: bytes, rows_are: str, max_shape: tuple[int, int, int]) -> n
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _fortran, dtype = read(buf)
     except Exception as e:  # a broken header raises many kinds of errors
-        raise UploadError(f"this is not a valid .npy file (its header is broken: {type(e).__name__}); save the array with np.save") from e
+        raise UploadError(
+            f"this is not a valid .npy file (its header is broken: {type(e).__name__}); save the array with np.save"
+        ) from e
     if dtype.hasobject:
         raise UploadError(
             "this .npy file cannot be read safely: it holds pickled Python objects, which are never loaded; save a plain numeric array with np.save"
@@ -310,7 +314,9 @@ def _parse_csv(data: bytes, max_rows: int, max_cols: int, rows_are: str) -> tupl
                 "(switch 'rows of a 2D table are' for the other limit)"
             )
         if line.count(",") >= max_cols:
-            raise UploadError(f"line {i + 1} of the CSV has more than {max_cols} columns; the limit is {max_cols} features")
+            raise UploadError(
+                f"line {i + 1} of the CSV has more than {max_cols} columns; the limit is {max_cols} features"
+            )
         cells = [c.strip() for c in line.split(",")]
         long = next((c for c in cells if len(c) > MAX_CELL_CHARS), None)
         if long is not None:

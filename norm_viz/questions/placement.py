@@ -286,7 +286,10 @@ def check_cost(shape: tuple[int, int, int], layers: int, heads: int) -> None:
     )
     if heads > 1 and deepest is not None and deepest < layers:
         valid += ", or fewer attention heads (each head keeps its own S × S attention scores)"
-    budget.check(f"A {layers}-layer stack with {heads} head{"s" if heads != 1 else ""} on a {b} × {s} × {f} tensor", cost(shape, layers, heads), valid)
+    noun = "head" if heads == 1 else "heads"
+    budget.check(
+        f"A {layers}-layer stack with {heads} {noun} on a {b} × {s} × {f} tensor", cost(shape, layers, heads), valid
+    )
 
 
 def compare(x: Tensor, cfg: PlacementConfig, tick: Callable[[], None] | None = None) -> Comparison:

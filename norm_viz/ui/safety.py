@@ -60,7 +60,7 @@ def friendly_errors(where: str = "this page") -> Iterator[None]:
         yield
     except ScriptControlException:  # st.rerun, st.stop, st.switch_page: Streamlit's own control flow
         raise
-    except Exception as e:  # noqa: BLE001 - this is the one place where every error ends up
+    except Exception as e:  # the one place where every unexpected error ends up
         LOG.exception("unexpected error on %s", where)
         st.error(
             f"Something went wrong while drawing {where} ({type(e).__name__}). The values you chose may be more "
