@@ -170,6 +170,8 @@ class Upload:
     header: tuple[str, ...] | None = None
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 MAX_CELL_CHARS = 40
 """The longest text a CSV cell may have before it is converted (a number needs far fewer characters)."""
 
@@ -246,6 +248,12 @@ def read_upload(
         raise UploadError("the file holds no numbers")
     if not np.isfinite(arr).all():
         raise UploadError("the file contains NaN or infinite values; every value must be a finite number")
+    big = float(np.abs(arr).max())
+    if big > FLOAT32_MAX:
+        raise UploadError(
+            f"the largest |value| is {big:.3g}, beyond float32's range (about 3.4e38), where the app computes; "
+            "rescale the values"
+        )
     _check_shape(arr.shape, rows_are, max_shape)
     arr = arr.reshape(_as_3d_shape(arr.shape, rows_are))
     return Upload(np.ascontiguousarray(arr, dtype=np.float64), header)

@@ -38,7 +38,11 @@ def literal(text: object, limit: int = 80) -> str:
     s = _BREAKS.sub(" ", s)
     longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if s.startswith(("`", " ")) or s.endswith(("`", " ")) or not s.strip() else ""
+    # CommonMark strips one space from each end of a span that is not all spaces: pad when the text starts or ends
+    # with a backtick (it would join the fence) or a space (it would be stripped)
+    pad = " " if s.strip() and (s.startswith(("`", " ")) or s.endswith(("`", " "))) else ""
+    if not s:
+        return "` `"
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
@@ -60,6 +64,9 @@ def friendly_errors(where: str = "this page") -> Iterator[None]:
         yield
     except ScriptControlException:  # st.rerun, st.stop, st.switch_page: Streamlit's own control flow
         raise
+    except ValueError as e:  # the package's own refusals say what is wrong and what would be valid
+        LOG.warning("%s refused its input: %s", where, e)
+        st.error(f"{where[:1].upper()}{where[1:]} cannot show these values: {e}", icon=":material/error:")
     except Exception as e:  # the one place where every unexpected error ends up
         LOG.exception("unexpected error on %s", where)
         st.error(
