@@ -143,11 +143,79 @@ def _npy_header(shape: tuple[int, ...]) -> bytes:
     return buf.getvalue()
 
 
+def _tree_rss_mb() -> float:
+    """Resident memory of this process and all its descendants (the export's Chromium), in MB."""
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parent[int(d.name)] = int(fields[1])
+            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [me]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += [c for c, p in parent.items() if p == pid]
+    return total / 2**20
+
+
+def png_exports(n: int = 3) -> None:
+    """Time and peak memory (this process plus its Chromium) of n PNG exports of the largest cube, drawn the old way
+    (fig.to_image: a browser per export) and by the shared renderer (classroom.png)."""
+    import threading
+
+    from norm_viz.classroom import png
+    from norm_viz.core.compute import normalize
+    from norm_viz.core.data import make_tensor
+    from norm_viz.explore import figures
+
+    r = normalize(make_tensor(16, 32, 64), "groupnorm", groups=8)
+    fig = figures.cube_figure(r, (0, 0, 0))
+    size = png.png_size(fig)
+    ways = {
+        "fig.to_image (a browser per export)": lambda: fig.to_image(format="png", width=size[0], height=size[1]),
+        "classroom.png.render_png (one shared browser)": lambda: png.render_png(fig, *size),
+    }
+    print(f"PNG export of the 16 × 32 × 64 cube at {size[0]} × {size[1]} px, {n} exports each:")
+    for name, fn in ways.items():
+        base = _tree_rss_mb()
+        peak = [base]
+        done = threading.Event()
+
+        def watch(peak: list[float] = peak, done: threading.Event = done) -> None:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], _tree_rss_mb())
+
+        t = threading.Thread(target=watch, daemon=True)
+        t.start()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            data = fn()
+            times.append(time.perf_counter() - t0)
+        done.set()
+        t.join()
+        assert data[:4] == b"\x89PNG"
+        each = ", ".join(f"{x:.1f}" for x in times)
+        print(f"  {name}: {each} s; peak memory above the start {peak[0] - base:.0f} MB")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--page", action="append", help="only these url_paths (repeatable)")
     ap.add_argument("--no-uploads", action="store_true")
+    ap.add_argument("--png", action="store_true", help="only time PNG exports: a browser per export vs the shared one")
     args = ap.parse_args(argv)
+    if args.png:
+        png_exports()
+        return 0
     sys.path.insert(0, str(ROOT))
     import logging
 
