@@ -365,8 +365,9 @@ def fit_tanh_alpha(x: Tensor, y: Tensor, lo: float = 1e-3, hi: float = 20.0) -> 
     """The α (and its scale a) that best fit y ≈ a·tanh(α·x) in least squares, by a log-spaced search."""
     xd, yd = x.double().reshape(-1), y.double().reshape(-1)
     alphas = torch.logspace(math.log10(lo), math.log10(hi), 400, dtype=torch.float64)
-    # α in chunks, so that at most ~2 M tanh values exist at once (65,536 values × 400 α at once held 600 MB)
-    step = max(1, 2_000_000 // max(1, xd.numel()))
+    # α in chunks of ~0.5 M tanh values (65,536 values × 400 α at once held 600 MB; 2 M-value chunks still left
+    # ~400 MB resident in a Streamlit script thread, whose malloc arena keeps large freed blocks)
+    step = max(1, 500_000 // max(1, xd.numel()))
     a_parts, err_parts = [], []
     for chunk in alphas.split(step):
         t = torch.tanh(chunk[:, None] * xd[None, :])
