@@ -241,3 +241,17 @@ def test_fmt_shows_tiny_values_in_scientific_notation():
     assert fmt(1e-7) == "1e-07" and fmt(-2.5e-9) == "-2.5e-09" and fmt(0.0) == fmt(-0.0) == "0"
     r = normalize(torch.tensor([[[1.0, 1.0 + 1e-3]]]), "layernorm")
     assert fmt(float(r.computed_var[0])) != "0"  # a variance of 2.5e-07 is not shown as zero
+
+
+@pytest.mark.parametrize("typed", ["2, [a](http://evil.example)", "4, _x_", "8, <b>x</b>"])
+def test_typed_lists_do_not_echo_markup(typed):
+    """The batch sizes and lengths text boxes: the error names a bad part only when it cannot be markup."""
+    from norm_viz.beyond.fluctuation import parse_sizes
+    from norm_viz.core.config import parse_lengths
+
+    for parse in (parse_sizes, lambda t: parse_lengths(t, 2, 8)):
+        with pytest.raises(ValueError, match="not a part with other characters") as e:
+            parse(typed)
+        assert "evil" not in str(e.value) and "<b>" not in str(e.value) and "_x_" not in str(e.value)
+    with pytest.raises(ValueError, match="not 'x'"):
+        parse_sizes("2, x")

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from norm_viz.core import budget
+from norm_viz.core.config import not_a_number
 from norm_viz.core.data import make_tensor
 
 KINDS: tuple[str, ...] = ("token_like", "image_like")
@@ -122,7 +123,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(sorted({int(p) for p in parts}))
     except ValueError:
-        raise ValueError(f"batch sizes must be whole numbers separated by commas, got {text!r}") from None
+        raise ValueError(f"batch sizes must be whole numbers separated by commas, not {not_a_number(parts)}") from None
     if not sizes:
         raise ValueError("give at least one batch size")
     if sizes[0] < 1 or sizes[-1] > MAX_BATCH:
