@@ -22,6 +22,9 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 LOG = logging.getLogger("norm_viz")
 
+UNEXPECTED = "Something went wrong while drawing"
+"""How the message for an unexpected error starts (tests look for it: a caught bug must still fail them)."""
+
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
 
 
@@ -70,7 +73,7 @@ def friendly_errors(where: str = "this page") -> Iterator[None]:
     except Exception as e:  # the one place where every unexpected error ends up
         LOG.exception("unexpected error on %s", where)
         st.error(
-            f"Something went wrong while drawing {where} ({type(e).__name__}). The values you chose may be more "
+            f"{UNEXPECTED} {where} ({type(e).__name__}). The values you chose may be more "
             "extreme than this view can show: try smaller numbers, another tensor or the defaults (open the page "
             "without its URL parameters). The details were written to the server's log.",
             icon=":material/error:",
