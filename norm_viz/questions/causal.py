@@ -102,9 +102,10 @@ def _jacobian_map(
 
 def jacobian_cost(shape: tuple[int, int, int], norms: int) -> budget.Cost:
     """The estimated cost of the exact Jacobian: F forward passes over the B·S·F tensor per norm (fitted to one
-    run of 14 norms on 16 × 32 × 64: 2.3 CPU-seconds, one thread); the memory is a few copies of the tensor."""
+    run of 14 norms on 16 × 32 × 64: 2.3 CPU-seconds, one thread, plus 60% for a busy machine); the memory is a few
+    copies of the tensor."""
     b, s, f = shape
-    return budget.Cost(cpu_s=norms * f * b * s * f * 8e-8, mb=b * s * f * 8 * 12 / 1e6)
+    return budget.Cost(cpu_s=norms * f * b * s * f * 1.3e-7, mb=b * s * f * 8 * 12 / 1e6)
 
 
 def causal_leakage(
