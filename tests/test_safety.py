@@ -260,3 +260,41 @@ def test_typed_lists_do_not_echo_markup(typed):
         assert "evil" not in str(e.value) and "<b>" not in str(e.value) and "_x_" not in str(e.value)
     with pytest.raises(ValueError, match="not 'x'"):
         parse_sizes("2, x")
+
+
+def test_the_png_renderer_draws_one_at_a_time_and_refuses_a_crowd(monkeypatch):
+    """classroom.png: one drawing at a time, at most MAX_WAITING waiting, the next refused at once; sizes bounded."""
+    import threading
+
+    from norm_viz.classroom import png
+
+    monkeypatch.setattr(png, "_start", lambda: None)  # no Chromium here: the figure below draws itself
+    release, drawing = threading.Event(), threading.Semaphore(0)
+    active, most = [0], [0]
+
+    class Fig:
+        def to_image(self, **kw) -> bytes:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            drawing.release()
+            release.wait(30)
+            active[0] -= 1
+            return b"\x89PNG" + str(kw["width"]).encode()
+
+    out: list[bytes] = []
+    threads = [threading.Thread(target=lambda: out.append(png.render_png(Fig(), 800, 600))) for _ in range(3)]
+    threads[0].start()
+    assert drawing.acquire(timeout=30)  # the first one is drawing
+    for t in threads[1:]:
+        t.start()
+    deadline = time.monotonic() + 30
+    while png._waiting < png.MAX_WAITING and time.monotonic() < deadline:
+        time.sleep(0.01)  # until both wait for the renderer
+    with pytest.raises(png.Busy, match="waiting"):
+        png.render_png(Fig(), 800, 600)
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert out == [b"\x89PNG800"] * 3 and most[0] == 1
+    with pytest.raises(ValueError, match="too large"):
+        png.render_png(Fig(), png.MAX_SIDE + 1, 100)
