@@ -3,6 +3,7 @@ server refuses an upload larger than the app's limit before the app sees it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
@@ -71,5 +72,25 @@ def test_the_server_refuses_an_upload_over_the_limit(browser, live_app, tmp_path
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(big_file))
         page.wait_for_function("() => /exceeds|too large|limit/i.test(document.body.innerText)")
         assert not sent_big  # the browser did not even send it
+    finally:
+        ctx.close()
+
+
+@pytest.mark.browser
+def test_png_export_is_drawn_by_the_shared_renderer(browser, live_app):
+    """Clicking the PNG button twice downloads two PNGs of the chosen size (the server draws them in one Chromium)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_app}/export?src=preset&preset=d2l&norm=layernorm&ex_fig=stats")
+        wait_for_app(page)
+        button = page.get_by_role("button", name="This figure as PNG")
+        for _ in range(2):
+            with page.expect_download(timeout=120_000) as dl:
+                button.click()
+            data = Path(dl.value.path()).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n"
+            assert int.from_bytes(data[16:20], "big") == 1600  # the IHDR width
+            assert dl.value.suggested_filename.endswith("_stats.png")
     finally:
         ctx.close()
