@@ -56,6 +56,11 @@ WORST: dict[str, list[dict[str, str]]] = {
 """For each page (its url_path), the links with the largest values its parameters accept."""
 
 
+WARM: dict[str, dict[str, str]] = {"causal": {"cz_method": "jacobian"}}
+"""Warm-up links other than the defaults: the first forward-mode Jacobian of a process compiles torch's scripted
+kernels for dual numbers (1.5-2 CPU-seconds once per server process, not per rerun)."""
+
+
 @dataclass(frozen=True)
 class Cost:
     """One measured rerun."""
@@ -112,13 +117,39 @@ def _page_run(url_path: str, query: dict[str, str]) -> Callable[[], str]:
     return run
 
 
+def edges() -> dict[str, list[dict[str, str]]]:
+    """The largest links each budget still allows (computed from the cost functions, so they follow any change)."""
+    from norm_viz.beyond import fluctuation as fl
+    from norm_viz.core import budget
+    from norm_viz.questions import causal, placement
+
+    big = (16, 32, 64)
+    powers = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    links: dict[str, list[dict[str, str]]] = {"placement": [], "fluctuation": [], "causal": []}
+
+    def layers(heads: int) -> int | None:
+        return budget.largest(lambda k: placement.cost(big, k, heads), 1, 48)
+
+    def batches(sizes: tuple[int, ...]) -> int | None:
+        return budget.largest(lambda k: fl.cost(sizes, k, 64, 64), 2, 400)
+
+    for heads in (64, 1):
+        links["placement"].append({**BIG, "pl_layers": str(layers(heads)), "pl_heads": str(heads), "pl_wscale": "3.0"})
+    for sizes in ((256,), powers):
+        n = batches(sizes)
+        links["fluctuation"].append({"fl_sizes": ",".join(map(str, sizes)), "fl_n": str(n), "fl_S": "64", "fl_F": "64"})
+    f = budget.largest(lambda k: causal.jacobian_cost((16, 32, k), len(causal.NORMS)), 1, 64)
+    links["causal"].append({**BIG, "F": str(f), "cz_method": "jacobian"})
+    return links
+
+
 def _uploads() -> list[tuple[str, Callable[[], str]]]:
     from norm_viz.core.data import UploadError, parse_upload
 
     rows = b"1\n" * 1_000_000  # 2 MB, a million one-value rows
     wide = (",".join(["1.5"] * 333_000) + "\n").encode()  # 2 MB, one row of a third of a million values
-    npy = _npy_header((1_000, 250)) + b"\0" * 2_000_000  # 250,000 float64 values
-    files = {"csv 10^6 rows": ("rows.csv", rows), "csv 333k columns": ("wide.csv", wide), "npy 250k": ("a.npy", npy)}
+    npy = _npy_header((1_000, 240)) + b"\0" * 1_920_000  # 240,000 float64 values, under 2 MB
+    files = {"csv 10^6 rows": ("rows.csv", rows), "csv 333k columns": ("wide.csv", wide), "npy 240k": ("a.npy", npy)}
 
     def parse(name: str, data: bytes) -> Callable[[], str]:
         def run() -> str:
@@ -225,11 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     measure("warm-up", _page_run("walkthrough", {}))  # imports of the framework and the page registry
     jobs: list[tuple[str, Callable[[], str]]] = []
+    edge = edges()
     for page, queries in WORST.items():
         if args.page and page not in args.page:
             continue
-        jobs.append((f"(warm-up of /{page} at its defaults, not shown)", _page_run(page, {})))
-        for q in queries:
+        jobs.append((f"(warm-up of /{page} at its defaults, not shown)", _page_run(page, WARM.get(page, {}))))
+        for q in [*queries, *edge.get(page, [])]:
             link = "/" + page + "?" + "&".join(f"{k}={v if len(v) < 30 else v[:27] + '…'}" for k, v in q.items())
             jobs.append((link, _page_run(page, q)))
     if not args.no_uploads and not args.page:
