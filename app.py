@@ -66,7 +66,8 @@ def main() -> None:
     nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, position="top")
     ui.register_pages(PAGES)  # so that pages can link to each other by url_path
     ui.begin_page(nav)  # presentation mode (with previous / next) and the box for URL notices, on every page
-    nav.run()
+    with ui.friendly_errors(f"the page “{nav.title}”"):  # a message and a log line, never a traceback
+        nav.run()
     ui.end_page(nav)  # the link to the next page along PAGES
 
 

@@ -18,7 +18,7 @@ PARAMS = (
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
 def view_of(x: torch.Tensor, cfg: CausalConfig) -> CausalView:
-    return causal_view(x, cfg)
+    return causal_view(x, cfg, ui.checkpoint)  # stops between passes when the viewer leaves
 
 
 st.title("Causal leakage: can a later token change an earlier one?")

@@ -6,7 +6,7 @@ import shutil
 import streamlit as st
 
 from norm_viz import ui
-from norm_viz.classroom import export
+from norm_viz.classroom import export, png
 from norm_viz.core.table import NORMS
 from norm_viz.explore import figures
 
@@ -69,12 +69,15 @@ can_png = importlib.util.find_spec("kaleido") is not None and bool(shutil.which(
 if can_png:
     st.download_button(
         "⬇ This figure as PNG (1600 px wide)",
-        lambda: fig.to_image(format="png", width=1600, height=int(fig.layout.height or 500) * 2, scale=1),
+        lambda: png.render_png(fig, *png.png_size(fig)),  # one shared renderer, one export at a time
         f"{name}_{which}.png",
         "image/png",
         key="_ex_png",
     )
-    st.caption("The PNG is drawn when you click (a few seconds). Every chart's camera icon also saves what you see.")
+    st.caption(
+        "The PNG is drawn when you click, by one renderer shared by every visitor (about a second; a few more while "
+        "others export). Every chart's camera icon also saves what you see."
+    )
 else:
     st.info(
         "PNG export needs the `kaleido` package and a Chromium browser on the server (pip install -r requirements.txt; "

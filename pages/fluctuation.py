@@ -40,7 +40,7 @@ d3.toggle("variable sentence lengths (token-like)", key="fl_var")
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def measure(cfg: FluctuationConfig) -> FluctuationView:
-    return fluctuation_view(cfg)
+    return fluctuation_view(cfg, ui.checkpoint)  # stops between batches when the viewer leaves
 
 
 try:

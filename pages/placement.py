@@ -21,7 +21,7 @@ PARAMS = (
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
 def view_of(x: torch.Tensor, cfg: PlacementConfig) -> PlacementView:
-    return placement_view(x, cfg)
+    return placement_view(x, cfg, ui.checkpoint)
 
 
 st.title("Pre-norm or post-norm: where does the LayerNorm go?")
@@ -52,7 +52,7 @@ fallback = heads_fallback(int(ss.pl_heads), f)
 if fallback is not None:
     heads, msg = fallback
     if from_url["pl_heads"]:
-        ui.notice(f"URL parameter `pl_heads={ss.pl_heads}` was ignored: {msg} Using {heads}.")
+        ui.notice(f"URL parameter {ui.literal(f'pl_heads={ss.pl_heads}')} was ignored: {msg} Using {heads}.")
     else:
         st.warning(f"{msg} Using {heads} instead.", icon=":material/warning:")
     ss.pl_heads = heads

@@ -134,7 +134,12 @@ def charts(at) -> list[dict]:
 
 
 def no_exception(at) -> None:
+    """No exception escaped, and none was caught by ui.friendly_errors (which turns it into an error box)."""
     assert not at.exception, [e.value for e in at.exception]
+    from norm_viz.ui.safety import UNEXPECTED
+
+    caught = [e.value for e in at.error if e.value.startswith(UNEXPECTED)]
+    assert not caught, caught
 
 
 def _free_port() -> int:

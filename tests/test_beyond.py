@@ -201,10 +201,12 @@ def test_fluctuation_view_measures_both_kinds_and_explains_bad_sizes():
 # --- ε and dtype -----------------------------------------------------------------------------------
 
 
-def test_tex_num_writes_small_numbers_as_powers():
-    assert eps_dtype.tex_num(1e-8) == "10^{-8}"
-    assert eps_dtype.tex_num(2.5e-7) == r"2.5 \times 10^{-7}"
-    assert eps_dtype.tex_num(0.1) == "10^{-1}"
+def test_tex_writes_small_numbers_as_powers():
+    """numbers.tex (which replaced eps_dtype's own tex_num) never rounds a small ε to 0."""
+    assert tex(1e-8) == "10^{-8}"
+    assert tex(2.5e-7) == r"2.5 \times 10^{-7}"
+    assert tex(1e-30) == "10^{-30}"
+    assert tex(0.1) == "0.1"
 
 
 def test_breaks_at_follows_the_error_curve():
@@ -223,7 +225,7 @@ def test_eps_dtype_view_follows_eps(eps):
     # a token whose std is √ε comes out with std √(ε / 2ε) = 0.707, whatever ε is
     assert "comes out with std 0.707 instead of 1" in view.takeaway
     assert "NaN without ε and exactly 0 with it" in view.takeaway
-    assert r"\text{NaN}" in view.zero_latex and eps_dtype.tex_num(e) in view.zero_latex
+    assert r"\text{NaN}" in view.zero_latex and tex(e) in view.zero_latex
     assert set(view.damping_curves) == {*eps_dtype.DAMPING_EPS, e}
     assert list(view.table) == list(eps_dtype.DTYPES) and view.table["float32"]["distinct values left at c = 10⁴"]
     assert view.agree_from > math.sqrt(e) / 10  # the placements differ up to about √ε

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import make_tensor
-from norm_viz.core.numbers import fmt
+from norm_viz.core.numbers import fmt, tex
 
 EPS_CHOICES: tuple[str, ...] = ("1e-08", "1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1")
 """The ε values the page offers, as their URL text."""
@@ -23,14 +23,6 @@ FEATURES = 16
 """Features per test token in every experiment."""
 DAMPING_EPS: tuple[float, ...] = (1e-8, 1e-5, 1e-2)
 """The ε values drawn in the damping figure, besides the chosen one."""
-
-
-def tex_num(v: float) -> str:
-    """1e-05 as 10^{-5} and 2.5e-07 as 2.5 \\times 10^{-7} for st.latex, however small (ε can be 10⁻⁸)."""
-    mant, exp = f"{v:.1e}".split("e")
-    mant = mant.rstrip("0").rstrip(".")
-    power = f"10^{{{int(exp)}}}"
-    return power if mant == "1" else rf"{mant} \times {power}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +149,7 @@ def zero_variance_latex(value: float, eps: float, no_eps: ZeroVariance, with_eps
     return (
         rf"\varepsilon = 0:\ \frac{{{fmt(value)} - {fmt(value)}}}{{\sqrt{{0 + 0}}}} = \frac{{0}}{{0}} \to "
         rf"{shown}, \dots"
-        rf"\qquad \varepsilon = {tex_num(eps)}:\ \frac{{0}}{{\sqrt{{0 + {tex_num(eps)}}}}} = {fmt(with_eps.output[0])}"
+        rf"\qquad \varepsilon = {tex(eps)}:\ \frac{{0}}{{\sqrt{{0 + {tex(eps)}}}}} = {fmt(with_eps.output[0])}"
     )
 
 

@@ -6,12 +6,14 @@ torch only (no streamlit, no plotly); the page's one call is `fluctuation_view`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from norm_viz.core import budget
+from norm_viz.core.config import not_a_number
 from norm_viz.core.data import make_tensor
 
 KINDS: tuple[str, ...] = ("token_like", "image_like")
@@ -58,6 +60,7 @@ def fluctuation(
     variable_lengths: bool = True,
     pool: int = MAX_BATCH,
     momentum: float = 0.1,
+    tick: Callable[[], None] | None = None,
 ) -> Fluctuation:
     """Draw `n_batches` mini-batches of each size from one dataset of `kind` and measure their statistics.
 
@@ -99,7 +102,9 @@ def measure(
     example = torch.zeros(0)
     for bs in batch_sizes:
         means, variances, n_tok = [], [], []
-        for _ in range(n_batches):
+        for i in range(n_batches):
+            if tick is not None and i % 32 == 31:
+                tick()
             idx = torch.randperm(pool, generator=g)[:bs]
             m_b, v_b = _masked_moments(data[idx], mask[idx])
             means.append(m_b)
@@ -120,6 +125,8 @@ def measure(
         toks.append(sum(n_tok) / len(n_tok))
         if bs == min(batch_sizes):
             example = m_t
+        if tick is not None:
+            tick()
     t = torch.tensor
     return Fluctuation(
         kind, tuple(batch_sizes), kurt, t(spreads_m), t(spreads_v), t(dist_m), t(dist_v), t(toks), example.float()
@@ -132,7 +139,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(sorted({int(p) for p in parts}))
     except ValueError:
-        raise ValueError(f"batch sizes must be whole numbers separated by commas, got {text!r}") from None
+        raise ValueError(f"batch sizes must be whole numbers separated by commas, not {not_a_number(parts)}") from None
     if not sizes:
         raise ValueError("give at least one batch size")
     if sizes[0] < 1 or sizes[-1] > MAX_BATCH:
@@ -199,14 +206,42 @@ class FluctuationView:
     takeaway: str
 
 
-def fluctuation_view(cfg: FluctuationConfig) -> FluctuationView:
-    """Both kinds of data measured at `cfg`'s batch sizes; ValueError (with an example) for unreadable sizes."""
+def cost(sizes: Sequence[int], batches: int, sequence: int, features: int) -> budget.Cost:
+    """The estimated cost of fluctuation_view: every drawn value is read about once per kind of data, plus a fixed
+    cost per drawn batch (fitted to runs of 320 to 6,400 batches and 1 to 315 million values, one thread, then
+    raised by 60% after whole-page runs at the budget's edge measured 2.2 CPU-seconds on the busy machine)."""
+    values = batches * sum(sizes) * sequence * features
+    per_kind = values * 9e-9 + batches * len(sizes) * 1.4e-4
+    pool = MAX_BATCH * sequence * features * 8 * 6 / 1e6  # the dataset, its mask and standardized copies, in MB
+    return budget.Cost(cpu_s=len(KINDS) * per_kind, mb=pool + batches * features * 8 * 4 / 1e6)
+
+
+def check_cost(sizes: Sequence[int], batches: int, sequence: int, features: int) -> None:
+    """Raise budget.TooMuchWork, naming how many batches per size would fit, when the measurement is too large."""
+    most = budget.largest(lambda n: cost(sizes, n, sequence, features), 2, batches)
+    valid = (
+        f"with these batch sizes at S = {sequence}, F = {features} choose at most {most} batches per size"
+        if most
+        else f"choose fewer or smaller batch sizes (they add up to {sum(sizes)} sequences per round), or a smaller S or F"
+    )
+    if most:
+        valid += ", or fewer or smaller batch sizes, or a smaller S or F"
+    what = f"{batches} batches of each of {len(sizes)} sizes (adding up to {sum(sizes)} sequences of {sequence} × {features})"
+    budget.check(what, cost(sizes, batches, sequence, features), valid)
+
+
+def fluctuation_view(cfg: FluctuationConfig, tick: Callable[[], None] | None = None) -> FluctuationView:
+    """Both kinds of data measured at `cfg`'s batch sizes; ValueError (with an example) for unreadable sizes, and
+    budget.TooMuchWork (a ValueError) for a measurement too large for one rerun. `tick` is called after each batch
+    size (the page passes a function that stops the work when its viewer has left)."""
     try:
         sizes = parse_sizes(cfg.sizes)
     except ValueError as e:
         raise ValueError(f"{e}. Example: 2, 4, 8, 16, 32") from None
+    check_cost(sizes, cfg.batches, cfg.sequence, cfg.features)
     runs = tuple(
-        fluctuation(kind, sizes, cfg.batches, cfg.sequence, cfg.features, cfg.seed, cfg.variable) for kind in KINDS
+        fluctuation(kind, sizes, cfg.batches, cfg.sequence, cfg.features, cfg.seed, cfg.variable, tick=tick)
+        for kind in KINDS
     )
     token, image = runs
     return FluctuationView(runs, sizes, drivers(token, image), fluctuation_takeaway(token, image))

@@ -5,6 +5,7 @@ Pure Python (no torch, no streamlit): the ui layer fills them from widgets, the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,13 @@ class NormConfig:
         return int(self.get("scaling_groups", 0))
 
 
+def not_a_number(parts: list[str]) -> str:
+    """The first part of a typed list that is not a whole number, quoted only if it holds nothing but letters,
+    digits and signs (an error message shows it, and a visitor's text must not be rendered as markup)."""
+    bad = next((p for p in parts if not p.lstrip("+-").isdigit()), "")
+    return repr(bad[:20]) if re.fullmatch(r"[0-9A-Za-z.+\-]+", bad) else "a part with other characters"
+
+
 def parse_lengths(text: str, batch: int, sequence: int) -> tuple[int, ...]:
     """'3, 5, 2' -> one length per sequence, each 0..S; ValueError says what is valid."""
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
@@ -77,7 +85,7 @@ def parse_lengths(text: str, batch: int, sequence: int) -> tuple[int, ...]:
     try:
         vals = tuple(int(p) for p in parts)
     except ValueError:
-        raise ValueError(f"lengths must be whole numbers separated by commas, got {text!r}") from None
+        raise ValueError(f"lengths must be whole numbers separated by commas, not {not_a_number(parts)}") from None
     if len(vals) == 1:
         vals = vals * batch
     if len(vals) != batch:

@@ -150,7 +150,55 @@ def default_lengths(batch: int, sequence: int) -> tuple[int, ...]:
 
 
 class UploadError(ValueError):
-    """An uploaded file that cannot be turned into a (batch, sequence, features) tensor."""
+    """An uploaded file that cannot be turned into a (batch, sequence, features) tensor.
+
+    `reason` says why in the app's words; `text` is the part of the file it quotes (a line, a cell), kept apart so
+    that the page can show it literally (it is the visitor's text, never to be rendered as markup).
+    """
+
+    def __init__(self, reason: str, text: str | None = None) -> None:
+        super().__init__(reason if text is None else f"{reason}: {text!r}")
+        self.reason = reason
+        self.text = text
+
+
+@dataclass(frozen=True, eq=False)
+class Upload:
+    """A parsed upload: the (B, S, F) float64 array, and the CSV header row it skipped (None when there was none)."""
+
+    array: np.ndarray
+    header: tuple[str, ...] | None = None
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+MAX_CELL_CHARS = 40
+"""The longest text a CSV cell may have before it is converted (a number needs far fewer characters)."""
+
+
+def _caps(rows_are: str, max_shape: tuple[int, int, int]) -> str:
+    return ", ".join(f"{axis} ≤ {cap}" for axis, cap in zip(("batch", "sequence", "features"), max_shape, strict=True))
+
+
+def _as_3d_shape(shape: tuple[int, ...], rows_are: str) -> tuple[int, ...]:
+    """The (B, S, F) shape a 1D to 3D array becomes (other shapes are returned as they are)."""
+    if len(shape) == 1:
+        return (1, 1, *shape)
+    if len(shape) == 2:
+        return (shape[0], 1, shape[1]) if rows_are == "batch" else (1, *shape)
+    return shape
+
+
+def _check_shape(shape: tuple[int, ...], rows_are: str, max_shape: tuple[int, int, int]) -> None:
+    if not 1 <= len(shape) <= 3:
+        raise UploadError(
+            f"the array has {len(shape)} dimensions, shape {shape}; upload 1 to 3 dimensions (batch, sequence, features)"
+        )
+    full = _as_3d_shape(shape, rows_are)
+    if any(n > cap for n, cap in zip(full, max_shape, strict=True)):
+        raise UploadError(
+            f"the tensor's shape {full} is too large for the explorer; the limits are {_caps(rows_are, max_shape)}"
+        )
 
 
 def parse_upload(
@@ -165,75 +213,142 @@ def parse_upload(
 
     A 2D table's rows are batch items (B = rows, S = 1) or the tokens of one sequence (B = 1, S = rows).
     """
+    return read_upload(name, data, rows_are=rows_are, max_bytes=max_bytes, max_shape=max_shape).array
+
+
+def read_upload(
+    name: str,
+    data: bytes,
+    *,
+    rows_are: str = "batch",
+    max_bytes: int = 2_000_000,
+    max_shape: tuple[int, int, int] = (16, 32, 64),
+) -> Upload:
+    """parse_upload, also returning the CSV header row it skipped (so that the page can say so).
+
+    Sizes are checked before any value is converted: the .npy header's shape, the CSV's count of rows and of
+    columns per row, the length of each cell. A file far too large costs a scan of its bytes, not a parse.
+    """
     if len(data) > max_bytes:
         raise UploadError(f"the file is {len(data):,} bytes; the limit is {max_bytes:,} bytes")
+    if rows_are not in ("batch", "sequence"):
+        raise UploadError(f"rows_are must be 'batch' or 'sequence', got {rows_are!r}")
     lower = name.lower()
+    header = None
     if lower.endswith(".npy"):
-        arr = _parse_npy(data)
+        arr = _parse_npy(data, rows_are, max_shape)
     elif lower.endswith((".csv", ".txt")):
-        arr = _parse_csv(data)
+        max_rows = max_shape[0] if rows_are == "batch" else max_shape[1]
+        arr, header = _parse_csv(data, max_rows, max_shape[2], rows_are)
     else:
-        raise UploadError(f"'{name}' is neither .csv nor .npy; upload a CSV table of numbers or a NumPy .npy array")
+        raise UploadError(
+            "the file is neither .csv nor .npy; upload a CSV table of numbers or a NumPy .npy array", name
+        )
     if arr.size == 0:
         raise UploadError("the file holds no numbers")
     if not np.isfinite(arr).all():
         raise UploadError("the file contains NaN or infinite values; every value must be a finite number")
-    if arr.ndim == 1:
-        arr = arr[None, None, :]
-    elif arr.ndim == 2:
-        if rows_are not in ("batch", "sequence"):
-            raise UploadError(f"rows_are must be 'batch' or 'sequence', got {rows_are!r}")
-        arr = arr[:, None, :] if rows_are == "batch" else arr[None, :, :]
-    elif arr.ndim != 3:
+    big = float(np.abs(arr).max())
+    if big > FLOAT32_MAX:
         raise UploadError(
-            f"the array has {arr.ndim} dimensions, shape {arr.shape}; upload 1 to 3 dimensions (batch, sequence, features)"
+            f"the largest |value| is {big:.3g}, beyond float32's range (about 3.4e38), where the app computes; "
+            "rescale the values"
         )
-    caps = ", ".join(f"{axis} ≤ {cap}" for axis, cap in zip(("batch", "sequence", "features"), max_shape, strict=True))
-    if any(n > cap for n, cap in zip(arr.shape, max_shape, strict=True)):
-        raise UploadError(f"the tensor's shape {tuple(arr.shape)} is too large for the explorer; the limits are {caps}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    _check_shape(arr.shape, rows_are, max_shape)
+    arr = arr.reshape(_as_3d_shape(arr.shape, rows_are))
+    return Upload(np.ascontiguousarray(arr, dtype=np.float64), header)
 
 
-def _parse_npy(data: bytes) -> np.ndarray:
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _parse_npy(data: bytes, rows_are: str, max_shape: tuple[int, int, int]) -> np.ndarray:
+    if not data.startswith(_NPY_MAGIC):
+        if data[:1] == b"\x80":  # the first byte of a pickle (protocol 2 and later)
+            raise UploadError(
+                "this file cannot be read safely: it is a pickled Python object, which is never loaded; "
+                "save a plain numeric array with np.save"
+            )
+        raise UploadError(
+            "this is not a .npy file: it does not start with NumPy's signature (\\x93NUMPY); save the array with np.save"
+        )
+    buf = io.BytesIO(data)
+    try:  # the header alone: dtype and shape, before any value is read
+        version = np.lib.format.read_magic(buf)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _fortran, dtype = read(buf)
+    except Exception as e:  # a broken header raises many kinds of errors
+        raise UploadError(
+            f"this is not a valid .npy file (its header is broken: {type(e).__name__}); save the array with np.save"
+        ) from e
+    if dtype.hasobject:
+        raise UploadError(
+            "this .npy file cannot be read safely: it holds pickled Python objects, which are never loaded; save a plain numeric array with np.save"
+        )
+    if dtype.kind not in "biuf":
+        raise UploadError(f"the array's type is {dtype}; it must hold numbers (int or float)")
+    _check_shape(tuple(shape), rows_are, max_shape)
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise UploadError(
-                "this .npy file cannot be read safely: it holds pickled Python objects, which are never loaded; save a plain numeric array with np.save"
-            ) from e
-        raise UploadError(f"this is not a valid .npy file ({e}); save the array with np.save") from e
-    except Exception as e:  # a truncated or non-.npy file raises many kinds of errors
+    except Exception as e:  # a truncated file raises many kinds of errors
         raise UploadError(f"this is not a valid .npy file ({type(e).__name__}); save the array with np.save") from e
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-        raise UploadError(
-            f"the array's type is {getattr(arr, 'dtype', type(arr))}; it must hold numbers (int or float)"
-        )
     return arr.astype(np.float64)
 
 
-def _parse_csv(data: bytes) -> np.ndarray:
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_csv(data: bytes, max_rows: int, max_cols: int, rows_are: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise UploadError("the CSV file is not UTF-8 text") from e
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise UploadError("the CSV file is empty")
+    what = "batch items" if rows_are == "batch" else "tokens of one sequence"
     rows: list[list[float]] = []
-    for i, line in enumerate(lines):
+    header: tuple[str, ...] | None = None
+    seen = 0
+    for i, line in enumerate(io.StringIO(text)):  # line by line: a file of a million rows stops at row max + 2
+        if not line.strip():
+            continue
+        seen += 1
+        if seen > max_rows + 1 or (seen > max_rows and header is None and rows):
+            raise UploadError(
+                f"the CSV has more than {max_rows} rows; with rows as {what} the limit is {max_rows} "
+                "(switch 'rows of a 2D table are' for the other limit)"
+            )
+        if line.count(",") >= max_cols:
+            raise UploadError(
+                f"line {i + 1} of the CSV has more than {max_cols} columns; the limit is {max_cols} features"
+            )
         cells = [c.strip() for c in line.split(",")]
-        try:
+        long = next((c for c in cells if len(c) > MAX_CELL_CHARS), None)
+        if long is not None:
+            raise UploadError(
+                f"line {i + 1} of the CSV has a cell of {len(long):,} characters; a number needs at most {MAX_CELL_CHARS}"
+            )
+        numeric = [_is_number(c) for c in cells]
+        if all(numeric):
             rows.append([float(c) for c in cells])
-        except ValueError:
-            if i == 0:
-                continue  # a header row
-            raise UploadError(f"line {i + 1} of the CSV has a value that is not a number: {line[:60]!r}") from None
+        elif not rows and header is None and not any(numeric):
+            header = tuple(cells)  # a header row: names only
+        else:
+            bad = next(c for c, ok in zip(cells, numeric, strict=True) if not ok)
+            where = (
+                "line 1 mixes numbers and text, so it is neither a header (names only) nor a row of numbers"
+                if not rows and header is None
+                else f"line {i + 1} of the CSV has a value that is not a number"
+            )
+            raise UploadError(f"{where} ({bad[:MAX_CELL_CHARS]!r})", line.strip()[:60])
     if not rows:
-        raise UploadError("the CSV file has a header but no rows of numbers")
+        raise UploadError("the CSV file has a header but no rows of numbers" if header else "the CSV file is empty")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise UploadError(
             f"the CSV rows have different numbers of columns ({sorted(widths)}); every row needs the same"
         )
-    return np.array(rows, dtype=np.float64)
+    return np.array(rows, dtype=np.float64), header

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def fmt(v: float, digits: int = 4) -> str:
-    """A number with sensible precision for the screen (no '-0.000')."""
-    if v == 0 or abs(v) < 10 ** (-digits - 2):
+    """A number with sensible precision for the screen: '0' for zero (never '-0'), scientific notation for tiny and
+    huge values (1e-07, not 0: a variance of 10⁻⁷ is not a zero variance)."""
+    if v == 0:
         return "0"
     return f"{v:.{digits}g}"
 

@@ -12,6 +12,7 @@ import torch
 import torch.autograd.forward_ad as fwAD
 from torch import Tensor
 
+from norm_viz.core import budget
 from norm_viz.core.numbers import fmt_delta
 from norm_viz.core.table import NORMS
 from norm_viz.questions.common import attempt, names, run, significant, table_keys
@@ -78,7 +79,9 @@ def _direction(features: int, seed: int) -> Tensor:
     return v / v.norm()
 
 
-def _jacobian_map(fn: Callable[[Tensor], Tensor], x: Tensor, tb: int, ts: int) -> Tensor:
+def _jacobian_map(
+    fn: Callable[[Tensor], Tensor], x: Tensor, tb: int, ts: int, tick: Callable[[], None] | None = None
+) -> Tensor:
     """max over (i, j) of |∂y[b', s', i] / ∂x[tb, ts, j]|: forward-mode AD, one pass per input feature j.
 
     Forward mode costs F passes; reverse mode (autograd.functional.jacobian) would cost one per output value.
@@ -92,7 +95,17 @@ def _jacobian_map(fn: Callable[[Tensor], Tensor], x: Tensor, tb: int, ts: int) -
             dy = fwAD.unpack_dual(fn(fwAD.make_dual(x, tangent))).tangent
         if dy is not None:
             out = torch.maximum(out, dy.abs().amax(-1))
+        if tick is not None:
+            tick()
     return out
+
+
+def jacobian_cost(shape: tuple[int, int, int], norms: int) -> budget.Cost:
+    """The estimated cost of the exact Jacobian: F forward passes over the B·S·F tensor per norm (fitted to one
+    run of 14 norms on 16 × 32 × 64: 2.3 CPU-seconds, one thread, plus 60% for a busy machine); the memory is a few
+    copies of the tensor."""
+    b, s, f = shape
+    return budget.Cost(cpu_s=norms * f * b * s * f * 1.3e-7, mb=b * s * f * 8 * 12 / 1e6)
 
 
 def causal_leakage(
@@ -103,6 +116,7 @@ def causal_leakage(
     groups: int | None = None,
     keys: Sequence[str] | None = None,
     seed: int = 0,
+    tick: Callable[[], None] | None = None,
 ) -> CausalCheck:
     """Perturb token (b, s) and map, per norm, max |Δ output| over features at every (b', s').
 
@@ -135,7 +149,7 @@ def causal_leakage(
             delta = None if y2 is None else (y2 - base).abs().amax(-1)
         else:
             try:
-                delta, err = _jacobian_map(f_out, x, tb, ts), None
+                delta, err = _jacobian_map(f_out, x, tb, ts, tick), None
             except (ValueError, RuntimeError, NotImplementedError) as e:
                 delta, err = None, f"no forward-mode derivative for {spec.label}: {e}"
         rows.append(LeakRow(key, spec.label, None if delta is None else delta.detach(), err))
@@ -201,11 +215,28 @@ def causal_takeaway(check: CausalCheck) -> str | None:
     return f"Changing token ({tb}, {ts}) moved no earlier position under any norm: all are causal-safe on this tensor."
 
 
-def causal_view(x: Tensor, cfg: CausalConfig) -> CausalView:
-    """Perturb the chosen token of x and tabulate, per norm, where the outputs moved."""
-    b, s, _f = x.shape
+def causal_view(x: Tensor, cfg: CausalConfig, tick: Callable[[], None] | None = None) -> CausalView:
+    """Perturb the chosen token of x and tabulate, per norm, where the outputs moved.
+
+    An exact Jacobian too large for one rerun falls back to the finite difference, with a warning saying which
+    sizes would allow it. `tick` is called between passes (the page passes a function that stops when nobody waits).
+    """
+    b, s, f = x.shape
     tb, ts = min(max(cfg.batch, 0), b - 1), token_position(cfg.position, s)
-    check = causal_leakage(x, (tb, ts), cfg.size, cfg.method)
+    method, too_large = cfg.method, []
+    if method == "jacobian":
+        n = len(table_keys(None))
+        cost = jacobian_cost((b, s, f), n)
+        if not cost.within:
+            most = budget.largest(lambda k: jacobian_cost((b, s, k), n), 1, f)
+            fit = f"F ≤ {most}" if most else "a smaller B or S"
+            too_large.append(
+                f"The exact Jacobian of {n} norms on a {b} × {s} × {f} tensor would take {cost} (one rerun may use "
+                f"{budget.MAX_CPU_S:g} CPU-seconds): showing the finite difference instead. Choose {fit} in the sidebar "
+                "for the exact derivative."
+            )
+            method = "difference"
+    check = causal_leakage(x, (tb, ts), cfg.size, method, tick=tick)
     notice = None
     if s < 2:
         notice = (
@@ -228,5 +259,5 @@ def causal_view(x: Tensor, cfg: CausalConfig) -> CausalView:
                 "note": r.error or "",
             }
         )
-    warnings = tuple(f"**{r.label}** cannot run on this tensor: {r.error}" for r in check.rows if r.error)
+    warnings = (*too_large, *(f"**{r.label}** cannot run on this tensor: {r.error}" for r in check.rows if r.error))
     return CausalView(check, notice, tuple(table), warnings, causal_takeaway(check))

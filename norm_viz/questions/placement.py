@@ -7,12 +7,14 @@ torch only. Post-norm (Vaswani et al., 2017): x <- LN(x + F(x)); pre-norm (Xiong
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as Fn
 from torch import Tensor, nn
 
+from norm_viz.core import budget
 from norm_viz.core.numbers import fmt, tex
 from norm_viz.core.table import valid_group_counts
 
@@ -215,7 +217,13 @@ def readout(shape: tuple[int, int, int], seed: int, dtype: torch.dtype = torch.f
 
 
 def run_stack(
-    x: Tensor, weights: tuple[BlockWeights, ...], heads: int, placement: str, final_norm: bool, seed: int = 0
+    x: Tensor,
+    weights: tuple[BlockWeights, ...],
+    heads: int,
+    placement: str,
+    final_norm: bool,
+    seed: int = 0,
+    tick: Callable[[], None] | None = None,
 ) -> PlacementResult:
     """Run the stack on x, measuring the stream per layer and the gradient of loss = mean over tokens of r·y."""
     b, s, f = x.shape
@@ -228,6 +236,8 @@ def run_stack(
         for w in weights:
             h = block(h, w, heads, placement)
             stream.append(h)
+            if tick is not None:
+                tick()
         out = h
         if placement == "pre" and final_norm:
             ones, zeros = torch.ones(f, dtype=dtype), torch.zeros(f, dtype=dtype)
@@ -239,6 +249,8 @@ def run_stack(
         ref = x.detach().to(dtype)
         for w in weights:
             ref = torch_layer(w, heads, placement)(ref)
+            if tick is not None:
+                tick()
         diff = float((ref - h).abs().max()) if weights else 0.0
     values = [t.detach() for t in stream]
     token_rms = [t.pow(2).mean(-1).sqrt() for t in values]
@@ -255,17 +267,45 @@ def run_stack(
     )
 
 
-def compare(x: Tensor, cfg: PlacementConfig) -> Comparison:
-    """Both placements on x with the same seeded weights; raises ValueError for bad head counts or shapes."""
+def cost(shape: tuple[int, int, int], layers: int, heads: int) -> budget.Cost:
+    """The estimated cost of compare(): autograd keeps about 23 float64 values per stream value and 2 per attention
+    score of every layer (fitted to measurements of L = 24..48, B = 8..16, S = 16..32, F = 32..64, 1..64 heads)."""
+    b, s, f = shape
+    mb = layers * b * s * (f * 1.8e-4 + heads * s * 1.9e-5)
+    return budget.Cost(cpu_s=mb * 0.0045, mb=mb)
+
+
+def check_cost(shape: tuple[int, int, int], layers: int, heads: int) -> None:
+    """Raise budget.TooMuchWork naming the deepest stack that fits when this one is too large."""
+    b, s, f = shape
+    deepest = budget.largest(lambda n: cost(shape, n, heads), 1, layers)
+    valid = (
+        f"at B = {b}, S = {s}, F = {f} with {heads} heads choose at most {deepest} layers"
+        if deepest
+        else "choose a smaller tensor (B, S or F) in the sidebar"
+    )
+    if heads > 1 and deepest is not None and deepest < layers:
+        valid += ", or fewer attention heads (each head keeps its own S × S attention scores)"
+    noun = "head" if heads == 1 else "heads"
+    budget.check(
+        f"A {layers}-layer stack with {heads} {noun} on a {b} × {s} × {f} tensor", cost(shape, layers, heads), valid
+    )
+
+
+def compare(x: Tensor, cfg: PlacementConfig, tick: Callable[[], None] | None = None) -> Comparison:
+    """Both placements on x with the same seeded weights; raises ValueError for bad head counts or shapes, and
+    budget.TooMuchWork (a ValueError) for a stack too large for one rerun. `tick` is called after every block (the
+    page passes a function that stops the work when its viewer has left)."""
     if x.dim() != 3:
         raise ValueError(f"the input must have 3 axes (batch, sequence, feature), not {x.dim()}")
     b, s, f = x.shape
     if cfg.layers < 1:
         raise ValueError(f"the stack needs at least 1 layer, not {cfg.layers}")
     check_heads(f, cfg.heads)
+    check_cost((b, s, f), cfg.layers, cfg.heads)
     weights = make_weights(cfg.layers, f, cfg.seed, cfg.weight_scale)
-    post = run_stack(x, weights, cfg.heads, "post", cfg.final_norm, cfg.seed)
-    pre = run_stack(x, weights, cfg.heads, "pre", cfg.final_norm, cfg.seed)
+    post = run_stack(x, weights, cfg.heads, "post", cfg.final_norm, cfg.seed, tick)
+    pre = run_stack(x, weights, cfg.heads, "pre", cfg.final_norm, cfg.seed, tick)
     return Comparison(cfg, (b, s, f), post, pre)
 
 
@@ -348,7 +388,7 @@ def placement_takeaway(comp: Comparison) -> str:
     return f"{first}; {second}{third}"
 
 
-def placement_view(x: Tensor, cfg: PlacementConfig) -> PlacementView:
+def placement_view(x: Tensor, cfg: PlacementConfig, tick: Callable[[], None] | None = None) -> PlacementView:
     """Both placements on x, with the check against torch, the LaTeX lines, the output table and the takeaway."""
     f = x.shape[-1]
     if f < 2:
@@ -359,7 +399,9 @@ def placement_view(x: Tensor, cfg: PlacementConfig) -> PlacementView:
         )
         return PlacementView(None, warning, None, False, "", "", "", None, (), "")
     try:
-        comp = compare(x, cfg)
+        comp = compare(x, cfg, tick)
+    except budget.TooMuchWork as e:
+        return PlacementView(None, None, f"{e}.", False, "", "", "", None, (), "")
     except ValueError as e:
         return PlacementView(None, None, f"The stack cannot run on this tensor: {e}.", False, "", "", "", None, (), "")
     post, pre, n, h = comp.post, comp.pre, comp.config.layers, comp.config.heads

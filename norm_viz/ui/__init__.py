@@ -29,6 +29,7 @@ from norm_viz.ui.norm import (
     user_result,
 )
 from norm_viz.ui.real import source_lengths
+from norm_viz.ui.safety import checkpoint, friendly_errors, literal
 from norm_viz.ui.state import (
     CELL_KEYS,
     GLOBAL_KEYS,
@@ -74,6 +75,7 @@ __all__ = [
     "build_tensor",
     "cell_inputs",
     "chart",
+    "checkpoint",
     "choice",
     "clamp",
     "clicked_cell",
@@ -83,11 +85,13 @@ __all__ = [
     "flag",
     "float_in",
     "fmt",
+    "friendly_errors",
     "generated_tensor",
     "init_cell",
     "init_state",
     "int_in",
     "neighbours",
+    "literal",
     "norm_controls",
     "notice",
     "number_list",

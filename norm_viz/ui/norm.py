@@ -13,6 +13,7 @@ from norm_viz.core.config import NormConfig, parse_lengths
 from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
 from norm_viz.ui.real import source_lengths
+from norm_viz.ui.safety import literal
 from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 from norm_viz.ui.tensor import MAX_F
 
@@ -84,7 +85,7 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
         if ok != v:
             if from_url.get(p.key):
                 valid = ", ".join(map(str, p.valid(f) or ()))
-                notice(f"URL parameter `{p.key}={v}` {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
+                notice(f"URL parameter {literal(f'{p.key}={v}')} {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
             st.session_state[p.key] = ok
     c3.number_input("ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root")
     g1, g2 = c4.columns(2)
@@ -132,12 +133,28 @@ def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
         st.error(f"{NORMS[cfg.key].label} cannot run on this tensor: {e}")
         return None
     if not torch.isfinite(r.output).all():
-        st.warning(
-            f"With ε = {cfg.eps:g}, a group whose values are all equal has variance 0, so x̂ = 0 / √0 = NaN "
-            "(torch.nn gives NaN too). Set ε > 0, e.g. 1e-5, to get 0 instead.",
-            icon=":material/warning:",
-        )
+        st.warning(nonfinite_output_message(r), icon=":material/warning:")
     return r
+
+
+def nonfinite_output_message(r: NormResult) -> str:
+    """Why a normalization of finite inputs gave NaN or inf: a zero-variance group with ε = 0, or values too large."""
+    var = r.computed_var
+    zero = 0 if var is None else int((var == 0).sum())
+    if r.eps == 0 and zero:
+        one = r.group_size == 1
+        why = "holds a single value" if one else "holds values that are all equal"
+        return (
+            f"With ε = 0, {zero} of the {r.n_groups} groups have variance 0 (each {why}), so x̂ = 0 / √0 = NaN there "
+            "(torch.nn gives NaN too). Set ε > 0, e.g. 1e-5, to get 0 instead"
+            + (", or use fewer groups so that each holds more than one value." if one else ".")
+        )
+    big = float(r.input.abs().max())
+    return (
+        f"The output is not finite although ε = {r.eps:g}: the values are too large for {r.input.dtype} "
+        f"(largest |x| = {big:.3g}; float32 holds numbers up to about 3.4e38 and their squares must fit too). "
+        "Rescale the input, e.g. divide it by 10⁶."
+    )
 
 
 def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -148,7 +165,7 @@ def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
         v = int(st.session_state[k])
         if v >= n:
             if from_url:
-                notice(f"URL parameter `{k}={v}` is outside this tensor ({axis} has {n}); using {n - 1}.")
+                notice(f"URL parameter {literal(f'{k}={v}')} is outside this tensor ({axis} has {n}); using {n - 1}.")
             st.session_state[k] = v = n - 1
         out.append(v)
     return out[0], out[1], out[2]

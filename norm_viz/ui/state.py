@@ -16,6 +16,7 @@ import streamlit as st
 
 from norm_viz.core import params as P
 from norm_viz.core.params import Param
+from norm_viz.ui.safety import literal
 
 T = TypeVar("T")
 
@@ -109,7 +110,7 @@ def init_state(key: str, default: Any, parse: Callable[[str], Any]) -> bool:
             return True
         except (ValueError, TypeError) as e:
             fallback = ss.get(key, ss.get(_KEEP + key, default))
-            notice(f"URL parameter `{key}={raw[:40]}` was ignored: {e}. Using {fallback!r}.")
+            notice(f"URL parameter {literal(f'{key}={raw}', 60)} was ignored: {e}. Using {literal(repr(fallback))}.")
     if key in ss:
         ss[key] = ss[key]  # a value Streamlit keeps even if the widget is new here
     elif _KEEP + key in ss:  # the widget was on another page: restore its last value
@@ -151,7 +152,7 @@ def sync_url(keys: Sequence[str | Param]) -> None:
     allowed = set(names) | set(GLOBAL_KEYS)
     unknown = [k for k in st.query_params if k not in allowed]
     if unknown and not ss.get(_CHECKED):  # only a link from outside deserves a notice
-        shown = ", ".join(f"`{k}`" for k in unknown[:8])
+        shown = ", ".join(literal(k, 40) for k in unknown[:8])
         notice(f"URL parameter(s) {shown} are not used by this page and were removed.")
     for k in unknown:
         del st.query_params[k]

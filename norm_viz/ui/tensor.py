@@ -12,12 +12,16 @@ import streamlit as st
 import torch
 
 from norm_viz.core.config import TensorConfig
-from norm_viz.core.data import KINDS, PRESETS, UploadError, make_tensor, parse_upload
+from norm_viz.core.data import KINDS, PRESETS, UploadError, make_tensor, read_upload
 from norm_viz.core.params import Param
 from norm_viz.ui.real import REAL_PARAMS, real_source_controls, real_source_tensor
+from norm_viz.ui.safety import literal
 from norm_viz.ui.state import declare
 
 MAX_B, MAX_S, MAX_F = 16, 32, 64
+
+UPLOAD_MB = 2
+"""The largest upload in MB (what parse_upload accepts; the uploader refuses larger files before they are sent)."""
 
 
 SOURCES = {
@@ -89,7 +93,15 @@ def _upload_controls() -> TensorConfig:
         horizontal=True,
         format_func=lambda r: {"batch": "batch items", "sequence": "tokens of one sequence"}[r],
     )
-    up = sb.file_uploader("CSV (2D) or .npy (1D-3D), at most 2 MB", type=["csv", "npy", "txt"], key="upload")
+    # max_upload_size: the browser refuses a larger file before sending it, and the server's upload handler refuses
+    # its body past this size while it streams in (server.maxUploadSize in .streamlit/config.toml only applies when
+    # Streamlit finds that file: started from another directory without it, the default is 200 MB).
+    up = sb.file_uploader(
+        "CSV (2D) or .npy (1D-3D), at most 2 MB",
+        type=["csv", "npy", "txt"],
+        key="upload",
+        max_upload_size=UPLOAD_MB,
+    )
     sb.caption(
         f"Limits: batch ≤ {MAX_B}, sequence ≤ {MAX_S}, features ≤ {MAX_F}. Files are parsed as numbers only, never unpickled."
     )
@@ -97,11 +109,20 @@ def _upload_controls() -> TensorConfig:
         data = up.getvalue()
         digest = hashlib.sha256(data + st.session_state.rows_are.encode()).hexdigest()[:16]
         try:
-            arr = parse_upload(up.name, data, rows_are=st.session_state.rows_are, max_shape=(MAX_B, MAX_S, MAX_F))
+            upload = read_upload(
+                up.name,
+                data,
+                rows_are=st.session_state.rows_are,
+                max_bytes=UPLOAD_MB * 2**20,
+                max_shape=(MAX_B, MAX_S, MAX_F),
+            )
         except UploadError as e:
-            sb.error(f"Could not use '{up.name}': {e}")
+            quoted = f": {literal(e.text)}" if e.text else ""
+            sb.error(f"Could not use {literal(up.name, 60)}: {e.reason}{quoted}")
         else:
-            st.session_state["_upload_array"] = (digest, arr)
+            st.session_state["_upload_array"] = (digest, upload.array)
+            if upload.header is not None:
+                sb.caption(f"Line 1 was read as column names, not numbers: {literal(', '.join(upload.header))}.")
     held = st.session_state.get("_upload_array")
     if held is None:
         sb.info("No file yet: showing the D2L example until you upload one.")
