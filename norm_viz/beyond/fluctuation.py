@@ -79,7 +79,7 @@ def fluctuation(
     else:
         lengths = torch.full((pool,), sequence)
     mask = torch.arange(sequence)[None, :] < lengths[:, None]
-    return measure(data, mask, kind, batch_sizes, n_batches, g, momentum)
+    return measure(data, mask, kind, batch_sizes, n_batches, g, momentum, tick=tick)
 
 
 def measure(
@@ -90,9 +90,11 @@ def measure(
     n_batches: int,
     g: torch.Generator,
     momentum: float = 0.1,
+    tick: Callable[[], None] | None = None,
 ) -> Fluctuation:
     """The batch statistics of `n_batches` random mini-batches of each size drawn from `data` (N, S, F) with its
-    `mask` of real tokens; every feature first standardized over the whole dataset. Real text uses it too."""
+    `mask` of real tokens; every feature first standardized over the whole dataset. Real text uses it too.
+    `tick` is called every 32 batches and after each size, so that the caller can stop work nobody waits for."""
     pool, _s, features = data.shape
     data = data.double()
     mu, var = _masked_moments(data, mask)
