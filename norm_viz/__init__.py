@@ -4,9 +4,12 @@ from norm_viz.core.compute import NormResult, normalize, reference, verify
 from norm_viz.core.config import NormConfig
 from norm_viz.core.data import KINDS, PRESETS, make_tensor
 from norm_viz.core.table import NORMS, Norm
+from norm_viz.training import CNNHistory, LMHistory, train_cnn, train_lm
 
 __all__ = [
     "KINDS",
+    "CNNHistory",
+    "LMHistory",
     "NORMS",
     "PRESETS",
     "Norm",
@@ -15,5 +18,7 @@ __all__ = [
     "make_tensor",
     "normalize",
     "reference",
+    "train_cnn",
+    "train_lm",
     "verify",
 ]
