@@ -8,10 +8,10 @@ from norm_viz.training import CNNHistory, LMHistory, train_cnn, train_lm
 
 __all__ = [
     "KINDS",
-    "CNNHistory",
-    "LMHistory",
     "NORMS",
     "PRESETS",
+    "CNNHistory",
+    "LMHistory",
     "Norm",
     "NormConfig",
     "NormResult",

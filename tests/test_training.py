@@ -67,7 +67,9 @@ def test_a_run_leaves_the_global_rng_alone():
 
 def test_callback_sees_every_step_and_stops_the_run():
     seen = []
-    h = train_lm("rmsnorm", "pre", steps=10, seed=0, callback=lambda s, n: seen.append((s.step, n)) or s.step < 3, **TINY)
+    h = train_lm(
+        "rmsnorm", "pre", steps=10, seed=0, callback=lambda s, n: seen.append((s.step, n)) or s.step < 3, **TINY
+    )
     assert seen == [(1, 10), (2, 10), (3, 10)]
     assert h.stopped and h.final is None and len(h.steps) == 3
 
@@ -202,7 +204,9 @@ def test_eval_mode_loss_does_not_depend_on_batch_size_but_training_mode_does():
     train4 = lm.mean_loss(model, val, 4, 24, d.pad, train_mode=True)
     train8 = lm.mean_loss(model, val, 8, 24, d.pad, train_mode=True)
     assert abs(train4 - train8) > 1e-5  # batch statistics: the other sentences of the batch change the loss
-    assert all(torch.equal(a, b) for a, b in zip(before, model.buffers()))  # evaluation leaves running stats alone
+    assert all(
+        torch.equal(a, b) for a, b in zip(before, model.buffers(), strict=True)
+    )  # evaluation leaves running stats alone
 
 
 def test_final_evaluation_of_a_short_batchnorm_run():
@@ -221,7 +225,7 @@ def test_final_evaluation_of_a_short_batchnorm_run():
 def test_digits_are_real_and_split_once():
     d = cnn.digits()
     assert d.x_train.shape[1:] == (1, 8, 8) and len(d.y_train) + len(d.y_val) == 1797
-    assert 0.0 <= float(d.x_train.min()) and float(d.x_train.max()) <= 1.0
+    assert float(d.x_train.min()) >= 0.0 and float(d.x_train.max()) <= 1.0
     assert set(d.y_val.tolist()) == set(range(10))
 
 

@@ -92,7 +92,7 @@ class Digits:
 @functools.cache
 def digits(val_fraction: float = 0.25) -> Digits:
     """load_digits split into training and validation by one fixed permutation (seed 0, independent of runs)."""
-    from sklearn.datasets import load_digits  # noqa: PLC0415 (only the CNN needs scikit-learn)
+    from sklearn.datasets import load_digits
 
     d = load_digits()
     x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
@@ -213,8 +213,15 @@ def run_cnn(cfg: CNNConfig, *, callback: CNNCallback | None = None) -> CNNHistor
         steps=tuple(records),
         val_error_per_epoch=tuple(per_epoch_err),
         val_error=per_epoch_err[-1] if done else None,
-        val_error_train_mode=error_rate(model, data.x_val, data.y_val, cfg.batch_size, train_mode=True) if done else None,
+        val_error_train_mode=error_rate(model, data.x_val, data.y_val, cfg.batch_size, train_mode=True)
+        if done
+        else None,
         train_error=error_rate(model, data.x_train, data.y_train) if done else None,
         stopped=stopped,
         cpu_s=time.process_time() - start,
     )
+
+
+def partial_history(cfg: CNNConfig, steps: list[CNNStep] | tuple[CNNStep, ...]) -> CNNHistory:
+    """The history of a run stopped after `steps` (no evaluation)."""
+    return CNNHistory(cfg, tuple(steps), (), None, None, None, True, steps[-1].cpu_s if steps else 0.0)

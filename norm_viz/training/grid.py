@@ -277,9 +277,7 @@ def cnn_table(rows: Sequence[CNNSummary]) -> list[dict[str, str]]:
     """One line per norm, one column per batch size: validation error in %, mean ± standard deviation over seeds."""
     errs = cnn_errors(rows)
     sizes = sorted({bs for by in errs.values() for bs in by})
-    return [
-        {"norm": label(n), **{f"batch {bs}": _pm(errs[n].get(bs)) for bs in sizes}} for n in errs
-    ]
+    return [{"norm": label(n), **{f"batch {bs}": _pm(errs[n].get(bs)) for bs in sizes}} for n in errs]
 
 
 def _pm(v: tuple[float, float, int] | None) -> str:
@@ -371,8 +369,10 @@ def lm_verdicts(rows: Sequence[LMSummary]) -> list[str]:
         causal = [label(n) for n, p, a, g in leaks if a is not None and a < 1e-4 and p == "pre"]
         leaky = [f"{label(n)} ({g:+.3f})" for n, p, a, g in leaks if a is not None and a >= 1e-4 and p == "pre"]
         out.append(
-            "Causal leak (pre-norm): none for " + (", ".join(causal) or "no norm")
-            + "; present for " + (", ".join(leaky) or "no norm")
+            "Causal leak (pre-norm): none for "
+            + (", ".join(causal) or "no norm")
+            + "; present for "
+            + (", ".join(leaky) or "no norm")
             + " (gap = causal loss − training-mode loss on the same batch)."
         )
     return out

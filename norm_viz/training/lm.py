@@ -226,7 +226,9 @@ class CharLM(nn.Module):
         self.embed = nn.Embedding(vocab + 1, cfg.width)  # the last row is the pad
         self.pos = nn.Embedding(cfg.max_len, cfg.width)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
-        self.final = SequenceNorm(cfg.norm, cfg.width, powernorm_warmup=cfg.powernorm_warmup) if cfg.placement == "pre" else None
+        self.final = (
+            SequenceNorm(cfg.norm, cfg.width, powernorm_warmup=cfg.powernorm_warmup) if cfg.placement == "pre" else None
+        )
         self.head = nn.Linear(cfg.width, vocab)
         for m in self.modules():  # GPT-2's initialization: small weights, so the first loss is about ln(vocab)
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -281,7 +283,9 @@ def _batches(seqs: tuple[Tensor, ...], size: int) -> list[list[Tensor]]:
 
 
 @torch.no_grad()
-def mean_loss(model: CharLM, seqs: tuple[Tensor, ...], batch_size: int, max_len: int, pad: int, train_mode: bool) -> float:
+def mean_loss(
+    model: CharLM, seqs: tuple[Tensor, ...], batch_size: int, max_len: int, pad: int, train_mode: bool
+) -> float:
     """Per-token mean loss over `seqs`; training-mode statistics are computed on a copy (the model's running
     statistics are left as they are)."""
     net = copy.deepcopy(model).train() if train_mode else model.eval()
@@ -397,7 +401,11 @@ def run_lm(cfg: LMConfig, *, callback: Callback | None = None, evaluate_at_end: 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         norms = tuple(
-            float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in ps if p.grad is not None])))
+            float(
+                torch.linalg.vector_norm(
+                    torch.stack([torch.linalg.vector_norm(p.grad) for p in ps if p.grad is not None])
+                )
+            )
             if any(p.grad is not None for p in ps)
             else 0.0
             for ps in groups.values()
@@ -455,3 +463,26 @@ def run_lm(cfg: LMConfig, *, callback: Callback | None = None, evaluate_at_end: 
 def uses_batch_statistics(cfg: LMConfig) -> bool:
     """True when the norm's training output depends on the rest of the batch."""
     return batch_dependent(cfg.norm)
+
+
+def layout(cfg: LMConfig) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """(parameter count, parameter-group names, norm-layer names) of the model this config builds."""
+    cfg.check()
+    model = CharLM(cfg, text_data().vocab_size)
+    return sum(p.numel() for p in model.parameters()), tuple(param_groups(model)), tuple(n for n, _ in model.norms())
+
+
+def partial_history(cfg: LMConfig, steps: list[LMStep] | tuple[LMStep, ...]) -> LMHistory:
+    """The history of a run stopped after `steps` (no final evaluation)."""
+    params, groups, names = layout(cfg)
+    return LMHistory(
+        config=cfg,
+        vocab_size=text_data().vocab_size,
+        parameters=params,
+        groups=groups,
+        stat_layer_name=names[cfg.stat_layer],
+        steps=tuple(steps),
+        final=None,
+        stopped=True,
+        cpu_s=steps[-1].cpu_s if steps else 0.0,
+    )
