@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> None:
             cfg = lm.LMConfig(norm=n, placement=p)
             per = grid.lm_seconds_per_step(cfg, probe_steps=10)
             run = f"{lm.run_lm(cfg).cpu_s:9.1f}" if args.full else f"{'-':>9}"
-            print(f"{label(n):<22} {p:<9} {1000 * per:8.1f} {grid.estimate_lm(cfg, per):10.1f} {run}  {peak_rss_mib():.0f}")
+            print(
+                f"{label(n):<22} {p:<9} {1000 * per:8.1f} {grid.estimate_lm(cfg, per):10.1f} {run}  {peak_rss_mib():.0f}"
+            )
     print(f"\nDigits ConvNet, {grid.CNN_EPOCHS} epochs:")
     print(f"{'norm':<14} {'batch':>5} {'ms/step':>8} {'est. run s':>10} {'run CPU s':>9}  peak RSS MiB")
     for n in CNN_NORMS:
@@ -40,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
             c = cnn.CNNConfig(norm=n, batch_size=bs, epochs=grid.CNN_EPOCHS)
             per = grid.cnn_seconds_per_step(c, probe_steps=20)
             run = f"{cnn.run_cnn(c).cpu_s:9.1f}" if args.full else f"{'-':>9}"
-            print(f"{label(n):<14} {bs:>5} {1000 * per:8.2f} {grid.estimate_cnn(c, per):10.1f} {run}  {peak_rss_mib():.0f}")
+            print(
+                f"{label(n):<14} {bs:>5} {1000 * per:8.2f} {grid.estimate_cnn(c, per):10.1f} {run}  {peak_rss_mib():.0f}"
+            )
 
 
 if __name__ == "__main__":
