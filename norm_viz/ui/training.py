@@ -149,6 +149,7 @@ def lm_runs_table() -> None:
         return
     rows = [
         {
+            "status": "stopped" if r.stopped else "done",
             "norm": label(r.norm),
             "placement": r.placement,
             "seed": r.seed,
@@ -159,7 +160,6 @@ def lm_runs_table() -> None:
             "val loss (batch 1)": grid.fmt(r.val_loss_batch1),
             "causal-leak gap": grid.fmt(r.leak_gap),
             "CPU s": grid.fmt(r.cpu_s, 1),
-            "status": "stopped" if r.stopped else "done",
         }
         for r in runs
     ]
@@ -271,6 +271,7 @@ def cnn_runs_table() -> None:
         return
     rows = [
         {
+            "status": "stopped" if r.stopped else "done",
             "norm": label(r.norm),
             "batch size": r.batch_size,
             "seed": r.seed,
@@ -280,7 +281,6 @@ def cnn_runs_table() -> None:
                 None if r.val_error_train_mode is None else 100 * r.val_error_train_mode, 1
             ),
             "CPU s": grid.fmt(r.cpu_s, 1),
-            "status": "stopped" if r.stopped else "done",
         }
         for r in runs
     ]
