@@ -59,7 +59,8 @@ tl.lm_runs_table()
 st.header("The default grid: every norm, pre and post")
 st.markdown(
     "Every normalization at both placements with the default settings and seed 0, from the on-disk cache "
-    "(a classroom need not retrain)."
+    "(a classroom need not retrain). One seed: a difference of a few hundredths may change with another seed. "
+    "The sentences under the table are written from its numbers."
 )
 tl.lm_grid_section(lm.LMConfig())
 ui.sync_url(PARAMS)

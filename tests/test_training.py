@@ -274,6 +274,13 @@ def test_verdicts_follow_the_numbers():
     assert table[0]["batch 2"] == "31.0 ± 1.0"
 
 
+def test_unigram_baseline_lies_between_a_trained_model_and_uniform_guessing():
+    uni = lm.unigram_loss()
+    assert 2.5 < uni < math.log(lm.text_data().vocab_size)
+    row = grid.LMSummary("dyt", "pre", 0, 3, uni, uni, uni, uni, 0.0, 0.0, 1.0, False)
+    assert any("barely using the context: DyT" in v for v in grid.lm_verdicts([row]))
+
+
 def test_lm_estimate_scales_with_steps():
     cfg = lm.LMConfig(steps=100, **TINY)
     t = grid.estimate_lm(cfg, per_step=0.01)

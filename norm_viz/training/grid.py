@@ -364,6 +364,17 @@ def lm_verdicts(rows: Sequence[LMSummary]) -> list[str]:
             )
             + "."
         )
+    uni = lm.unigram_loss()
+    stuck = [f"{label(n)} {p}-norm ({r.val_loss:.3f})" for (n, p), r in by.items()
+             if r.val_loss is not None and r.val_loss > uni - 0.1]  # fmt: skip
+    out.append(
+        f"A model that ignores the context (each character at its frequency) scores {uni:.3f}. "
+        + (
+            "Close to it, so barely using the context: " + ", ".join(stuck) + "."
+            if stuck
+            else "Every run here does much better."
+        )
+    )
     leaks = [(r.norm, r.placement, r.leak_abs, r.leak_gap) for r in rows if r.leak_abs is not None]
     if leaks:
         causal = [label(n) for n, p, a, g in leaks if a is not None and a < 1e-4 and p == "pre"]

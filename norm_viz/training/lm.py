@@ -486,3 +486,14 @@ def partial_history(cfg: LMConfig, steps: list[LMStep] | tuple[LMStep, ...]) -> 
         stopped=True,
         cpu_s=steps[-1].cpu_s if steps else 0.0,
     )
+
+
+@functools.cache
+def unigram_loss() -> float:
+    """Validation loss of a model that ignores the context: each character predicted with its training frequency
+    (the loss a language model has before it uses any context; a reference line for the results)."""
+    data = text_data()
+    counts = torch.bincount(torch.cat([t[1:] for t in data.train]), minlength=data.vocab_size).double() + 1
+    logp = (counts / counts.sum()).log()
+    targets = torch.cat([t[1:] for t in data.val])
+    return float(-logp[targets].mean())
