@@ -45,8 +45,9 @@ with st.expander("Model size and the recorded layer"):
                  key="tl_stat")  # fmt: skip
 cfg = ui.config(lm.LMConfig, PARAMS)
 st.caption(
-    f"This run: {tl.duration(tl.lm_estimate(cfg))} of CPU, from the CPU time per step measured on this machine "
-    f"({cfg.layers} block{'s' if cfg.layers > 1 else ''} of width {cfg.width}, {cfg.batch_size} sentences per batch)."
+    f"This run ({cfg.steps} steps, {cfg.layers} block{'s' if cfg.layers > 1 else ''} of width {cfg.width}, "
+    f"{cfg.batch_size} sentences per batch): {tl.duration(tl.lm_estimate(cfg))} of CPU, from the CPU time per step "
+    "measured on this machine for the default model, scaled by the number of multiply-adds."
 )
 b1, b2, _ = st.columns([1, 1, 4])
 train = b1.button("Train", type="primary", key="tl_train", icon=":material/play_arrow:")

@@ -204,6 +204,18 @@ def lm_seconds_per_step(cfg: lm.LMConfig, probe_steps: int = 3) -> float:
     return (h.steps[-1].cpu_s - h.steps[0].cpu_s) / probe_steps
 
 
+def lm_cost(cfg: lm.LMConfig, vocab: int = 97, mean_len: int = 75) -> float:
+    """Multiply-adds per training step, roughly: what scales a per-step time measured on one config to another."""
+    t = min(cfg.max_len, mean_len)
+    per_token = cfg.layers * (12 * cfg.width**2 + 2 * t * cfg.width) + cfg.width * vocab
+    return float(cfg.batch_size * t * per_token)
+
+
+def scaled_lm_step(measured: float, at: lm.LMConfig, cfg: lm.LMConfig) -> float:
+    """A per-step time measured at config `at`, scaled to `cfg` by their multiply-adds (an estimate)."""
+    return measured * lm_cost(cfg) / lm_cost(at)
+
+
 def estimate_lm(cfg: lm.LMConfig, per_step: float | None = None) -> float:
     """Estimated CPU seconds of a whole run: steps, periodic validation and the final evaluation, each counted in
     training-step equivalents (a forward is about a third of a training step)."""
@@ -393,3 +405,42 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     """(result, process CPU seconds) of fn()."""
     t = time.process_time()
     return fn(), time.process_time() - t
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m norm_viz.training.grid [lm] [cnn] [--recompute]`: fill the cache for the default grids (missing runs
+    only, unless --recompute) and print the pages' tables and verdicts, with the CPU seconds per run."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("grids", nargs="*", default=["lm", "cnn"], choices=["lm", "cnn"])
+    ap.add_argument("--recompute", action="store_true")
+    args = ap.parse_args(argv)
+
+    def say(i: int, n: int, what: str) -> None:
+        print(f"  computing {i + 1}/{n}: {what}", flush=True)
+
+    if "lm" in args.grids:
+        rows = fill_lm(lm_grid(), args.recompute, say)
+        print("\nTiny LM, default settings, seed 0: validation loss (nats per character)")
+        for line in lm_table(rows):
+            print("  " + " | ".join(f"{k}: {v}" for k, v in line.items()))
+        for v in lm_verdicts(rows):
+            print("- " + v)
+    if "cnn" in args.grids:
+        crow = fill_cnn(cnn_grid(), args.recompute, say)
+        print(f"\nDigits ConvNet, {CNN_EPOCHS} epochs, seeds {CNN_SEEDS}: validation error %, mean ± sd")
+        for line in cnn_table(crow):
+            print("  " + " | ".join(f"{k}: {v}" for k, v in line.items()))
+        by_bs: dict[int, list[float]] = {}
+        for r in crow:
+            by_bs.setdefault(r.batch_size, []).append(r.cpu_s)
+        print(
+            "  CPU s per run by batch size: " + ", ".join(f"{b}: {statistics.fmean(v):.1f}" for b, v in by_bs.items())
+        )
+        for v in cnn_verdicts(crow):
+            print("- " + v)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,6 @@ shows it as stopped and adds it to the results table.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -44,11 +43,14 @@ def cnn_per_step(cfg: cnn.CNNConfig) -> float:
 
 
 def lm_estimate(cfg: lm.LMConfig) -> float:
-    return grid.estimate_lm(cfg, lm_per_step(dataclasses.replace(cfg, steps=1, seed=0)))
+    """CPU seconds of a run: the per-step time measured once on the default model, scaled by multiply-adds."""
+    base = lm.LMConfig(steps=1)
+    return grid.estimate_lm(cfg, grid.scaled_lm_step(lm_per_step(base), base, cfg))
 
 
 def cnn_estimate(cfg: cnn.CNNConfig) -> float:
-    return grid.estimate_cnn(cfg, cnn_per_step(dataclasses.replace(cfg, epochs=1, seed=0)))
+    """CPU seconds of a run: the per-step time measured once per batch size (with BatchNorm)."""
+    return grid.estimate_cnn(cfg, cnn_per_step(cnn.CNNConfig(norm="batchnorm", batch_size=cfg.batch_size, epochs=1)))
 
 
 # --- the language model -----------------------------------------------------------------------------------------
@@ -195,8 +197,7 @@ def lm_grid_section(base: lm.LMConfig) -> None:
     """The default grid (every norm × placement at the default settings): cached table, verdicts, compute buttons."""
     cfgs = grid.lm_grid(base)
     cached = [grid.cached_lm(c) for c in cfgs]
-    per_step = lm_per_step(dataclasses.replace(base, steps=1))
-    estimate = sum(grid.estimate_lm(c, per_step) for c in cfgs)
+    estimate = sum(lm_estimate(c) for c in cfgs)
     fill, again = _grid_status(cfgs, cached, estimate, "lm")
     if fill or again:
         bar = st.progress(0.0)
@@ -294,7 +295,7 @@ def cnn_grid_section(base: cnn.CNNConfig) -> None:
     """The default grid (norms × batch sizes × seeds): cached figure, table, verdicts and compute buttons."""
     cfgs = grid.cnn_grid(base)
     cached = [grid.cached_cnn(c) for c in cfgs]
-    estimate = sum(cnn_estimate(dataclasses.replace(c, seed=0)) for c in cfgs)
+    estimate = sum(cnn_estimate(c) for c in cfgs)
     fill, again = _grid_status(cfgs, cached, estimate, "cnn")
     if fill or again:
         bar = st.progress(0.0)
