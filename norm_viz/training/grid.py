@@ -327,6 +327,28 @@ def cnn_verdicts(rows: Sequence[CNNSummary]) -> list[str]:
             f"{100 * b[1]:.1f} at batch {large} ({trend} at the small batch by {100 * abs(diff):.1f} points, spread "
             f"{100 * noise:.1f}) — {'agrees with' if agree else 'does not agree with'} {claim}."
         )
+    bn_train = {
+        bs: statistics.fmean(vals)
+        for bs in (small, large)
+        if (vals := [r.val_error_train_mode for r in rows if r.norm == "batchnorm" and r.batch_size == bs
+                     and r.val_error_train_mode is not None])
+    }  # fmt: skip
+    bn_eval = at("batchnorm", small)
+    if len(bn_train) == 2 and bn_eval is not None:
+        helps = bn_eval[0] < bn_train[small]
+        out.append(
+            f"BatchNorm scored with batch statistics (as it trains, batches of the training size): "
+            f"{100 * bn_train[small]:.1f}% at batch {small} vs {100 * bn_train[large]:.1f}% at batch {large}; in eval "
+            f"mode {100 * bn_eval[0]:.1f}% at batch {small}: "
+            + ("the running statistics average out the noise of small-batch statistics on this data."
+               if helps else "the running statistics do not remove it.")
+        )  # fmt: skip
+    if small != large:
+        out.append(
+            f"Same epochs for every batch size: batch {small} takes {cnn.steps_per_epoch(small)} steps per epoch, "
+            f"batch {large} only {cnn.steps_per_epoch(large)}, so a norm that starts slowly ends less trained at "
+            "large batches (the paper trains every run to convergence)."
+        )
     a, b = at("batchnorm", small), at("groupnorm", small)
     if a and b:
         better = b[0] < a[0]
