@@ -49,6 +49,10 @@ PAGES = {
         st.Page("pages/eps_dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
         st.Page("pages/real_model.py", title="Real model", icon=":material/memory:", url_path="real-model"),
     ],
+    "Training lab": [
+        st.Page("pages/training_lm.py", title="Tiny language model", icon=":material/school:", url_path="train-lm"),
+        st.Page("pages/training_cnn.py", title="ConvNet on digits", icon=":material/grid_on:", url_path="train-cnn"),
+    ],
     "Classroom": [
         st.Page("pages/walkthrough.py", title="Walkthrough", icon=":material/footprint:", url_path="walkthrough"),
         st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),

@@ -5,12 +5,15 @@ from norm_viz.core.config import NormConfig
 from norm_viz.core.data import KINDS, PRESETS, make_tensor
 from norm_viz.core.real import Activations, real_activations
 from norm_viz.core.table import NORMS, Norm
+from norm_viz.training import CNNHistory, LMHistory, train_cnn, train_lm
 
 __all__ = [
     "KINDS",
     "NORMS",
     "PRESETS",
     "Activations",
+    "CNNHistory",
+    "LMHistory",
     "Norm",
     "NormConfig",
     "NormResult",
@@ -18,5 +21,7 @@ __all__ = [
     "normalize",
     "real_activations",
     "reference",
+    "train_cnn",
+    "train_lm",
     "verify",
 ]

@@ -1,0 +1,122 @@
+"""Figures of the training lab: loss curves, batch statistics during training, gradient norms per layer, and the
+GroupNorm paper's error-versus-batch-size plot. plotly only (no streamlit): histories and summaries in, figures out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from norm_viz.core import theme
+from norm_viz.training.cnn import CNNStep
+from norm_viz.training.grid import CNNSummary, cnn_errors
+from norm_viz.training.layers import label
+from norm_viz.training.lm import LMStep
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")
+"""Okabe-Ito: one colour per line, colour-blind safe."""
+
+
+def lm_loss_figure(steps: Sequence[LMStep], total: int | None = None, title: str = "Loss per step") -> go.Figure:
+    """Training loss (training-mode statistics) per step and validation loss (eval mode) where it was measured."""
+    fig = go.Figure(_validate=theme.VALIDATE)
+    fig.add_scatter(
+        x=[s.step for s in steps], y=[s.train_loss for s in steps], mode="lines", name="training loss",
+        line={"color": theme.INPUT, "width": 2},
+    )  # fmt: skip
+    val = [s for s in steps if s.val_loss is not None]
+    fig.add_scatter(
+        x=[s.step for s in val], y=[s.val_loss for s in val], mode="lines+markers",
+        name="validation loss (eval mode)", line={"color": theme.SELECTED, "width": 3},
+    )  # fmt: skip
+    fig.update_xaxes(title="training step", range=[0, total] if total else None)
+    fig.update_yaxes(title="cross-entropy (nats per character)")
+    return theme.apply_layout(fig, title, 380, grid=True)
+
+
+def _band(fig: go.Figure, xs: list[int], q: list[tuple[float, float, float]], color: str, name: str, row: int) -> None:
+    fig.add_scatter(x=xs, y=[v[2] for v in q], mode="lines", line={"width": 0, "color": color}, showlegend=False,
+                    hoverinfo="skip", row=row, col=1)  # fmt: skip
+    fig.add_scatter(
+        x=xs, y=[v[0] for v in q], mode="lines", fill="tonexty", line={"width": 0, "color": color}, opacity=0.3,
+        name=f"{name}: 10th–90th percentile over features", row=row, col=1,
+    )  # fmt: skip
+    fig.add_scatter(x=xs, y=[v[1] for v in q], mode="lines", line={"color": color, "width": 2},
+                    name=f"{name}: median over features", row=row, col=1)  # fmt: skip
+
+
+def batch_stats_figure(steps: Sequence[LMStep], layer: str) -> go.Figure:
+    """The recorded layer's batch mean μ_B and variance σ²_B per step (median and spread over features), and their
+    distance from running averages: the PowerNorm paper's figure 1, measured on this run."""
+    xs = [s.step for s in steps]
+    fig = make_subplots(
+        rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+        subplot_titles=("batch mean μ_B per feature", "batch variance σ²_B per feature",
+                        "distance from the running averages (mean over features)"),
+    )  # fmt: skip
+    _band(fig, xs, [s.stat_mean for s in steps], theme.INPUT, "μ_B", 1)
+    _band(fig, xs, [s.stat_var for s in steps], theme.OUTPUT, "σ²_B", 2)
+    fig.add_scatter(x=xs, y=[s.dist_mean for s in steps], mode="lines", name="|μ_B − μ|",
+                    line={"color": theme.INPUT}, row=3, col=1)  # fmt: skip
+    fig.add_scatter(x=xs, y=[s.dist_var for s in steps], mode="lines", name="|σ²_B − σ²|",
+                    line={"color": theme.OUTPUT}, row=3, col=1)  # fmt: skip
+    fig.update_xaxes(title="training step", row=3, col=1)
+    fig.update_yaxes(type="log", row=2, col=1)
+    fig.update_yaxes(type="log", row=3, col=1)
+    return theme.apply_layout(
+        fig, f"Batch statistics of the input of {layer}", 640, grid=True, legend_below=True, showlegend=True
+    )
+
+
+def grad_norms_figure(steps: Sequence[LMStep], groups: Sequence[str]) -> go.Figure:
+    """The gradient's L2 norm per parameter group and step (before clipping), on a log scale."""
+    fig = go.Figure(_validate=theme.VALIDATE)
+    xs = [s.step for s in steps]
+    for i, g in enumerate(groups):
+        fig.add_scatter(
+            x=xs, y=[s.grad_norms[i] for s in steps], mode="lines", name=g,
+            line={"color": PALETTE[i % len(PALETTE)], "width": 2, "dash": "dot" if "norm" in g else "solid"},
+        )  # fmt: skip
+    fig.update_xaxes(title="training step")
+    fig.update_yaxes(title="gradient L2 norm", type="log")
+    return theme.apply_layout(fig, "Gradient norm per layer", 420, grid=True, legend_below=True, showlegend=True)
+
+
+def cnn_loss_figure(steps: Sequence[CNNStep], total: int | None = None) -> go.Figure:
+    """ConvNet training loss per step (a moving average over 20 steps drawn over the raw values)."""
+    xs = [s.step for s in steps]
+    ys = [s.loss for s in steps]
+    smooth = [sum(ys[max(0, i - 19) : i + 1]) / len(ys[max(0, i - 19) : i + 1]) for i in range(len(ys))]
+    fig = go.Figure(_validate=theme.VALIDATE)
+    fig.add_scatter(x=xs, y=ys, mode="lines", name="loss per step", line={"color": theme.FAINT, "width": 1})
+    fig.add_scatter(x=xs, y=smooth, mode="lines", name="moving average (20 steps)", line={"color": theme.INPUT})
+    fig.update_xaxes(title="training step", range=[0, total] if total else None)
+    fig.update_yaxes(title="cross-entropy")
+    return theme.apply_layout(fig, "Training loss per step", 360, grid=True)
+
+
+def error_vs_batch_figure(rows: Sequence[CNNSummary]) -> go.Figure:
+    """Validation error against batch size per norm: mean over seeds with ± one standard deviation, each seed as a
+    faint dot (the GroupNorm paper's figure 1, on the digits)."""
+    errs = cnn_errors(rows)
+    fig = go.Figure(_validate=theme.VALIDATE)
+    for i, (n, by) in enumerate(errs.items()):
+        color = PALETTE[i % len(PALETTE)]
+        sizes = sorted(by)
+        fig.add_scatter(
+            x=sizes, y=[100 * by[b][0] for b in sizes], mode="lines+markers", name=label(n),
+            error_y={"type": "data", "array": [100 * by[b][1] for b in sizes], "visible": True},
+            line={"color": color, "width": 3}, marker={"size": 9},
+        )  # fmt: skip
+        dots = [r for r in rows if r.norm == n and r.val_error is not None]
+        fig.add_scatter(
+            x=[r.batch_size for r in dots], y=[100 * (r.val_error or 0) for r in dots], mode="markers",
+            marker={"color": color, "size": 6, "opacity": 0.35}, name=f"{label(n)}: each seed", showlegend=False,
+        )  # fmt: skip
+    fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sorted({r.batch_size for r in rows}))
+    fig.update_yaxes(title="validation error (%)", rangemode="tozero")
+    return theme.apply_layout(
+        fig, "Validation error vs batch size (mean ± sd over seeds)", 460, grid=True, showlegend=True
+    )

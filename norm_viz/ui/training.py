@@ -1,0 +1,312 @@
+"""The training lab's streamlit layer: live runs (progress bar, charts every few steps, a stop button), the session's
+results table and the cached default grids with their compute buttons.
+
+How stopping works: the page draws a Stop button before training starts; clicking it makes Streamlit interrupt the
+running script and rerun it. Every step the run's records go to st.session_state, so the rerun finds the partial run,
+shows it as stopped and adds it to the results table.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from norm_viz.training import cnn, grid, lm
+from norm_viz.training import figures as tf
+from norm_viz.training.layers import batch_dependent, label
+from norm_viz.ui.layout import chart
+
+LM_LIVE, LM_LAST, LM_RUNS = "_tl_lm_live", "_tl_lm_last", "_tl_lm_runs"
+CNN_LIVE, CNN_LAST, CNN_RUNS = "_tl_cnn_live", "_tl_cnn_last", "_tl_cnn_runs"
+
+
+def duration(seconds: float) -> str:
+    """'about 40 s' / 'about 3 min' for an estimate."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {seconds / 60:.0f} min" if seconds < 5400 else f"about {seconds / 3600:.1f} h"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def lm_per_step(cfg: lm.LMConfig) -> float:
+    """Measured CPU seconds per LM step (steps and seed do not matter)."""
+    return grid.lm_seconds_per_step(cfg)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cnn_per_step(cfg: cnn.CNNConfig) -> float:
+    """Measured CPU seconds per ConvNet step at this batch size."""
+    return grid.cnn_seconds_per_step(cfg)
+
+
+def lm_estimate(cfg: lm.LMConfig) -> float:
+    """CPU seconds of a run: the per-step time measured once on the default model, scaled by multiply-adds."""
+    base = lm.LMConfig(steps=1)
+    return grid.estimate_lm(cfg, grid.scaled_lm_step(lm_per_step(base), base, cfg))
+
+
+def cnn_estimate(cfg: cnn.CNNConfig) -> float:
+    """CPU seconds of a run: the per-step time measured once per batch size (with BatchNorm)."""
+    return grid.estimate_cnn(cfg, cnn_per_step(cnn.CNNConfig(norm="batchnorm", batch_size=cfg.batch_size, epochs=1)))
+
+
+# --- the language model -----------------------------------------------------------------------------------------
+
+
+def _every(total: int) -> int:
+    return max(1, math.ceil(total / 25))
+
+
+def lm_live(cfg: lm.LMConfig, train: bool, stop: bool) -> lm.LMHistory | None:
+    """Run (train=True) or recover (after Stop or another interruption) a live LM run; returns the history to show."""
+    ss = st.session_state
+    live = ss.get(LM_LIVE)
+    if live is not None and not train:  # the script was interrupted mid-run: Stop, or another widget
+        del ss[LM_LIVE]
+        if live["steps"]:
+            h = lm.partial_history(live["config"], live["steps"])
+            ss[LM_LAST] = h
+            ss.setdefault(LM_RUNS, []).append(grid.summarize_lm(h))
+            why = "you pressed Stop" if stop else "the page was changed while it ran"
+            st.warning(f"Training stopped at step {len(h.steps)} of {h.config.steps}: {why}.", icon=":material/stop:")
+    if train:
+        bar = st.progress(0.0, text="starting …")
+        box = st.empty()
+        steps: list[lm.LMStep] = []
+        ss[LM_LIVE] = {"config": cfg, "steps": steps}
+        every = _every(cfg.steps)
+
+        def on_step(s: lm.LMStep, total: int) -> None:
+            steps.append(s)
+            bar.progress(
+                s.step / total, text=f"step {s.step} of {total} · loss {s.train_loss:.3f} · {s.cpu_s:.1f} CPU s"
+            )
+            if s.step % every == 0:
+                with box.container():
+                    chart(tf.lm_loss_figure(steps, total, "Loss per step (live)"), key=f"tl_lm_live_{s.step}")
+
+        h = lm.run_lm(cfg, callback=on_step)
+        del ss[LM_LIVE]
+        bar.empty()
+        box.empty()
+        ss[LM_LAST] = h
+        ss.setdefault(LM_RUNS, []).append(grid.store_lm(h))
+    last = ss.get(LM_LAST)
+    return last if isinstance(last, lm.LMHistory) else None
+
+
+def lm_results(h: lm.LMHistory) -> None:
+    """The charts and the final evaluation of one LM run."""
+    c = h.config
+    st.subheader(f"{label(c.norm)}, {c.placement}-norm, seed {c.seed}: {len(h.steps)} steps, {h.cpu_s:.1f} CPU s")
+    for note in h.notes:
+        st.error(note)
+    chart(tf.lm_loss_figure(h.steps, c.steps), key="tl_lm_loss")
+    f = h.final
+    if f is not None:
+        cols = st.columns(4)
+        cols[0].metric("validation loss, eval mode", f"{f.val_loss:.3f}", help="running statistics: as deployed")
+        cols[1].metric("… training-mode statistics", f"{f.val_loss_train_mode:.3f}",
+                       help=f"statistics of validation batches of {c.batch_size} sentences")  # fmt: skip
+        cols[2].metric("… batch size 1", f"{f.val_loss_batch1:.3f}", help="training-mode statistics of one sentence")
+        cols[3].metric("causal-leak gap", f"{f.leak.gap:+.3f}",
+                       help="causal loss − training-mode loss on the same batch")  # fmt: skip
+        if batch_dependent(c.norm):
+            st.markdown(
+                f"**Honest evaluation.** {label(c.norm)} computes its statistics over the batch. Deployed, it uses its "
+                f"running statistics (eval mode): **{f.val_loss:.3f}**. The training curve used batch statistics; "
+                f"scored that way the validation loss is {f.val_loss_train_mode:.3f}, and with one sentence per batch "
+                f"{f.val_loss_batch1:.3f}. **Causal leak:** in training mode the statistics at position t include "
+                f"later tokens of the batch. Scoring each position from a forward of its prefix only gives "
+                f"{f.leak.causal_loss:.3f} against {f.leak.train_mode_loss:.3f} with the whole sequence "
+                f"(per-token losses differ by {f.leak.mean_abs_diff:.4f} on average): a gap of {f.leak.gap:+.3f}."
+            )
+        else:
+            st.markdown(
+                f"**Honest evaluation.** {label(c.norm)} uses no batch statistics, so eval mode, training mode and batch "
+                f"size 1 agree up to rounding, and the causal evaluation equals the whole-sequence one (per-token "
+                f"losses differ by {f.leak.mean_abs_diff:.1e}): no leak."
+            )
+    left, right = st.columns(2, gap="large")
+    with left:
+        chart(tf.batch_stats_figure(h.steps, h.stat_layer_name), key="tl_lm_stats")
+        st.caption(
+            "Per step, the per-feature mean μ_B and variance σ²_B of this layer's input over the batch's real tokens "
+            "(what BatchNorm would use, whatever the norm), and their distance from running averages with momentum 0.1 "
+            "— the quantity the PowerNorm paper plots for BatchNorm in CV and NLP."
+        )
+    with right:
+        chart(tf.grad_norms_figure(h.steps, h.groups), key="tl_lm_grads")
+        st.caption("Gradient norm of each layer's parameters per step, before clipping at 1.")
+
+
+def lm_runs_table() -> None:
+    """The session's LM runs, one line each."""
+    runs = st.session_state.get(LM_RUNS, [])
+    if not runs:
+        st.caption("No run yet in this session.")
+        return
+    rows = [
+        {
+            "status": "stopped" if r.stopped else "done",
+            "norm": label(r.norm),
+            "placement": r.placement,
+            "seed": r.seed,
+            "steps": r.steps,
+            "train loss (last 10%)": grid.fmt(r.train_loss),
+            "val loss (eval mode)": grid.fmt(r.val_loss),
+            "val loss (train-mode stats)": grid.fmt(r.val_loss_train_mode),
+            "val loss (batch 1)": grid.fmt(r.val_loss_batch1),
+            "causal-leak gap": grid.fmt(r.leak_gap),
+            "CPU s": grid.fmt(r.cpu_s, 1),
+        }
+        for r in runs
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if st.button("Clear the table", key="tl_lm_clear"):
+        st.session_state[LM_RUNS] = []
+        st.rerun()
+
+
+def _progress(bar: Any) -> grid.Progress:
+    def show(i: int, n: int, what: str) -> None:
+        bar.progress(i / n, text=f"run {i + 1} of {n}: {what}")
+
+    return show
+
+
+def _grid_status(cfgs: list[Any], cached: list[Any], estimate: float, kind: str) -> tuple[bool, bool]:
+    missing = sum(c is None for c in cached)
+    st.caption(
+        f"{len(cfgs) - missing} of {len(cfgs)} runs are in the cache ({grid.cache_dir()}); computed on this machine, "
+        "never shipped. Set NORM_VIZ_CACHE to move it."
+    )
+    c1, c2 = st.columns(2)
+    fill = c1.button(
+        f"Compute the {missing} missing runs ({duration(estimate * missing / len(cfgs))} of CPU)" if missing else
+        "All runs are cached", key=f"tl_{kind}_fill", disabled=not missing, type="primary",
+    )  # fmt: skip
+    again = c2.button(f"Recompute all ({duration(estimate)} of CPU)", key=f"tl_{kind}_again")
+    return fill, again
+
+
+def lm_grid_section(base: lm.LMConfig) -> None:
+    """The default grid (every norm × placement at the default settings): cached table, verdicts, compute buttons."""
+    cfgs = grid.lm_grid(base)
+    cached = [grid.cached_lm(c) for c in cfgs]
+    estimate = sum(lm_estimate(c) for c in cfgs)
+    fill, again = _grid_status(cfgs, cached, estimate, "lm")
+    if fill or again:
+        bar = st.progress(0.0)
+        grid.fill_lm(cfgs, recompute=again, progress=_progress(bar))
+        bar.empty()
+        cached = [grid.cached_lm(c) for c in cfgs]
+    rows = [r for r in cached if r is not None]
+    if not rows:
+        return
+    st.dataframe(pd.DataFrame(grid.lm_table(rows)), hide_index=True, width="stretch")
+    for v in grid.lm_verdicts(rows):
+        st.markdown(f"- {v}")
+
+
+# --- the ConvNet ------------------------------------------------------------------------------------------------
+
+
+def cnn_live(cfg: cnn.CNNConfig, train: bool, stop: bool) -> cnn.CNNHistory | None:
+    """Run or recover a live ConvNet run, as lm_live."""
+    ss = st.session_state
+    live = ss.get(CNN_LIVE)
+    if live is not None and not train:
+        del ss[CNN_LIVE]
+        if live["steps"]:
+            h = cnn.partial_history(live["config"], live["steps"])
+            ss[CNN_LAST] = h
+            ss.setdefault(CNN_RUNS, []).append(grid.summarize_cnn(h))
+            why = "you pressed Stop" if stop else "the page was changed while it ran"
+            st.warning(f"Training stopped at step {len(h.steps)}: {why}.", icon=":material/stop:")
+    if train:
+        bar = st.progress(0.0, text="starting …")
+        box = st.empty()
+        steps: list[cnn.CNNStep] = []
+        ss[CNN_LIVE] = {"config": cfg, "steps": steps}
+        total = cnn.steps_per_epoch(cfg.batch_size) * cfg.epochs
+        every = _every(total)
+
+        def on_step(s: cnn.CNNStep, n: int) -> None:
+            steps.append(s)
+            if s.step % every == 0 or s.step == n:
+                bar.progress(s.step / n, text=f"epoch {s.epoch}, step {s.step} of {n} · {s.cpu_s:.1f} CPU s")
+                with box.container():
+                    chart(tf.cnn_loss_figure(steps, n), key=f"tl_cnn_live_{s.step}")
+
+        h = cnn.run_cnn(cfg, callback=on_step)
+        del ss[CNN_LIVE]
+        bar.empty()
+        box.empty()
+        ss[CNN_LAST] = h
+        ss.setdefault(CNN_RUNS, []).append(grid.store_cnn(h))
+    last = ss.get(CNN_LAST)
+    return last if isinstance(last, cnn.CNNHistory) else None
+
+
+def cnn_results(h: cnn.CNNHistory) -> None:
+    """The loss curve and the errors of one ConvNet run."""
+    c = h.config
+    st.subheader(f"{label(c.norm)}, batch {c.batch_size}, seed {c.seed}: {len(h.steps)} steps, {h.cpu_s:.1f} CPU s")
+    chart(tf.cnn_loss_figure(h.steps, cnn.steps_per_epoch(c.batch_size) * c.epochs), key="tl_cnn_loss")
+    if h.val_error is not None and h.val_error_train_mode is not None:
+        cols = st.columns(3)
+        cols[0].metric("validation error, eval mode", f"{100 * h.val_error:.1f}%")
+        cols[1].metric(f"… batch statistics (batches of {c.batch_size})", f"{100 * h.val_error_train_mode:.1f}%")
+        cols[2].metric("training error", f"{100 * (h.train_error or 0):.1f}%")
+
+
+def cnn_runs_table() -> None:
+    """The session's ConvNet runs."""
+    runs = st.session_state.get(CNN_RUNS, [])
+    if not runs:
+        st.caption("No run yet in this session.")
+        return
+    rows = [
+        {
+            "status": "stopped" if r.stopped else "done",
+            "norm": label(r.norm),
+            "batch size": r.batch_size,
+            "seed": r.seed,
+            "epochs": r.epochs,
+            "val error % (eval mode)": grid.fmt(None if r.val_error is None else 100 * r.val_error, 1),
+            "val error % (batch stats)": grid.fmt(
+                None if r.val_error_train_mode is None else 100 * r.val_error_train_mode, 1
+            ),
+            "CPU s": grid.fmt(r.cpu_s, 1),
+        }
+        for r in runs
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if st.button("Clear the table", key="tl_cnn_clear"):
+        st.session_state[CNN_RUNS] = []
+        st.rerun()
+
+
+def cnn_grid_section(base: cnn.CNNConfig) -> None:
+    """The default grid (norms × batch sizes × seeds): cached figure, table, verdicts and compute buttons."""
+    cfgs = grid.cnn_grid(base)
+    cached = [grid.cached_cnn(c) for c in cfgs]
+    estimate = sum(cnn_estimate(c) for c in cfgs)
+    fill, again = _grid_status(cfgs, cached, estimate, "cnn")
+    if fill or again:
+        bar = st.progress(0.0)
+        grid.fill_cnn(cfgs, recompute=again, progress=_progress(bar))
+        bar.empty()
+        cached = [grid.cached_cnn(c) for c in cfgs]
+    rows = [r for r in cached if r is not None]
+    if not rows:
+        return
+    chart(tf.error_vs_batch_figure(rows), key="tl_cnn_grid")
+    st.dataframe(pd.DataFrame(grid.cnn_table(rows)), hide_index=True, width="stretch")
+    st.caption("Validation error in %, mean ± standard deviation over the seeds; BatchNorm in eval mode.")
+    for v in grid.cnn_verdicts(rows):
+        st.markdown(f"- {v}")

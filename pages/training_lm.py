@@ -1,0 +1,67 @@
+"""Training lab: a tiny transformer language model trained live on real English, with the norm chosen from the table."""
+
+import streamlit as st
+
+from norm_viz import ui
+from norm_viz.core.params import Param
+from norm_viz.training import lm
+from norm_viz.training.layers import LM_NORMS, label
+from norm_viz.ui import training as tl
+
+PARAMS = (
+    Param("tl_norm", "layernorm", options=LM_NORMS, field="norm"),
+    Param("tl_place", "pre", options=lm.PLACEMENTS, field="placement"),
+    Param("tl_steps", lm.LMConfig.steps, 5, 3000, field="steps"),
+    Param("tl_seed", 0, 0, 2**31 - 1, field="seed"),
+    Param("tl_width", lm.LMConfig.width, options=(32, 64, 128), field="width"),
+    Param("tl_layers", lm.LMConfig.layers, 1, 6, field="layers"),
+    Param("tl_batch", lm.LMConfig.batch_size, 2, 64, field="batch_size"),
+    Param("tl_stat", 0, 0, 12, field="stat_layer"),
+)
+
+st.title("Train a tiny language model")
+ui.declare(PARAMS)
+ui.show_url_notices()
+st.markdown(
+    "A small causal transformer learns to predict the next character of **real English sentences** (the docstrings "
+    "of Python's standard library, on this machine). Choose the normalization and where it sits, press **Train**, "
+    "and watch. The claims under test: *BatchNorm is less effective than LayerNorm in NLP*; *batch statistics of "
+    "text fluctuate a lot during training* (PowerNorm); *pre-norm trains more easily, post-norm can end better*; and "
+    "BatchNorm over the sequence lets training peek at future tokens."
+)
+c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
+c1.selectbox("normalization", LM_NORMS, format_func=label, key="tl_norm")
+c2.radio("placement", lm.PLACEMENTS, format_func=lambda p: f"{p}-norm", key="tl_place", horizontal=True)
+c3.number_input("training steps", 5, 3000, key="tl_steps")
+c4.number_input("seed", 0, 2**31 - 1, key="tl_seed")
+with st.expander("Model size and the recorded layer"):
+    d1, d2, d3 = st.columns(3)
+    d1.selectbox("width (features per token)", (32, 64, 128), key="tl_width")
+    d2.slider("blocks", 1, 6, key="tl_layers")
+    d3.slider("batch size (sentences)", 2, 64, key="tl_batch")
+    names = lm.layout(ui.config(lm.LMConfig, PARAMS, stat_layer=0))[2]
+    ui.clamp(PARAMS[-1], len(names) - 1)
+    st.selectbox("norm layer whose batch statistics are recorded", range(len(names)), format_func=lambda i: names[i],
+                 key="tl_stat")  # fmt: skip
+cfg = ui.config(lm.LMConfig, PARAMS)
+st.caption(
+    f"This run ({cfg.steps} steps, {cfg.layers} block{'s' if cfg.layers > 1 else ''} of width {cfg.width}, "
+    f"{cfg.batch_size} sentences per batch): {tl.duration(tl.lm_estimate(cfg))} of CPU, from the CPU time per step "
+    "measured on this machine for the default model, scaled by the number of multiply-adds."
+)
+b1, b2, _ = st.columns([1, 1, 4])
+train = b1.button("Train", type="primary", key="tl_train", icon=":material/play_arrow:")
+stop = b2.button("Stop", key="tl_stop", icon=":material/stop:")
+history = tl.lm_live(cfg, train, stop)
+if history is not None:
+    tl.lm_results(history)
+st.header("Runs in this session")
+tl.lm_runs_table()
+st.header("The default grid: every norm, pre and post")
+st.markdown(
+    "Every normalization at both placements with the default settings and seed 0, from the on-disk cache "
+    "(a classroom need not retrain). One seed: a difference of a few hundredths may change with another seed. "
+    "The sentences under the table are written from its numbers."
+)
+tl.lm_grid_section(lm.LMConfig())
+ui.sync_url(PARAMS)
