@@ -10,6 +10,7 @@ import torch
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.config import NormConfig, parse_lengths
+from norm_viz.core.data import default_lengths
 from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
 from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
@@ -100,16 +101,27 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
             _widget(col, p, f)
     lengths: tuple[int, ...] = ()
     if spec.masked:
-        text = box.text_input(
+        pattern = ", ".join(map(str, default_lengths(b, s)))
+        t1, t2 = box.columns([3, 1], vertical_alignment="bottom")
+        text = t1.text_input(
             f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
             key="lengths",
-            placeholder=", ".join(str(max(1, s - i)) for i in range(b)),
+            placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}",
+            help="The grey text is a hint, not a value: while the box is empty every token is real.",
+        )
+        t2.button(
+            "Pad like the Padding page",
+            key="_pad_like",
+            on_click=lambda: st.session_state.update(lengths=pattern),
+            help=f"Fills in {pattern}: full sequences and half-length ones.",
         )
         try:
             lengths = parse_lengths(text, b, s)
         except ValueError as e:
-            box.error(f"{e}. Example for B = {b}: {', '.join(str(max(1, s - i)) for i in range(b))}")
+            box.error(f"{e}. Example for B = {b}: {pattern}")
             return None
+        if not text.strip():
+            box.caption(f"No padding applied: every sequence keeps all {s} tokens, so the mask removes nothing.")
     ss = st.session_state
     return NormConfig(
         key,
