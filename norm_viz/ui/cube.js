@@ -258,6 +258,15 @@ function render(root, st, data) {
     });
   }
   root.dataset.drawnAt = String(performance.now());
+  // where a cell of a face is on screen (client pixels): for tests and the browser benchmark
+  root.__locate = (face, [cb, cs, cf]) => {
+    const G = geometry(data.shape, st.view, width, height);
+    const [b, s, f] = data.shape;
+    const at = face === "front" ? G.P(cs + 0.5, cf + 0.5, 0) : face === "top" ? G.P(cs + 0.5, f, cb + 0.5) : G.P(G.right ? s : 0, cf + 0.5, cb + 0.5);
+    const r = main.getBoundingClientRect();
+    const k = Math.min(r.width / width, r.height / height);
+    return { x: r.left + (r.width - width * k) / 2 + at[0] * k, y: r.top + (r.height - height * k) / 2 + at[1] * k };
+  };
 }
 
 function build(root, data) {
