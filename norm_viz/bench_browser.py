@@ -193,20 +193,21 @@ def _x(x: Any, cell: list[int]) -> str:
 
 
 def _x_is() -> str:
-    """The first formula's LaTeX source (KaTeX keeps it in an annotation) is `x = …` of the expected cell."""
-    return """t => document.querySelector('.katex-display annotation')?.textContent?.trim() === t"""
+    """The arithmetic's LaTeX source (KaTeX keeps it in an annotation) starts with `x = …` of the expected cell."""
+    return """t => [...document.querySelectorAll('.katex-display annotation')]
+      .some(a => a.textContent.includes('{gathered}' + t + ' '))"""
 
 
 def _title_is() -> str:
-    return """t => document.querySelector('.st-key-chart .js-plotly-plot')?.layout?.title?.text === t"""
+    return """t => document.querySelector('.st-key-chart .js-plotly-plot')?.layout?.title?.text?.includes(t)"""
 
 
 def _stats_is() -> str:
-    return """t => document.querySelector('.st-key-stats .js-plotly-plot')?.layout?.title?.text === t"""
+    return """t => document.querySelector('.st-key-stats .js-plotly-plot')?.layout?.title?.text?.includes(t)"""
 
 
 def _set_number(page: Any, label: str, value: int) -> Callable[[], None]:
-    box = page.locator(f'input[aria-label="{label}"]')
+    box = page.get_by_label(label, exact=True)
 
     def go() -> None:
         box.fill(str(value))

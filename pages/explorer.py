@@ -15,7 +15,7 @@ from norm_viz.core.config import NormConfig
 from norm_viz.core.params import Param
 from norm_viz.core.table import NORMS
 from norm_viz.explore import figures
-from norm_viz.explore.explorer import Message, cell_lines, explorer_view, worked_example
+from norm_viz.explore.explorer import Message, cell_lines, derivation_tex, explorer_view, worked_example
 from norm_viz.ui.cube import cube
 
 PARAMS = (
@@ -44,11 +44,10 @@ def cell_part(r: NormResult, ncfg: NormConfig) -> None:
         cube((b, s, f), r.key, groups=r.groups, lengths=ncfg.lengths, key="explorer_cube")
     with right:
         st.subheader("Choose a cell")
-        cell = ui.cell_inputs((b, s, f))
+        cell = ui.cell_inputs((b, s, f), row=True)  # one row of inputs: fewer elements to resend on a cell change
         group, derivation = cell_lines(r, cell)
         st.markdown(group)
-        for line in derivation:
-            st.latex(line)
+        st.latex(derivation_tex(derivation))
     ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, *PARAMS])
 
 

@@ -165,6 +165,15 @@ def cell_lines(result: NormResult, cell: tuple[int, int, int]) -> tuple[str, tup
     return group_line(result, cell), tuple(narrow(t) for t in formulas.result_derivation(result, cell))
 
 
+STEP = r" \\[10pt] "
+"""Between two steps of the chosen cell's arithmetic in one formula (derivation_tex)."""
+
+
+def derivation_tex(lines: tuple[str, ...]) -> str:
+    """The chosen cell's arithmetic as one centred formula, a step per block: one element to resend, not four."""
+    return r"\begin{gathered}" + STEP.join(lines) + r"\end{gathered}"
+
+
 def matrix_tex(values: Tensor, digits: int = 4) -> str:
     """A (B, S, F) tensor as a LaTeX matrix: one row per token (b, s), one column per feature."""
     rows = values.detach().double().reshape(-1, values.shape[-1]).tolist()

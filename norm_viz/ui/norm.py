@@ -163,11 +163,14 @@ def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
     return out[0], out[1], out[2]
 
 
-def cell_inputs(shape: tuple[int, int, int], container: Any = None) -> tuple[int, int, int]:
-    """Three number inputs for the chosen cell (call init_cell first)."""
+def cell_inputs(shape: tuple[int, int, int], container: Any = None, row: bool = False) -> tuple[int, int, int]:
+    """Three number inputs for the chosen cell (call init_cell first): in three columns, or (`row`) straight into
+    one horizontal container (fewer elements to resend when the cell changes)."""
     box = container or st
     b, s, f = shape
-    c1, c2, c3 = box.columns(3)
+    if row:
+        box = box.container(horizontal=True)
+    c1, c2, c3 = (box, box, box) if row else box.columns(3)
     c1.number_input("b (batch)", 0, b - 1, key="cb")
     c2.number_input("s (sequence)", 0, s - 1, key="cs")
     c3.number_input("f (feature)", 0, f - 1, key="cf")
