@@ -79,8 +79,9 @@ function solid(G, box, shades, cls, edge) {
     .join("");
 }
 
-function step(n) {
-  return n <= 24 ? 1 : Math.ceil(n / 16);
+// every k-th index, so that labels (and grid lines) are at least `px` pixels apart along an axis `length` long
+function step(n, length = 400, px = 9) {
+  return Math.max(1, Math.ceil(n / Math.max(1, Math.floor(length / px))));
 }
 
 // grid lines of a back face: lines at every index (or every k-th) of its two axes
@@ -122,10 +123,11 @@ function ticks(G) {
   const P = G.P;
   const out = [];
   const t = (x, y, text, anchor) => out.push(`<text class="tick" x="${x.toFixed(1)}" y="${y.toFixed(1)}" text-anchor="${anchor}">${text}</text>`);
-  for (let i = 0; i < s; i += step(s)) { const [x, y] = P(i + 0.5, 0, 0); t(x, y + 16, i, "middle"); }
-  for (let j = 0; j < f; j += step(f)) { const [x, y] = P(0, j + 0.5, 0); t(x - 6, y + 4, j, "end"); }
+  const depth = Math.hypot(G.dx, G.dy);
+  for (let i = 0; i < s; i += step(s, G.lw, 22)) { const [x, y] = P(i + 0.5, 0, 0); t(x, y + 16, i, "middle"); }
+  for (let j = 0; j < f; j += step(f, G.lh, 16)) { const [x, y] = P(0, j + 0.5, 0); t(x - 6, y + 4, j, "end"); }
   const se = G.right ? s : 0;
-  for (let k = 0; k < b; k += step(b)) {
+  for (let k = 0; k < b; k += step(b, depth, 16)) {
     const [x, y] = P(se, 0, k + 0.5);
     t(x + (G.right ? 8 : -8), y + 12, k, G.right ? "start" : "end");
   }
@@ -141,13 +143,20 @@ function ticks(G) {
   return out.join("");
 }
 
-function padBoxes(G, lengths) {
-  const [, s, f] = G.shape;
-  let out = "";
-  lengths.forEach((len, i) => {
-    if (len < s) out += solid(G, [[i, i + 1], [len, s], [0, f]], [PAD, PAD, PAD], "pad", "none");
-  });
-  return out;
+// padding: its footprint on the floor (every pad token, all features), and, solid, the padded part of the lit block
+function padding(G, lengths, box) {
+  const [, s] = G.shape;
+  const [[b0, b1], [s0, s1], [f0, f1]] = box;
+  let floor = "", solidPads = "";
+  for (let i = lengths.length - 1; i >= 0; i--) { // from the back to the front, so that nearer pads cover farther ones
+    const len = lengths[i];
+    if (len >= s) continue;
+    const P = G.P;
+    floor += `<polygon points="${pts([P(len, 0, i), P(s, 0, i), P(s, 0, i + 1), P(len, 0, i + 1)])}" fill="${PAD}" fill-opacity="0.55"/>`;
+    const lo = Math.max(len, s0);
+    if (i >= b0 && i < b1 && lo < s1) solidPads += solid(G, [[i, i + 1], [lo, s1], [f0, f1]], [PAD, PAD, PAD], "pad", "#6B2C55");
+  }
+  return { floor, solidPads };
 }
 
 // which cell a point of the drawing picks: the front face sets (s, f), the top (b, s), the side (b, f); the
@@ -191,8 +200,9 @@ function drawCube(st, data, width, height) {
   svg += shadows(G, box, LIT[1], 0.45);
   svg += shadows(G, one, CHOSEN[1], 0.8);
   const lengths = rule.masked ? data.lengths : [];
-  if (rule.statistic) svg += solid(G, box, LIT, "lit", "#7A5200");
-  if (lengths.length) svg += padBoxes(G, lengths);
+  const pads = padding(G, lengths, box);
+  svg += pads.floor;
+  if (rule.statistic) svg += solid(G, box, LIT, "lit", "#7A5200") + pads.solidPads;
   svg += solid(G, one, CHOSEN, "chosen", "#5A2600");
   if (st.hover) {
     const h = st.hover;

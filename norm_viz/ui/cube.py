@@ -30,7 +30,7 @@ CSS = """
 .nvcube .wall { fill: currentColor; fill-opacity: 0.045; stroke: currentColor; stroke-opacity: 0.3; }
 .nvcube .grid { fill: none; stroke: currentColor; stroke-opacity: 0.16; stroke-width: 1; }
 .nvcube .glass { fill: none; stroke: currentColor; stroke-opacity: 0.85; stroke-width: 1.6; }
-.nvcube .pad { fill-opacity: 0.55; }
+.nvcube .pad { fill-opacity: 0.92; }
 .nvcube .row { fill: none; stroke-dasharray: 4 3; stroke-width: 1.5; }
 .nvcube .ghost { opacity: 0.45; }
 .nvcube .tick { fill: currentColor; font-size: 13px; opacity: 0.8; }
