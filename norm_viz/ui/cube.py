@@ -33,8 +33,8 @@ CSS = """
 .nvcube .pad { fill-opacity: 0.92; }
 .nvcube .row { fill: none; stroke-dasharray: 4 3; stroke-width: 1.5; }
 .nvcube .ghost { opacity: 0.45; }
-.nvcube .tick { fill: currentColor; font-size: 13px; opacity: 0.8; }
-.nvcube .axis { fill: currentColor; font-size: 15px; font-weight: 600; }
+.nvcube .tick { fill: currentColor; font-size: 0.86rem; opacity: 0.8; }
+.nvcube .axis { fill: currentColor; font-size: 0.95rem; font-weight: 600; }
 .nvcube .hint { font-size: 0.85rem; opacity: 0.75; margin: 0.2rem 0 0.5rem; }
 .nvcube .multiples { display: flex; flex-wrap: wrap; gap: 0.4rem; }
 .nvcube .multiples button { display: flex; flex-direction: column; align-items: center; padding: 0.15rem 0.2rem;
