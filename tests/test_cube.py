@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from norm_viz.core.compute import normalize
 from norm_viz.core.config import NormConfig
 from norm_viz.core.table import NORMS, lit_box, valid_group_counts
-from norm_viz.explore.cube import box_from_rule, cube_data, norm_rule, norm_rules
+from norm_viz.explore.cube import box_from_rule, cube_command, cube_data, norm_rule, norm_rules
 
 CUBE_JS = Path(__file__).resolve().parent.parent / "norm_viz" / "ui" / "cube.js"
 
@@ -67,18 +67,24 @@ def test_rules_come_from_every_row_of_the_table_in_order():
     assert not rules["dyt"]["statistic"]
 
 
-def test_cube_data_checks_what_it_is_given():
-    data = cube_data((2, 3, 4), "groupnorm", (1, 2, 3), groups=2, lengths=(3, 1), rev=5)
-    assert data["cmd"] == {"rev": 5, "norm": "groupnorm", "cell": [1, 2, 3]}
-    assert data["shape"] == [2, 3, 4] and data["lengths"] == [3, 1]
+def test_cube_data_and_command_check_what_they_are_given():
+    data = cube_data((2, 3, 4), groups=2, lengths=(3, 1))
+    assert data["shape"] == [2, 3, 4] and data["lengths"] == [3, 1] and data["rules"] == norm_rules()
+    assert "cell" not in json.dumps(data), "the cube's data does not change with the chosen cell"
+    assert cube_command((2, 3, 4), "groupnorm", (1, 2, 3), rev=5) == {
+        "id": "cube",
+        "rev": 5,
+        "norm": "groupnorm",
+        "cell": [1, 2, 3],
+    }
     with pytest.raises(ValueError, match="outside the tensor"):
-        cube_data((2, 3, 4), "layernorm", (2, 0, 0))
+        cube_command((2, 3, 4), "layernorm", (2, 0, 0), 0)
     with pytest.raises(ValueError, match="not among the cube's norms"):
-        cube_data((2, 3, 4), "batchnorm", (0, 0, 0), keys=["layernorm"])
+        cube_command((2, 3, 4), "batchnorm", (0, 0, 0), 0, keys=["layernorm"])
     with pytest.raises(ValueError, match="one length per sequence"):
-        cube_data((2, 3, 4), "layernorm", (0, 0, 0), lengths=(3,))
+        cube_data((2, 3, 4), lengths=(3,))
     with pytest.raises(ValueError, match="does not divide"):
-        cube_data((2, 3, 4), "groupnorm", (0, 0, 0), groups=3)
+        cube_data((2, 3, 4), groups=3)
 
 
 def _grid() -> list[tuple[str, tuple[int, int, int], int, tuple[int, int, int]]]:

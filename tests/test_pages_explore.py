@@ -20,8 +20,14 @@ def tex(el) -> str:
 
 def cube_data(at) -> dict:
     """The data the Explorer's browser cube was given (st.components.v2: its JSON payload)."""
-    (el,) = at.get("bidi_component")
-    return json.loads(el.proto.json)
+    (data,) = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rules" in d]
+    return data
+
+
+def cube_command(at) -> dict:
+    """The page's cell and norm as sent to the cube (the small command component)."""
+    (data,) = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
+    return data
 
 
 def derivation(at) -> list[str]:
@@ -47,7 +53,7 @@ def test_explorer_default_view_verifies_against_torch():
     no_exception(at)
     assert any("matches `nn.LayerNorm(8)(x)`" in s.value for s in at.success)
     cube = cube_data(at)
-    assert cube["cmd"]["norm"] == "layernorm" and cube["shape"] == [4, 6, 8] and list(cube["rules"]) == list(NORMS)
+    assert cube_command(at)["norm"] == "layernorm" and cube["shape"] == [4, 6, 8] and list(cube["rules"]) == list(NORMS)
     assert stats_chart(at)["layout"]["title"]["text"] == "24 statistics, one per batch × sequence, each over 8 cells"
 
 
@@ -78,7 +84,7 @@ def test_groups_and_padding_change_the_numbers():
     at.text_input(key="lengths").input("6, 3, 2, 1").run()
     no_exception(at)
     assert stats_chart(at)["data"] != full
-    assert cube_data(at)["lengths"] == [6, 3, 2, 1] and cube_data(at)["cmd"]["norm"] == "masked_batchnorm"
+    assert cube_data(at)["lengths"] == [6, 3, 2, 1] and cube_command(at)["norm"] == "masked_batchnorm"
 
 
 @pytest.mark.parametrize(("norm", "expected"), [("layernorm", "-1"), ("batchnorm", "-1")])
@@ -107,7 +113,7 @@ def test_choosing_a_cell_shows_its_numbers():
     at.number_input(key="cf").set_value(3).run()
     x = make_tensor(4, 6, 8, kind="normal", seed=0)
     assert derivation(at)[0] == f"x = {float(x[1, 2, 3]):.4g}"
-    assert cube_data(at)["cmd"]["cell"] == [1, 2, 3]
+    assert cube_command(at)["cell"] == [1, 2, 3]
     assert not any("chosen cell" in json.dumps(c) for c in charts(at)), "no chart depends on the chosen cell"
 
 

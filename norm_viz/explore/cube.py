@@ -61,30 +61,21 @@ def box_from_rule(rule: dict[str, Any], shape: tuple[int, int, int], cell: tuple
 
 def cube_data(
     shape: tuple[int, int, int],
-    norm: str,
-    cell: tuple[int, int, int],
     *,
     groups: int = 1,
     lengths: Sequence[int] = (),
     keys: Sequence[str] | None = None,
-    rev: int = 0,
     cube_id: str = "cube",
     multiples: bool = True,
     height: int = 430,
 ) -> dict[str, Any]:
-    """The JSON one cube component draws from.
+    """The JSON one cube component draws from: the tensor's shape, padding and every norm's rule. It holds neither
+    the chosen cell nor the norm (cube_command carries those), so it stays byte-identical while they change and
+    Streamlit then sends only a reference to it.
 
-    `norm` and `cell` travel as a command with revision `rev`: the browser applies a command only when its revision
-    is newer than the last one it saw, so a payload re-sent after a click in the browser (same revision) leaves the
-    clicked cell alone and is byte-identical to the previous one (Streamlit then sends only a reference to it).
     `lengths`: real tokens per sequence (the rest is padding) for masked norms; empty: no padding.
     """
     b, s, f = shape
-    rules = norm_rules(keys)
-    if norm not in rules:
-        raise ValueError(f"norm {norm!r} is not among the cube's norms: {', '.join(rules)}")
-    if not all(0 <= i < n for i, n in zip(cell, shape, strict=True)):
-        raise ValueError(f"cell {tuple(cell)} is outside the tensor of shape {tuple(shape)}")
     if lengths and len(lengths) != b:
         raise ValueError(f"give one length per sequence: {b} numbers, got {len(lengths)}")
     if f % max(groups, 1):
@@ -94,8 +85,25 @@ def cube_data(
         "shape": [b, s, f],
         "groups": max(int(groups), 1),
         "lengths": [int(v) for v in lengths],
-        "rules": rules,
-        "cmd": {"rev": int(rev), "norm": norm, "cell": [int(v) for v in cell]},
+        "rules": norm_rules(keys),
         "multiples": multiples,
         "height": height,
     }
+
+
+def cube_command(
+    shape: tuple[int, int, int],
+    norm: str,
+    cell: tuple[int, int, int],
+    rev: int,
+    keys: Sequence[str] | None = None,
+    cube_id: str = "cube",
+) -> dict[str, Any]:
+    """What the page tells cube `cube_id` to show: `norm` and `cell`, with revision `rev`. The browser applies a
+    command only when its revision is newer than the last one it applied, so a click made in the browser (which
+    Python then repeats with the same revision) is never undone by a late or repeated command."""
+    if norm not in (keys or NORMS):
+        raise ValueError(f"norm {norm!r} is not among the cube's norms: {', '.join(keys or NORMS)}")
+    if not all(0 <= i < n for i, n in zip(cell, shape, strict=True)):
+        raise ValueError(f"cell {tuple(cell)} is outside the tensor of shape {tuple(shape)}")
+    return {"id": cube_id, "rev": int(rev), "norm": norm, "cell": [int(v) for v in cell]}

@@ -295,6 +295,15 @@ function build(root, data) {
   root.dataset.norms = Object.keys(data.rules).join(",");
 }
 
+/** Take the page's command (cell, norm) when it is newer than the last one taken; true when taken. */
+function apply(st, cmd) {
+  if (!cmd || cmd.rev <= st.rev) return false;
+  st.rev = cmd.rev;
+  st.cell = cmd.cell.slice();
+  st.norm = cmd.norm;
+  return true;
+}
+
 function point(svg, ev) {
   const r = svg.getBoundingClientRect();
   const vb = svg.viewBox.baseVal;
@@ -320,20 +329,25 @@ export default function (component) {
   }
   let st = STATES.get(id);
   if (!st) {
-    st = { rev: -1, cell: data.cmd.cell, norm: data.cmd.norm, view: "right", hover: null };
+    st = { rev: -1, cell: null, norm: null, view: "right", hover: null };
     STATES.set(id, st);
   }
-  if (data.cmd.rev > st.rev || !data.rules[st.norm]) {
-    st.rev = data.cmd.rev;
-    st.cell = data.cmd.cell.slice();
-    st.norm = data.cmd.norm;
-  }
-  st.cell = st.cell.map((v, i) => Math.min(Math.max(0, v), data.shape[i] - 1));
+  apply(st, (window.__nvcubeCmd || {})[id]); // the page's cell and norm come from the command component
+  if (st.cell) st.cell = st.cell.map((v, i) => Math.min(Math.max(0, v), data.shape[i] - 1));
   st.hover = null;
   root.__ctx = { component, st, data };
-  const redraw = () => render(root, root.__ctx.st, root.__ctx.data);
+  const redraw = () => {
+    const { st: s, data: d } = root.__ctx;
+    if (s.cell && d.rules[s.norm]) render(root, s, d); // nothing to draw before the first command
+  };
   if (!root.__wired) {
     root.__wired = true;
+    window.addEventListener("nvcube-cmd", (ev) => {
+      const { st: s, data: d } = root.__ctx;
+      if (ev.detail.id !== (d.id || "cube") || !apply(s, ev.detail)) return;
+      s.cell = s.cell.map((v, i) => Math.min(Math.max(0, v), d.shape[i] - 1));
+      redraw();
+    });
     const report = () => {
       const { component: c, st: s } = root.__ctx;
       c.setTriggerValue("pick", { cell: s.cell.slice(), norm: s.norm });

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from norm_viz.explore.cube import cube_data
+from norm_viz.explore.cube import cube_command, cube_data
 from norm_viz.ui.state import CELL_KEYS
 
 JS = (Path(__file__).resolve().parent / "cube.js").read_text()
@@ -45,6 +45,19 @@ CSS = """
 """
 
 _COMPONENT = st.components.v2.component("norm_viz.cube", js=JS, css=CSS)
+
+COMMAND_JS = """
+export default function ({ data }) {
+  const all = (window.__nvcubeCmd = window.__nvcubeCmd || {});
+  const last = all[data.id];
+  if (last && last.rev >= data.rev) return;
+  all[data.id] = data;
+  window.dispatchEvent(new CustomEvent("nvcube-cmd", { detail: data }));
+}
+"""
+_COMMAND = st.components.v2.component("norm_viz.cube_command", js=COMMAND_JS)
+"""A tiny component that carries the page's cell and norm to the cube: when only they change, this (a few hundred
+bytes) is resent and the cube itself (its script and data, ~20 KB) is not."""
 
 _KNOWN = "_cube_known"
 """Per cube key: (revision, cell, norm) of the last command sent and what the browser is known to show."""
@@ -104,18 +117,9 @@ def cube(
         known = (rev, cell, norm, cell, norm)
         ss[_KNOWN][key] = known
     rev, cmd_cell, cmd_norm = known[0], known[1], known[2]
-    data = cube_data(
-        shape,
-        cmd_norm,
-        cmd_cell,  # type: ignore[arg-type]
-        groups=groups,
-        lengths=lengths,
-        keys=keys,
-        rev=rev,
-        cube_id=key,
-        multiples=multiples,
-        height=height,
-    )
+    command = cube_command(shape, cmd_norm, cmd_cell, rev, keys, key)  # type: ignore[arg-type]
+    data = cube_data(shape, groups=groups, lengths=lengths, keys=keys, cube_id=key, multiples=multiples, height=height)
+    _COMMAND(key=f"{key}_command", data=command, height=0)
     kwargs: dict[str, Any] = {"on_pick_change": lambda: _on_pick(key, on_norm)}
     _COMPONENT(key=key, data=data, height="content", **kwargs)
     return cell, norm  # type: ignore[return-value]
