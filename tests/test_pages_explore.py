@@ -25,9 +25,12 @@ def cube_data(at) -> dict:
 
 
 def cube_command(at) -> dict:
-    """The page's cell and norm as sent to the cube (the small command component)."""
-    (data,) = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
-    return data
+    """The page's cell and norm as last sent to the cube (the small command component, rendered on a change only)."""
+    sent = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
+    rev, cell, norm, *_ = at.session_state["_cube_known"]["explorer_cube"]
+    if sent:
+        assert sent == [{"id": "explorer_cube", "rev": rev, "norm": norm, "cell": list(cell)}]
+    return {"rev": rev, "norm": norm, "cell": list(cell)}
 
 
 def derivation(at) -> list[str]:
@@ -270,3 +273,22 @@ def test_masked_lengths_hint_is_not_a_value_and_the_padding_pattern_is_one_click
     assert at.text_input(key="lengths").value == ", ".join(map(str, pattern))
     assert cube_data(at)["lengths"] == pattern and stats_chart(at)["data"] != unmasked
     assert not any("No padding applied" in c.value for c in at.caption)
+
+
+def test_the_cube_command_is_sent_only_when_the_page_changes_the_cell_or_norm():
+    """The cube's own payload never holds the cell; the small command that carries it is sent when Python changes
+    the cell or the norm (a new revision) and not on a rerun that changes neither."""
+
+    def sent(at):
+        return [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
+
+    at = app_test(EXPLORER)
+    first = cube_data(at)
+    assert [(c["rev"], c["cell"]) for c in sent(at)] == [(0, [0, 0, 0])]
+    at.run()
+    assert sent(at) == [] and cube_data(at) == first
+    at.number_input(key="cf").set_value(5).run()
+    assert [(c["rev"], c["cell"], c["norm"]) for c in sent(at)] == [(1, [0, 0, 5], "layernorm")]
+    assert cube_data(at) == first  # the cube itself is not resent with new data
+    at.selectbox(key="norm").select("batchnorm").run()
+    assert [(c["rev"], c["norm"]) for c in sent(at)] == [(2, "batchnorm")]

@@ -112,14 +112,16 @@ def cube(
     cell = tuple(min(max(v, 0), n - 1) for v, n in zip(cell, shape, strict=True))
     known = ss.setdefault(_KNOWN, {}).get(key)
     stale = known is not None and not all(0 <= v < n for v, n in zip(known[1], shape, strict=True))
-    if known is None or stale or (known[3], known[4]) != (cell, norm):
+    changed = known is None or stale or (known[3], known[4]) != (cell, norm)
+    if changed:
         rev = 0 if known is None else known[0] + 1
         known = (rev, cell, norm, cell, norm)
         ss[_KNOWN][key] = known
     rev, cmd_cell, cmd_norm = known[0], known[1], known[2]
     command = cube_command(shape, cmd_norm, cmd_cell, rev, keys, key)  # type: ignore[arg-type]
     data = cube_data(shape, groups=groups, lengths=lengths, keys=keys, cube_id=key, multiples=multiples, height=height)
-    _COMMAND(key=f"{key}_command", data=command, height=0)
+    if changed:  # the browser keeps the last command it took (a page reload starts a new session: rev 0 again)
+        _COMMAND(key=f"{key}_command", data=command, height=0)
     kwargs: dict[str, Any] = {"on_pick_change": lambda: _on_pick(key, on_norm)}
     _COMPONENT(key=key, data=data, height="content", **kwargs)
     return cell, norm  # type: ignore[return-value]
