@@ -171,7 +171,7 @@ def cell_inputs(shape: tuple[int, int, int], container: Any = None, row: bool = 
     if row:
         box = box.container(horizontal=True)
     c1, c2, c3 = (box, box, box) if row else box.columns(3)
-    size: Any = {"width": 92} if row else {}  # three in a row fit a 300 px column (the Explorer at 1280 px)
+    size: Any = {"width": 84} if row else {}  # three in a row fit a 290 px column (the Explorer at 1280 px)
     c1.number_input("b (batch)", 0, b - 1, key="cb", **size)
     c2.number_input("s (sequence)", 0, s - 1, key="cs", **size)
     c3.number_input("f (feature)", 0, f - 1, key="cf", **size)
