@@ -25,7 +25,7 @@ def page(browser, live_app):
 def test_explorer_draws_the_cube_and_switching_norm_changes_the_statistics(page, live_app):
     page.goto(live_app + "/explorer", timeout=120_000)
     wait_for_app(page)
-    page.locator(".st-key-cube .js-plotly-plot .gl-container canvas").first.wait_for(timeout=60_000)  # the 3D cube
+    page.locator(".nvcube svg.main polygon").first.wait_for(timeout=60_000)  # the cube, drawn in the browser
     expect(page.get_by_text("24 statistics, one per batch × sequence, each over 8 cells")).to_have_count(1)
     expect(page.get_by_text(re.compile(r"matches nn\.LayerNorm\(8\)\(x\): max \|Δ\|"))).to_have_count(1)
 

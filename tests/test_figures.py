@@ -115,3 +115,23 @@ def test_presentation_scaling_keeps_colours():
     big = theme.scaled(fig, 1.5)
     lit = [a for a in big.layout.annotations if "LayerNorm</b>" in a.text]
     assert lit and lit[0].font.color == figures.SELECTED and lit[0].font.size > 15
+
+
+def test_heatmaps_without_a_cell_do_not_change_with_the_cell_and_print_small_values():
+    r = normalize(make_tensor(2, 5, 7), "layernorm")
+    fig = figures.heatmaps_figure(r, 1)
+    assert fig.to_json() == figures.heatmaps_figure(r, 1, None).to_json()
+    assert not [t for t in fig.data if t.name in ("shares the statistic", "chosen cell")]
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    assert [t.texttemplate for t in maps] == ["%{z:.2f}", "%{z:.2f}"]  # 5 × 7 ≤ 8 × 8: the values are printed
+    np.testing.assert_allclose(np.asarray(maps[1].z), r.output[1].numpy(), rtol=1e-6)
+    big = normalize(make_tensor(1, 9, 4), "layernorm")
+    assert all(t.texttemplate is None for t in figures.heatmaps_figure(big, 0).data if t.type == "heatmap")
+
+
+def test_stats_figure_without_a_cell_marks_no_group():
+    r = normalize(make_tensor(3, 4, 8), "batchnorm")
+    bars = [t for t in figures.stats_figure(r).data if t.type == "bar"]
+    assert figures.SELECTED not in list(bars[0].marker.color)
+    grid = normalize(make_tensor(3, 4, 8), "layernorm")
+    assert [t.type for t in figures.stats_figure(grid).data] == ["heatmap", "heatmap"]

@@ -18,6 +18,35 @@ def tex(el) -> str:
     return el.value.strip("$\n ")
 
 
+def cube_data(at) -> dict:
+    """The data the Explorer's browser cube was given (st.components.v2: its JSON payload)."""
+    (data,) = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rules" in d]
+    return data
+
+
+def cube_command(at) -> dict:
+    """The page's cell and norm as last sent to the cube (the small command component, rendered on a change only)."""
+    sent = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
+    rev, cell, norm, *_ = at.session_state["_cube_known"]["explorer_cube"]
+    if sent:
+        assert sent == [{"id": "explorer_cube", "rev": rev, "norm": norm, "cell": list(cell)}]
+    return {"rev": rev, "norm": norm, "cell": list(cell)}
+
+
+def derivation(at) -> list[str]:
+    """The steps of the chosen cell's arithmetic (one st.latex element, a step per block)."""
+    from norm_viz.explore.explorer import STEP
+
+    block = next(tex(el) for el in at.latex if tex(el).startswith(r"\begin{gathered}"))
+    return block.removeprefix(r"\begin{gathered}").removesuffix(r"\end{gathered}").split(STEP)
+
+
+def y_line(at) -> str:
+    """The last row of the chosen cell's y = γ x̂ + β derivation."""
+    line = next(t for t in derivation(at) if t.startswith(r"\begin{aligned}y"))
+    return line.removesuffix(r"\end{aligned}").split(r"\\")[-1].strip()
+
+
 def stats_chart(at) -> dict:
     return next(c for c in charts(at) if "statistics, one per" in c["layout"]["title"]["text"])
 
@@ -26,8 +55,8 @@ def test_explorer_default_view_verifies_against_torch():
     at = app_test(EXPLORER)
     no_exception(at)
     assert any("matches `nn.LayerNorm(8)(x)`" in s.value for s in at.success)
-    titles = [c["layout"]["title"]["text"] for c in charts(at)]
-    assert titles[0].startswith("LayerNorm: which cells share one statistic")
+    cube = cube_data(at)
+    assert cube_command(at)["norm"] == "layernorm" and cube["shape"] == [4, 6, 8] and list(cube["rules"]) == list(NORMS)
     assert stats_chart(at)["layout"]["title"]["text"] == "24 statistics, one per batch × sequence, each over 8 cells"
 
 
@@ -58,7 +87,7 @@ def test_groups_and_padding_change_the_numbers():
     at.text_input(key="lengths").input("6, 3, 2, 1").run()
     no_exception(at)
     assert stats_chart(at)["data"] != full
-    assert any("padding (not counted)" in (t.get("name") or "") for t in charts(at)[0]["data"])
+    assert cube_data(at)["lengths"] == [6, 3, 2, 1] and cube_command(at)["norm"] == "masked_batchnorm"
 
 
 @pytest.mark.parametrize(("norm", "expected"), [("layernorm", "-1"), ("batchnorm", "-1")])
@@ -68,10 +97,16 @@ def test_d2l_preset_reproduces_the_seed(norm, expected):
     at.selectbox(key="preset").select("d2l").run()
     at.selectbox(key="norm").select(norm).run()
     no_exception(at)
-    y_line = tex(at.latex[-1])
-    assert y_line.endswith(f"= {expected}"), y_line
+    assert y_line(at) == f"&= {expected}"
     at.number_input(key="cb").set_value(1).run()
-    assert tex(at.latex[-1]).endswith("= 1") if norm == "batchnorm" else tex(at.latex[-1]).endswith("= -1")
+    assert y_line(at) == ("&= 1" if norm == "batchnorm" else "&= -1")
+    # the source document's example as numeric matrices, LayerNorm and BatchNorm side by side
+    matrices = [tex(el) for el in at.latex if "bmatrix" in tex(el)]
+    assert matrices == [
+        r"X = \begin{bmatrix}1 & 2 \\ 2 & 3\end{bmatrix}",
+        r"Y = \begin{bmatrix}-1 & 1 \\ -1 & 1\end{bmatrix}",
+        r"Y = \begin{bmatrix}-1 & -1 \\ 1 & 1\end{bmatrix}",
+    ]
 
 
 def test_choosing_a_cell_shows_its_numbers():
@@ -80,10 +115,9 @@ def test_choosing_a_cell_shows_its_numbers():
     at.number_input(key="cs").set_value(2).run()
     at.number_input(key="cf").set_value(3).run()
     x = make_tensor(4, 6, 8, kind="normal", seed=0)
-    assert tex(at.latex[0]) == f"x = {float(x[1, 2, 3]):.4g}"
-    cube = charts(at)[0]
-    chosen = next(t for t in cube["data"] if (t.get("name") or "").startswith("chosen cell"))
-    assert chosen["name"] == "chosen cell (1, 2, 3)"
+    assert derivation(at)[0] == f"x = {float(x[1, 2, 3]):.4g}"
+    assert cube_command(at)["cell"] == [1, 2, 3]
+    assert not any("chosen cell" in json.dumps(c) for c in charts(at)), "no chart depends on the chosen cell"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +172,7 @@ def test_url_reproduces_the_view():
     )
     no_exception(at)
     assert at.selectbox(key="norm").value == "groupnorm" and at.selectbox(key="G").value == 4
-    assert tex(at.latex[0]) == f"x = {float(make_tensor(2, 5, 8, seed=7)[1, 4, 6]):.4g}"
+    assert derivation(at)[0] == f"x = {float(make_tensor(2, 5, 8, seed=7)[1, 4, 6]):.4g}"
 
 
 def test_edit_source_shows_a_table():
@@ -218,5 +252,44 @@ def test_norm_parameters_come_from_the_table_and_their_url_values_are_checked():
     at.number_input(key="alpha").set_value(1.5).run()
     no_exception(at)
     assert any("alpha = 1.5" in c.value for c in at.code)
-    assert r"\tanh(1.5 \cdot" in tex(at.latex[1])
+    assert r"\tanh(1.5 \cdot" in derivation(at)[1]
     assert not at.get("toggle") or all(t.key != "warmup" for t in at.toggle)
+
+
+def test_masked_lengths_hint_is_not_a_value_and_the_padding_pattern_is_one_click_away():
+    """The grey placeholder is a hint only (the page says no padding is applied); the button applies the Padding
+    page's pattern, which then reaches the statistics and the cube."""
+    from norm_viz.core.data import default_lengths
+
+    at = app_test(EXPLORER, query={"norm": "masked_batchnorm"})
+    no_exception(at)
+    box = at.text_input(key="lengths")
+    assert box.value == "" and box.placeholder.startswith("empty = no padding")
+    assert any("No padding applied" in c.value for c in at.caption)
+    assert cube_data(at)["lengths"] == [6, 6, 6, 6]  # every token real
+    unmasked = stats_chart(at)["data"]
+    at.button(key="_pad_like").click().run()
+    no_exception(at)
+    pattern = list(default_lengths(4, 6))
+    assert at.text_input(key="lengths").value == ", ".join(map(str, pattern))
+    assert cube_data(at)["lengths"] == pattern and stats_chart(at)["data"] != unmasked
+    assert not any("No padding applied" in c.value for c in at.caption)
+
+
+def test_the_cube_command_is_sent_only_when_the_page_changes_the_cell_or_norm():
+    """The cube's own payload never holds the cell; the small command that carries it is sent when Python changes
+    the cell or the norm (a new revision) and not on a rerun that changes neither."""
+
+    def sent(at):
+        return [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
+
+    at = app_test(EXPLORER)
+    first = cube_data(at)
+    assert [(c["rev"], c["cell"]) for c in sent(at)] == [(0, [0, 0, 0])]
+    at.run()
+    assert sent(at) == [] and cube_data(at) == first
+    at.number_input(key="cf").set_value(5).run()
+    assert [(c["rev"], c["cell"], c["norm"]) for c in sent(at)] == [(1, [0, 0, 5], "layernorm")]
+    assert cube_data(at) == first  # the cube itself is not resent with new data
+    at.selectbox(key="norm").select("batchnorm").run()
+    assert [(c["rev"], c["norm"]) for c in sent(at)] == [(2, "batchnorm")]

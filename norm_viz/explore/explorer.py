@@ -12,8 +12,10 @@ from torch import Tensor
 
 from norm_viz.core import formulas
 from norm_viz.core.compute import NormResult, Verification, output_moments, verify
+from norm_viz.core.config import NormConfig
+from norm_viz.core.data import PRESETS
 from norm_viz.core.numbers import fmt
-from norm_viz.core.table import torch_snippet, unit_name
+from norm_viz.core.table import NORMS, torch_snippet, unit_name
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,9 @@ def verdict(ver: Verification) -> Message:
 def group_line(result: NormResult, cell: tuple[int, int, int]) -> str:
     """'Its group holds N cells; the statistics come from …'."""
     n = result.cell(*cell)["n"]
-    src = "running statistics (eval mode)" if result.uses_running_stats else f"n = {n} values"
-    return f"Its group holds **{result.group_size} cells**; the statistics come from **{src}**."
+    src = "running statistics (eval mode)" if result.uses_running_stats else f"n = {n} value{'s' if n != 1 else ''}"
+    cells = "1 cell" if result.group_size == 1 else f"{result.group_size} cells"
+    return f"Its group holds **{cells}**; the statistics come from **{src}**."
 
 
 def output_check(result: NormResult) -> Message:
@@ -117,3 +120,88 @@ def explorer_view(
         snippet=snippet,
         tensor_code="" if generated else f"x = torch.tensor({x.tolist()})",
     )
+
+
+def _top_level(text: str, sep: str) -> list[str]:
+    """`text` split at every `sep` outside braces (LaTeX groups)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i = i + len(sep)
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def narrow(line: str) -> str:
+    """A derivation line as a column of short rows: one row per '=' (and per \\qquad), aligned on '=', so that no
+    formula is wider than a narrow column (at 1280 px the Explorer's arithmetic has about 340 px)."""
+    body = line.strip()
+    if body.startswith(r"\begin{aligned}") and body.endswith(r"\end{aligned}"):
+        body = body[len(r"\begin{aligned}") : -len(r"\end{aligned}")]
+    rows: list[str] = []
+    for chunk in _top_level(body.replace("&", ""), "\\\\"):
+        for part in _top_level(chunk, r"\qquad"):
+            if part.startswith("="):
+                rows.append("&" + part)
+                continue
+            pieces = _top_level(part, " = ")
+            rows.append(f"{pieces[0]} &= {pieces[1]}" if len(pieces) > 1 else part)
+            rows += [f"&= {p}" for p in pieces[2:]]
+    if len(rows) == 1:
+        return line
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
+def cell_lines(result: NormResult, cell: tuple[int, int, int]) -> tuple[str, tuple[str, ...]]:
+    """The chosen cell's group line and its arithmetic, narrowed to a column (what a cell change updates)."""
+    return group_line(result, cell), tuple(narrow(t) for t in formulas.result_derivation(result, cell))
+
+
+STEP = r" \\[10pt] "
+"""Between two steps of the chosen cell's arithmetic in one formula (derivation_tex)."""
+
+
+def derivation_tex(lines: tuple[str, ...]) -> str:
+    """The chosen cell's arithmetic as one centred formula, a step per block: one element to resend, not four."""
+    return r"\begin{gathered}" + STEP.join(lines) + r"\end{gathered}"
+
+
+def matrix_tex(values: Tensor, digits: int = 4) -> str:
+    """A (B, S, F) tensor as a LaTeX matrix: one row per token (b, s), one column per feature."""
+    rows = values.detach().double().reshape(-1, values.shape[-1]).tolist()
+    body = r" \\ ".join(" & ".join(fmt(v, digits) for v in row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    """A source document's worked example in numbers: the input and what LayerNorm and BatchNorm make of it."""
+
+    title: str
+    source: str
+    note: str
+    panels: tuple[tuple[str, str], ...]
+    """(heading, LaTeX) per panel: the input, then each norm's output."""
+
+
+def worked_example(
+    preset: str, eps: float = 1e-5, norms: tuple[str, ...] = ("layernorm", "batchnorm")
+) -> WorkedExample:
+    """The preset's tensor and its LayerNorm and BatchNorm outputs as numeric matrices, side by side."""
+    from norm_viz.core.compute import normalize
+
+    p = PRESETS[preset]
+    x = p.tensor()
+    panels = [("input X (rows: tokens, columns: features)", "X = " + matrix_tex(x))]
+    for key in norms:
+        y = normalize(x, NormConfig(key, eps=eps)).output
+        panels.append((f"{NORMS[key].label}: {NORMS[key].summary.split(',')[0]}", "Y = " + matrix_tex(y)))
+    return WorkedExample(p.label, p.source, p.note, tuple(panels))

@@ -294,10 +294,11 @@ def groups_overview_figure(
 # --- statistics in the shape of the group index space ----------------------------------------------
 
 
-def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
-    """μ and σ² (or mean square) of every group, laid out over the axes that index them."""
+def stats_figure(result: NormResult, cell: tuple[int, int, int] | None = None) -> go.Figure:
+    """μ and σ² (or mean square) of every group, laid out over the axes that index them; `cell`'s group marked
+    (None: nothing marked, so that the figure does not change with the chosen cell)."""
     axes, shape = result.stats_axes, result.stats_shape
-    gid = int(result.group_id[cell])
+    gid = -1 if cell is None else int(result.group_id[cell])
     var_name = "variance σ²" if result.norm.centered else "mean square"
     panels = ([("mean μ", result.group_mean)] if result.group_mean is not None else []) + [(var_name, result.group_var)]
     domains = _panel_axes(len(panels), 0.18)
@@ -336,20 +337,21 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
                     "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
                 }
             )
-            r_i, c_i = divmod(gid, cols_n)
-            data.append(
-                {
-                    "type": "scatter",
-                    "x": [c_i],
-                    "y": [r_i],
-                    "mode": "markers",
-                    "marker": {"symbol": "square-open", "size": 18, "color": SELECTED, "line": {"width": 3}},
-                    "xaxis": xa,
-                    "yaxis": ya,
-                    "showlegend": False,
-                    "hoverinfo": "skip",
-                }
-            )
+            if gid >= 0:
+                r_i, c_i = divmod(gid, cols_n)
+                data.append(
+                    {
+                        "type": "scatter",
+                        "x": [c_i],
+                        "y": [r_i],
+                        "mode": "markers",
+                        "marker": {"symbol": "square-open", "size": 18, "color": SELECTED, "line": {"width": 3}},
+                        "xaxis": xa,
+                        "yaxis": ya,
+                        "showlegend": False,
+                        "hoverinfo": "skip",
+                    }
+                )
             x_title, y_title, y_rev = AXIS_TITLES[axes[-1]], " × ".join(AXIS_TITLES[a] for a in axes[:-1]), True
         n_cols, n_rows = (shape[-1], v.size // shape[-1]) if len(axes) > 1 else (v.size, 0)
         layout[_axis_name("xaxis", i)] = {
@@ -377,10 +379,16 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int]) -> go.Figure:
 # --- input and output ------------------------------------------------------------------------------
 
 
+NUMBERS_UP_TO = 8
+"""A heatmap prints the value in every cell while both of its sides are at most this long."""
+
+
 def heatmaps_figure(
-    result: NormResult, batch_item: int, cell: tuple[int, int, int], shared_scale: bool = False
+    result: NormResult, batch_item: int, cell: tuple[int, int, int] | None = None, shared_scale: bool = False
 ) -> go.Figure:
-    """Input and output of one batch item as sequence × feature heatmaps; clicking a cell selects it."""
+    """Input and output of one batch item as sequence × feature heatmaps (values printed in small ones); clicking a
+    cell selects it. `cell`: its group and itself are marked (None: nothing marked, so that the figure does not
+    change with the chosen cell)."""
     _, s, f = result.shape
     xin = result.input[batch_item].detach().double().numpy()
     xout = result.output[batch_item].detach().double().numpy()
@@ -388,7 +396,7 @@ def heatmaps_figure(
     lim_out = float(np.abs(xout).max()) or 1.0
     if shared_scale:
         lim_in = lim_out = max(lim_in, lim_out)
-    ss, ff = np.nonzero((result.group_id[batch_item] == result.group_id[cell]).numpy())
+    numbers = s <= NUMBERS_UP_TO and f <= NUMBERS_UP_TO
     all_s, all_f = np.indices((s, f)).reshape(2, -1)
     mark = max(6, min(26, 420 // max(s, f)))
     data: list[dict[str, Any]] = []
@@ -416,23 +424,26 @@ def heatmaps_figure(
                 "colorscale": DIVERGING,
                 "colorbar": {"x": dom[1] + 0.005, "len": 0.9, "thickness": 14},
                 "hovertemplate": "s=%{y} f=%{x}: %{z:.4g}<extra></extra>",
+                **({"texttemplate": "%{z:.2f}", "textfont": {"size": 15 if max(s, f) <= 4 else 11}} if numbers else {}),
                 **on,
             }
         )
-        data.append(
-            {
-                "type": "scatter",
-                "x": ff,
-                "y": ss,
-                "mode": "markers",
-                "marker": {"symbol": "square-open", "size": mark, "color": LIT, "line": {"width": 2}},
-                "name": "shares the statistic",
-                "showlegend": i == 0,
-                "hoverinfo": "skip",
-                **on,
-            }
-        )
-        if cell[0] == batch_item:
+        if cell is not None:
+            ss, ff = np.nonzero((result.group_id[batch_item] == result.group_id[cell]).numpy())
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": ff,
+                    "y": ss,
+                    "mode": "markers",
+                    "marker": {"symbol": "square-open", "size": mark, "color": LIT, "line": {"width": 2}},
+                    "name": "shares the statistic",
+                    "showlegend": i == 0,
+                    "hoverinfo": "skip",
+                    **on,
+                }
+            )
+        if cell is not None and cell[0] == batch_item:
             data.append(
                 {
                     "type": "scatter",

@@ -10,6 +10,7 @@ import torch
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.config import NormConfig, parse_lengths
+from norm_viz.core.data import default_lengths
 from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
 from norm_viz.ui.real import source_lengths
@@ -103,17 +104,35 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     lengths: tuple[int, ...] = ()
     if spec.masked:
         real = source_lengths(shape)  # real sentences bring their own padding mask
-        text = box.text_input(
+        pattern = ", ".join(map(str, default_lengths(b, s)))
+        t1, t2 = box.columns([3, 1], vertical_alignment="bottom")
+        text = t1.text_input(
             f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
             key="lengths",
-            placeholder=", ".join(str(max(1, s - i)) for i in range(b)) if real is None else ", ".join(map(str, real)),
-            help=None if real is None else "Empty: the real sentences' own lengths (shown in grey).",
+            placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}"
+            if real is None
+            else f"empty = the real sentences' own lengths: {', '.join(map(str, real))}",
+            help="The grey text is a hint, not a value: while the box is empty every token is real."
+            if real is None
+            else "Empty: the real sentences' own lengths (shown in grey) are applied.",
+        )
+        t2.button(
+            "Pad like the Padding page",
+            key="_pad_like",
+            on_click=lambda: st.session_state.update(lengths=pattern),
+            help=f"Fills in {pattern}: full sequences and half-length ones.",
         )
         try:
             lengths = real if real is not None and not text.strip() else parse_lengths(text, b, s)
         except ValueError as e:
-            box.error(f"{e}. Example for B = {b}: {', '.join(str(max(1, s - i)) for i in range(b))}")
+            box.error(f"{e}. Example for B = {b}: {pattern}")
             return None
+        if not text.strip():
+            box.caption(
+                f"No padding applied: every sequence keeps all {s} tokens, so the mask removes nothing."
+                if real is None
+                else f"The real sentences' own lengths are applied: {', '.join(map(str, real))}."
+            )
     ss = st.session_state
     return NormConfig(
         key,
@@ -171,14 +190,18 @@ def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
     return out[0], out[1], out[2]
 
 
-def cell_inputs(shape: tuple[int, int, int], container: Any = None) -> tuple[int, int, int]:
-    """Three number inputs for the chosen cell (call init_cell first)."""
+def cell_inputs(shape: tuple[int, int, int], container: Any = None, row: bool = False) -> tuple[int, int, int]:
+    """Three number inputs for the chosen cell (call init_cell first): in three columns, or (`row`) straight into
+    one horizontal container (fewer elements to resend when the cell changes)."""
     box = container or st
     b, s, f = shape
-    c1, c2, c3 = box.columns(3)
-    c1.number_input("b (batch)", 0, b - 1, key="cb")
-    c2.number_input("s (sequence)", 0, s - 1, key="cs")
-    c3.number_input("f (feature)", 0, f - 1, key="cf")
+    if row:
+        box = box.container(horizontal=True)
+    c1, c2, c3 = (box, box, box) if row else box.columns(3)
+    size: Any = {"width": 84} if row else {}  # three in a row fit a 290 px column (the Explorer at 1280 px)
+    c1.number_input("b (batch)", 0, b - 1, key="cb", **size)
+    c2.number_input("s (sequence)", 0, s - 1, key="cs", **size)
+    c3.number_input("f (feature)", 0, f - 1, key="cf", **size)
     ss = st.session_state
     return int(ss.cb), int(ss.cs), int(ss.cf)
 

@@ -134,12 +134,15 @@ def _as_text(v: Any) -> str:
 def _write_url(keys: Sequence[str]) -> None:
     ss = st.session_state
     written = ss.setdefault(_WRITTEN, {})
+    changed = {}
     for k in keys:
         if k in ss and not k.startswith("_"):
             v = _as_text(ss[k])
             written[k] = v
             if st.query_params.get(k) != v:
-                st.query_params[k] = v
+                changed[k] = v
+    if changed:
+        st.query_params.update(changed)  # one message to the browser, however many keys changed
 
 
 def sync_url(keys: Sequence[str | Param]) -> None:
