@@ -20,22 +20,22 @@ PAGES = {
     ],
     "Transformer questions": [
         st.Page(
-            "pages/which_layernorm.py", title="Which LayerNorm?", icon=":material/help:", url_path="which-layernorm"
+            "pages/which-layernorm.py", title="Which LayerNorm?", icon=":material/help:", url_path="which-layernorm"
         ),
         st.Page(
-            "pages/batch_dependence.py", title="Batch dependence", icon=":material/groups:", url_path="batch-dependence"
+            "pages/batch-dependence.py", title="Batch dependence", icon=":material/groups:", url_path="batch-dependence"
         ),
         st.Page("pages/padding.py", title="Padding", icon=":material/format_indent_increase:", url_path="padding"),
         st.Page("pages/causal.py", title="Causal leakage", icon=":material/arrow_back:", url_path="causal"),
-        st.Page("pages/train_eval.py", title="Train vs eval", icon=":material/model_training:", url_path="train-eval"),
-        st.Page("pages/multi_device.py", title="Multi-device", icon=":material/dns:", url_path="multi-device"),
+        st.Page("pages/train-eval.py", title="Train vs eval", icon=":material/model_training:", url_path="train-eval"),
+        st.Page("pages/multi-device.py", title="Multi-device", icon=":material/dns:", url_path="multi-device"),
         st.Page("pages/compare.py", title="Compare all norms", icon=":material/table_chart:", url_path="compare"),
         st.Page("pages/placement.py", title="Pre- vs post-norm", icon=":material/layers:", url_path="placement"),
     ],
     "Beyond the standard norms": [
         st.Page("pages/powernorm.py", title="PowerNorm", icon=":material/bolt:", url_path="powernorm"),
         st.Page("pages/dyt.py", title="DyT: no normalization", icon=":material/show_chart:", url_path="dyt"),
-        st.Page("pages/custom_axes.py", title="Custom axes", icon=":material/tune:", url_path="custom-axes"),
+        st.Page("pages/custom-axes.py", title="Custom axes", icon=":material/tune:", url_path="custom-axes"),
         st.Page(
             "pages/equivalences.py", title="Equivalences", icon=":material/compare_arrows:", url_path="equivalences"
         ),
@@ -46,12 +46,12 @@ PAGES = {
             icon=":material/ssid_chart:",
             url_path="fluctuation",
         ),
-        st.Page("pages/eps_dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
-        st.Page("pages/real_model.py", title="Real model", icon=":material/memory:", url_path="real-model"),
+        st.Page("pages/eps-dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
+        st.Page("pages/real-model.py", title="Real model", icon=":material/memory:", url_path="real-model"),
     ],
     "Training lab": [
-        st.Page("pages/training_lm.py", title="Tiny language model", icon=":material/school:", url_path="train-lm"),
-        st.Page("pages/training_cnn.py", title="ConvNet on digits", icon=":material/grid_on:", url_path="train-cnn"),
+        st.Page("pages/train-lm.py", title="Tiny language model", icon=":material/school:", url_path="train-lm"),
+        st.Page("pages/train-cnn.py", title="ConvNet on digits", icon=":material/grid_on:", url_path="train-cnn"),
     ],
     "Classroom": [
         st.Page("pages/walkthrough.py", title="Walkthrough", icon=":material/footprint:", url_path="walkthrough"),

@@ -117,7 +117,7 @@ if view.tensor_code:
     st.code(view.tensor_code, language="python")
 
 st.page_link(
-    "pages/which_layernorm.py",
+    "pages/which-layernorm.py",
     label="Which LayerNorm do transformers use? One source document gets it wrong →",
     icon=":material/help:",
 )

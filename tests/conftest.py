@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -151,8 +152,14 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     """A `streamlit run app.py` server on a free loopback port; yields its base URL."""
+    with streamlit_server(tmp_path_factory.mktemp("live_app") / "streamlit.log") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def streamlit_server(log: Path):
+    """Start `streamlit run app.py` on a free loopback port, wait for its health check; yield its base URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("live_app") / "streamlit.log"
     with open(log, "wb") as out:  # a file, not a pipe: a pipe nobody reads fills up and blocks the server
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port)],

@@ -16,11 +16,11 @@ def takeaway(at) -> str:
 PAGES = {
     "pages/powernorm.py": 2,
     "pages/dyt.py": 2,
-    "pages/custom_axes.py": 2,
+    "pages/custom-axes.py": 2,
     "pages/equivalences.py": 1,
     "pages/geometry.py": 1,
     "pages/fluctuation.py": 2,
-    "pages/eps_dtype.py": 3,
+    "pages/eps-dtype.py": 3,
 }
 
 
@@ -75,13 +75,13 @@ def test_dyt_alpha_slider_moves_the_user_curve():
     ],
 )
 def test_custom_axes_names_the_norm_it_equals(query, expected):
-    at = app_test("pages/custom_axes.py", query)
+    at = app_test("pages/custom-axes.py", query)
     no_exception(at)
     assert expected in takeaway(at)
 
 
 def test_custom_axes_lit_cells_equal_the_group_size():
-    at = app_test("pages/custom_axes.py", {"B": "3", "S": "4", "F": "6", "cx_s": "1"})
+    at = app_test("pages/custom-axes.py", {"B": "3", "S": "4", "F": "6", "cx_s": "1"})
     lit = next(t for t in charts(at)[0]["data"] if t["name"].startswith("shares the statistic"))
     assert len(decode(lit["x"])) == 4 * 6  # one sequence's tokens and features
 
@@ -120,8 +120,8 @@ def test_fluctuation_takeaway_follows_the_lengths_and_bad_sizes_are_refused():
 
 
 def test_eps_lab_takeaway_follows_eps():
-    small = takeaway(app_test("pages/eps_dtype.py"))
-    large = takeaway(app_test("pages/eps_dtype.py", {"ed_eps": "0.1"}))
+    small = takeaway(app_test("pages/eps-dtype.py"))
+    large = takeaway(app_test("pages/eps-dtype.py", {"ed_eps": "0.1"}))
     assert "ε = 1e-05" in small and "ε = 0.1" in large and small != large
     assert "NaN without ε" in small
 
@@ -131,11 +131,11 @@ def test_eps_lab_takeaway_follows_eps():
     [
         ("pages/powernorm.py", {"pn_steps": "999"}, "pn_steps"),
         ("pages/dyt.py", {"dyt_alpha": "abc"}, "dyt_alpha"),
-        ("pages/custom_axes.py", {"cx_b": "maybe"}, "cx_b"),
+        ("pages/custom-axes.py", {"cx_b": "maybe"}, "cx_b"),
         ("pages/equivalences.py", {"eq_K": "-3"}, "eq_K"),
         ("pages/geometry.py", {"geo_F": "7"}, "geo_F"),
         ("pages/fluctuation.py", {"fl_n": "1"}, "fl_n"),
-        ("pages/eps_dtype.py", {"ed_eps": "2"}, "ed_eps"),
+        ("pages/eps-dtype.py", {"ed_eps": "2"}, "ed_eps"),
     ],
 )
 def test_bad_url_values_are_named_and_replaced(page, query, key):
@@ -173,11 +173,11 @@ def _default_views() -> dict[str, str]:
     return {
         "pages/powernorm.py": powernorm_lab.powernorm_view(powernorm_lab.PowerNormConfig()).takeaway,
         "pages/dyt.py": dyt_lab.dyt_view(dyt_lab.DytConfig()).takeaway,
-        "pages/custom_axes.py": custom_axes.custom_view(x, custom_axes.CustomConfig()).takeaway,
+        "pages/custom-axes.py": custom_axes.custom_view(x, custom_axes.CustomConfig()).takeaway,
         "pages/equivalences.py": equivalences.equivalences_view(x, equivalences.EquivalencesConfig()).takeaway,
         "pages/geometry.py": geometry.geometry_view(geometry.GeometryConfig()).takeaway,
         "pages/fluctuation.py": fluctuation.fluctuation_view(fluctuation.FluctuationConfig()).takeaway,
-        "pages/eps_dtype.py": eps_dtype.eps_dtype_view(eps_dtype.EpsDtypeConfig()).takeaway,
+        "pages/eps-dtype.py": eps_dtype.eps_dtype_view(eps_dtype.EpsDtypeConfig()).takeaway,
     }
 
 

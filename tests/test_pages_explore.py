@@ -10,7 +10,7 @@ from norm_viz import NORMS, make_tensor
 from tests.conftest import app_test, charts, no_exception
 
 EXPLORER = "pages/explorer.py"
-WHICH = "pages/which_layernorm.py"
+WHICH = "pages/which-layernorm.py"
 
 
 def tex(el) -> str:

@@ -10,11 +10,11 @@ import pytest
 from tests.conftest import APP, app_test, charts, decode, no_exception
 
 PAGES = {
-    "train-eval": "pages/train_eval.py",
+    "train-eval": "pages/train-eval.py",
     "padding": "pages/padding.py",
     "causal": "pages/causal.py",
-    "batch-dependence": "pages/batch_dependence.py",
-    "multi-device": "pages/multi_device.py",
+    "batch-dependence": "pages/batch-dependence.py",
+    "multi-device": "pages/multi-device.py",
     "compare": "pages/compare.py",
 }
 

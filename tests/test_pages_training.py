@@ -25,7 +25,7 @@ def table(at, i: int = 0) -> list[dict]:
 
 
 def test_lm_page_tiny_run_shows_curves_evaluation_and_a_table_row():
-    at = app_test("pages/training_lm.py", TINY_LM)
+    at = app_test("pages/train-lm.py", TINY_LM)
     no_exception(at)
     assert not charts(at)
     assert any("of CPU" in c.value for c in at.caption)
@@ -44,7 +44,7 @@ def test_lm_page_tiny_run_shows_curves_evaluation_and_a_table_row():
 
 
 def test_lm_page_batchnorm_run_explains_the_leak():
-    at = app_test("pages/training_lm.py", {**TINY_LM, "tl_norm": "batchnorm"})
+    at = app_test("pages/train-lm.py", {**TINY_LM, "tl_norm": "batchnorm"})
     at.button(key="tl_train").click().run()
     no_exception(at)
     text = " ".join(m.value for m in at.markdown)
@@ -56,7 +56,7 @@ def test_lm_stop_button_keeps_the_partial_run():
     cfg = lm.LMConfig(steps=6, width=32, layers=1, batch_size=4, heads=4)
     steps: list[lm.LMStep] = []
     lm.run_lm(cfg, callback=lambda s, n: steps.append(s) or s.step < 3, evaluate_at_end=False)
-    at = app_test("pages/training_lm.py", TINY_LM)
+    at = app_test("pages/train-lm.py", TINY_LM)
     at.session_state[tl.LM_LIVE] = {"config": cfg, "steps": steps}
     at.button(key="tl_stop").click().run()
     no_exception(at)
@@ -71,7 +71,7 @@ def test_lm_page_reads_the_default_grid_from_the_cache():
     for c in grid.lm_grid():  # real (tiny) numbers stored under the default grid's keys
         grid._save(grid.cache_dir() / grid._key("lm", c), dataclasses.replace(grid.summarize_lm(tiny), norm=c.norm,
                                                                              placement=c.placement))  # fmt: skip
-    at = app_test("pages/training_lm.py", TINY_LM)
+    at = app_test("pages/train-lm.py", TINY_LM)
     no_exception(at)
     assert any("14 of 14 runs are in the cache" in c.value for c in at.caption)
     rows = table(at)
@@ -80,7 +80,7 @@ def test_lm_page_reads_the_default_grid_from_the_cache():
 
 
 def test_lm_page_bad_url_value_is_a_message_not_a_traceback():
-    at = app_test("pages/training_lm.py", {**TINY_LM, "tl_norm": "groupnorm"})
+    at = app_test("pages/train-lm.py", {**TINY_LM, "tl_norm": "groupnorm"})
     no_exception(at)
     assert at.selectbox(key="tl_norm").value == "layernorm"
 
@@ -91,7 +91,7 @@ def test_cnn_page_tiny_run_and_grid_from_cache():
         h = cnn.run_cnn(dataclasses.replace(c, epochs=1, batch_size=64, channels=4))
         grid._save(grid.cache_dir() / grid._key("cnn", c), dataclasses.replace(grid.summarize_cnn(h),
                                                                                batch_size=c.batch_size))  # fmt: skip
-    at = app_test("pages/training_cnn.py", {"tc_batch": "64", "tc_epochs": "1"})
+    at = app_test("pages/train-cnn.py", {"tc_batch": "64", "tc_epochs": "1"})
     no_exception(at)
     assert any("8 of 90 runs are in the cache" in c.value for c in at.caption)
     fig = charts(at)[0]

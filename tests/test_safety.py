@@ -210,7 +210,7 @@ def test_extreme_uploads_give_a_message_not_a_traceback(value):
     at = app_test()
     at.session_state["_upload_array"] = ("test", arr)  # what the uploader leaves after parsing a file
     at.query_params["src"] = "upload"
-    at.switch_page("pages/which_layernorm.py").run()
+    at.switch_page("pages/which-layernorm.py").run()
     no_exception(at)
     err = " ".join(e.value for e in at.error)
     assert ("overflowed" in err) if np.isfinite(value) else ("inf at [b, s, f] = [0, 0, 1]" in err)
