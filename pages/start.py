@@ -5,7 +5,7 @@ import streamlit as st
 from norm_viz import ui
 from norm_viz.classroom.start import CUBE_CELL, PAIR, StartView, start_view
 from norm_viz.core.numbers import fmt_delta
-from norm_viz.explore import figures
+from norm_viz.core.table import NORMS
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -13,11 +13,20 @@ def view_of() -> StartView:
     return start_view()
 
 
+@st.fragment
 def cube(shape: tuple[int, int, int]) -> None:
-    """The cube at the top: the one place this page draws it."""
-    fig = figures.groups_overview_figure(shape, CUBE_CELL, keys=PAIR, cols=2)
-    fig.update_layout(title={"text": f"Which cells share cell {CUBE_CELL}'s mean and variance"}, height=430)
-    ui.chart(fig, key="start_cube")
+    """The cubes at the top, drawn in the browser (ui.cube): BatchNorm's and LayerNorm's group of the same cell.
+
+    A click on either cube chooses the cell for both (and for the Explorer, which shares cb, cs, cf); only this
+    fragment reruns.
+    """
+    for k, v in zip(ui.CELL_KEYS, CUBE_CELL, strict=True):
+        st.session_state.setdefault(k, v)
+    st.markdown("**Which cells share the chosen cell's mean and variance?** Click any cell to choose another.")
+    for norm, col in zip(PAIR, st.columns(len(PAIR), gap="large"), strict=True):
+        with col:
+            st.subheader(NORMS[norm].label)
+            ui.cube(shape, norm, keys=(norm,), key=f"start_cube_{norm}", multiples=False, height=360, on_norm=None)
 
 
 st.title("Why do transformers use LayerNorm, not BatchNorm?")
@@ -28,7 +37,7 @@ st.markdown(view.answer)
 cube(view.shape)
 st.caption(
     "Each cube is a batch of sentences: batch into the page, sequence (tokens) →, features ↑. "
-    "Orange: the cells averaged together with the chosen cell's."
+    "Lit block: the cells averaged together with the chosen cell (the dark voxel)."
 )
 ui.page_link("explorer", "Open the Explorer: every norm, every cell, every number")
 

@@ -3,12 +3,13 @@ and the frame around every page: the next link along PAGES, presentation mode's 
 
 from __future__ import annotations
 
+import json
 import re
 
 import plotly.graph_objects as go
 import pytest
 import torch
-from conftest import app_test, charts, no_exception, page_entries
+from conftest import app_test, no_exception, page_entries
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
@@ -106,8 +107,13 @@ def test_the_start_page_is_the_root_and_shows_the_checks_numbers():
     for path in ("batch-dependence", "padding", "causal", "train-eval"):
         assert any(p == path for p, _ in links), path
     assert ("explorer", "Next: Explorer") in links and sum(p == "explorer" for p, _ in links) == 2  # one click away
-    (cube,) = charts(at)
-    assert [a["text"] for a in cube["layout"]["annotations"][:2]] == ["BatchNorm", "LayerNorm"]
+    # the two browser cubes: BatchNorm's and LayerNorm's rule for one shape, with the chosen cell sent to each
+    cubes = [json.loads(el.proto.json) for el in at.get("bidi_component")]
+    data = [d for d in cubes if "rules" in d]
+    assert [list(d["rules"]) for d in data] == [["batchnorm"], ["layernorm"]]
+    assert all(d["shape"] == list(start.start_view().shape) for d in data)
+    commands = sorted((d["norm"], d["cell"]) for d in cubes if "rev" in d)
+    assert commands == [("batchnorm", list(start.CUBE_CELL)), ("layernorm", list(start.CUBE_CELL))]
 
 
 def test_every_page_ends_with_the_next_one_along_pages():

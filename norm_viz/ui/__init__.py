@@ -7,6 +7,7 @@ Pages use it as `from norm_viz import ui`.
 
 from norm_viz.core.numbers import fmt, tex
 from norm_viz.core.params import Param, choice, flag, float_in, int_in, number_list
+from norm_viz.ui.cube import cube
 from norm_viz.ui.layout import (
     BAD_BG,
     GOOD_BG,
@@ -80,6 +81,7 @@ __all__ = [
     "clamp",
     "clicked_cell",
     "config",
+    "cube",
     "declare",
     "end_page",
     "flag",
