@@ -16,6 +16,7 @@ from norm_viz.ui.layout import (
     presentation_toggle,
     presenting,
     register_pages,
+    table,
     verdict_table,
 )
 from norm_viz.ui.norm import (
@@ -94,6 +95,7 @@ __all__ = [
     "run_norm",
     "show_url_notices",
     "sync_url",
+    "table",
     "table_of",
     "tensor_controls",
     "tensor_digest",
