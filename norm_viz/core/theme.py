@@ -17,6 +17,8 @@ OUTPUT = "#009E73"  # the output tensor
 PAD = "#CC79A7"  # padding: cells that feed no statistic
 FAINT = "#9AA5B1"  # every other cell
 LIT_SHADES = ("#F5C26B", "#E69F00", "#B57A00")  # front, top and side faces of a lit box
+INK = "#7F7F7F"  # lines, outlines and neutral marks: a mid grey that reads on the light and the dark theme alike
+GRID = "rgba(128, 128, 128, 0.25)"  # grid lines over whatever background the theme gives
 DIVERGING = "RdBu_r"
 SEQUENTIAL = "Cividis"
 
@@ -52,7 +54,8 @@ def apply_layout(
     """The common title, font, size and legend of a figure built with go.Figure methods.
 
     Options: `top` margin (room for a legend above the plot), `legend_y` (the legend's bottom, in plot heights),
-    `showlegend` (None: plotly decides), `grid` (white background, light grid lines, larger tick labels),
+    `showlegend` (None: plotly decides), `grid` (light grid lines, larger tick labels; the background stays the
+    theme's, so that a dark theme gets a dark plot),
     `legend_below` (a legend with many or long entries goes below the plot, not over the title).
     """
     fig.update_layout(
@@ -67,9 +70,8 @@ def apply_layout(
     if showlegend is not None:
         fig.update_layout(showlegend=showlegend)
     if grid:
-        fig.update_layout(plot_bgcolor="white")
-        fig.update_xaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
-        fig.update_yaxes(showgrid=True, gridcolor="#E5E5E5", zeroline=False, tickfont={"size": 15})
+        fig.update_xaxes(showgrid=True, gridcolor=GRID, zeroline=False, tickfont={"size": 15})
+        fig.update_yaxes(showgrid=True, gridcolor=GRID, zeroline=False, tickfont={"size": 15})
     return fig
 
 

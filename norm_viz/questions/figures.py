@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from norm_viz.core.numbers import fmt_delta
-from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
+from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INK, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
 from norm_viz.questions.causal import CausalCheck
 from norm_viz.questions.common import Bars
 from norm_viz.questions.dependence import DependenceCheck
@@ -28,10 +28,10 @@ from norm_viz.questions.train_eval import RunningStats
 CHANGED = SELECTED  # a norm whose outputs moved
 UNCHANGED = OUTPUT  # a norm whose outputs did not move
 NOT_RUN = FAINT
-DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", INK)
 """Okabe-Ito colours, one per simulated device."""
-LEAK_SCALE = [[0.0, "#FFFFFF"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
-"""White for 'did not change', then orange to dark brown as the change grows."""
+LEAK_SCALE = [[0.0, "rgba(253, 224, 178, 0)"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
+"""Blank (the theme's background, light or dark) for 'did not change', then orange to dark brown as it grows."""
 
 
 # --- train vs eval -------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
                 x1=ts - 0.5,
                 y0=-0.5,
                 y1=b - 0.5,
-                line={"color": "#333", "width": 2, "dash": "dot"},
+                line={"color": INK, "width": 2, "dash": "dot"},
                 row=rr,
                 col=cc,
             )
@@ -346,8 +346,8 @@ def device_stats_figure(md: MultiDeviceCheck) -> go.Figure:
                 name="whole batch = SyncBN",
                 legendgroup="g",
                 showlegend=c == 1,
-                marker={"size": 14, "color": "#000000", "symbol": "line-ew-open", "line": {"width": 3}},
-                line={"color": "#000000", "width": 1.5, "dash": "dot"},
+                marker={"size": 14, "color": INK, "symbol": "line-ew-open", "line": {"width": 3}},
+                line={"color": INK, "width": 1.5, "dash": "dot"},
                 hovertemplate="whole batch<br>feature %{x}: %{y:.4g}<extra></extra>",
             ),
             row=1,
@@ -371,7 +371,6 @@ PLACEMENT_COLOURS = {"post": INPUT, "pre": SELECTED}
 """Blue for post-norm, vermillion for pre-norm (Okabe-Ito: distinguishable with every common colour blindness)."""
 DASH = {"post": "solid", "pre": "dash"}
 BANDS = {"post": "rgba(0, 114, 178, 0.15)", "pre": "rgba(213, 94, 0, 0.15)"}
-INK = "#333333"
 
 
 def _layer_ticks(layers: int) -> dict[str, Any]:
@@ -492,9 +491,15 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
     for x, n in zip(xs, nodes, strict=True):
         if n in _BOX_W:
             w = _BOX_W[n] / 2
-            fill = LIT if n == "LN" else "#F2F2F2"
+            fill = LIT if n == "LN" else "rgba(128, 128, 128, 0.18)"  # a tint of the theme's own background
             fig.add_shape(type="rect", x0=x - w, x1=x + w, y0=y - 0.2, y1=y + 0.2, fillcolor=fill, line={"color": INK})
-            fig.add_annotation(x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16})
+            fig.add_annotation(  # dark text on the orange LN box; the theme's text colour on the grey ones
+                x=x,
+                y=y,
+                text=f"<b>{n}</b>" if n == "LN" else n,
+                showarrow=False,
+                font={"size": 16, **({"color": "#1F2328"} if n == "LN" else {})},
+            )
         elif n != "+":
             label = "x<sub>l</sub>" if n == "x" else "x<sub>l+1</sub>"
             fig.add_annotation(
@@ -502,7 +507,6 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
                 y=y,
                 text=label,
                 showarrow=False,
-                bgcolor="white",
                 font={"size": 20},
                 xanchor="center",
             )
@@ -511,7 +515,7 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
             x=[xs[i] for i in plus],
             y=[y] * len(plus),
             mode="markers",
-            marker={"symbol": "circle-cross", "size": 26, "color": "white", "line": {"color": INK, "width": 2}},
+            marker={"symbol": "circle-cross-open", "size": 26, "color": INK, "line": {"color": INK, "width": 2}},
             hoverinfo="skip",
         )
     )
@@ -523,11 +527,10 @@ def layout_figure() -> go.Figure:
     _row(fig, _POST, 1.6, "post-norm: LN after each ⊕", branch=1)
     _row(fig, _PRE, 0.0, "pre-norm: LN only on the branch", branch=2)
     fig.update_layout(
-        font={**FONT, "color": INK},  # on the layout: presentation mode's scaled() replaces annotation fonts
+        font=FONT,  # the theme's text colour, light or dark; presentation mode's scaled() grows it
         height=300,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,
-        plot_bgcolor="white",
     )
     fig.update_xaxes(visible=False, range=[-0.7, 7 * 1.45 + 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-0.4, 2.35], fixedrange=True)
