@@ -170,7 +170,7 @@ def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
     )
     fig.update_yaxes(range=[-1.5, 1.5], title_text="DyT output")
     fig.update_xaxes(title_text="input x")
-    return apply_layout(fig, f"DyT with α = {alpha:.3g}", 360)
+    return apply_layout(fig, f"DyT with α = {alpha:.3g}", 400, legend_below=True)  # a narrow column
 
 
 # --- custom axes -----------------------------------------------------------------------------------

@@ -16,7 +16,19 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from norm_viz.core.numbers import fmt_delta
-from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INK, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
+from norm_viz.core.theme import (
+    AXIS_TITLES,
+    FAINT,
+    FONT,
+    INK,
+    INPUT,
+    LIT,
+    OUTPUT,
+    PAD,
+    SELECTED,
+    apply_layout,
+    wrap_label,
+)
 from norm_viz.questions.causal import CausalCheck
 from norm_viz.questions.common import Bars
 from norm_viz.questions.dependence import DependenceCheck
@@ -194,8 +206,27 @@ def padding_stats_figure(check: PaddingCheck) -> go.Figure:
 # --- causal leakage ------------------------------------------------------------------------------
 
 
-def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols: int = 4) -> go.Figure:
-    """Small multiples, one (batch × sequence) map per norm: max |Δ output| after perturbing one token."""
+def _leak_label(v: float) -> str:
+    """A change as a cell label of at most four characters ('.57', '1.2', '<.01'); blank for exactly none."""
+    if v == 0:
+        return ""
+    if v < 0.005:
+        return "<.01"
+    return f"{v:.2f}".lstrip("0") if v < 1 else f"{v:.2g}"
+
+
+LEAK_LABEL_PX = 34
+"""The narrowest cell (px) that holds a four-character label at size 11."""
+LEAK_MAPS_PX = 780
+"""The width the maps are assumed to span: the page's full width at 1280 px less the sidebar and the colour bar."""
+
+
+def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols: int = 3) -> go.Figure:
+    """Small multiples, one (batch × sequence) map per norm: max |Δ output| after perturbing one token.
+
+    Three maps a row, so that the long names ('LayerNorm over (sequence, features)') stay apart; the cells print
+    their change only where the label fits in the cell (`LEAK_LABEL_PX`), so labels never run together.
+    """
     rows_ = [r for r in check.rows if keys is None or r.key in keys]
     n = len(rows_)
     cols = min(cols, n)
@@ -228,9 +259,9 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
                 colorbar={"title": {"text": "max |Δ output|"}, "len": 0.8},
                 xgap=1,
                 ygap=1,
-                text=[["" if v == 0 else f"{v:.2g}" for v in row] for row in d],
-                texttemplate="%{text}" if b * s <= 48 else None,
-                textfont={"size": 12},
+                text=[[_leak_label(float(v)) for v in row] for row in d],
+                texttemplate="%{text}" if LEAK_MAPS_PX / cols / s >= LEAK_LABEL_PX and b <= 12 else None,
+                textfont={"size": 11},
                 hovertemplate="b=%{y} s=%{x}: max |Δ| = %{z:.3g}<extra>" + r.label + "</extra>",
             ),
             row=rr,
@@ -267,7 +298,10 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
     for r_ in range(1, nrows + 1):
         fig.update_yaxes(title_text=AXIS_TITLES["batch"], row=r_, col=1)
     title = f"Perturb token (b, s) = ({tb}, {ts}): which outputs move? (left of the dotted line = its past)"
-    return apply_layout(fig, title, 80 + 250 * nrows, showlegend=False, grid=True)
+    b_max = max((r.delta.shape[0] for r in rows_ if r.delta is not None), default=1)
+    row_h = int(np.clip(110 + 26 * b_max, 170, 260))
+    fig.update_annotations(font={"size": 14})  # the maps' titles
+    return apply_layout(fig, title, 80 + row_h * nrows, showlegend=False, grid=True)
 
 
 # --- batch dependence ----------------------------------------------------------------------------
@@ -290,11 +324,12 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
             if moved
             else ", ".join(labels.get(k, k) for k in keys) + " (no change)"
         )
+        legend_name = wrap_label(name)
         fig.add_trace(
             go.Scatter(
                 x=list(check.factors),
                 y=list(ys),
-                name=name,
+                name=legend_name,
                 mode="lines+markers",
                 line={"width": 4 if moved else 3, "dash": None if moved else "dash", "color": colour},
                 marker={"size": 10},
@@ -306,11 +341,10 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
     return apply_layout(
         fig,
         f"Does sample {check.target}'s output depend on sample {check.changed}?",
-        460,
-        top=120,
-        legend_y=1.09,
+        560,
         showlegend=True,
         grid=True,
+        legend_below=True,  # long lists of norms: below the axis title, never over the chart's title
     )
 
 
