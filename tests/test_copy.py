@@ -79,3 +79,23 @@ def test_plural(n, text):
     assert plural(n, "cell") == text
     assert plural(1, "batch item", "batch items") == "1 batch item"
     assert plural(3, "statistic") == "3 statistics"
+
+
+def test_the_walkthrough_counts_one_of_a_thing_in_the_singular():
+    from norm_viz.classroom import walkthrough
+
+    r = normalize(make_tensor(1, 1, 4, seed=0), "layernorm")  # one sequence of one token: one group
+    text = " ".join(s.text for s in walkthrough.steps(r, (0, 0, 1)))
+    assert "1 sequence of 1 token, each token with 4 features" in text
+    assert "it is the only group" in text and "other 0 groups" not in text
+    two = " ".join(s.text for s in walkthrough.steps(normalize(make_tensor(2, 1, 4, seed=0), "layernorm"), (0, 0, 1)))
+    assert "the other 1 group was normalized" in two
+    assert not re.search(r"\b1 (cells|values|groups|statistics|sequences|tokens|features)\b", text + two)
+
+
+def test_the_variance_colour_bar_starts_at_zero():
+    from norm_viz.explore.figures import stats_figure
+
+    r = normalize(make_tensor(2, 3, 4, seed=0), "layernorm")  # statistics per (batch, sequence): heatmaps
+    heat = [t for t in stats_figure(r, (0, 0, 0)).data if t.type == "heatmap"]
+    assert [t.zmin for t in heat] == [None, 0]  # the mean may be negative; σ² never

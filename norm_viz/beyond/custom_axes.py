@@ -15,6 +15,7 @@ from torch import Tensor
 
 from norm_viz.core import formulas
 from norm_viz.core.compute import normalize
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
 
 EPS = 1e-5
@@ -221,7 +222,7 @@ def custom_view(x: Tensor, cfg: CustomConfig) -> CustomView:
     over = " and ".join(axes) if axes else "nothing"
     summary = (
         f"Averaging over **{over}**{f' in {groups} feature groups' if groups > 1 else ''} gives "
-        f"**{r.n_groups} groups of {r.group_size} cells**."
+        f"**{plural(r.n_groups, 'group')} of {plural(r.group_size, 'cell')}**."
     )
     v = {
         "x": float(x[cell]),

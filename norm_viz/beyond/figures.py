@@ -19,6 +19,7 @@ from norm_viz.beyond.equivalences import Equivalence
 from norm_viz.beyond.fluctuation import Fluctuation
 from norm_viz.beyond.geometry import Geometry
 from norm_viz.core.extra_norms import PowerRun
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
 from norm_viz.core.theme import AXIS_TITLES, FAINT, INK, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
 
@@ -201,7 +202,7 @@ def custom_cube_figure(group_id: Tensor, cell: tuple[int, int, int], title: str)
     fig = go.Figure(
         [
             cells(~lit, "other cells", FAINT, 0.12, "square", size),
-            cells(lit, f"shares the statistic ({int(lit.sum())} cells)", LIT, 0.9, "square", size),
+            cells(lit, f"shares the statistic ({plural(int(lit.sum()), 'cell')})", LIT, 0.9, "square", size),
             cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3),
         ]
     )
@@ -229,7 +230,9 @@ def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figu
         colors = [SELECTED if i == chosen else INPUT for i in range(v.size)]
         fig.add_trace(go.Bar(x=np.arange(v.size), y=v, marker_color=colors, showlegend=False), row=1, col=c)
         fig.update_xaxes(title_text="group id", row=1, col=c)
-    return apply_layout(fig, f"{var.numel()} statistics, one per group; the chosen cell's group highlighted", 340)
+    return apply_layout(
+        fig, f"{plural(var.numel(), 'statistic')}, one per group; the chosen cell's group highlighted", 340
+    )
 
 
 # --- equivalences ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from norm_viz.core.compute import NormResult
+from norm_viz.core.numbers import plural
 from norm_viz.core.theme import (
     AXIS_TITLES,
     FAINT,
@@ -116,7 +117,12 @@ def number_line_figure(
         zeroline=False,
     )
     fig.update_xaxes(title_text="value", zeroline=False)
-    title = f"The {int(mask.sum())} values that share the chosen cell's statistic"
+    k_vals = int(mask.sum())
+    title = (
+        f"The {plural(k_vals, 'value')} that share the chosen cell's statistic"
+        if k_vals > 1
+        else "The chosen cell alone makes its statistic"
+    )
     apply_layout(fig, title, 240 + 130 * len(names))
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})  # below: titles stay clear
     return fig

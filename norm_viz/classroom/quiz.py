@@ -16,6 +16,7 @@ from typing import Any
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.data import make_tensor
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import AXES, NORMS, lit_box, unit_name, valid_group_counts
 
 KINDS: tuple[str, ...] = ("which_norm", "share_cells", "count_stats")
@@ -145,7 +146,7 @@ def check(q: Question, answer: object) -> Feedback:
         got: frozenset[Cell] = frozenset(answer)  # type: ignore[call-overload]
         missing, extra = want - got, got - want
         ok = not missing and not extra
-        msg = f"{label} shares one statistic among {len(want)} cells: {NORMS[q.norm].summary}."
+        msg = f"{label} shares one statistic among {plural(len(want), 'cell')}: {NORMS[q.norm].summary}."
         if not ok:
             parts = []
             if missing:
@@ -166,7 +167,7 @@ def check(q: Question, answer: object) -> Feedback:
             ok = int(answer) == n  # type: ignore[call-overload]
         except (TypeError, ValueError):
             ok = False
-        msg = f"{label} computes {n}: one per {unit} ({product}), each over {b * s * f // n} values."
+        msg = f"{label} computes {n}: one per {unit} ({product}), each over {plural(b * s * f // n, 'value')}."
         return Feedback(ok, ("Right — " if ok else "Not quite — ") + msg, str(n))
     raise ValueError(f"unknown question kind {q.kind!r}; kinds: {', '.join(KINDS)}")
 

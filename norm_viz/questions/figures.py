@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from norm_viz.core.numbers import fmt_delta
+from norm_viz.core.numbers import fmt_delta, plural
 from norm_viz.core.theme import (
     AXIS_TITLES,
     FAINT,
@@ -167,7 +167,7 @@ def padding_mask_figure(check: PaddingCheck) -> go.Figure:
     )
     return apply_layout(
         fig,
-        f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})",
+        f"{check.pads} of {plural(b * s, 'position')} {'is' if check.pads == 1 else 'are'} padding (value {check.pad_value:g})",
         130 + 30 * b,
         showlegend=False,
         grid=True,
