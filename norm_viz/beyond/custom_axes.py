@@ -230,7 +230,11 @@ def custom_view(x: Tensor, cfg: CustomConfig) -> CustomView:
         "var": float(r.var[gid]),
         "x_hat": float(r.output[cell]),
     }
-    head = formulas.input_line(v) + r" \qquad " + formulas.statistics_line(v, EPS, centered=r.mean is not None)
-    latex = (head, formulas.normalized_line(v, EPS, centered=r.mean is not None))
+    # the cell's value and its statistics on lines of their own: in the page's narrow column one line was clipped
+    latex = (
+        formulas.input_line(v),
+        formulas.statistics_line(v, EPS, centered=r.mean is not None),
+        formulas.normalized_line(v, EPS, centered=r.mean is not None),
+    )
     matches = tuple(match_norms(x, r, EPS))
     return CustomView(r, cell, gid, warning, summary, latex, matches, match_table(matches), custom_takeaway(matches))
