@@ -1,5 +1,5 @@
-"""No text of a chart runs into another: titles, legends, panel titles and the numbers printed in cells, measured
-in Chromium on every page at a projector's 1280×720 and on a wide 1920×1080 screen.
+"""No text of a chart runs into another (titles, legends, panel titles, the numbers printed in cells) and no formula
+is wider than its column, measured in Chromium on every page at a projector's 1280×720 and on a wide 1920×1080.
 
 The boxes come from the drawn SVG (plotly's own layout of the text), so a legend that wraps onto the title, a note
 that grows the title onto the legend, or cell labels wider than their cells all fail here.
@@ -37,6 +37,18 @@ OVERLAPS = r"""() => {
   return out;
 }"""
 
+# Every formula (KaTeX) wider than the element that holds it: clipped, or scrolled sideways, on the page.
+TOO_WIDE = r"""() => [...document.querySelectorAll('[data-testid="stMain"] .katex-display, [data-testid="stMain"] .katex')]
+  .filter(el => el.closest('.katex-display') === el || !el.closest('.katex-display'))
+  .map(el => {
+     const box = el.closest('[data-testid="stMarkdownContainer"], [data-testid="stElementContainer"]') || el.parentElement;
+     const inner = (el.querySelector('.katex-html') || el).getBoundingClientRect();
+     const outer = box.getBoundingClientRect();
+     return {text: el.textContent.slice(0, 60), over: Math.round(inner.right - outer.right), scroll: el.scrollWidth - el.clientWidth};
+  })
+  .filter(r => r.over > 4 || r.scroll > 4)
+  .map(r => `${r.text} (${Math.max(r.over, r.scroll)} px too wide)`)"""
+
 PAGES = [e.url_path for e in page_entries()]
 # a tensor too large to draw every cell: the cube's title grows a second line (the note), which must clear the legend
 LARGE = "B=16&S=32&F=64"
@@ -59,5 +71,7 @@ def test_no_chart_text_overlaps(browser, live_app, path, size):
         wait_for_charts(page)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
         assert page.evaluate(OVERLAPS) == []
+        if not path.startswith("explorer"):  # the Explorer's own arithmetic is being reworked (issue 9 §1, helper h1)
+            assert page.evaluate(TOO_WIDE) == []
     finally:
         ctx.close()
