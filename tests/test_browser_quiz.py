@@ -53,8 +53,19 @@ def picked(page) -> set[tuple[int, int, int]]:
     return {(b, s, f) for b, s, f in json.loads(page.evaluate(_PICKED))}
 
 
+# Whether plotly's hover (which its click handler reads) is on cell (b, s, f).
+_HOVERING = """([b, s, f]) => {
+  const gd = document.querySelector('[class*="st-key-_qz_grid_"] .js-plotly-plot');
+  return (gd._hoverdata || []).some(p => p.customdata && [b, s, f].every((v, i) => Number(p.customdata[i]) === v));
+}"""
+
+
 def click_cell(page, cell: tuple[int, int, int], f_size: int) -> None:
+    """Point at the cell, wait until plotly hovers it (its click handler reads the hover, which it throttles), click."""
     xy = page.evaluate(_CELL_XY, [*cell, f_size])
+    page.mouse.move(0, 0)  # from outside the chart, so that the move below is a new hover even on the same cell
+    page.mouse.move(xy["x"], xy["y"], steps=3)
+    page.wait_for_function(_HOVERING, arg=list(cell), timeout=30_000)
     rerun(page, lambda: page.mouse.click(xy["x"], xy["y"]))
 
 
