@@ -33,6 +33,7 @@ def test_the_axis_table_writes_out_every_torch_call_for_the_example_tensor():
     rows = {r["key"]: r["torch"] for r in cards.axis_rows()}
     assert not [t for t in rows.values() if PLACEHOLDER.search(t)]
     assert rows["layernorm"] == f"nn.LayerNorm({f})(x)"
+    assert all(r["over"] for r in cards.axis_rows())  # no blank cell (DyT averages over nothing, and says so)
     assert rows["layernorm_sample"] == f"nn.LayerNorm(({s}, {f}))(x)"
     assert rows["groupnorm"] == f"nn.GroupNorm({default_groups(f)}, {f})(x.transpose(1, 2)).transpose(1, 2)"
     assert f"({b}, {s}, {f})" in cards.example_note() and f"G = {default_groups(f)}" in cards.example_note()

@@ -214,7 +214,7 @@ def axis_rows(shape: tuple[int, int, int] = EXAMPLE_SHAPE) -> list[dict[str, str
                 "key": key,
                 "norm": n.label,
                 "per": unit_name(kept),
-                "over": ", ".join(over),
+                "over": ", ".join(over) or "nothing: each value alone",  # DyT: no statistic, not a blank cell
                 "centered": "yes" if n.centered else "no",
                 "affine": "(F,)" if n.affine == "feature" else "(S, F)",
                 "torch": torch_call(key, b, s, f, default_groups(f), EXAMPLE_EPS).split("  #")[0],
