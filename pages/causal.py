@@ -47,10 +47,10 @@ if view.notice:
 
 ui.chart(fq.leak_maps_figure(view.check), key="cz_maps")
 st.caption(
-    "Each map is one norm; a cell is one token (b, s) and its colour the largest change over its features. White = "
+    "Each map is one norm; a cell is one token (b, s) and its colour the largest change over its features. Blank = "
     "exactly unchanged (the checks run in float64). The blue square is the perturbed token."
 )
-st.dataframe(ui.verdict_table(view.table, {"causal-safe?": "yes"}), hide_index=True, width="stretch")
+ui.table(ui.verdict_table(view.table, {"causal-safe?": "yes"}))
 for msg in view.warnings:
     st.warning(msg)
 if view.takeaway:

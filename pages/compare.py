@@ -42,7 +42,7 @@ view = view_of(x)
 ui.chart(figures.groups_overview_figure(view.shape, cfg.cell, view.groups), key="cmp_cubes")
 
 st.subheader(view.heading)
-st.dataframe(ui.verdict_table(view.table, GOOD), hide_index=True, width="stretch")
+ui.table(ui.verdict_table(view.table, GOOD))
 st.caption(view.caption)
 if view.unmeasurable:
     st.warning(view.unmeasurable)

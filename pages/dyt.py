@@ -58,10 +58,12 @@ with left:
     )
 with right:
     ui.chart(figures_beyond.tanh_figure(view.alpha), key="dyt_tanh")
+    # short labels: three metrics share a narrow column, where longer labels were cut to "RMS error, y…"
+    st.caption("RMS error of each fit to LayerNorm's output (lower is better)")
     m1, m2, m3 = st.columns(3)
-    m1.metric("RMS error, your α", f"{view.error:.3f}")
-    m2.metric(f"best α = {fit.best_alpha:.3g}", f"{fit.best_error:.3f}")
-    m3.metric("best straight line", f"{fit.line_error:.3f}")
+    m1.metric("your α", f"{view.error:.3f}", help="a·tanh(αx) with your α and its best scale a")
+    m2.metric(f"α = {fit.best_alpha:.3g}", f"{fit.best_error:.3f}", help="the best tanh fit")
+    m3.metric("a line", f"{fit.line_error:.3f}", help="the best straight line through the origin")
     (st.success if view.check_ok else st.error)(view.check)
 st.info(f"**Takeaway:** {view.takeaway}")
 ui.sync_url(PARAMS)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.classroom import export, png
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
 from norm_viz.explore import figures
 
@@ -27,7 +28,7 @@ name = f"{r.key}_{b}x{s}x{f}"
 
 st.subheader("Numbers")
 st.markdown(
-    f"{NORMS[r.key].label} on a {b} × {s} × {f} tensor: {r.n_groups} statistics, each over {r.group_size} cells. "
+    f"{NORMS[r.key].label} on a {b} × {s} × {f} tensor: {plural(r.n_groups, 'statistic')}, each over {plural(r.group_size, 'cell')}. "
     "CSV for spreadsheets, `.npy` for `np.load` (plain arrays, no pickle)."
 )
 d1, d2, d3, d4, d5 = st.columns(5)

@@ -45,7 +45,8 @@ for card in view.cards:
         st.caption(f"Sources: {card.source} (in the seeds/ folder).")
 
 with st.expander("The axis table (from the app's table of norms)", expanded=view.table_open):
-    st.dataframe(pd.DataFrame(view.table), hide_index=True, width="stretch")
+    st.caption(view.table_note)
+    ui.table(pd.DataFrame(view.table))
 
-st.success(view.summary)
+st.info(view.summary)
 ui.sync_url(PARAMS)

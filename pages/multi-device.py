@@ -56,7 +56,7 @@ if view.check is not None:
     for line in view.latex:
         st.latex(line)
     st.subheader("What each device must send per training step")
-    st.dataframe(ui.verdict_table(view.table, {"needs sync?": "no"}), hide_index=True, width="stretch")
+    ui.table(ui.verdict_table(view.table, {"needs sync?": "no"}))
     st.caption(
         "Values follow torch.nn.SyncBatchNorm: in the forward pass each device all-gathers its per-feature mean and "
         "1/std plus one count (2·F + 1 numbers); the backward pass all-reduces two more per-feature sums (2·F). "

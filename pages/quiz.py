@@ -6,6 +6,7 @@ from norm_viz import ui
 from norm_viz.classroom import figures as classroom_figures
 from norm_viz.classroom import quiz
 from norm_viz.core.compute import NormResult
+from norm_viz.core.numbers import plural
 from norm_viz.core.params import Param
 from norm_viz.explore import figures
 
@@ -67,13 +68,22 @@ elif q.kind == "share_cells":
     picks: frozenset[quiz.Cell] = ss.setdefault(picks_key, frozenset())
     n_events = ss.setdefault(f"_qz_events_{q.qid}", 0)
     grid_key = f"_qz_grid_{q.qid}_{n_events}"  # a fresh chart after each click, so every click is a new event
-    clicked = quiz.clicked_cells(ss.get(grid_key))
+    event = ss.get(grid_key)
+    clicked = quiz.clicked_cells(event, q.shape)
     if clicked and done is None:
-        ss[picks_key] = picks = quiz.add_clicks(picks, clicked)
+        ss[picks_key] = picks = quiz.add_clicks(picks, clicked, area=quiz.is_area_selection(event))
         ss[f"_qz_events_{q.qid}"] = n_events + 1
         grid_key = f"_qz_grid_{q.qid}_{n_events + 1}"
+    mouse = st.radio(
+        "The mouse",
+        tuple(classroom_figures.GRID_MOUSE),
+        format_func={"click": "clicks single cells", "box": "drags a box over several"}.get,
+        horizontal=True,
+        key="_qz_mouse",
+        help="a click picks or drops one cell; a dragged box adds every cell inside it",
+    )
     ui.chart(
-        classroom_figures.cell_grid_figure(q.shape, q.cell, sorted(picks), view.answer_cells),
+        classroom_figures.cell_grid_figure(q.shape, q.cell, sorted(picks), view.answer_cells, mouse=mouse),
         key=grid_key,
         on_select="rerun",
         selection_mode=("points", "box", "lasso"),
@@ -90,7 +100,7 @@ elif q.kind == "share_cells":
         extra = quiz.parse_cells(typed, q.shape)
     except ValueError as e:
         st.error(str(e))
-    st.caption(f"{len(picks | extra)} cells chosen.")
+    st.caption(f"{plural(len(picks | extra), 'cell')} chosen.")
     if t2.button("Clear", key="_qz_clear", disabled=done is not None):
         ss[picks_key] = frozenset()
         st.rerun()

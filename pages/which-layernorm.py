@@ -4,6 +4,7 @@ import streamlit as st
 import torch
 
 from norm_viz import ui
+from norm_viz.core.numbers import plural
 from norm_viz.explore import figures
 from norm_viz.questions.which_layernorm import WhichLayerNormView, which_layernorm_view
 
@@ -36,14 +37,14 @@ ui.chart(
 c1, c2 = st.columns(2)
 c1.metric(
     "per token (over features)",
-    f"{view.token_statistics} statistics",
-    f"each over {view.token_group_size} values",
+    f"{plural(view.token_statistics, 'statistic')}",
+    f"each over {plural(view.token_group_size, 'value')}",
     delta_color="off",
 )
 c2.metric(
     "per sequence (over tokens and features)",
-    f"{view.sample_statistics} statistics",
-    f"each over {view.sample_group_size} values",
+    f"{plural(view.sample_statistics, 'statistic')}",
+    f"each over {plural(view.sample_group_size, 'value')}",
     delta_color="off",
 )
 

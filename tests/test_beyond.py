@@ -44,11 +44,12 @@ def test_custom_view_names_the_norm_and_derives_the_chosen_cell():
     assert view.summary == "Averaging over **feature** gives **24 groups of 8 cells**."
     assert view.group == int(view.result.group_id[1, 2, 3])
     assert view.latex[-1].endswith(f"= {tex(float(view.result.output[1, 2, 3]))}")
-    assert r"\mu = " in view.latex[0] and r"\varepsilon = 10^{-5}" in view.latex[0]
+    assert view.latex[0].startswith("x = ") and len(view.latex) == 3  # the value, the statistics, x̂: one line each
+    assert r"\mu = " in view.latex[1] and r"\varepsilon = 10^{-5}" in view.latex[1]
     assert set(view.table) == {"norm", "same groups", "same centering", "max |Δ| of outputs", "equal?"}
     assert all(len(col) == len(NORMS) for col in view.table.values())
     rms = custom_axes.custom_view(X, custom_axes.CustomConfig(centered=False))
-    assert "**is** RMSNorm" in rms.takeaway and r"\overline{x^2}" in rms.latex[0]
+    assert "**is** RMSNorm" in rms.takeaway and r"\overline{x^2}" in rms.latex[1]
 
 
 def test_custom_view_warns_without_axes_and_ignores_groups_without_features():
@@ -340,7 +341,8 @@ def test_beyond_figures_use_the_common_layout_with_the_legend_below_when_asked()
 
     fit = dyt_lab.dyt_fit(dyt_lab.DytSample(tokens=8, features=4))
     below = figures_beyond.dyt_scatter_figure(fit.x, fit.y, 0.5, 1.0, fit.best_alpha, fit.best_scale)
-    above = figures_beyond.tanh_figure(0.5)
+    above = figures_beyond.custom_cube_figure(torch.arange(24).reshape(2, 3, 4) % 2, (0, 0, 0), "t")
+    assert figures_beyond.tanh_figure(0.5).layout.legend.y < 0  # a narrow column: its legend goes below too
     assert below.layout.legend.yanchor == "top" and below.layout.legend.y < 0
     assert above.layout.legend.yanchor == "bottom" and above.layout.legend.y == 1.0
     for fig in (below, above):

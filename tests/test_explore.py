@@ -16,8 +16,11 @@ def test_view_verifies_every_norm_and_writes_the_cells_arithmetic(key):
     x = make_tensor(3, 4, 8, seed=1)
     r = normalize(x, key)
     view = explorer_view(r, (1, 2, 3))
-    assert view.verification.ok and view.verdict.kind == "success"
-    assert view.verdict.text.startswith("matches `") and NORMS[key].torch.split("(")[0] in view.verdict.text
+    if NORMS[key].has_torch_module:
+        assert view.verification.ok and view.verdict.kind == "success"
+        assert view.verdict.text.startswith("matches `") and NORMS[key].torch.split("(")[0] in view.verdict.text
+    else:  # nothing in torch.nn to match: a neutral line (tests/test_copy.py)
+        assert view.verification.ok and view.verdict.kind == "info"
     assert view.derivation == formulas.result_derivation(r, (1, 2, 3))
     assert view.derivation[0] == formulas.input_line(r.cell(1, 2, 3))
     assert view.derivation[-1].endswith(formulas.tex(float(r.output[1, 2, 3])))

@@ -106,14 +106,14 @@ def test_quiz_cells_typed_answer_is_checked_and_the_answer_is_drawn():
 def test_quiz_grid_selection_adds_a_box_and_a_click_toggles():
     q = question_of_kind("share_cells")
     at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
-    box = {"selection": {"points": [{"customdata": [0, 0, 0]}, {"customdata": [0, 0, 1]}]}}
+    box = {"selection": {"points": [{"customdata": {"0": 0, "1": 0, "2": 0}}, {"customdata": [0, 0, 1]}], "box": [{}]}}
     at.session_state[f"_qz_grid_{q.qid}_0"] = box  # what the chart reports after a box selection
     at.run()
     no_exception(at)
     assert "2 cells chosen." in [c.value for c in at.caption]
     at.session_state[f"_qz_grid_{q.qid}_1"] = {"selection": {"points": [{"customdata": [0, 0, 0]}]}}  # one click
     at.run()
-    assert "1 cells chosen." in [c.value for c in at.caption]
+    assert "1 cell chosen." in [c.value for c in at.caption]
     picked = next(t for t in charts(at)[0]["data"] if t.get("name", "").startswith("your pick"))
     assert picked["name"] == "your pick (1)"
 
@@ -207,3 +207,12 @@ def test_presentation_mode_enlarges_figures_and_keeps_the_norm_and_the_cell():
     links = {el.proto.label: el.proto.page for el in big.get("page_link")}
     assert links["Start"] == "" and links["Which LayerNorm?"] == "which-layernorm"  # previous / next, on top
     assert not any('stSidebar"]' in m.value for m in plain.markdown)
+
+
+def test_quiz_mouse_choice_switches_the_grid_between_clicks_and_boxes():
+    q = question_of_kind("share_cells")
+    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
+    assert charts(at)[0]["layout"]["dragmode"] == "zoom"
+    at.radio(key="_qz_mouse").set_value("box").run()
+    no_exception(at)
+    assert charts(at)[0]["layout"]["dragmode"] == "select"

@@ -67,7 +67,8 @@ def test_every_norm_runs_verifies_and_changes_the_statistics():
         at.selectbox(key="norm").select(key).run()
         no_exception(at)
         assert not at.error, [e.value for e in at.error]
-        assert any(s.value.startswith("matches") for s in at.success), key
+        checked = at.success if NORMS[key].has_torch_module else at.info  # no torch.nn module: a neutral line
+        assert any(s.value.startswith("matches") or "agrees with" in s.value for s in checked), key
         if not NORMS[key].reduce:  # DyT: no statistics at all, each cell is its own group
             assert not any("statistics, one per" in c["layout"]["title"]["text"] for c in charts(at))
             continue
@@ -246,7 +247,7 @@ def test_norm_parameters_come_from_the_table_and_their_url_values_are_checked():
     at.selectbox(key="gscale").select(2).run()
     at.toggle(key="warmup").set_value(False).run()
     no_exception(at)
-    assert any(s.value.startswith("matches") for s in at.success)
+    assert any("agrees with an independent implementation" in s.value for s in at.info)
     assert any("xg = x.reshape(4, 6, 2, 4)" in c.value and "divisor = running_psi2" in c.value for c in at.code)
     at.selectbox(key="norm").select("dyt").run()
     at.number_input(key="alpha").set_value(1.5).run()

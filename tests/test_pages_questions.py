@@ -110,13 +110,13 @@ def test_padding_page_numbers_and_bad_lengths():
 
 def test_causal_page_verdicts_and_edge_tokens():
     at = app_test(PAGES["causal"])
-    table = at.dataframe[0].value.set_index("norm")
+    table = at.table[0].value.set_index("norm")
     assert table.loc["LayerNorm", "causal-safe?"] == "yes"
     assert table.loc["BatchNorm", "causal-safe?"].startswith("no")
     assert "other sequences of the batch under BatchNorm" in takeaway(at)
     at.radio(key="cz_method").set_value("jacobian").run()
     no_exception(at)
-    assert at.dataframe[0].value.set_index("norm")["causal-safe?"].equals(table["causal-safe?"])
+    assert at.table[0].value.set_index("norm")["causal-safe?"].equals(table["causal-safe?"])
     at.number_input(key="cz_s").set_value(0).run()
     assert "has no past" in texts(at.warning)
     assert not [i for i in at.info if i.value.startswith("**Takeaway.**")]
@@ -176,7 +176,7 @@ def test_multi_device_bad_url_value_gets_a_notice():
 
 def test_compare_table_and_takeaway_follow_the_tensor():
     at = app_test(PAGES["compare"])
-    table = at.dataframe[0].value.set_index("norm")
+    table = at.table[0].value.set_index("norm")
     assert (table.loc["LayerNorm", ["batch-independent?", "causal-safe?", "padding-safe?"]] == "yes").all()
     assert table.loc["BatchNorm", "needs cross-device sync?"] == "yes"
     assert table.loc["LayerNorm", "statistics"] == "24"

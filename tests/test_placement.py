@@ -191,7 +191,7 @@ def test_layout_figure_draws_two_layer_norms_per_block_in_the_lit_colour():
     fig = fp.layout_figure()
     ln_boxes = [s for s in fig.layout.shapes if s.type == "rect" and s.fillcolor == theme.LIT]
     assert len(ln_boxes) == 4  # two per block, two blocks
-    adds = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "circle-cross"]
+    adds = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "circle-cross-open"]
     assert sum(len(t.x) for t in adds) == 4  # the ⊕ of each sub-layer
     texts = [a.text for a in fig.layout.annotations]
     assert any("post-norm" in t for t in texts) and any("pre-norm" in t for t in texts)

@@ -216,7 +216,8 @@ def test_a_row_with_its_own_parameter_and_function(param_row, tmp_path):
     assert widget.value == 2.0 and widget.min == 0.1 and widget.max == 10.0
     widget.set_value(4.0).run()
     no_exception(at)
-    assert any(s.value.startswith("matches") for s in at.success)
+    # a row without a torch.nn module is checked against its own reference: a neutral line (tests/test_copy.py)
+    assert any(s.value.startswith("matches") or "agrees with" in s.value for s in [*at.success, *at.info])
     assert any("a = 4.0" in c.value for c in at.code)
 
 

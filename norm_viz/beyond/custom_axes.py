@@ -15,6 +15,7 @@ from torch import Tensor
 
 from norm_viz.core import formulas
 from norm_viz.core.compute import normalize
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
 
 EPS = 1e-5
@@ -221,7 +222,7 @@ def custom_view(x: Tensor, cfg: CustomConfig) -> CustomView:
     over = " and ".join(axes) if axes else "nothing"
     summary = (
         f"Averaging over **{over}**{f' in {groups} feature groups' if groups > 1 else ''} gives "
-        f"**{r.n_groups} groups of {r.group_size} cells**."
+        f"**{plural(r.n_groups, 'group')} of {plural(r.group_size, 'cell')}**."
     )
     v = {
         "x": float(x[cell]),
@@ -229,7 +230,11 @@ def custom_view(x: Tensor, cfg: CustomConfig) -> CustomView:
         "var": float(r.var[gid]),
         "x_hat": float(r.output[cell]),
     }
-    head = formulas.input_line(v) + r" \qquad " + formulas.statistics_line(v, EPS, centered=r.mean is not None)
-    latex = (head, formulas.normalized_line(v, EPS, centered=r.mean is not None))
+    # the cell's value and its statistics on lines of their own: in the page's narrow column one line was clipped
+    latex = (
+        formulas.input_line(v),
+        formulas.statistics_line(v, EPS, centered=r.mean is not None),
+        formulas.normalized_line(v, EPS, centered=r.mean is not None),
+    )
     matches = tuple(match_norms(x, r, EPS))
     return CustomView(r, cell, gid, warning, summary, latex, matches, match_table(matches), custom_takeaway(matches))

@@ -19,11 +19,13 @@ from norm_viz.beyond.equivalences import Equivalence
 from norm_viz.beyond.fluctuation import Fluctuation
 from norm_viz.beyond.geometry import Geometry
 from norm_viz.core.extra_norms import PowerRun
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
-from norm_viz.core.theme import AXIS_TITLES, FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
+from norm_viz.core.theme import AXIS_TITLES, FAINT, INK, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
 
-KIND_COLORS = {"token_like": "#000000", "image_like": "#56B4E9", "real text": "#D55E00"}
-"""Okabe-Ito black and sky blue: the two kinds of data, distinct from input/output/lit."""
+KIND_COLORS = {"token_like": INK, "image_like": "#56B4E9", "real text": "#D55E00"}
+"""A neutral grey (Okabe-Ito black would vanish on the dark theme), sky blue and vermillion: the kinds of data,
+distinct from input/output/lit."""
 DTYPE_COLORS = {"float32": INPUT, "float16": SELECTED, "bfloat16": PAD}
 
 
@@ -69,7 +71,7 @@ def powernorm_steps_figure(run: PowerRun, feature: int, current: int) -> go.Figu
             marker={"color": SELECTED, "size": 13, "symbol": "diamond-open", "line": {"width": 3}},
         )
     )
-    fig.add_vline(x=current + 1, line={"color": "#555", "dash": "dot"})
+    fig.add_vline(x=current + 1, line={"color": INK, "dash": "dot"})
     fig.update_xaxes(title_text="training step (one batch each)", dtick=max(1, n // 10))
     fig.update_yaxes(title_text=f"ψ² of feature {feature}", rangemode="tozero")
     return apply_layout(fig, f"Feature {feature}: batch ψ² jumps around; the running ψ² is smooth", 430)
@@ -137,7 +139,7 @@ def dyt_scatter_figure(
             y=best_scale * np.tanh(best_alpha * grid),
             mode="lines",
             name=f"best fit {best_scale:.2g}·tanh({best_alpha:.2g}x)",
-            line={"color": "#000000", "width": 3, "dash": "dash"},
+            line={"color": INK, "width": 3, "dash": "dash"},
         )
     )
     fig.add_trace(
@@ -169,7 +171,7 @@ def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
     )
     fig.update_yaxes(range=[-1.5, 1.5], title_text="DyT output")
     fig.update_xaxes(title_text="input x")
-    return apply_layout(fig, f"DyT with α = {alpha:.3g}", 360)
+    return apply_layout(fig, f"DyT with α = {alpha:.3g}", 400, legend_below=True)  # a narrow column
 
 
 # --- custom axes -----------------------------------------------------------------------------------
@@ -200,7 +202,7 @@ def custom_cube_figure(group_id: Tensor, cell: tuple[int, int, int], title: str)
     fig = go.Figure(
         [
             cells(~lit, "other cells", FAINT, 0.12, "square", size),
-            cells(lit, f"shares the statistic ({int(lit.sum())} cells)", LIT, 0.9, "square", size),
+            cells(lit, f"shares the statistic ({plural(int(lit.sum()), 'cell')})", LIT, 0.9, "square", size),
             cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3),
         ]
     )
@@ -228,7 +230,9 @@ def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figu
         colors = [SELECTED if i == chosen else INPUT for i in range(v.size)]
         fig.add_trace(go.Bar(x=np.arange(v.size), y=v, marker_color=colors, showlegend=False), row=1, col=c)
         fig.update_xaxes(title_text="group id", row=1, col=c)
-    return apply_layout(fig, f"{var.numel()} statistics, one per group; the chosen cell's group highlighted", 340)
+    return apply_layout(
+        fig, f"{plural(var.numel(), 'statistic')}, one per group; the chosen cell's group highlighted", 340
+    )
 
 
 # --- equivalences ----------------------------------------------------------------------------------
@@ -300,7 +304,7 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
                 y=r * np.sin(t),
                 mode="lines",
                 name="circle of radius √2",
-                line={"color": "#555", "width": 2},
+                line={"color": INK, "width": 2},
             )
         )
         for name, p, color, size in pts:
@@ -336,7 +340,7 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
                 y=sphere[..., 1],
                 z=sphere[..., 2],
                 opacity=0.12,
-                colorscale=[[0, "#555"], [1, "#555"]],
+                colorscale=[[0, INK], [1, INK]],
                 showscale=False,
                 name="sphere of radius √3",
                 showlegend=True,
@@ -348,7 +352,7 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
                 z=circle[:, 2],
                 mode="lines",
                 name="plane ∩ sphere (where LayerNorm lands)",
-                line={"color": "#000000", "width": 5},
+                line={"color": INK, "width": 5},
             ),
         ]
     )

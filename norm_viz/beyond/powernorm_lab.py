@@ -92,8 +92,9 @@ def step_latex(step: PowerStep, feature: int) -> tuple[str, ...]:
     return (
         rf"\psi^2_{{\text{{batch}}}} = \frac{{1}}{{{step.n_tokens}}}\sum_{{\text{{real tokens}}}} x^2 = {fmt(psi_b)}",
         rf"\hat x = \frac{{x}}{{\sqrt{{{fmt(float(step.divisor[feature]))} + 10^{{-5}}}}}}",
-        rf"\psi^2_{{\text{{run}}}} \leftarrow {PN_ALPHA:g} \cdot {prior} + {1 - PN_ALPHA:.1g} \cdot {fmt(psi_b)}"
-        rf" = {fmt(after)}",
+        # three lines: the update's two terms, then its value (one line ran past the page's narrow column)
+        rf"\begin{{aligned}}\psi^2_{{\text{{run}}}} &\leftarrow {PN_ALPHA:g} \cdot {prior} \\ &\quad + "
+        rf"{1 - PN_ALPHA:.1g} \cdot {fmt(psi_b)} \\ &= {fmt(after)}\end{{aligned}}",
     )
 
 

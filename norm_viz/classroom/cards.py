@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from norm_viz.beyond.real_model import RealModelView
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
-from norm_viz.core.table import NORMS, unit_name
+from norm_viz.core.table import NORMS, default_groups, torch_call, unit_name
 
 ROOT_PAGE = "start"
 """url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""
@@ -189,8 +189,25 @@ CARDS: tuple[Card, ...] = (
 )
 
 
-def axis_rows() -> list[dict[str, str]]:
-    """One row per norm of NORMS: what one statistic belongs to, what it averages over, centering, γ/β, torch."""
+EXAMPLE_SHAPE: tuple[int, int, int] = (4, 6, 8)
+"""The (B, S, F) the axis table's PyTorch calls are written for: the sidebar's default tensor."""
+
+EXAMPLE_EPS = 1e-5
+
+
+def example_note(shape: tuple[int, int, int] = EXAMPLE_SHAPE) -> str:
+    """The sentence that says which tensor the axis table's PyTorch calls are written for."""
+    b, s, f = shape
+    return (
+        f"The PyTorch calls are written out for x of shape (B, S, F) = ({b}, {s}, {f}), G = {default_groups(f)} "
+        f"groups and ε = {EXAMPLE_EPS:g}; x[mask] keeps the real (non-padding) tokens."
+    )
+
+
+def axis_rows(shape: tuple[int, int, int] = EXAMPLE_SHAPE) -> list[dict[str, str]]:
+    """One row per norm of NORMS: what one statistic belongs to, what it averages over, centering, γ/β, and the
+    torch call with `shape`'s sizes filled in (no {F}-style placeholders)."""
+    b, s, f = shape
     rows = []
     for key, n in NORMS.items():
         kept = tuple(a for a in n.kept if a != "group" or n.uses_groups)
@@ -202,10 +219,10 @@ def axis_rows() -> list[dict[str, str]]:
                 "key": key,
                 "norm": n.label,
                 "per": unit_name(kept),
-                "over": ", ".join(over),
+                "over": ", ".join(over) or "nothing: each value alone",  # DyT: no statistic, not a blank cell
                 "centered": "yes" if n.centered else "no",
                 "affine": "(F,)" if n.affine == "feature" else "(S, F)",
-                "torch": n.torch.split("  #")[0],
+                "torch": torch_call(key, b, s, f, default_groups(f), EXAMPLE_EPS).split("  #")[0],
             }
         )
     return rows
@@ -252,6 +269,8 @@ def cheat_sheet() -> str:
         "# Normalization cheat sheet (norm-viz)",
         "",
         "x has shape (batch B, sequence S, features F); G = number of feature groups.",
+        "",
+        example_note(),
         "",
         "## Which values share one statistic",
         "",
@@ -332,6 +351,8 @@ class InterviewView:
     table_open: bool
     table: dict[str, list[str]]
     summary: str
+    table_note: str = ""
+    """Which tensor the table's PyTorch calls are written for."""
 
 
 def interview_view(cfg: InterviewConfig) -> InterviewView:
@@ -339,4 +360,4 @@ def interview_view(cfg: InterviewConfig) -> InterviewView:
     if cfg.card not in CARD_CHOICES:
         raise ValueError(f"unknown card {cfg.card!r}; choose one of {', '.join(CARD_CHOICES)}")
     shown = tuple(c for c in CARDS if cfg.card in (ALL, c.key))
-    return InterviewView(shown, cfg.card == ALL, axis_table(), cards_summary())
+    return InterviewView(shown, cfg.card == ALL, axis_table(), cards_summary(), example_note())

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from norm_viz.core.compute import NormResult
+from norm_viz.core.numbers import plural
 from norm_viz.core.theme import (
     AXIS_TITLES,
     FAINT,
@@ -116,7 +117,12 @@ def number_line_figure(
         zeroline=False,
     )
     fig.update_xaxes(title_text="value", zeroline=False)
-    title = f"The {int(mask.sum())} values that share the chosen cell's statistic"
+    k_vals = int(mask.sum())
+    title = (
+        f"The {plural(k_vals, 'value')} that share the chosen cell's statistic"
+        if k_vals > 1
+        else "The chosen cell alone makes its statistic"
+    )
     apply_layout(fig, title, 240 + 130 * len(names))
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})  # below: titles stay clear
     return fig
@@ -124,17 +130,28 @@ def number_line_figure(
 
 # --- a clickable 2D map of every cell (the quiz): one sequence × feature panel per batch item ---
 
+GRID_MOUSE = {
+    "click": "Click a cell to pick it (click again to drop it)",
+    "box": "Drag a box over cells to add them all",
+}
+"""What the mouse does on the quiz grid, and the grid's title that says so."""
+
 
 def cell_grid_figure(
     shape: tuple[int, int, int],
     cell: tuple[int, int, int],
     picked: Collection[tuple[int, int, int]] = (),
     answer: Collection[tuple[int, int, int]] | None = None,
+    mouse: str = "click",
 ) -> go.Figure:
     """Every cell as a square, batch items side by side; `picked` cells filled, the `answer` outlined if given.
 
     Each square carries customdata [b, s, f], so a click (or a box/lasso selection) tells which cells were chosen.
+    `mouse` is "click" (a click toggles a cell) or "box" (a dragged box adds its cells): Streamlit turns point clicks
+    off while plotly's drag mode is a box or lasso selection, so one figure cannot do both.
     """
+    if mouse not in GRID_MOUSE:
+        raise ValueError(f"mouse must be one of {', '.join(GRID_MOUSE)}, not {mouse!r}")
     b, s, f = shape
     bb, ss, ff = (a.ravel() for a in np.indices((b, s, f)))
     x = ff + bb * (f + 1)
@@ -196,5 +213,10 @@ def cell_grid_figure(
         showgrid=False,
         zeroline=False,
     )
-    fig.update_layout(clickmode="event+select", dragmode="select")
-    return apply_layout(fig, "Click cells (shift-click or drag a box to add several)", 200 + 46 * s)
+    # fixed ranges: a drag in click mode neither zooms nor pans the grid away from under the student's mouse
+    fig.update_xaxes(fixedrange=True)
+    fig.update_yaxes(fixedrange=True)
+    # selectdirection "d": a box is the rectangle dragged; with plotly's default a flat box along a row (what
+    # students drag) becomes a band over every row, which picked cells nobody chose
+    fig.update_layout(clickmode="event+select", dragmode="zoom" if mouse == "click" else "select", selectdirection="d")
+    return apply_layout(fig, GRID_MOUSE[mouse], 200 + 46 * s)

@@ -16,6 +16,7 @@ from typing import Any
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.data import make_tensor
+from norm_viz.core.numbers import plural
 from norm_viz.core.table import AXES, NORMS, lit_box, unit_name, valid_group_counts
 
 KINDS: tuple[str, ...] = ("which_norm", "share_cells", "count_stats")
@@ -145,7 +146,7 @@ def check(q: Question, answer: object) -> Feedback:
         got: frozenset[Cell] = frozenset(answer)  # type: ignore[call-overload]
         missing, extra = want - got, got - want
         ok = not missing and not extra
-        msg = f"{label} shares one statistic among {len(want)} cells: {NORMS[q.norm].summary}."
+        msg = f"{label} shares one statistic among {plural(len(want), 'cell')}: {NORMS[q.norm].summary}."
         if not ok:
             parts = []
             if missing:
@@ -166,7 +167,7 @@ def check(q: Question, answer: object) -> Feedback:
             ok = int(answer) == n  # type: ignore[call-overload]
         except (TypeError, ValueError):
             ok = False
-        msg = f"{label} computes {n}: one per {unit} ({product}), each over {b * s * f // n} values."
+        msg = f"{label} computes {n}: one per {unit} ({product}), each over {plural(b * s * f // n, 'value')}."
         return Feedback(ok, ("Right — " if ok else "Not quite — ") + msg, str(n))
     raise ValueError(f"unknown question kind {q.kind!r}; kinds: {', '.join(KINDS)}")
 
@@ -196,22 +197,60 @@ def answer_result(q: Question) -> NormResult:
     return normalize(make_tensor(*q.shape, seed=q.seed), q.norm, groups=q.groups if NORMS[q.norm].uses_groups else None)
 
 
-def clicked_cells(selection: Mapping[str, Any] | None) -> list[Cell]:
-    """The cells of a chart selection event (`st.plotly_chart(on_select=...)`'s value): each point's customdata."""
+def point_cell(customdata: object) -> Cell | None:
+    """The (b, s, f) a clicked point carries in its customdata, or None when it carries none.
+
+    The browser may send a point's customdata as a list ([b, s, f]) or as an object keyed by position
+    ({"0": b, "1": s, "2": f}: how a typed array arrives from plotly.js); both give the same cell.
+    """
+    if isinstance(customdata, Mapping):
+        try:
+            items = sorted((int(k), v) for k, v in customdata.items())
+        except (TypeError, ValueError):
+            return None
+        if [k for k, _ in items[:3]] != [0, 1, 2]:
+            return None
+        customdata = [v for _, v in items]
+    if isinstance(customdata, str | bytes) or not isinstance(customdata, Sequence) or len(customdata) < 3:
+        return None
+    try:
+        vals = [float(v) for v in customdata[:3]]
+    except (TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) and v == int(v) for v in vals):
+        return None
+    return int(vals[0]), int(vals[1]), int(vals[2])
+
+
+def clicked_cells(selection: Mapping[str, Any] | None, shape: tuple[int, int, int] | None = None) -> list[Cell]:
+    """The cells of a chart selection event (`st.plotly_chart(on_select=...)`'s value): each point's customdata.
+
+    Points without a cell (the answer's outline, the question's diamond) are skipped, and so are cells outside
+    `shape` when it is given.
+    """
     points = ((selection or {}).get("selection") or {}).get("points") or []
     out = []
     for p in points:
-        data = p.get("customdata")
-        if data is not None and len(data) == 3:
-            out.append((int(data[0]), int(data[1]), int(data[2])))
+        cell = point_cell(p.get("customdata")) if isinstance(p, Mapping) else None
+        if cell is None or (shape is not None and not all(0 <= v < n for v, n in zip(cell, shape, strict=True))):
+            continue
+        if cell not in out:
+            out.append(cell)
     return out
 
 
-def add_clicks(picks: frozenset[Cell], clicked: Sequence[Cell]) -> frozenset[Cell]:
-    """The picked cells after one chart event: a single click toggles its cell, a box or lasso adds all of its cells."""
-    if len(clicked) == 1:
+def add_clicks(picks: frozenset[Cell], clicked: Sequence[Cell], area: bool = False) -> frozenset[Cell]:
+    """The picked cells after one chart event: a single click toggles its cell, a box or lasso (`area`) adds all
+    of its cells, even when it holds only one."""
+    if len(clicked) == 1 and not area:
         return picks ^ {clicked[0]}
     return picks | set(clicked)
+
+
+def is_area_selection(selection: Mapping[str, Any] | None) -> bool:
+    """Whether a chart selection event came from a dragged box or lasso (not from a click on one point)."""
+    sel = (selection or {}).get("selection") or {}
+    return bool(sel.get("box") or sel.get("lasso"))
 
 
 def score(results: Mapping[str, Feedback]) -> str:

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from norm_viz.core import formulas
 from norm_viz.core.compute import NormResult
-from norm_viz.core.numbers import fmt, tex
+from norm_viz.core.numbers import fmt, plural, tex
 
 STEP_KEYS: tuple[str, ...] = ("tensor", "group", "mean", "variance", "normalized", "affine", "output")
 STEP_TITLES: dict[str, str] = {
@@ -62,7 +62,7 @@ def _reduce_words(result: NormResult) -> str:
     elif "group" in norm.reduce or not norm.uses_groups:
         words.append("every feature")
     else:
-        words.append(f"the {result.shape[2] // result.groups} features of the cell's feature group")
+        words.append(f"the {plural(result.shape[2] // result.groups, 'feature')} of the cell's feature group")
     return ", ".join(words)
 
 
@@ -81,7 +81,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
     pads = int((~result.contributes).sum())
     shared = "mean and one variance" if centered else "mean square"
     pad_note = (
-        f" The {pads // f} padding tokens ({pads} cells) are left out of every statistic."
+        f" The {plural(pads // f, 'padding token')} ({plural(pads, 'cell')}) are left out of every statistic."
         if pads and result.norm.masked
         else ""
     )
@@ -90,8 +90,8 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
         Step(
             "tensor",
             STEP_TITLES["tensor"],
-            f"The input holds B × S × F = {b} × {s} × {f} = {b * s * f} numbers: {b} sequences of {s} tokens, "
-            f"each token with {f} features. We follow the cell (b, s, f) = ({cb}, {cs}, {cf}).",
+            f"The input holds B × S × F = {b} × {s} × {f} = {plural(b * s * f, 'number')}: {plural(b, 'sequence')} of "
+            f"{plural(s, 'token')}, each token with {plural(f, 'feature')}. We follow the cell (b, s, f) = ({cb}, {cs}, {cf}).",
             (rf"{idx} = {tex(x)}",),
         ),
         Step(
@@ -210,8 +210,13 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
         Step(
             "output",
             STEP_TITLES["output"],
-            f"The output of the cell. Before γ and β, its group of {n} values has {moment}; the other "
-            f"{result.n_groups - 1} groups were normalized the same way with their own statistics.",
+            f"The output of the cell. Before γ and β, its group of {plural(n, 'value')} has {moment}"
+            + (
+                f"; the other {plural(result.n_groups - 1, 'group')} "
+                f"{'was' if result.n_groups == 2 else 'were'} normalized the same way with their own statistics."
+                if result.n_groups > 1
+                else "; it is the only group."
+            ),
             (formulas.output_line(v),),
         )
     )

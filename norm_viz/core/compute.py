@@ -473,6 +473,8 @@ class Verification:
     ok: bool
     refused: str = ""
     """torch's own error when the module refuses an input that normalize() accepts (e.g. one value in all)."""
+    torch_module: bool = True
+    """False when torch.nn has no module for the norm and the check ran an independent implementation."""
 
 
 def verify(result: NormResult) -> Verification:
@@ -497,13 +499,14 @@ def verify(result: NormResult) -> Verification:
                 **opts,
             )
     except (ValueError, RuntimeError) as e:
-        return Verification(call, float("nan"), False, refused=str(e))
+        return Verification(call, float("nan"), False, refused=str(e), torch_module=result.norm.has_torch_module)
     ours = result.normalized.detach()
     gap = (ref - ours).abs()
     gap[ref.isnan() & ours.isnan()] = 0  # 0/0 where torch gives NaN too (ε = 0, constant group)
     diff = float(gap.max())
     tol = 1e-4 if result.input.dtype == torch.float32 else 1e-9
-    return Verification(call, diff, diff <= tol * max(1.0, float(ref.abs().max())))
+    ok = diff <= tol * max(1.0, float(ref.abs().max()))
+    return Verification(call, diff, ok, torch_module=result.norm.has_torch_module)
 
 
 def output_moments(result: NormResult) -> tuple[Tensor, Tensor]:

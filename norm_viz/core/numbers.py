@@ -28,3 +28,8 @@ def fmt_delta(v: float | None) -> str:
     if v == 0:
         return "0"
     return f"{v:.3g}" if v >= 1e-3 else f"{v:.1e}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 cell', '0 cells', '3 cells' ('1 statistic', '2 batch items' with many="batch items")."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

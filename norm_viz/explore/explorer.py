@@ -52,6 +52,14 @@ def verdict(ver: Verification) -> Message:
             "which set a group of one value to 0.",
             "warning",
         )
+    if not ver.torch_module:  # nothing in torch.nn to match: say so, in a neutral box, not a green "matches"
+        how = ver.torch_call.split(": ", 1)[-1]
+        word = "agrees with" if ver.ok else "does NOT agree with"
+        return Message(
+            f"torch.nn has no module for this norm; norm-viz's output {word} an independent implementation, "
+            f"`{how}`: max |Δ| = {ver.max_abs_diff:.1e} (computed live on this tensor)",
+            "info" if ver.ok else "error",
+        )
     word = "matches" if ver.ok else "does NOT match"
     return Message(
         f"{word} `{ver.torch_call}`: max |Δ| = {ver.max_abs_diff:.1e} (computed live on this tensor)",

@@ -331,6 +331,7 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int] | None = None) -
                     "type": "heatmap",
                     "z": grid,
                     "colorscale": SEQUENTIAL,
+                    **({"zmin": 0} if t is result.group_var else {}),  # a variance or mean square is never below 0
                     "xaxis": xa,
                     "yaxis": ya,
                     "colorbar": {"x": dom[1] + 0.005, "len": 0.9, "thickness": 14},

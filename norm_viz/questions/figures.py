@@ -15,8 +15,20 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from norm_viz.core.numbers import fmt_delta
-from norm_viz.core.theme import AXIS_TITLES, FAINT, FONT, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
+from norm_viz.core.numbers import fmt_delta, plural
+from norm_viz.core.theme import (
+    AXIS_TITLES,
+    FAINT,
+    FONT,
+    INK,
+    INPUT,
+    LIT,
+    OUTPUT,
+    PAD,
+    SELECTED,
+    apply_layout,
+    wrap_label,
+)
 from norm_viz.questions.causal import CausalCheck
 from norm_viz.questions.common import Bars
 from norm_viz.questions.dependence import DependenceCheck
@@ -28,10 +40,10 @@ from norm_viz.questions.train_eval import RunningStats
 CHANGED = SELECTED  # a norm whose outputs moved
 UNCHANGED = OUTPUT  # a norm whose outputs did not move
 NOT_RUN = FAINT
-DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", INK)
 """Okabe-Ito colours, one per simulated device."""
-LEAK_SCALE = [[0.0, "#FFFFFF"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
-"""White for 'did not change', then orange to dark brown as the change grows."""
+LEAK_SCALE = [[0.0, "rgba(253, 224, 178, 0)"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
+"""Blank (the theme's background, light or dark) for 'did not change', then orange to dark brown as it grows."""
 
 
 # --- train vs eval -------------------------------------------------------------------------------
@@ -155,7 +167,7 @@ def padding_mask_figure(check: PaddingCheck) -> go.Figure:
     )
     return apply_layout(
         fig,
-        f"{check.pads} of {b * s} positions are padding (value {check.pad_value:g})",
+        f"{check.pads} of {plural(b * s, 'position')} {'is' if check.pads == 1 else 'are'} padding (value {check.pad_value:g})",
         130 + 30 * b,
         showlegend=False,
         grid=True,
@@ -194,8 +206,27 @@ def padding_stats_figure(check: PaddingCheck) -> go.Figure:
 # --- causal leakage ------------------------------------------------------------------------------
 
 
-def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols: int = 4) -> go.Figure:
-    """Small multiples, one (batch × sequence) map per norm: max |Δ output| after perturbing one token."""
+def _leak_label(v: float) -> str:
+    """A change as a cell label of at most four characters ('.57', '1.2', '<.01'); blank for exactly none."""
+    if v == 0:
+        return ""
+    if v < 0.005:
+        return "<.01"
+    return f"{v:.2f}".lstrip("0") if v < 1 else f"{v:.2g}"
+
+
+LEAK_LABEL_PX = 34
+"""The narrowest cell (px) that holds a four-character label at size 11."""
+LEAK_MAPS_PX = 780
+"""The width the maps are assumed to span: the page's full width at 1280 px less the sidebar and the colour bar."""
+
+
+def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols: int = 3) -> go.Figure:
+    """Small multiples, one (batch × sequence) map per norm: max |Δ output| after perturbing one token.
+
+    Three maps a row, so that the long names ('LayerNorm over (sequence, features)') stay apart; the cells print
+    their change only where the label fits in the cell (`LEAK_LABEL_PX`), so labels never run together.
+    """
     rows_ = [r for r in check.rows if keys is None or r.key in keys]
     n = len(rows_)
     cols = min(cols, n)
@@ -228,9 +259,9 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
                 colorbar={"title": {"text": "max |Δ output|"}, "len": 0.8},
                 xgap=1,
                 ygap=1,
-                text=[["" if v == 0 else f"{v:.2g}" for v in row] for row in d],
-                texttemplate="%{text}" if b * s <= 48 else None,
-                textfont={"size": 12},
+                text=[[_leak_label(float(v)) for v in row] for row in d],
+                texttemplate="%{text}" if LEAK_MAPS_PX / cols / s >= LEAK_LABEL_PX and b <= 12 else None,
+                textfont={"size": 11},
                 hovertemplate="b=%{y} s=%{x}: max |Δ| = %{z:.3g}<extra>" + r.label + "</extra>",
             ),
             row=rr,
@@ -256,7 +287,7 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
                 x1=ts - 0.5,
                 y0=-0.5,
                 y1=b - 0.5,
-                line={"color": "#333", "width": 2, "dash": "dot"},
+                line={"color": INK, "width": 2, "dash": "dot"},
                 row=rr,
                 col=cc,
             )
@@ -267,7 +298,10 @@ def leak_maps_figure(check: CausalCheck, keys: Sequence[str] | None = None, cols
     for r_ in range(1, nrows + 1):
         fig.update_yaxes(title_text=AXIS_TITLES["batch"], row=r_, col=1)
     title = f"Perturb token (b, s) = ({tb}, {ts}): which outputs move? (left of the dotted line = its past)"
-    return apply_layout(fig, title, 80 + 250 * nrows, showlegend=False, grid=True)
+    b_max = max((r.delta.shape[0] for r in rows_ if r.delta is not None), default=1)
+    row_h = int(np.clip(110 + 26 * b_max, 170, 260))
+    fig.update_annotations(font={"size": 14})  # the maps' titles
+    return apply_layout(fig, title, 80 + row_h * nrows, showlegend=False, grid=True)
 
 
 # --- batch dependence ----------------------------------------------------------------------------
@@ -290,11 +324,12 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
             if moved
             else ", ".join(labels.get(k, k) for k in keys) + " (no change)"
         )
+        legend_name = wrap_label(name)
         fig.add_trace(
             go.Scatter(
                 x=list(check.factors),
                 y=list(ys),
-                name=name,
+                name=legend_name,
                 mode="lines+markers",
                 line={"width": 4 if moved else 3, "dash": None if moved else "dash", "color": colour},
                 marker={"size": 10},
@@ -306,11 +341,10 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
     return apply_layout(
         fig,
         f"Does sample {check.target}'s output depend on sample {check.changed}?",
-        460,
-        top=120,
-        legend_y=1.09,
+        560,
         showlegend=True,
         grid=True,
+        legend_below=True,  # long lists of norms: below the axis title, never over the chart's title
     )
 
 
@@ -346,8 +380,8 @@ def device_stats_figure(md: MultiDeviceCheck) -> go.Figure:
                 name="whole batch = SyncBN",
                 legendgroup="g",
                 showlegend=c == 1,
-                marker={"size": 14, "color": "#000000", "symbol": "line-ew-open", "line": {"width": 3}},
-                line={"color": "#000000", "width": 1.5, "dash": "dot"},
+                marker={"size": 14, "color": INK, "symbol": "line-ew-open", "line": {"width": 3}},
+                line={"color": INK, "width": 1.5, "dash": "dot"},
                 hovertemplate="whole batch<br>feature %{x}: %{y:.4g}<extra></extra>",
             ),
             row=1,
@@ -371,7 +405,6 @@ PLACEMENT_COLOURS = {"post": INPUT, "pre": SELECTED}
 """Blue for post-norm, vermillion for pre-norm (Okabe-Ito: distinguishable with every common colour blindness)."""
 DASH = {"post": "solid", "pre": "dash"}
 BANDS = {"post": "rgba(0, 114, 178, 0.15)", "pre": "rgba(213, 94, 0, 0.15)"}
-INK = "#333333"
 
 
 def _layer_ticks(layers: int) -> dict[str, Any]:
@@ -492,9 +525,15 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
     for x, n in zip(xs, nodes, strict=True):
         if n in _BOX_W:
             w = _BOX_W[n] / 2
-            fill = LIT if n == "LN" else "#F2F2F2"
+            fill = LIT if n == "LN" else "rgba(128, 128, 128, 0.18)"  # a tint of the theme's own background
             fig.add_shape(type="rect", x0=x - w, x1=x + w, y0=y - 0.2, y1=y + 0.2, fillcolor=fill, line={"color": INK})
-            fig.add_annotation(x=x, y=y, text=f"<b>{n}</b>" if n == "LN" else n, showarrow=False, font={"size": 16})
+            fig.add_annotation(  # dark text on the orange LN box; the theme's text colour on the grey ones
+                x=x,
+                y=y,
+                text=f"<b>{n}</b>" if n == "LN" else n,
+                showarrow=False,
+                font={"size": 16, **({"color": "#1F2328"} if n == "LN" else {})},
+            )
         elif n != "+":
             label = "x<sub>l</sub>" if n == "x" else "x<sub>l+1</sub>"
             fig.add_annotation(
@@ -502,7 +541,6 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
                 y=y,
                 text=label,
                 showarrow=False,
-                bgcolor="white",
                 font={"size": 20},
                 xanchor="center",
             )
@@ -511,7 +549,7 @@ def _row(fig: go.Figure, nodes: tuple[str, ...], y: float, title: str, branch: i
             x=[xs[i] for i in plus],
             y=[y] * len(plus),
             mode="markers",
-            marker={"symbol": "circle-cross", "size": 26, "color": "white", "line": {"color": INK, "width": 2}},
+            marker={"symbol": "circle-cross-open", "size": 26, "color": INK, "line": {"color": INK, "width": 2}},
             hoverinfo="skip",
         )
     )
@@ -523,11 +561,10 @@ def layout_figure() -> go.Figure:
     _row(fig, _POST, 1.6, "post-norm: LN after each ⊕", branch=1)
     _row(fig, _PRE, 0.0, "pre-norm: LN only on the branch", branch=2)
     fig.update_layout(
-        font={**FONT, "color": INK},  # on the layout: presentation mode's scaled() replaces annotation fonts
+        font=FONT,  # the theme's text colour, light or dark; presentation mode's scaled() grows it
         height=300,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         showlegend=False,
-        plot_bgcolor="white",
     )
     fig.update_xaxes(visible=False, range=[-0.7, 7 * 1.45 + 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-0.4, 2.35], fixedrange=True)

@@ -411,17 +411,23 @@ def placement_view(x: Tensor, cfg: PlacementConfig, tick: Callable[[], None] | N
         f"dropout=0, batch_first=True, norm_first=False / True)` holding the same weights: max |Δ| = "
         f"{post.torch_diff:.1e} (post-norm), {pre.torch_diff:.1e} (pre-norm), computed live in float64."
     )
+    # one line each, stacked (gathered): side by side they ran past a 1280 px page and were clipped
     stream = (
+        r"\begin{gathered}"
         rf"\text{{post-norm: }} x_{{{n}}} = \mathrm{{LN}}(\dots),\ \mathrm{{RMS}} = {post.stream_rms[-1]:.6f}"
-        rf"\qquad \text{{pre-norm: }} x_{{{n}}} = x_0 + \sum_{{l=1}}^{{{n}}} \big(\mathrm{{Attn}}_l + "
+        rf"\\ \text{{pre-norm: }} x_{{{n}}} = x_0 + \sum_{{l=1}}^{{{n}}} \big(\mathrm{{Attn}}_l + "
         rf"\mathrm{{FFN}}_l\big),\ \mathrm{{RMS}} = {tex(pre.stream_rms[-1])} = {pre.growth:.3g} \times "
         rf"{tex(pre.stream_rms[0])}"
+        r"\end{gathered}"
     )
     grad = (
+        r"\begin{gathered}"
         rf"\text{{post-norm: }} \Big\|\frac{{\partial\,\mathrm{{loss}}}}{{\partial x_0}}\Big\| = "
         rf"{tex(post.grad_norm[0])}\qquad \text{{pre-norm: }} \Big\|\frac{{\partial\,\mathrm{{loss}}}}"
         rf"{{\partial x_0}}\Big\| = {tex(pre.grad_norm[0])}"
-        rf"\qquad \Big(\text{{at the output: }} {tex(post.grad_norm[-1])} \text{{ and }} {tex(pre.grad_norm[-1])}\Big)"
+        rf"\\ \text{{at the output: }} {tex(post.grad_norm[-1])} \text{{ (post-norm) and }} "
+        rf"{tex(pre.grad_norm[-1])} \text{{ (pre-norm)}}"
+        r"\end{gathered}"
     )
     finite = all(math.isfinite(v) for v in (*post.grad_norm, *pre.grad_norm))
     overflow = None if finite else "Some gradient norms overflowed (inf or nan): lower the weight scale or the depth."

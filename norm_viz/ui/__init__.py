@@ -19,6 +19,7 @@ from norm_viz.ui.layout import (
     presentation_toggle,
     presenting,
     register_pages,
+    table,
     verdict_table,
 )
 from norm_viz.ui.norm import (
@@ -106,6 +107,7 @@ __all__ = [
     "show_url_notices",
     "source_lengths",
     "sync_url",
+    "table",
     "table_of",
     "tensor_controls",
     "tensor_digest",

@@ -186,8 +186,25 @@ def verdict_table(rows: Sequence[dict[str, Any]], good: dict[str, str]) -> Any:
         return [
             ""
             if str(v).startswith("—")
-            else f"background-color: {GOOD_BG if str(v).startswith(good[col.name]) else BAD_BG}"
+            # dark text on the light tints: in dark mode the table's own text is light and would vanish
+            else f"background-color: {GOOD_BG if str(v).startswith(good[col.name]) else BAD_BG}; color: #1F2328"
             for v in col
         ]
 
-    return pd.DataFrame(list(rows)).style.apply(colour)
+    return without_empty_columns(pd.DataFrame(list(rows))).style.apply(colour)
+
+
+def without_empty_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """The table less its columns that are blank in every row (a 'note' column with no notes)."""
+    blank = df.apply(lambda col: col.map(lambda v: v is None or str(v).strip() == "").all())
+    return df.loc[:, ~blank] if len(df) else df
+
+
+def table(data: Any) -> Any:
+    """A table whose every cell is read in full: wrapped text, no truncated or scrolled columns, no index, and
+    no column that is empty in every row (st.dataframe cuts long text at its column's width)."""
+    if isinstance(data, pd.DataFrame):
+        data = without_empty_columns(data)
+    elif not hasattr(data, "data"):  # not a Styler: rows or columns
+        data = without_empty_columns(pd.DataFrame(data))
+    return st.table(data, hide_index=True)
