@@ -108,17 +108,16 @@ ui.chart(
     key="heat",
 )
 show(view.output_check)
-ui.chart(figures.histogram_figure(r), key="hist")
-
-st.subheader("Reproduce it in PyTorch")
-st.code(view.snippet, language="python")
-if view.tensor_code:
-    st.caption("Replace the random x with your tensor: the values shown here are printed by `x.tolist()` below.")
-    st.code(view.tensor_code, language="python")
-
-st.page_link(
-    "pages/which-layernorm.py",
-    label="Which LayerNorm do transformers use? One source document gets it wrong →",
-    icon=":material/help:",
-)
+if not ui.presenting():  # on a projector: the cube, the arithmetic and the input/output; the rest is for reading
+    ui.chart(figures.histogram_figure(r), key="hist")
+    st.subheader("Reproduce it in PyTorch")
+    st.code(view.snippet, language="python")
+    if view.tensor_code:
+        st.caption("Replace the random x with your tensor: the values shown here are printed by `x.tolist()` below.")
+        st.code(view.tensor_code, language="python")
+    st.page_link(
+        "pages/which-layernorm.py",
+        label="Which LayerNorm do transformers use? One source document gets it wrong →",
+        icon=":material/help:",
+    )
 ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, *PARAMS])

@@ -214,12 +214,16 @@ APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test
 _COUNT_RUNS = """() => {
   if (window.__finishedRuns !== undefined) return window.__finishedRuns;
   window.__finishedRuns = 0;
-  let last = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
-  new MutationObserver(() => {
-    const now = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
-    if (now === 'notRunning' && last !== 'notRunning') window.__finishedRuns += 1;
-    last = now;
-  }).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  // every change of the run state, from the mutation records' old values: a fast run (a fragment's) can go
+  // running -> notRunning within one batch of records, which a look at the attribute alone would miss
+  new MutationObserver((records) => {
+    const changes = records.filter((r) => r.target.getAttribute && r.target.dataset.testid === 'stApp');
+    changes.forEach((r, i) => {
+      const now = i + 1 < changes.length ? changes[i + 1].oldValue : r.target.getAttribute('data-test-script-state');
+      if (now === 'notRunning' && r.oldValue !== 'notRunning') window.__finishedRuns += 1;
+    });
+  }).observe(document.body, {subtree: true, attributes: true, attributeOldValue: true,
+                             attributeFilter: ['data-test-script-state']});
   return 0;
 }"""
 

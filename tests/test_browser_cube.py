@@ -5,7 +5,7 @@ without waiting for the server, the view is never reset by a rerun, and no formu
 from __future__ import annotations
 
 import pytest
-from conftest import page_entries, rerun, wait_for_app
+from conftest import page_entries, rerun, wait_for_app, wait_for_charts
 from playwright.sync_api import expect
 
 from norm_viz.core.data import make_tensor
@@ -30,6 +30,7 @@ def page(browser, live_app):
 def open_explorer(page, base: str, query: str = "") -> object:
     page.goto(f"{base}/{EXPLORER}{query}", timeout=120_000)
     wait_for_app(page)
+    wait_for_charts(page)
     cube = page.locator(".nvcube")
     cube.locator("svg.main polygon").first.wait_for(timeout=60_000)
     cube.scroll_into_view_if_needed()
@@ -50,7 +51,20 @@ def state(cube) -> dict:
 
 def click_face(page, cube, face: str, cell: tuple[int, int, int]) -> None:
     """Click the middle of `cell`'s square on a face of the cube, and wait for the rerun that follows."""
-    at = cube.evaluate("(e, [face, cell]) => e.__locate(face, cell)", [face, list(cell)])
+    # where the cell is once the page has stopped moving (charts below still drawing can shift the layout): the same
+    # place two frames apart
+    at = cube.evaluate(
+        """(e, [face, cell]) => new Promise(resolve => {
+             let last = null;
+             const look = () => {
+               const p = e.__locate(face, cell);
+               if (last && Math.abs(p.x - last.x) < 0.5 && Math.abs(p.y - last.y) < 0.5) resolve(p);
+               else { last = p; requestAnimationFrame(() => requestAnimationFrame(look)); }
+             };
+             look();
+           })""",
+        [face, list(cell)],
+    )
     rerun(page, lambda: page.mouse.click(at["x"], at["y"]))
 
 
@@ -97,6 +111,10 @@ def test_the_view_survives_cell_changes_norm_switches_and_inputs(page, live_app)
     click_face(page, cube, "front", (0, 3, 6))
     rerun(page, lambda: cube.locator('button[data-norm="instancenorm"]').click())
     expect(page.get_by_text(r"32 statistics, one per batch × feature", exact=False)).to_have_count(1, timeout=60_000)
+    # the small cube's click reruns the cube's fragment, which then reruns the whole page for the new norm: wait for
+    # that second run too (the norm picker shows it), or typing below races it
+    expect(page.get_by_role("combobox", name="Normalization")).to_have_value("InstanceNorm", timeout=60_000)
+    wait_for_app(page)
     # a change made in Python (the number input) moves the cube's cell; the view stays
     box = page.get_by_label("b (batch)")
     rerun(page, lambda: (box.fill("2"), box.press("Enter")))

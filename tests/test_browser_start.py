@@ -113,7 +113,7 @@ def test_presentation_mode_at_1280x720_keeps_the_controls_and_clips_nothing(smal
         assert not small.locator(hidden).first.is_visible(), hidden
     assert small.evaluate(_OVERFLOW) == []
     # the cube and the chosen cell's arithmetic fit on one screen under the bar that stays on top
-    cube = small.locator(".st-key-cube")
+    cube = small.locator(".st-key-explorer_cube")
     cube.scroll_into_view_if_needed()
     top = bar.bounding_box()["height"]
     assert cube.bounding_box()["height"] + top <= SMALL[1]
