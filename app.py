@@ -32,7 +32,7 @@ PAGES = {
         st.Page("pages/compare.py", title="Compare all norms", icon=":material/table_chart:", url_path="compare"),
         st.Page("pages/placement.py", title="Pre- vs post-norm", icon=":material/layers:", url_path="placement"),
     ],
-    "Beyond the standard norms": [
+    "More norms": [
         st.Page("pages/powernorm.py", title="PowerNorm", icon=":material/bolt:", url_path="powernorm"),
         st.Page("pages/dyt.py", title="DyT: no normalization", icon=":material/show_chart:", url_path="dyt"),
         st.Page("pages/custom-axes.py", title="Custom axes", icon=":material/tune:", url_path="custom-axes"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import http.cookiejar
 import json
 import os
@@ -28,15 +29,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+T = TypeVar("T")
 
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 WIDGET_KINDS = ("selectbox", "radio", "number_input", "slider", "checkbox", "text_input", "file_uploader")
@@ -716,6 +719,17 @@ def _pair(text: str) -> tuple[float, float]:
     return a, b
 
 
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, also where this thread already runs an event loop (a caller inside another async framework, such
+    as playwright's sync API in the same test process): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m norm_viz.loadtest", description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:8501", help="the app (or the load balancer in front of it)")
@@ -739,9 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not pids:
         port = urllib.parse.urlparse(a.url).port or 80
         pids = pids_on_port(port)
-    rep = asyncio.run(
-        run_load(a.url, a.sessions, a.think, a.duration, a.page, a.action, pids, a.seed, a.ramp, a.timeout)
-    )
+    rep = run_sync(run_load(a.url, a.sessions, a.think, a.duration, a.page, a.action, pids, a.seed, a.ramp, a.timeout))
     s = rep.summary()
     if a.json:
         print(json.dumps(s))

@@ -41,7 +41,16 @@ def cell_part(r: NormResult, ncfg: NormConfig) -> None:
     b, s, f = r.shape
     left, right = st.columns([3, 2], gap="large")
     with left:
-        cube((b, s, f), r.key, groups=r.groups, lengths=ncfg.lengths, key="explorer_cube")
+        presenting = ui.presenting()  # on a projector the compact norm picker switches norms: no small cubes
+        cube(
+            (b, s, f),
+            r.key,
+            groups=r.groups,
+            lengths=ncfg.lengths,
+            key="explorer_cube",
+            multiples=not presenting,
+            height=340 if presenting else 430,
+        )
     with right:
         st.subheader("Choose a cell")
         cell = ui.cell_inputs((b, s, f), row=True)  # one row of inputs: fewer elements to resend on a cell change

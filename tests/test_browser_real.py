@@ -24,7 +24,7 @@ def page(browser, live_app):
 
 
 def test_typed_sentences_bring_their_own_padding_mask(page, live_app):
-    page.goto(live_app + "/?src=real&norm=masked_batchnorm", timeout=120_000)
+    page.goto(live_app + "/explorer?src=real&norm=masked_batchnorm", timeout=120_000)
     wait_for_app(page, 180)
     lengths = page.locator("input[aria-label^='Sequence lengths (one per sequence']")
     default = real.encode(real.model(), list(real.DEFAULT_SENTENCES)).mask.sum(1).tolist()

@@ -49,7 +49,7 @@ def test_every_page_runs_with_a_takeaway_and_no_error(page):
 
 def test_app_routes_every_question_page_with_its_url():
     src = Path(APP).read_text()
-    section = src[src.index('"Transformer questions"') : src.index('"Beyond the standard norms"')]
+    section = src[src.index('"Transformer questions"') : src.index('"More norms"')]
     for url, page in PAGES.items():
         assert f'"{page}"' in section and f'url_path="{url}"' in section, url
 

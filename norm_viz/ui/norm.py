@@ -111,7 +111,7 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
             key="lengths",
             placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}"
             if real is None
-            else f"empty = the real sentences' own lengths: {', '.join(map(str, real))}",
+            else ", ".join(map(str, real)),
             help="The grey text is a hint, not a value: while the box is empty every token is real."
             if real is None
             else "Empty: the real sentences' own lengths (shown in grey) are applied.",
