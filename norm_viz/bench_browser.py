@@ -309,7 +309,7 @@ def run(n: int, width: int, height: int) -> dict[str, list[Any]]:
         ):
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             app_ready = f"() => ({CHARTS_DRAWN})() && ({CUBE_DRAWN})()"
-            for url, ready in ((app_url + "/", app_ready), (bare_url + "/", CHARTS_DRAWN)):
+            for url, ready in ((app_url + "/explorer", app_ready), (bare_url + "/", CHARTS_DRAWN)):
                 tab = Tab(browser, url, width, height)  # warm each server up (imports, caches) once
                 tab.load(ready)
                 tab.close()
@@ -320,7 +320,7 @@ def run(n: int, width: int, height: int) -> dict[str, list[Any]]:
                         add("bare first load", tab.load(CHARTS_DRAWN))
                         _bare_interactions(tab, add)
                     else:
-                        tab = Tab(browser, app_url + "/", width, height)
+                        tab = Tab(browser, app_url + "/explorer", width, height)
                         add("app first load", tab.load(app_ready))
                         _app_interactions(tab, add, x, titles)
                     tab.close()
