@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -76,12 +77,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(script: Path, cwd: Path) -> Iterator[str]:
-    """`streamlit run script` on a free loopback port; yields its base URL, stops it afterwards."""
+def server(script: Path, cwd: Path, log_path: Path | None = None) -> Iterator[str]:
+    """`streamlit run script` on a free loopback port; yields its base URL, stops it afterwards.
+
+    The server's output goes to `log_path` (a file, not a pipe: a pipe nobody reads fills up and blocks the server),
+    or to a temporary file. The tests' live servers start here too (tests/conftest.py)."""
     port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="bench_browser_", suffix=".log", delete=False)  # noqa: SIM115
+    if log_path is None:
+        fd, name = tempfile.mkstemp(prefix="bench_browser_", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true"]
-    proc = subprocess.Popen([*cmd, "--server.port", str(port)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:  # the server keeps its own handle
+        proc = subprocess.Popen([*cmd, "--server.port", str(port)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         end = time.monotonic() + 120
@@ -91,7 +99,8 @@ def server(script: Path, cwd: Path) -> Iterator[str]:
                 break
             except OSError:
                 if time.monotonic() > end or proc.poll() is not None:
-                    raise RuntimeError(f"{script} did not start; see {log.name}") from None
+                    tail = log_path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"{script} did not start; see {log_path}:\n{tail}") from None
                 time.sleep(0.2)  # the health check answers once the server listens
         yield base
     finally:

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import ast
 import base64
-import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from norm_viz.bench_browser import server
 
 # One torch thread per process (this one, the app server, the export scripts' subprocess): the tensors of the tests
 # are tiny, and on a busy 2-core machine torch's worker threads wait on each other behind other processes. Measured
@@ -143,12 +139,6 @@ def no_exception(at) -> None:
     assert not caught, caught
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     """A `streamlit run app.py` server on a free loopback port; yields its base URL."""
@@ -156,32 +146,10 @@ def live_app(tmp_path_factory):
         yield base
 
 
-@contextlib.contextmanager
 def streamlit_server(log: Path):
-    """Start `streamlit run app.py` on a free loopback port, wait for its health check; yield its base URL."""
-    port = _free_port()
-    with open(log, "wb") as out:  # a file, not a pipe: a pipe nobody reads fills up and blocks the server
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port)],
-            cwd=ROOT,  # so that .streamlit/config.toml applies, as for `streamlit run app.py` (test_offline checks it)
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        end = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > end or proc.poll() is not None:
-                    raise RuntimeError(f"the app did not start:\n{log.read_text()[-3000:]}") from None
-                time.sleep(0.2)  # poll the health check until it answers
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    """Start `streamlit run app.py` on a free loopback port (cwd: the checkout, so that .streamlit/config.toml applies,
+    as for `streamlit run app.py`; test_offline checks it), wait for its health check; yield its base URL."""
+    return server(Path(APP), ROOT, log)
 
 
 @pytest.fixture(scope="session")
