@@ -7,6 +7,8 @@ import base64
 import json
 import os
 import shutil
+import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,29 +173,52 @@ def browser():
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = b.new_context
+
+        def watched_context(**kwargs):
+            ctx = new_context(**kwargs)
+            ctx.on("page", watch_runs)  # every page of every context counts its finished runs from its first load
+            return ctx
+
+        b.new_context = watched_context  # type: ignore[method-assign]
         yield b
         b.close()
+
+
+_FINISHED_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per page: how many script runs (whole or fragment) the server has reported finished over its websockets."""
+
+
+def watch_runs(page) -> None:
+    """Count the script runs the server finishes for `page`, from the messages themselves (Streamlit's ForwardMsg
+    `script_finished`), not from the page: when a fast run's messages arrive in one network read, the page's run state
+    goes running -> notRunning inside one React render, its root element never changes, and a count read from the
+    page misses that run (a cube click on the Explorer did, about one time in three)."""
+    from google.protobuf.message import DecodeError
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    if page in _FINISHED_RUNS:
+        return
+    _FINISHED_RUNS[page] = 0
+
+    def on_frame(payload) -> None:
+        if not isinstance(payload, bytes | bytearray):
+            return
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except DecodeError:
+            return
+        # a run that ended early for a rerun is followed by that rerun: count the run that finishes
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            _FINISHED_RUNS[page] += 1
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame) if ws.url.endswith("/_stcore/stream") else None)
 
 
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 """Streamlit's own run state on its root element: 'initial' until a page load's first run starts, then
 'running' (or 'rerunRequested') and 'notRunning' once every element of that run has arrived."""
-
-_COUNT_RUNS = """() => {
-  if (window.__finishedRuns !== undefined) return window.__finishedRuns;
-  window.__finishedRuns = 0;
-  // every change of the run state, from the mutation records' old values: a fast run (a fragment's) can go
-  // running -> notRunning within one batch of records, which a look at the attribute alone would miss
-  new MutationObserver((records) => {
-    const changes = records.filter((r) => r.target.getAttribute && r.target.dataset.testid === 'stApp');
-    changes.forEach((r, i) => {
-      const now = i + 1 < changes.length ? changes[i + 1].oldValue : r.target.getAttribute('data-test-script-state');
-      if (now === 'notRunning' && r.oldValue !== 'notRunning') window.__finishedRuns += 1;
-    });
-  }).observe(document.body, {subtree: true, attributes: true, attributeOldValue: true,
-                             attributeFilter: ['data-test-script-state']});
-  return 0;
-}"""
 
 
 def wait_for_app(page, timeout_s: float = 90) -> None:
@@ -206,12 +231,19 @@ def wait_for_app(page, timeout_s: float = 90) -> None:
 def rerun(page, action, timeout_s: float = 90) -> None:
     """Do `action()` (a click, a choice) and wait until the script run it triggers has finished.
 
-    A run can start and end between two looks at the page, so a watcher in the page counts finished runs.
+    A run can start and end between two looks at the page, so the run is counted from the server's messages
+    (`watch_runs`, set up for every page of the `browser` fixture's contexts).
     """
+    if page not in _FINISHED_RUNS:
+        raise AssertionError("rerun() needs a page made by the browser fixture's new_context (or watch_runs(page))")
     wait_for_app(page, timeout_s)
-    before = page.evaluate(_COUNT_RUNS)
+    before = _FINISHED_RUNS[page]
     action()
-    page.wait_for_function("n => window.__finishedRuns > n", arg=before, timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while _FINISHED_RUNS[page] <= before:  # websocket events arrive while playwright waits
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no script run finished within {timeout_s} s of the action")
+        page.wait_for_timeout(20)
     wait_for_app(page, timeout_s)
 
 
