@@ -140,12 +140,13 @@ def with_value(w: Widget, value: Any) -> Widget:
 def rerun_message(
     page_name: str,
     query_string: str,
-    widgets: Iterable[Widget],
+    widgets: Iterable[Widget | WidgetState],
     page_script_hash: str = "",
     fragment_id: str = "",
     cached_hashes: Iterable[str] = (),
 ) -> bytes:
-    """A `rerun_script` BackMsg as the browser sends it: page, query string, every widget's value."""
+    """A `rerun_script` BackMsg as the browser sends it: page, query string, every widget's value (and any one-shot
+    trigger, such as a component's event)."""
     msg = BackMsg()
     cs = msg.rerun_script
     cs.query_string = query_string
@@ -153,7 +154,7 @@ def rerun_message(
     cs.page_script_hash = page_script_hash
     cs.fragment_id = fragment_id
     cs.widget_states.SetInParent()
-    cs.widget_states.widgets.extend(w.state for w in widgets)
+    cs.widget_states.widgets.extend(w.state if isinstance(w, Widget) else w for w in widgets)
     cs.cached_message_hashes.extend(cached_hashes)
     return msg.SerializeToString()
 
@@ -193,6 +194,27 @@ class RunView:
     raw: list[bytes] = field(default_factory=list)
     page_script_hash: str = ""
     query_string: str | None = None
+    components: dict[str, Component] = field(default_factory=dict)
+    full: bool = True  # a whole-page run (not a fragment's): the browser then drops widgets it no longer shows
+
+
+@dataclass(frozen=True)
+class Component:
+    """A custom component (st.components.v2) as the page shows it: its id, fragment and the data it was given."""
+
+    id: str
+    fragment_id: str
+    data: Any = None
+
+    @property
+    def key(self) -> str:
+        return widget_key(self.id)
+
+    def trigger(self, event: str, value: Any) -> WidgetState:
+        """The widget state the browser sends when the component fires `event` (its setTriggerValue)."""
+        st = WidgetState(id=f"$$STREAMLIT_INTERNAL_KEY_{self.id}__events")
+        st.json_trigger_value = json.dumps([{"event": event, "value": value}], separators=(",", ":"))
+        return st
 
 
 def read_forward_msg(msg: ForwardMsg, data: bytes, run: RunView) -> None:
@@ -201,6 +223,10 @@ def read_forward_msg(msg: ForwardMsg, data: bytes, run: RunView) -> None:
     t = msg.WhichOneof("type")
     if t == "new_session":
         run.page_script_hash = msg.new_session.page_script_hash
+    elif t == "navigation" and msg.navigation.page_script_hash:
+        # the page st.navigation chose: new_session names the main script (app.py), and a rerun sent with that hash
+        # opens the default page (the start page), not the one the user is on
+        run.page_script_hash = msg.navigation.page_script_hash
     elif t == "page_info_changed":
         run.query_string = msg.page_info_changed.query_string
     elif t == "script_finished":
@@ -212,6 +238,13 @@ def read_forward_msg(msg: ForwardMsg, data: bytes, run: RunView) -> None:
         w = widget_from_element(el, msg.delta.fragment_id)
         if w is not None:
             run.widgets[w.id] = w
+        if el.WhichOneof("type") == "bidi_component":
+            bc = el.bidi_component
+            try:
+                data = json.loads(bc.json) if bc.json else None
+            except ValueError:
+                data = None
+            run.components[bc.id] = Component(bc.id, msg.delta.fragment_id, data)
 
 
 # ---------------------------------------------------------------- server CPU and memory from /proc
@@ -316,6 +349,7 @@ class Session:
         self.page_script_hash = ""
         self.session_id = ""
         self.widgets: dict[str, Widget] = {}  # by id, as the browser keeps them
+        self.components: dict[str, Component] = {}  # by id: the custom components the page shows
         self.chosen: dict[str, Any] = {}  # by key: what this user set, replayed on reconnect
         self.stats = SessionStats()
         self.others: tuple[bytes, ...] = ()  # other sessions' markers, which must never reach this one
@@ -386,16 +420,16 @@ class Session:
             self.cache[msg.hash] = data
         return msg, data
 
-    async def run(self, fragment_id: str = "") -> float:
-        """Send a rerun with the current widget values; wait for its script_finished; returns the latency in s."""
+    async def run(self, fragment_id: str = "", triggers: Sequence[WidgetState] = ()) -> float:
+        """Send a rerun with the current widget values (and one-shot `triggers`, such as a component's event); wait
+        for the script_finished of the run it leads to; returns the latency in s."""
         t0 = time.monotonic()
+        states = [w.state for w in self.widgets.values()] + list(triggers)
         await self.ws.send(
-            rerun_message(
-                self.page, self.query_string, self.widgets.values(), self.page_script_hash, fragment_id, self.cache
-            )
+            rerun_message(self.page, self.query_string, states, self.page_script_hash, fragment_id, self.cache)
         )
         deadline = t0 + self.timeout
-        run = RunView()
+        run = RunView(full=not fragment_id)
         while True:
             msg, data = await self._recv(deadline)
             read_forward_msg(msg, data, run)
@@ -405,11 +439,13 @@ class Session:
                 break
             if run.status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                 raise SessionError("the page's script did not compile")
-            if run.status is not None:  # finished early for a rerun (st.rerun): the next run follows
-                run.status = None
+            if run.status is not None:
+                # finished early for a rerun (st.rerun, also from inside a fragment, which reruns the whole page):
+                # the next run follows, and it shows the page afresh
+                run = RunView(raw=run.raw, page_script_hash=run.page_script_hash, query_string=run.query_string)
         latency = time.monotonic() - t0
         self.last_run = run
-        self._absorb(run, full=not fragment_id)
+        self._absorb(run, full=run.full)
         return latency
 
     def _absorb(self, run: RunView, full: bool) -> None:
@@ -421,17 +457,21 @@ class Session:
             wid: w if w.server_set or wid not in self.widgets else self.widgets[wid]  # the browser keeps its value
             for wid, w in run.widgets.items()
         }
-        if full:  # the browser drops the widgets a full run no longer shows
+        if full:  # the browser drops the widgets (and components) a full run no longer shows
             self.widgets = shown
+            self.components = dict(run.components)
         else:
             self.widgets.update(shown)
+            self.components.update(run.components)
         if run.exceptions:
             raise SessionError("exception shown: " + "; ".join(run.exceptions))
         self._check_leaks(run)
 
     def _check_leaks(self, run: RunView) -> None:
         for w in run.widgets.values():
-            if w.key in self.chosen and w.value() != self.chosen[w.key]:
+            # only a value the server set speaks for the session's state; otherwise the element carries its default
+            # and the browser keeps (and sends) its own value
+            if w.server_set and w.key in self.chosen and w.value() != self.chosen[w.key]:
                 self.stats.leaks.append(
                     f"{w.key} came back as {w.value()!r}, this session chose {self.chosen[w.key]!r}"
                 )
@@ -463,6 +503,26 @@ class Session:
                 self.chosen[key] = old
             else:
                 del self.chosen[key]
+            raise
+
+    def component(self, key: str) -> Component:
+        for c in self.components.values():
+            if c.key == key:
+                return c
+        raise SessionError(
+            f"no component with key {key!r} on the page (keys: {sorted(c.key for c in self.components.values())})"
+        )
+
+    async def fire(self, key: str, event: str, value: Any, expect: dict[str, Any] | None = None) -> float:
+        """A custom component (by key) fires `event` with `value` as a click in the browser would; wait for the run it
+        triggers; returns the latency in s. `expect`: the widget values (by key) that the run must then show."""
+        c = self.component(key)
+        had = dict(self.chosen)
+        self.chosen.update(expect or {})
+        try:
+            return await self.run(c.fragment_id, [c.trigger(event, value)])
+        except (OSError, TimeoutError, _ws_closed()):  # never confirmed: the page shows what it showed
+            self.chosen = had
             raise
 
     async def load(self) -> float:
@@ -537,23 +597,69 @@ def _ws_closed() -> type[Exception]:
 # ---------------------------------------------------------------- what users do
 
 
-def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], tuple[str, Any]]:
-    """A function giving a session's next widget change on the Explorer: switch the norm, move the cell, or both."""
+@dataclass(frozen=True)
+class Change:
+    """One thing a user does: set a widget (`event` empty) or click in a custom component (which fires `event`).
 
-    def next_change(s: Session) -> tuple[str, Any]:
-        kind = action if action != "mixed" else rng.choice(["norm-switch", "cell"])
+    `expect`: the widget values (by key) the page must show afterwards (checked on every later run)."""
+
+    key: str
+    value: Any
+    event: str = ""
+    expect: dict[str, Any] = field(default_factory=dict)
+
+    async def apply(self, s: Session) -> float:
+        if not self.event:
+            return await s.change(self.key, self.value)
+        return await s.fire(self.key, self.event, self.value, self.expect)
+
+
+EXPLORER_KINDS = ("cube-cell", "cube-norm", "cell", "norm-switch")
+"""What a user does on the Explorer: click a cell of the cube, click a small cube (a norm), type a cell index, choose a
+norm in the select box. "mixed" draws one of them at random for each change."""
+
+
+def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], Change]:
+    """A function giving a session's next change on the Explorer (`action`: one of EXPLORER_KINDS, or "mixed")."""
+
+    def simple(options: Iterable[str], now: Any) -> list[str]:
+        # the norms that run on any generated tensor (the masked ones want lengths typed in)
+        return [o for o in options if "mask" not in o.lower() and o != now]
+
+    def next_change(s: Session) -> Change:
+        kind = action if action != "mixed" else rng.choice(EXPLORER_KINDS)
         keys = {w.key for w in s.widgets.values()}
-        if kind == "cell" and not {"cb", "cs", "cf"} <= keys:  # the cell is chosen in the browser (no widgets)
+        cube = next((c for c in s.components.values() if c.key == "explorer_cube" and c.data), None)
+        if kind.startswith("cube") and (cube is None or not {"cb", "cs", "cf", "norm"} <= keys):
+            kind = "norm-switch"  # no cube on the page (the norm cannot run on this tensor): use the select box
+        if kind == "cell" and not {"cb", "cs", "cf"} <= keys:
             kind = "norm-switch"
         if kind == "norm-switch":
             w = s.by_key("norm")
-            # the simple norms: each runs on any generated tensor (the masked ones want lengths typed in)
-            choices = [o for o in w.options if "mask" not in o.lower() and o != w.value()] or list(w.options)
-            return "norm", rng.choice(choices)
-        key = rng.choice(["cb", "cs", "cf"])
-        w = s.by_key(key)
-        hi = int(w.hi if w.hi is not None else 0)
-        return key, rng.choice([v for v in range(hi + 1) if v != w.value()] or [0])
+            return Change("norm", rng.choice(simple(w.options, w.value()) or list(w.options)))
+        if kind == "cell":
+            w = s.by_key(key := rng.choice(["cb", "cs", "cf"]))
+            hi = int(w.hi if w.hi is not None else 0)
+            return Change(key, rng.choice([v for v in range(hi + 1) if v != w.value()] or [0]))
+        assert cube is not None
+        rules = cube.data.get("rules", {})
+        label = s.by_key("norm").value()
+        norm = next((k for k, r in rules.items() if r.get("label") == label), "")
+        cell = [int(s.by_key(k).value() or 0) for k in ("cb", "cs", "cf")]
+        if kind == "cube-norm":
+            norm = rng.choice(simple(rules, norm) or list(rules))
+            expect = {"norm": rules[norm]["label"]}
+        else:  # a face of the cube: the front sets (s, f), the top (b, s), the side (b, f); the browser sends a
+            # click only when it chooses another cell
+            shape, now = cube.data["shape"], list(cell)
+            for _ in range(20):
+                for axis in rng.choice([(1, 2), (0, 1), (0, 2)]):
+                    cell[axis] = rng.randrange(shape[axis])
+                if cell != now:
+                    break
+            expect = {}
+        expect.update(zip(("cb", "cs", "cf"), cell, strict=True))
+        return Change("explorer_cube", {"cell": cell, "norm": norm}, "pick", expect)
 
     return next_change
 
@@ -660,11 +766,9 @@ async def run_load(
             if time.monotonic() >= stop_at:
                 return
             try:
-                if page == "explorer":
-                    key, value = next_change(u)
-                else:  # any page: presentation mode on and off (a full rerun of the page)
-                    key, value = "present", not u.by_key("present").value()
-                u.stats.latencies.append(await u.change(key, value))
+                # on a page other than the Explorer: presentation mode on and off (a full rerun of the page)
+                change = next_change(u) if page == "explorer" else Change("present", not u.by_key("present").value())
+                u.stats.latencies.append(await change.apply(u))
             except (TimeoutError, SessionError) as e:
                 u.stats.errors.append(f"{type(e).__name__}: {e}")
             except (OSError, _ws_closed()) as e:
@@ -740,8 +844,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--action",
         default="mixed",
-        choices=["mixed", "norm-switch", "cell"],
-        help="what users change on the Explorer (other pages: presentation mode)",
+        choices=["mixed", *EXPLORER_KINDS],
+        help="what users do on the Explorer: click the cube (a cell, a small cube's norm), type a cell, choose a norm,"
+        " or a mix of all four (other pages: presentation mode on and off)",
     )
     ap.add_argument("--pid", default="", help="server PIDs to measure, comma-separated (default: found from the port)")
     ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which users arrive")

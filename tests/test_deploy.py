@@ -264,16 +264,11 @@ def test_without_affinity_an_upload_fails(two_replicas):
 def test_a_short_load_through_nginx_has_no_errors_and_no_leaks(two_replicas):
     c = two_replicas
     pids = [r.proc.pid for r in c.replicas]
-    rep = L.run_sync(L.run_load(c.url, page="padding", sessions=4, think=(0.2, 0.6), duration=4, pids=pids, ramp=1))
+    rep = L.run_sync(L.run_load(c.url, sessions=4, think=(0.2, 0.6), duration=4, pids=pids, ramp=1))
     assert rep.errors == [] and rep.leaks == [] and len(rep.latencies) >= 4
     assert set(rep.replicas) <= {r.addr for r in c.replicas} and sum(rep.replicas.values()) == 4
 
 
-@pytest.mark.xfail(
-    reason="the load driver does not yet follow the merged Explorer (its cell fragment reruns the page with st.rerun "
-    "after a norm switch, and the driver reads that early-ended run's widgets): issue 12 stays open for it",
-    strict=False,
-)
 def test_killing_a_replica_moves_only_its_sessions_to_the_survivor(tmp_path):
     async def go(c: Cluster):
         sessions: list[L.Session] = []

@@ -125,7 +125,7 @@ def test_read_forward_msg_follows_a_run():
 def test_a_run_that_shows_an_exception_is_an_error_and_a_foreign_marker_is_a_leak():
     s = L.Session("http://127.0.0.1:1", "explorer", seed=1_000_000_001)
     s.others = (b"seed=1000000002",)
-    w = L.widget_from_element(element("number_input", id="$$ID-1-seed", value=1_000_000_001))
+    w = L.widget_from_element(element("number_input", id="$$ID-1-seed", value=1_000_000_001, set_value=True))
     s.chosen["seed"] = 1_000_000_001
     ok = L.RunView(widgets={w.id: w}, raw=[b"...seed=1000000001..."])
     s._absorb(ok, full=True)
@@ -133,6 +133,10 @@ def test_a_run_that_shows_an_exception_is_an_error_and_a_foreign_marker_is_a_lea
     other = L.with_value(w, 1_000_000_002)
     s._absorb(L.RunView(widgets={w.id: other}, raw=[b"&seed=1000000002&"]), full=True)
     assert len(s.stats.leaks) == 2  # its seed widget shows another value, and another session's marker arrived
+    # an element the server did not set carries its default, and the browser keeps its own value: no leak
+    default = L.widget_from_element(element("number_input", id="$$ID-1-seed", default=0))
+    s._absorb(L.RunView(widgets={w.id: default}), full=False)
+    assert len(s.stats.leaks) == 2 and s.by_key("seed").value() == 1_000_000_002
     with pytest.raises(L.SessionError, match="exception shown"):
         s._absorb(L.RunView(exceptions=["ValueError: boom"]), full=True)
 
@@ -157,11 +161,6 @@ def test_server_process_is_found_from_its_port_and_measured():
 # ---------------------------------------------------------------- against a real server
 
 
-@pytest.mark.xfail(
-    reason="the load driver does not yet follow the merged Explorer (its cell fragment reruns the page with st.rerun "
-    "after a norm switch, and the driver reads that early-ended run's widgets): issue 12 stays open for it",
-    strict=False,
-)
 def test_a_change_reaches_the_server_and_comes_back(live_app):
     async def go():
         s = L.Session(live_app, "explorer", seed=1_234_567_891)
@@ -179,11 +178,64 @@ def test_a_change_reaches_the_server_and_comes_back(live_app):
     assert s.stats.leaks == [] and s.stats.errors == []
 
 
-@pytest.mark.xfail(
-    reason="the load driver does not yet follow the merged Explorer (its cell fragment reruns the page with st.rerun "
-    "after a norm switch, and the driver reads that early-ended run's widgets): issue 12 stays open for it",
-    strict=False,
-)
+def test_clicks_in_the_cube_move_the_cell_and_switch_the_norm_as_the_browser_does(live_app):
+    """The driver's cube clicks are the browser's (the component's pick event): a face click reruns the cell's
+    fragment and moves the cell; a small cube's click reruns the whole page for the new norm."""
+
+    async def go():
+        s = L.Session(live_app, "explorer", seed=1_234_567_893)
+        await s.load()
+        await s.change("seed", s.seed)
+        await s.fire("explorer_cube", "pick", {"cell": [2, 4, 5], "norm": "layernorm"}, {"cb": 2, "cs": 4, "cf": 5})
+        cell_run = s.last_run
+        await s.fire("explorer_cube", "pick", {"cell": [2, 4, 5], "norm": "batchnorm"}, {"norm": "BatchNorm"})
+        await s.close()
+        return s, cell_run
+
+    s, cell_run = L.run_sync(go())
+    assert not cell_run.full and {w.key for w in cell_run.widgets.values()} == {"cb", "cs", "cf"}
+    assert s.last_run.full and s.by_key("norm").value() == "BatchNorm"
+    assert [s.by_key(k).value() for k in ("cb", "cs", "cf")] == [2, 4, 5]
+    q = urllib.parse.parse_qs(s.query_string)
+    assert q["norm"] == ["batchnorm"] and (q["cb"], q["cs"], q["cf"]) == (["2"], ["4"], ["5"])
+    assert s.stats.leaks == [] and s.stats.errors == []
+
+
+@pytest.mark.parametrize("action", [*L.EXPLORER_KINDS, "mixed"])
+def test_every_explorer_action_changes_what_it_says(live_app, action):
+    import random
+
+    async def go():
+        s = L.Session(live_app, "explorer", seed=1_234_567_894)
+        await s.load()
+        nxt = L.explorer_actions(random.Random(3), action)
+        seen = []
+        for _ in range(4):
+            before = {k: s.by_key(k).value() for k in ("norm", "cb", "cs", "cf")}
+            change = nxt(s)
+            await change.apply(s)
+            after = {k: s.by_key(k).value() for k in ("norm", "cb", "cs", "cf")}
+            seen.append((change, before, after))
+        await s.close()
+        return s, seen
+
+    s, seen = L.run_sync(go())
+    assert s.stats.errors == [] and s.stats.leaks == []
+    for change, before, after in seen:
+        if change.event:  # a click: the page shows what the click chose
+            assert all(after[k] == v for k, v in change.expect.items()), (change, after)
+        else:
+            assert after[change.key] == change.value and after[change.key] != before[change.key], (change, after)
+    kinds = {("cube-norm" if "norm" in c.expect else "cube-cell") if c.event else c.key for c, _, _ in seen}
+    allowed = {
+        "cube-cell": {"cube-cell"},
+        "cube-norm": {"cube-norm"},
+        "cell": {"cb", "cs", "cf"},
+        "norm-switch": {"norm"},
+    }
+    assert kinds <= allowed.get(action, {"cube-cell", "cube-norm", "cb", "cs", "cf", "norm"}), kinds
+
+
 def test_the_leak_check_fires_when_another_sessions_marker_arrives(live_app):
     async def go():
         s = L.Session(live_app, "explorer", seed=1_234_567_892)
@@ -199,7 +251,7 @@ def test_the_leak_check_fires_when_another_sessions_marker_arrives(live_app):
 def test_a_short_load_has_no_errors_and_no_leaks(live_app):
     port = urllib.parse.urlparse(live_app).port
     pids = L.pids_on_port(port)
-    rep = L.run_sync(L.run_load(live_app, page="padding", sessions=3, think=(0.2, 0.6), duration=4, pids=pids, ramp=1))
+    rep = L.run_sync(L.run_load(live_app, sessions=3, think=(0.2, 0.6), duration=4, pids=pids, ramp=1))
     assert rep.errors == [] and rep.leaks == []
     assert len(rep.latencies) >= 3 and all(v > 0 for v in rep.latencies)
     assert len(rep.load_latencies) == 3
@@ -213,8 +265,6 @@ def test_the_command_line_prints_the_figures(live_app, capsys):
         [
             "--url",
             live_app,
-            "--page",
-            "padding",
             "--sessions",
             "2",
             "--think",
