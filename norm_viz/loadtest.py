@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -240,11 +241,10 @@ def read_forward_msg(msg: ForwardMsg, data: bytes, run: RunView) -> None:
             run.widgets[w.id] = w
         if el.WhichOneof("type") == "bidi_component":
             bc = el.bidi_component
-            try:
-                data = json.loads(bc.json) if bc.json else None
-            except ValueError:
-                data = None
-            run.components[bc.id] = Component(bc.id, msg.delta.fragment_id, data)
+            given: Any = None
+            with contextlib.suppress(ValueError):  # not JSON data (arrow, bytes): the driver needs none of it
+                given = json.loads(bc.json) if bc.json else None
+            run.components[bc.id] = Component(bc.id, msg.delta.fragment_id, given)
 
 
 # ---------------------------------------------------------------- server CPU and memory from /proc
