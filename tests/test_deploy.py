@@ -218,6 +218,16 @@ def test_the_server_process_uses_one_torch_thread_and_frozen_startup_objects():
     assert out.stdout.split() == ["1", "True"]
 
 
+def test_large_allocations_keep_their_own_mappings_on_glibc():
+    import platform
+
+    from norm_viz.ui.process import fix_mmap_threshold
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip(f"mallopt is glibc's; this C library is {platform.libc_ver()[0] or 'unknown'}")
+    assert fix_mmap_threshold() is True
+
+
 # ---------------------------------------------------------------- nginx in front of two replicas
 
 

@@ -483,6 +483,33 @@ def test_fluctuation_shrinks_with_batch_size_and_is_deterministic():
     torch.testing.assert_close(full.mean_spread, expected.to(full.mean_spread.dtype), rtol=0.2, atol=0)
 
 
+def test_batch_statistics_are_the_masked_batch_mean_and_biased_variance():
+    """measure() sums each batch in one reused buffer (padding zeroed); the same batches drawn again and measured the
+    plain way (the real tokens' rows, torch.var_mean as BatchNorm's training step normalizes) give the same numbers."""
+    g0 = torch.Generator().manual_seed(5)
+    data = torch.randn(12, 5, 3, generator=g0, dtype=torch.float64) * 3 + 1
+    mask = torch.arange(5)[None, :] < torch.randint(1, 6, (12,), generator=g0)[:, None]
+    got = fluctuation.measure(data, mask, "x", (2, 7), 6, torch.Generator().manual_seed(9))
+    rows = data[mask]
+    z = (data - rows.mean(0)) / rows.var(0, correction=0).sqrt()
+    g = torch.Generator().manual_seed(9)
+    for j, bs in enumerate((2, 7)):
+        stats = []
+        for _ in range(6):
+            idx = torch.randperm(12, generator=g)[:bs]
+            bn = torch.nn.BatchNorm1d(3, momentum=None, dtype=torch.float64)  # momentum None: running = batch stats
+            bn(z[idx][mask[idx]])
+            n = int(mask[idx].sum())
+            stats.append((bn.running_mean.clone(), bn.running_var.clone() * (n - 1) / n, n))  # unbiased -> biased
+        m = torch.stack([s[0] for s in stats])
+        v = torch.stack([s[1] for s in stats])
+        assert float(got.mean_spread[j]) == pytest.approx(float(m.std(0).mean()), rel=1e-6)  # kept as float32
+        assert float(got.var_spread[j]) == pytest.approx(float(v.std(0).mean()), rel=1e-6)
+        assert float(got.tokens_per_batch[j]) == pytest.approx(sum(s[2] for s in stats) / 6)
+        if j == 0:
+            torch.testing.assert_close(got.example_means, m.float())
+
+
 def test_variable_lengths_mean_fewer_tokens_and_more_fluctuation():
     kw = {"n_batches": 64, "sequence": 16, "features": 8, "seed": 3}
     var = fluctuation.fluctuation("token_like", (4,), variable_lengths=True, **kw)

@@ -100,19 +100,28 @@ def measure(
     mu, var = _masked_moments(data, mask)
     data = (data - mu) / var.sqrt()
     kurt = float(data[mask].pow(4).mean())
+    # padding set to 0 counts for nothing in a sum: a batch's moments are its sums over all positions divided by its
+    # real tokens, from one buffer reused for every batch (a new (bs, S, F) copy per batch cost as much CPU again and,
+    # through the allocator, kept hundreds of MB)
+    data = data * mask[..., None]
+    real = mask.sum(1)
+    buf = torch.empty((max(batch_sizes), *data.shape[1:]), dtype=data.dtype)
     spreads_m, spreads_v, dist_m, dist_v, toks = [], [], [], [], []
     example = torch.zeros(0)
     for bs in batch_sizes:
-        means, variances, n_tok = [], [], []
+        m_t = torch.empty(n_batches, features, dtype=data.dtype)
+        v_t = torch.empty(n_batches, features, dtype=data.dtype)
+        n_tok = torch.empty(n_batches, dtype=data.dtype)
+        batch = buf[:bs]
         for i in range(n_batches):
             if tick is not None and i % 32 == 31:
                 tick()
             idx = torch.randperm(pool, generator=g)[:bs]
-            m_b, v_b = _masked_moments(data[idx], mask[idx])
-            means.append(m_b)
-            variances.append(v_b)
-            n_tok.append(int(mask[idx].sum()))
-        m_t, v_t = torch.stack(means), torch.stack(variances)
+            torch.index_select(data, 0, idx, out=batch)
+            n = real[idx].sum()
+            m_t[i] = batch.sum((0, 1)) / n
+            v_t[i] = torch.linalg.vector_norm(batch, dim=(0, 1)).square() / n - m_t[i].square()
+            n_tok[i] = n
         run_m, run_v = torch.zeros(features, dtype=torch.float64), torch.ones(features, dtype=torch.float64)
         dm, dv = [], []
         for m_b, v_b in zip(m_t, v_t, strict=True):
@@ -124,7 +133,7 @@ def measure(
         spreads_v.append(float(v_t.std(0).mean()))
         dist_m.append(sum(dm) / len(dm))
         dist_v.append(sum(dv) / len(dv))
-        toks.append(sum(n_tok) / len(n_tok))
+        toks.append(float(n_tok.mean()))
         if bs == min(batch_sizes):
             example = m_t
         if tick is not None:
@@ -210,12 +219,14 @@ class FluctuationView:
 
 def cost(sizes: Sequence[int], batches: int, sequence: int, features: int) -> budget.Cost:
     """The estimated cost of fluctuation_view: every drawn value is read about once per kind of data, plus a fixed
-    cost per drawn batch (fitted to runs of 320 to 6,400 batches and 1 to 315 million values, one thread, then
-    raised by 60% after whole-page runs at the budget's edge measured 2.2 CPU-seconds on the busy machine)."""
+    cost per drawn batch and for making the dataset. Fitted to runs of 78 to 6,400 batches and 1.6 to 210 million
+    values (one thread, one reused batch buffer; `python -m norm_viz.worstcase --page fluctuation`), then raised by
+    60%, the margin whole-page runs at the budget's edge needed on the busy machine."""
     values = batches * sum(sizes) * sequence * features
-    per_kind = values * 9e-9 + batches * len(sizes) * 1.4e-4
+    per_kind = values * 3.1e-9 + batches * len(sizes) * 1.1e-4 + MAX_BATCH * sequence * features * 8e-8
     pool = MAX_BATCH * sequence * features * 8 * 6 / 1e6  # the dataset, its mask and standardized copies, in MB
-    return budget.Cost(cpu_s=len(KINDS) * per_kind, mb=pool + batches * features * 8 * 4 / 1e6)
+    batch = max(sizes) * sequence * features * 8 / 1e6  # the one batch buffer
+    return budget.Cost(cpu_s=len(KINDS) * per_kind, mb=pool + batch + batches * features * 8 * 4 / 1e6)
 
 
 def check_cost(sizes: Sequence[int], batches: int, sequence: int, features: int) -> None:

@@ -1,4 +1,5 @@
-"""Settings for the server process, applied once by app.py: one torch thread, and startup objects out of the GC.
+"""Settings for the server process, applied once by app.py: one torch thread, startup objects out of the GC, and
+large tensors given back to the system when freed.
 
 Every rerun is a script run in its own thread, so the parallelism of a busy server comes from concurrent sessions,
 never from inside one small tensor op; with torch's default of one thread per core, the worker threads of two runs
@@ -9,15 +10,43 @@ load test (README, "Many users at once") measured no difference either way.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 
 import torch
 
 _DONE = False
 
+M_MMAP_THRESHOLD = -3
+"""glibc's mallopt parameter: allocations at least this large get their own mapping, returned to the system on free."""
+MMAP_THRESHOLD = 1024 * 1024
+
+
+def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Keep glibc from moving large allocations onto the heap; True where that was done (glibc only).
+
+    glibc starts with 128 KiB, but raises the threshold to the size of each mapped block that is freed (up to 32 MiB).
+    After the first freed 8 MB tensor, every tensor below that size comes from the heap, and the small tensors a loop
+    keeps between them pin the heap, so that it never shrinks: 78 batches of 256 × 64 × 64 on the fluctuation page
+    (then one new batch copy each) grew the process by 835 MB and kept it; issue 12's budget is 300 MB per rerun.
+    A fixed threshold (what the environment variable MALLOC_MMAP_THRESHOLD_ also does) keeps every larger tensor in
+    its own mapping, returned when freed: that loop then grew by 38 MB. Its price is CPU, since a fresh mapping's pages
+    are zeroed on first touch. `python -m norm_viz.worstcase --page placement` (its two heaviest links, CPU-seconds and
+    peak MB): glibc's default 0.84 s / 161-199 MB; 128 KiB 1.23-1.31 s / 96-105 MB; 1 MiB, chosen, 0.96-1.13 s /
+    110-153 MB; 4 MiB 0.88-1.14 s / 115-166 MB.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, int(threshold)))
+    except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS, Windows): nothing to do
+        return False
+
 
 def configure_process() -> None:
-    """Once per process: torch uses one thread per script run, and the objects of the imports are frozen.
+    """Once per process: torch uses one thread per script run, the objects of the imports are frozen, and large
+    allocations are returned to the system when freed (`fix_mmap_threshold`).
 
     gc.freeze() moves the ~250 000 objects that exist after importing torch, plotly, pandas and streamlit into the
     permanent generation, so that a full collection (Python's own, now that .streamlit/config.toml turns off
@@ -28,4 +57,5 @@ def configure_process() -> None:
         return
     _DONE = True
     torch.set_num_threads(1)
+    fix_mmap_threshold()
     gc.freeze()
