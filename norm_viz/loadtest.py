@@ -815,6 +815,83 @@ async def run_load(
     )
 
 
+STOP_PAGE = "fluctuation"
+STOP_QUERY = "fl_sizes=256&fl_n=198&fl_S=64&fl_F=64&fl_seed={seed}"
+"""The stop check's run: the fluctuation page's heaviest measurement within the budget (a new seed each time, so
+that no cache answers it)."""
+
+
+async def _server_idle(pids: Sequence[int], quiet: float = 0.3, step: float = 0.05, timeout: float = 60.0) -> float:
+    """Wait until the server has used less than 3% of a core for `quiet` seconds; returns when it was last busy (a
+    time.monotonic() value: the end of the last step in which it used more than that)."""
+    end = time.monotonic() + timeout
+    last, _ = proc_sample(pids)
+    busy_until = quiet_since = time.monotonic()
+    while time.monotonic() < end:
+        await asyncio.sleep(step)  # one sampling step: the condition is polled, not assumed
+        now, _ = proc_sample(pids)
+        t = time.monotonic()
+        if now - last > 0.03 * step:
+            busy_until = quiet_since = t
+        elif t - quiet_since >= quiet:
+            return busy_until
+        last = now
+    raise SessionError(f"the server did not go idle within {timeout:g} s")
+
+
+@dataclass
+class StopCheck:
+    full_cpu_s: float  # the run left to finish: server CPU seconds
+    full_wall_s: float
+    left_at_close_cpu_s: float  # what the closed run still had to do when its tab closed (the full run's CPU, less
+    # what the closed one had used by then)
+    after_close_cpu_s: float  # the same run with its tab closed as soon as it started: server CPU after the close
+    to_idle_s: float  # from the close until the server's last busy moment (sampled every 50 ms)
+
+
+async def stop_check(url: str, pids: Sequence[int], seed: int = 0, timeout: float = 60.0) -> StopCheck:
+    """A closed tab stops its work: one session runs STOP_QUERY on STOP_PAGE to its end (after one run that warms
+    the page up); another opens the same page (another seed: no cache) and closes its websocket, as a closed tab
+    does, in the middle of the measurement: when its spinner appears (Streamlit shows it 0.5 s into the work).
+    Measured: the server CPU each cost, and the time from the close until the server was idle."""
+    if not pids:
+        raise SessionError("the stop check measures the server's CPU: give its PID (or run it on the server's machine)")
+    await _server_idle(pids, timeout=timeout)
+    full_cpu = full_wall = 0.0
+    for k in range(2):  # the first run of a page in a process also imports and warms up: measure the second
+        full = Session(url, STOP_PAGE, 0, timeout)
+        full.query_string = STOP_QUERY.format(seed=3 * seed + 1_000_001 + k)
+        cpu0, _ = proc_sample(pids)
+        t0 = time.monotonic()
+        await full.load()
+        full_wall = time.monotonic() - t0
+        full_cpu = proc_sample(pids)[0] - cpu0
+        await full.close()
+        await _server_idle(pids, timeout=timeout)
+
+    closed = Session(url, STOP_PAGE, 0, timeout)
+    closed.query_string = STOP_QUERY.format(seed=3 * seed + 1_000_003)
+    await closed.connect()
+    cpu_sent, _ = proc_sample(pids)
+    await closed.ws.send(rerun_message(STOP_PAGE, closed.query_string, []))
+    deadline = time.monotonic() + timeout
+    while True:  # wait for the spinner: the measurement is under way
+        msg, _ = await closed._recv(deadline)
+        if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_transient":  # st.spinner's
+            break
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            raise SessionError("the run finished before its spinner appeared: nothing was left to stop")
+    cpu_close, _ = proc_sample(pids)
+    t_close = time.monotonic()
+    # a tab sends its close frame and is gone; this client's close() would wait up to 10 s for the server's answer
+    closing = asyncio.create_task(closed.close())
+    busy_until = await _server_idle(pids, timeout=timeout)
+    after = proc_sample(pids)[0] - cpu_close
+    check = StopCheck(full_cpu, full_wall, full_cpu - (cpu_close - cpu_sent), after, max(busy_until - t_close, 0.0))
+    await closing
+    return check
+
+
 def _pair(text: str) -> tuple[float, float]:
     lo, _, hi = text.partition(",")
     a, b = float(lo), float(hi or lo)
@@ -853,11 +930,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take before it counts as an error")
     ap.add_argument("--seed", type=int, default=0, help="random seed of think times and choices")
     ap.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    ap.add_argument(
+        "--stop-check",
+        action="store_true",
+        help="instead of a load: does a closed tab stop its work? (a heavy run to its end vs. one closed at its start)",
+    )
     a = ap.parse_args(argv)
     pids = [int(p) for p in a.pid.split(",") if p.strip()]
     if not pids:
         port = urllib.parse.urlparse(a.url).port or 80
         pids = pids_on_port(port)
+    if a.stop_check:
+        c = run_sync(stop_check(a.url, pids, a.seed, a.timeout))
+        if a.json:
+            print(json.dumps(c.__dict__))
+        else:
+            print(f"/{STOP_PAGE}?{STOP_QUERY.format(seed='…')} on {a.url}")
+            print(f"  run to its end: {c.full_cpu_s:.2f} server CPU-s, {c.full_wall_s:.2f} s")
+            print(
+                f"  tab closed when the spinner appeared, {c.left_at_close_cpu_s:.2f} CPU-s of work left: it used"
+                f" {c.after_close_cpu_s:.2f} server CPU-s after the close, and the server was busy until"
+                f" {c.to_idle_s:.2f} s after it"
+            )
+        return 0
     rep = run_sync(run_load(a.url, a.sessions, a.think, a.duration, a.page, a.action, pids, a.seed, a.ramp, a.timeout))
     s = rep.summary()
     if a.json:

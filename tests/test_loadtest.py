@@ -278,3 +278,13 @@ def test_the_command_line_prints_the_figures(live_app, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "latency ms: median" in out and "errors 0  cross-session leaks 0" in out and "RSS" in out
+
+
+def test_a_closed_tab_stops_its_work(live_app):
+    """The fluctuation page's heaviest run within the budget, to its end and with its tab closed halfway (when its
+    spinner appears): the closed one stops at the measurement's next checkpoint. In server CPU seconds, not wall time
+    (the machine may be busy): without the checkpoints all the work left at the close is done (0.46-0.48 of 1 s)."""
+    pids = L.pids_on_port(urllib.parse.urlparse(live_app).port)
+    c = L.run_sync(L.stop_check(live_app, pids, seed=5))
+    assert c.left_at_close_cpu_s > 0.2, c  # enough work was left to tell stopping from finishing
+    assert c.after_close_cpu_s < 0.5 * c.left_at_close_cpu_s, c

@@ -94,7 +94,7 @@ def measure(
 ) -> Fluctuation:
     """The batch statistics of `n_batches` random mini-batches of each size drawn from `data` (N, S, F) with its
     `mask` of real tokens; every feature first standardized over the whole dataset. Real text uses it too.
-    `tick` is called every 32 batches and after each size, so that the caller can stop work nobody waits for."""
+    `tick` is called every 8 batches and after each size, so that the caller can stop work nobody waits for."""
     pool, _s, features = data.shape
     data = data.double()
     mu, var = _masked_moments(data, mask)
@@ -114,7 +114,7 @@ def measure(
         n_tok = torch.empty(n_batches, dtype=data.dtype)
         batch = buf[:bs]
         for i in range(n_batches):
-            if tick is not None and i % 32 == 31:
+            if tick is not None and i % 8 == 7:
                 tick()
             idx = torch.randperm(pool, generator=g)[:bs]
             torch.index_select(data, 0, idx, out=batch)
