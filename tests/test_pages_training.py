@@ -43,6 +43,25 @@ def test_lm_page_tiny_run_shows_curves_evaluation_and_a_table_row():
     assert len(table(at)) == 2  # the session's runs accumulate
 
 
+def test_one_training_run_at_a_time_per_server():
+    """While another session's run holds the server's training slot, Train says so and trains nothing; the slot is
+    free again when that run ends, and a run's own slot is released when it ends."""
+    at = app_test("pages/train-lm.py", TINY_LM)
+    assert tl._SLOTS.acquire(blocking=False)  # another user's run
+    try:
+        at.button(key="tl_train").click().run()
+        no_exception(at)
+        assert any("training for another user" in i.value for i in at.info)
+        assert not charts(at) and tl.LM_RUNS not in at.session_state
+    finally:
+        tl._SLOTS.release()
+    at.button(key="tl_train").click().run()
+    assert not any("training for another user" in i.value for i in at.info)
+    assert len(table(at)) == 1
+    assert tl._SLOTS.acquire(blocking=False)  # the run gave its slot back
+    tl._SLOTS.release()
+
+
 def test_lm_page_batchnorm_run_explains_the_leak():
     at = app_test("pages/train-lm.py", {**TINY_LM, "tl_norm": "batchnorm"})
     at.button(key="tl_train").click().run()

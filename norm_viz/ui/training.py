@@ -3,12 +3,20 @@ results table and the cached default grids with their compute buttons.
 
 How stopping works: the page draws a Stop button before training starts; clicking it makes Streamlit interrupt the
 running script and rerun it. Every step the run's records go to st.session_state, so the rerun finds the partial run,
-shows it as stopped and adds it to the results table.
+shows it as stopped and adds it to the results table. A closed tab stops the run the same way (at its next step).
+
+Training is the one thing in the app that may take a minute of CPU, so a server trains for one user at a time
+(TRAINING_SLOTS, from NORM_VIZ_TRAINING_SLOTS): a class of 30 pressing Train at once would otherwise hold every core
+for half an hour and every other page would wait. Who finds the slot taken is told so and can look at the cached grid.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -18,6 +26,11 @@ from norm_viz.training import cnn, grid, lm
 from norm_viz.training import figures as tf
 from norm_viz.training.layers import batch_dependent, label
 from norm_viz.ui.layout import chart
+from norm_viz.ui.safety import checkpoint
+
+TRAINING_SLOTS = max(1, int(os.environ.get("NORM_VIZ_TRAINING_SLOTS", "1") or 1))
+"""How many training runs (or grid fills) one server process runs at once."""
+_SLOTS = threading.BoundedSemaphore(TRAINING_SLOTS)
 
 LM_LIVE, LM_LAST, LM_RUNS = "_tl_lm_live", "_tl_lm_last", "_tl_lm_runs"
 CNN_LIVE, CNN_LAST, CNN_RUNS = "_tl_cnn_live", "_tl_cnn_last", "_tl_cnn_runs"
@@ -56,6 +69,25 @@ def cnn_estimate(cfg: cnn.CNNConfig) -> float:
 # --- the language model -----------------------------------------------------------------------------------------
 
 
+@contextmanager
+def training_slot(what: str) -> Iterator[bool]:
+    """Hold one of the server's training slots while the block runs; yields False (after saying so on the page) when
+    every slot is taken by another session's run. The slot is released however the block ends (Stop, a closed tab)."""
+    got = _SLOTS.acquire(blocking=False)
+    if not got:
+        st.info(
+            f"The server is training for another user right now, so {what} did not start: it trains for "
+            f"{TRAINING_SLOTS} user{'s' if TRAINING_SLOTS > 1 else ''} at a time, so that the rest of the app stays "
+            "quick for everyone. Press the button again in a minute, or read the cached results below.",
+            icon=":material/hourglass_top:",
+        )
+    try:
+        yield got
+    finally:
+        if got:
+            _SLOTS.release()
+
+
 def _every(total: int) -> int:
     return max(1, math.ceil(total / 25))
 
@@ -73,27 +105,9 @@ def lm_live(cfg: lm.LMConfig, train: bool, stop: bool) -> lm.LMHistory | None:
             why = "you pressed Stop" if stop else "the page was changed while it ran"
             st.warning(f"Training stopped at step {len(h.steps)} of {h.config.steps}: {why}.", icon=":material/stop:")
     if train:
-        bar = st.progress(0.0, text="starting …")
-        box = st.empty()
-        steps: list[lm.LMStep] = []
-        ss[LM_LIVE] = {"config": cfg, "steps": steps}
-        every = _every(cfg.steps)
-
-        def on_step(s: lm.LMStep, total: int) -> None:
-            steps.append(s)
-            bar.progress(
-                s.step / total, text=f"step {s.step} of {total} · loss {s.train_loss:.3f} · {s.cpu_s:.1f} CPU s"
-            )
-            if s.step % every == 0:
-                with box.container():
-                    chart(tf.lm_loss_figure(steps, total, "Loss per step (live)"), key=f"tl_lm_live_{s.step}")
-
-        h = lm.run_lm(cfg, callback=on_step)
-        del ss[LM_LIVE]
-        bar.empty()
-        box.empty()
-        ss[LM_LAST] = h
-        ss.setdefault(LM_RUNS, []).append(grid.store_lm(h))
+        with training_slot("your run") as free:
+            if free:
+                _train_lm(cfg)
     last = ss.get(LM_LAST)
     return last if isinstance(last, lm.LMHistory) else None
 
@@ -178,6 +192,30 @@ def _progress(bar: Any) -> grid.Progress:
     return show
 
 
+def _train_lm(cfg: lm.LMConfig) -> None:
+    ss = st.session_state
+    bar = st.progress(0.0, text="starting …")
+    box = st.empty()
+    steps: list[lm.LMStep] = []
+    ss[LM_LIVE] = {"config": cfg, "steps": steps}
+    every = _every(cfg.steps)
+
+    def on_step(s: lm.LMStep, total: int) -> None:
+        checkpoint()  # a closed tab or a Stop ends the run here, at its next step
+        steps.append(s)
+        bar.progress(s.step / total, text=f"step {s.step} of {total} · loss {s.train_loss:.3f} · {s.cpu_s:.1f} CPU s")
+        if s.step % every == 0:
+            with box.container():
+                chart(tf.lm_loss_figure(steps, total, "Loss per step (live)"), key=f"tl_lm_live_{s.step}")
+
+    h = lm.run_lm(cfg, callback=on_step)
+    del ss[LM_LIVE]
+    bar.empty()
+    box.empty()
+    ss[LM_LAST] = h
+    ss.setdefault(LM_RUNS, []).append(grid.store_lm(h))
+
+
 def _grid_status(cfgs: list[Any], cached: list[Any], estimate: float, kind: str) -> tuple[bool, bool]:
     missing = sum(c is None for c in cached)
     st.caption(
@@ -200,10 +238,12 @@ def lm_grid_section(base: lm.LMConfig) -> None:
     estimate = sum(lm_estimate(c) for c in cfgs)
     fill, again = _grid_status(cfgs, cached, estimate, "lm")
     if fill or again:
-        bar = st.progress(0.0)
-        grid.fill_lm(cfgs, recompute=again, progress=_progress(bar))
-        bar.empty()
-        cached = [grid.cached_lm(c) for c in cfgs]
+        with training_slot("computing the grid") as free:
+            if free:
+                bar = st.progress(0.0)
+                grid.fill_lm(cfgs, recompute=again, progress=_progress(bar))
+                bar.empty()
+                cached = [grid.cached_lm(c) for c in cfgs]
     rows = [r for r in cached if r is not None]
     if not rows:
         return
@@ -228,28 +268,36 @@ def cnn_live(cfg: cnn.CNNConfig, train: bool, stop: bool) -> cnn.CNNHistory | No
             why = "you pressed Stop" if stop else "the page was changed while it ran"
             st.warning(f"Training stopped at step {len(h.steps)}: {why}.", icon=":material/stop:")
     if train:
-        bar = st.progress(0.0, text="starting …")
-        box = st.empty()
-        steps: list[cnn.CNNStep] = []
-        ss[CNN_LIVE] = {"config": cfg, "steps": steps}
-        total = cnn.steps_per_epoch(cfg.batch_size) * cfg.epochs
-        every = _every(total)
-
-        def on_step(s: cnn.CNNStep, n: int) -> None:
-            steps.append(s)
-            if s.step % every == 0 or s.step == n:
-                bar.progress(s.step / n, text=f"epoch {s.epoch}, step {s.step} of {n} · {s.cpu_s:.1f} CPU s")
-                with box.container():
-                    chart(tf.cnn_loss_figure(steps, n), key=f"tl_cnn_live_{s.step}")
-
-        h = cnn.run_cnn(cfg, callback=on_step)
-        del ss[CNN_LIVE]
-        bar.empty()
-        box.empty()
-        ss[CNN_LAST] = h
-        ss.setdefault(CNN_RUNS, []).append(grid.store_cnn(h))
+        with training_slot("your run") as free:
+            if free:
+                _train_cnn(cfg)
     last = ss.get(CNN_LAST)
     return last if isinstance(last, cnn.CNNHistory) else None
+
+
+def _train_cnn(cfg: cnn.CNNConfig) -> None:
+    ss = st.session_state
+    bar = st.progress(0.0, text="starting …")
+    box = st.empty()
+    steps: list[cnn.CNNStep] = []
+    ss[CNN_LIVE] = {"config": cfg, "steps": steps}
+    total = cnn.steps_per_epoch(cfg.batch_size) * cfg.epochs
+    every = _every(total)
+
+    def on_step(s: cnn.CNNStep, n: int) -> None:
+        checkpoint()  # the page shows progress every few steps only: stop requests are checked at every step
+        steps.append(s)
+        if s.step % every == 0 or s.step == n:
+            bar.progress(s.step / n, text=f"epoch {s.epoch}, step {s.step} of {n} · {s.cpu_s:.1f} CPU s")
+            with box.container():
+                chart(tf.cnn_loss_figure(steps, n), key=f"tl_cnn_live_{s.step}")
+
+    h = cnn.run_cnn(cfg, callback=on_step)
+    del ss[CNN_LIVE]
+    bar.empty()
+    box.empty()
+    ss[CNN_LAST] = h
+    ss.setdefault(CNN_RUNS, []).append(grid.store_cnn(h))
 
 
 def cnn_results(h: cnn.CNNHistory) -> None:
@@ -298,10 +346,12 @@ def cnn_grid_section(base: cnn.CNNConfig) -> None:
     estimate = sum(cnn_estimate(c) for c in cfgs)
     fill, again = _grid_status(cfgs, cached, estimate, "cnn")
     if fill or again:
-        bar = st.progress(0.0)
-        grid.fill_cnn(cfgs, recompute=again, progress=_progress(bar))
-        bar.empty()
-        cached = [grid.cached_cnn(c) for c in cfgs]
+        with training_slot("computing the grid") as free:
+            if free:
+                bar = st.progress(0.0)
+                grid.fill_cnn(cfgs, recompute=again, progress=_progress(bar))
+                bar.empty()
+                cached = [grid.cached_cnn(c) for c in cfgs]
     rows = [r for r in cached if r is not None]
     if not rows:
         return
