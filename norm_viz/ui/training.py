@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -92,24 +93,105 @@ def _every(total: int) -> int:
     return max(1, math.ceil(total / 25))
 
 
-def lm_live(cfg: lm.LMConfig, train: bool, stop: bool) -> lm.LMHistory | None:
-    """Run (train=True) or recover (after Stop or another interruption) a live LM run; returns the history to show."""
+@dataclass(frozen=True)
+class Lab:
+    """What differs between the two live runs (the language model, the ConvNet): their session keys, how they run,
+    summarize and draw themselves."""
+
+    name: str  # "lm" or "cnn": the prefix of the live charts' keys
+    live: str  # session keys: the run in progress, the last history, the session's runs
+    last: str
+    runs: str
+    history: type
+    total: Callable[[Any], int]  # steps of a run of this config
+    run: Callable[..., Any]  # run(cfg, callback=on_step(step, total)) -> history
+    partial: Callable[[Any, list[Any]], Any]  # the history of an interrupted run from its steps
+    summarize: Callable[[Any], Any]  # a results-table row of a history
+    store: Callable[[Any], Any]  # the same, also written to the on-disk cache when it is a default-grid run
+    progress: Callable[[Any, int], str]  # the progress bar's text at a step
+    figure: Callable[[list[Any], int], Any]  # the live loss chart
+    bar_every_step: bool  # update the bar at every step (else with the chart)
+
+
+LM = Lab(
+    "lm", LM_LIVE, LM_LAST, LM_RUNS, lm.LMHistory, lambda c: c.steps, lm.run_lm, lm.partial_history,
+    grid.summarize_lm, grid.store_lm,
+    lambda s, n: f"step {s.step} of {n} · loss {s.train_loss:.3f} · {s.cpu_s:.1f} CPU s",
+    lambda steps, n: tf.lm_loss_figure(steps, n, "Loss per step (live)"), True,
+)  # fmt: skip
+CNN = Lab(
+    "cnn", CNN_LIVE, CNN_LAST, CNN_RUNS, cnn.CNNHistory, lambda c: cnn.steps_per_epoch(c.batch_size) * c.epochs,
+    cnn.run_cnn, cnn.partial_history, grid.summarize_cnn, grid.store_cnn,
+    lambda s, n: f"epoch {s.epoch}, step {s.step} of {n} · {s.cpu_s:.1f} CPU s", tf.cnn_loss_figure, False,
+)  # fmt: skip
+
+
+def live(lab: Lab, cfg: Any, train: bool, stop: bool) -> Any:
+    """Run (train=True) or recover (after Stop or another interruption) a live run; returns the history to show."""
     ss = st.session_state
-    live = ss.get(LM_LIVE)
-    if live is not None and not train:  # the script was interrupted mid-run: Stop, or another widget
-        del ss[LM_LIVE]
-        if live["steps"]:
-            h = lm.partial_history(live["config"], live["steps"])
-            ss[LM_LAST] = h
-            ss.setdefault(LM_RUNS, []).append(grid.summarize_lm(h))
+    running = ss.get(lab.live)
+    if running is not None and not train:  # the script was interrupted mid-run: Stop, or another widget
+        del ss[lab.live]
+        if running["steps"]:
+            h = lab.partial(running["config"], running["steps"])
+            ss[lab.last] = h
+            ss.setdefault(lab.runs, []).append(lab.summarize(h))
             why = "you pressed Stop" if stop else "the page was changed while it ran"
-            st.warning(f"Training stopped at step {len(h.steps)} of {h.config.steps}: {why}.", icon=":material/stop:")
+            st.warning(
+                f"Training stopped at step {len(h.steps)} of {lab.total(h.config)}: {why}.", icon=":material/stop:"
+            )
     if train:
         with training_slot("your run") as free:
             if free:
-                _train_lm(cfg)
-    last = ss.get(LM_LAST)
-    return last if isinstance(last, lm.LMHistory) else None
+                _train(lab, cfg)
+    last = ss.get(lab.last)
+    return last if isinstance(last, lab.history) else None
+
+
+def lm_live(cfg: lm.LMConfig, train: bool, stop: bool) -> lm.LMHistory | None:
+    return live(LM, cfg, train, stop)  # type: ignore[no-any-return]
+
+
+def cnn_live(cfg: cnn.CNNConfig, train: bool, stop: bool) -> cnn.CNNHistory | None:
+    return live(CNN, cfg, train, stop)  # type: ignore[no-any-return]
+
+
+def _train(lab: Lab, cfg: Any) -> None:
+    ss = st.session_state
+    bar = st.progress(0.0, text="starting …")
+    box = st.empty()
+    steps: list[Any] = []
+    ss[lab.live] = {"config": cfg, "steps": steps}
+    every = _every(lab.total(cfg))
+
+    def on_step(s: Any, n: int) -> None:
+        checkpoint()  # a closed tab or Stop ends the run here, at its next step (the page may show every few only)
+        steps.append(s)
+        shown = s.step % every == 0 or s.step == n
+        if lab.bar_every_step or shown:
+            bar.progress(s.step / n, text=lab.progress(s, n))
+        if shown:
+            with box.container():
+                chart(lab.figure(steps, n), key=f"tl_{lab.name}_live_{s.step}")
+
+    h = lab.run(cfg, callback=on_step)
+    del ss[lab.live]
+    bar.empty()
+    box.empty()
+    ss[lab.last] = h
+    ss.setdefault(lab.runs, []).append(lab.store(h))
+
+
+def _fill(fill: bool, again: bool, cfgs: list[Any], run_all: Callable[..., Any]) -> bool:
+    """Compute the grid's missing runs (fill) or all of them (again) in the training slot; True when it ran."""
+    if not (fill or again):
+        return False
+    with training_slot("computing the grid") as free:
+        if free:
+            bar = st.progress(0.0)
+            run_all(cfgs, recompute=again, progress=_progress(bar))
+            bar.empty()
+        return free
 
 
 def lm_results(h: lm.LMHistory) -> None:
@@ -192,30 +274,6 @@ def _progress(bar: Any) -> grid.Progress:
     return show
 
 
-def _train_lm(cfg: lm.LMConfig) -> None:
-    ss = st.session_state
-    bar = st.progress(0.0, text="starting …")
-    box = st.empty()
-    steps: list[lm.LMStep] = []
-    ss[LM_LIVE] = {"config": cfg, "steps": steps}
-    every = _every(cfg.steps)
-
-    def on_step(s: lm.LMStep, total: int) -> None:
-        checkpoint()  # a closed tab or a Stop ends the run here, at its next step
-        steps.append(s)
-        bar.progress(s.step / total, text=f"step {s.step} of {total} · loss {s.train_loss:.3f} · {s.cpu_s:.1f} CPU s")
-        if s.step % every == 0:
-            with box.container():
-                chart(tf.lm_loss_figure(steps, total, "Loss per step (live)"), key=f"tl_lm_live_{s.step}")
-
-    h = lm.run_lm(cfg, callback=on_step)
-    del ss[LM_LIVE]
-    bar.empty()
-    box.empty()
-    ss[LM_LAST] = h
-    ss.setdefault(LM_RUNS, []).append(grid.store_lm(h))
-
-
 def _grid_status(cfgs: list[Any], cached: list[Any], estimate: float, kind: str) -> tuple[bool, bool]:
     missing = sum(c is None for c in cached)
     st.caption(
@@ -237,13 +295,8 @@ def lm_grid_section(base: lm.LMConfig) -> None:
     cached = [grid.cached_lm(c) for c in cfgs]
     estimate = sum(lm_estimate(c) for c in cfgs)
     fill, again = _grid_status(cfgs, cached, estimate, "lm")
-    if fill or again:
-        with training_slot("computing the grid") as free:
-            if free:
-                bar = st.progress(0.0)
-                grid.fill_lm(cfgs, recompute=again, progress=_progress(bar))
-                bar.empty()
-                cached = [grid.cached_lm(c) for c in cfgs]
+    if _fill(fill, again, cfgs, grid.fill_lm):
+        cached = [grid.cached_lm(c) for c in cfgs]
     rows = [r for r in cached if r is not None]
     if not rows:
         return
@@ -253,51 +306,6 @@ def lm_grid_section(base: lm.LMConfig) -> None:
 
 
 # --- the ConvNet ------------------------------------------------------------------------------------------------
-
-
-def cnn_live(cfg: cnn.CNNConfig, train: bool, stop: bool) -> cnn.CNNHistory | None:
-    """Run or recover a live ConvNet run, as lm_live."""
-    ss = st.session_state
-    live = ss.get(CNN_LIVE)
-    if live is not None and not train:
-        del ss[CNN_LIVE]
-        if live["steps"]:
-            h = cnn.partial_history(live["config"], live["steps"])
-            ss[CNN_LAST] = h
-            ss.setdefault(CNN_RUNS, []).append(grid.summarize_cnn(h))
-            why = "you pressed Stop" if stop else "the page was changed while it ran"
-            st.warning(f"Training stopped at step {len(h.steps)}: {why}.", icon=":material/stop:")
-    if train:
-        with training_slot("your run") as free:
-            if free:
-                _train_cnn(cfg)
-    last = ss.get(CNN_LAST)
-    return last if isinstance(last, cnn.CNNHistory) else None
-
-
-def _train_cnn(cfg: cnn.CNNConfig) -> None:
-    ss = st.session_state
-    bar = st.progress(0.0, text="starting …")
-    box = st.empty()
-    steps: list[cnn.CNNStep] = []
-    ss[CNN_LIVE] = {"config": cfg, "steps": steps}
-    total = cnn.steps_per_epoch(cfg.batch_size) * cfg.epochs
-    every = _every(total)
-
-    def on_step(s: cnn.CNNStep, n: int) -> None:
-        checkpoint()  # the page shows progress every few steps only: stop requests are checked at every step
-        steps.append(s)
-        if s.step % every == 0 or s.step == n:
-            bar.progress(s.step / n, text=f"epoch {s.epoch}, step {s.step} of {n} · {s.cpu_s:.1f} CPU s")
-            with box.container():
-                chart(tf.cnn_loss_figure(steps, n), key=f"tl_cnn_live_{s.step}")
-
-    h = cnn.run_cnn(cfg, callback=on_step)
-    del ss[CNN_LIVE]
-    bar.empty()
-    box.empty()
-    ss[CNN_LAST] = h
-    ss.setdefault(CNN_RUNS, []).append(grid.store_cnn(h))
 
 
 def cnn_results(h: cnn.CNNHistory) -> None:
@@ -345,13 +353,8 @@ def cnn_grid_section(base: cnn.CNNConfig) -> None:
     cached = [grid.cached_cnn(c) for c in cfgs]
     estimate = sum(cnn_estimate(c) for c in cfgs)
     fill, again = _grid_status(cfgs, cached, estimate, "cnn")
-    if fill or again:
-        with training_slot("computing the grid") as free:
-            if free:
-                bar = st.progress(0.0)
-                grid.fill_cnn(cfgs, recompute=again, progress=_progress(bar))
-                bar.empty()
-                cached = [grid.cached_cnn(c) for c in cfgs]
+    if _fill(fill, again, cfgs, grid.fill_cnn):
+        cached = [grid.cached_cnn(c) for c in cfgs]
     rows = [r for r in cached if r is not None]
     if not rows:
         return
