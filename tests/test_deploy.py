@@ -218,6 +218,33 @@ def test_the_server_process_uses_one_torch_thread_and_frozen_startup_objects():
     assert out.stdout.split() == ["1", "True"]
 
 
+def test_the_servers_connections_send_without_nagles_delay():
+    """tcp_nodelay() sets TCP_NODELAY on the process's TCP sockets: an open connection, and the listening socket, so
+    that a connection accepted later has it too (uvicorn's accepted connections otherwise have Nagle on: a rerun's
+    small frames then wait 40 ms for the client's delayed ACK)."""
+    import sys as _sys
+
+    from norm_viz.ui.process import tcp_nodelay
+
+    if not _sys.platform.startswith("linux"):
+        pytest.skip("tcp_nodelay finds the process's sockets in /proc/self/fd (Linux)")
+    nodelay = (socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    with socket.socket() as listener:  # as uvicorn makes it: no protocol named, so asyncio leaves Nagle on
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()) as client:
+            before, _ = listener.accept()
+            assert before.getsockopt(*nodelay) == 0
+            assert tcp_nodelay() >= 3  # the listener and both ends of the open connection
+            assert before.getsockopt(*nodelay) == 1 and listener.getsockopt(*nodelay) == 1
+            with socket.create_connection(listener.getsockname()):
+                after, _ = listener.accept()
+                assert after.getsockopt(*nodelay) == 1  # inherited from the listener
+                after.close()
+            before.close()
+            assert client.fileno() >= 0  # tcp_nodelay left every socket open
+
+
 def test_large_allocations_keep_their_own_mappings_on_glibc():
     import platform
 
