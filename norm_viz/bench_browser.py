@@ -70,7 +70,7 @@ CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyCha
   const gd = c.querySelector('.js-plotly-plot'); return gd && gd._fullLayout && gd.querySelector('.main-svg'); })"""
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -82,7 +82,7 @@ def server(script: Path, cwd: Path, log_path: Path | None = None) -> Iterator[st
 
     The server's output goes to `log_path` (a file, not a pipe: a pipe nobody reads fills up and blocks the server),
     or to a temporary file. The tests' live servers start here too (tests/conftest.py)."""
-    port = _free_port()
+    port = free_port()
     if log_path is None:
         fd, name = tempfile.mkstemp(prefix="bench_browser_", suffix=".log")
         os.close(fd)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from norm_viz.bench_browser import server
+from norm_viz.bench_browser import CHROMIUM, CHROMIUM_ARGS, server
 
 # One torch thread per process (this one, the app server, the export scripts' subprocess): the tensors of the tests
 # are tiny, and on a busy 2-core machine torch's worker threads wait on each other behind other processes. Measured
@@ -24,16 +24,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from norm_viz import loadtest as L
+from norm_viz.bench_browser import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -54,12 +55,6 @@ def _need_nginx() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"nginx tests must run in CI: no nginx at {NGINX} (apt-get install -y nginx)")
         pytest.skip(f"no nginx at {NGINX} (apt-get install -y nginx)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
@@ -98,7 +93,7 @@ def cluster(tmp: Path, n: int = 2) -> Iterator[Cluster]:
         replicas = []
         env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": SECRET}
         for i in range(n):
-            port = _free_port()
+            port = free_port()
             log = tmp / f"replica{i}.log"
             with open(log, "wb") as out:
                 cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
@@ -109,7 +104,7 @@ def cluster(tmp: Path, n: int = 2) -> Iterator[Cluster]:
             _wait_healthy("http://" + r.addr, r.proc, log)
         prefix = tmp / "nginx"
         (prefix / "tmp").mkdir(parents=True)
-        port = _free_port()
+        port = free_port()
         conf = prefix / "nginx.conf"
         conf.write_text(render_nginx(f"127.0.0.1:{port}", [r.addr for r, _ in replicas]))
         nlog = tmp / "nginx.log"
