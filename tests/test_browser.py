@@ -67,3 +67,17 @@ def test_which_layernorm_page_states_the_answer(page, live_app):
     wait_for_app(page)
     expect(page.get_by_text("Transformers normalize each token over its own features")).to_be_visible(timeout=60_000)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_a_local_teacher_sees_no_developer_toolbar(page, live_app):
+    """On localhost (the projector's own machine) Streamlit's "auto" toolbar adds Deploy and developer items; the
+    app's config shows the viewer's menu only, which still offers the theme (light or dark)."""
+    page.goto(live_app + "/", timeout=120_000)
+    wait_for_app(page)
+    expect(page.locator('[data-testid="stMainMenu"]')).to_be_visible()
+    expect(page.locator('[data-testid="stAppDeployButton"]')).to_have_count(0)
+    page.locator('[data-testid="stMainMenu"]').click()
+    menu = page.locator('[data-testid="stMainMenuList"]')
+    expect(menu.locator('[data-testid="stMainMenuItem-theme-Dark"]')).to_be_visible()
+    expect(menu).not_to_contain_text("Clear cache")  # developer items
+    expect(menu).not_to_contain_text("Rerun")
