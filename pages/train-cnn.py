@@ -36,14 +36,7 @@ st.caption(
     f"This run: {cnn.steps_per_epoch(cfg.batch_size) * cfg.epochs} steps, {tl.duration(tl.cnn_estimate(cfg))} of CPU "
     "(from the CPU time per step measured on this machine)."
 )
-b1, b2, _ = st.columns([1, 1, 4])
-train = b1.button("Train", type="primary", key="tc_train", icon=":material/play_arrow:")
-stop = b2.button("Stop", key="tc_stop", icon=":material/stop:")
-history = tl.cnn_live(cfg, train, stop)
-if history is not None:
-    tl.cnn_results(history)
-st.header("Runs in this session")
-tl.cnn_runs_table()
+tl.live_section(tl.CNN, cfg, "tc", tl.cnn_results, tl.cnn_row)
 st.header("Error vs batch size: the default grid")
 st.markdown(
     f"Every norm at batch sizes {', '.join(map(str, cnn.BATCH_SIZES))}, seeds {', '.join(map(str, grid.CNN_SEEDS))}, "

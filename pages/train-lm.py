@@ -49,14 +49,7 @@ st.caption(
     f"{cfg.batch_size} sentences per batch): {tl.duration(tl.lm_estimate(cfg))} of CPU, from the CPU time per step "
     "measured on this machine for the default model, scaled by the number of multiply-adds."
 )
-b1, b2, _ = st.columns([1, 1, 4])
-train = b1.button("Train", type="primary", key="tl_train", icon=":material/play_arrow:")
-stop = b2.button("Stop", key="tl_stop", icon=":material/stop:")
-history = tl.lm_live(cfg, train, stop)
-if history is not None:
-    tl.lm_results(history)
-st.header("Runs in this session")
-tl.lm_runs_table()
+tl.live_section(tl.LM, cfg, "tl", tl.lm_results, tl.lm_row)
 st.header("The default grid: every norm, pre and post")
 st.markdown(
     "Every normalization at both placements with the default settings and seed 0, from the on-disk cache "

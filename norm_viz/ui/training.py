@@ -148,14 +148,6 @@ def live(lab: Lab, cfg: Any, train: bool, stop: bool) -> Any:
     return last if isinstance(last, lab.history) else None
 
 
-def lm_live(cfg: lm.LMConfig, train: bool, stop: bool) -> lm.LMHistory | None:
-    return live(LM, cfg, train, stop)  # type: ignore[no-any-return]
-
-
-def cnn_live(cfg: cnn.CNNConfig, train: bool, stop: bool) -> cnn.CNNHistory | None:
-    return live(CNN, cfg, train, stop)  # type: ignore[no-any-return]
-
-
 def _train(lab: Lab, cfg: Any) -> None:
     ss = st.session_state
     bar = st.progress(0.0, text="starting …")
@@ -239,32 +231,48 @@ def lm_results(h: lm.LMHistory) -> None:
         st.caption("Gradient norm of each layer's parameters per step, before clipping at 1.")
 
 
-def lm_runs_table() -> None:
-    """The session's LM runs, one line each."""
-    runs = st.session_state.get(LM_RUNS, [])
+def lm_row(r: grid.LMSummary) -> dict[str, Any]:
+    """One LM run as a line of the session's table."""
+    return {
+        "status": "stopped" if r.stopped else "done",
+        "norm": label(r.norm),
+        "placement": r.placement,
+        "seed": r.seed,
+        "steps": r.steps,
+        "train loss (last 10%)": grid.fmt(r.train_loss),
+        "val loss (eval mode)": grid.fmt(r.val_loss),
+        "val loss (train-mode stats)": grid.fmt(r.val_loss_train_mode),
+        "val loss (batch 1)": grid.fmt(r.val_loss_batch1),
+        "causal-leak gap": grid.fmt(r.leak_gap),
+        "CPU s": grid.fmt(r.cpu_s, 1),
+    }
+
+
+def runs_table(lab: Lab, row: Callable[[Any], dict[str, Any]]) -> None:
+    """The session's runs of one lab, a line each (`row`), and a button that clears them."""
+    runs = st.session_state.get(lab.runs, [])
     if not runs:
         st.caption("No run yet in this session.")
         return
-    rows = [
-        {
-            "status": "stopped" if r.stopped else "done",
-            "norm": label(r.norm),
-            "placement": r.placement,
-            "seed": r.seed,
-            "steps": r.steps,
-            "train loss (last 10%)": grid.fmt(r.train_loss),
-            "val loss (eval mode)": grid.fmt(r.val_loss),
-            "val loss (train-mode stats)": grid.fmt(r.val_loss_train_mode),
-            "val loss (batch 1)": grid.fmt(r.val_loss_batch1),
-            "causal-leak gap": grid.fmt(r.leak_gap),
-            "CPU s": grid.fmt(r.cpu_s, 1),
-        }
-        for r in runs
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if st.button("Clear the table", key="tl_lm_clear"):
-        st.session_state[LM_RUNS] = []
+    st.dataframe(pd.DataFrame([row(r) for r in runs]), hide_index=True, width="stretch")
+    if st.button("Clear the table", key=f"tl_{lab.name}_clear"):
+        st.session_state[lab.runs] = []
         st.rerun()
+
+
+def live_section(
+    lab: Lab, cfg: Any, prefix: str, results: Callable[[Any], None], row: Callable[[Any], dict[str, Any]]
+) -> None:
+    """Train and Stop (keys `prefix`_train, `prefix`_stop), the live run, the last run's results and the session's
+    runs table."""
+    b1, b2, _ = st.columns([1, 1, 4])
+    train = b1.button("Train", type="primary", key=f"{prefix}_train", icon=":material/play_arrow:")
+    stop = b2.button("Stop", key=f"{prefix}_stop", icon=":material/stop:")
+    history = live(lab, cfg, train, stop)
+    if history is not None:
+        results(history)
+    st.header("Runs in this session")
+    runs_table(lab, row)
 
 
 def _progress(bar: Any) -> grid.Progress:
@@ -320,31 +328,20 @@ def cnn_results(h: cnn.CNNHistory) -> None:
         cols[2].metric("training error", f"{100 * (h.train_error or 0):.1f}%")
 
 
-def cnn_runs_table() -> None:
-    """The session's ConvNet runs."""
-    runs = st.session_state.get(CNN_RUNS, [])
-    if not runs:
-        st.caption("No run yet in this session.")
-        return
-    rows = [
-        {
-            "status": "stopped" if r.stopped else "done",
-            "norm": label(r.norm),
-            "batch size": r.batch_size,
-            "seed": r.seed,
-            "epochs": r.epochs,
-            "val error % (eval mode)": grid.fmt(None if r.val_error is None else 100 * r.val_error, 1),
-            "val error % (batch stats)": grid.fmt(
-                None if r.val_error_train_mode is None else 100 * r.val_error_train_mode, 1
-            ),
-            "CPU s": grid.fmt(r.cpu_s, 1),
-        }
-        for r in runs
-    ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    if st.button("Clear the table", key="tl_cnn_clear"):
-        st.session_state[CNN_RUNS] = []
-        st.rerun()
+def cnn_row(r: grid.CNNSummary) -> dict[str, Any]:
+    """One ConvNet run as a line of the session's table."""
+    return {
+        "status": "stopped" if r.stopped else "done",
+        "norm": label(r.norm),
+        "batch size": r.batch_size,
+        "seed": r.seed,
+        "epochs": r.epochs,
+        "val error % (eval mode)": grid.fmt(None if r.val_error is None else 100 * r.val_error, 1),
+        "val error % (batch stats)": grid.fmt(
+            None if r.val_error_train_mode is None else 100 * r.val_error_train_mode, 1
+        ),
+        "CPU s": grid.fmt(r.cpu_s, 1),
+    }
 
 
 def cnn_grid_section(base: cnn.CNNConfig) -> None:
