@@ -165,34 +165,44 @@ def cnn_grid(
 Progress = Callable[[int, int, str], None]
 
 
-def fill_lm(cfgs: Iterable[lm.LMConfig], recompute: bool = False, progress: Progress | None = None) -> list[LMSummary]:
+def _fill(
+    cfgs: Iterable[Any],
+    cached: Callable[[Any], Any],
+    compute: Callable[[Any], Any],
+    describe: Callable[[Any], str],
+    recompute: bool,
+    progress: Progress | None,
+) -> list[Any]:
     """Summaries of every config: from the cache, computing (and caching) the missing ones or, with recompute, all."""
     todo = list(cfgs)
     out = []
     for i, c in enumerate(todo):
-        s = None if recompute else cached_lm(c)
+        s = None if recompute else cached(c)
         if s is None:
             if progress:
-                progress(i, len(todo), f"{label(c.norm)}, {c.placement}-norm")
-            s = store_lm(lm.run_lm(c))
+                progress(i, len(todo), describe(c))
+            s = compute(c)
         out.append(s)
     return out
+
+
+def fill_lm(cfgs: Iterable[lm.LMConfig], recompute: bool = False, progress: Progress | None = None) -> list[LMSummary]:
+    """Summaries of every LM config: from the cache, computing (and caching) the missing ones or, with recompute,
+    all."""
+    return _fill(
+        cfgs, cached_lm, lambda c: store_lm(lm.run_lm(c)), lambda c: f"{label(c.norm)}, {c.placement}-norm",
+        recompute, progress,
+    )  # fmt: skip
 
 
 def fill_cnn(
     cfgs: Iterable[cnn.CNNConfig], recompute: bool = False, progress: Progress | None = None
 ) -> list[CNNSummary]:
     """The same for ConvNet configs."""
-    todo = list(cfgs)
-    out = []
-    for i, c in enumerate(todo):
-        s = None if recompute else cached_cnn(c)
-        if s is None:
-            if progress:
-                progress(i, len(todo), f"{label(c.norm)}, batch {c.batch_size}, seed {c.seed}")
-            s = store_cnn(cnn.run_cnn(c))
-        out.append(s)
-    return out
+    return _fill(
+        cfgs, cached_cnn, lambda c: store_cnn(cnn.run_cnn(c)),
+        lambda c: f"{label(c.norm)}, batch {c.batch_size}, seed {c.seed}", recompute, progress,
+    )  # fmt: skip
 
 
 # --- time estimates from measured per-step CPU time ---------------------------------------------------------------
