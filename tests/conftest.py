@@ -175,6 +175,19 @@ def browser():
         b.close()
 
 
+def page_fixture(width: int, height: int):
+    """A `page` fixture for a test file: a fresh browser context with a width × height window on the live app, closed
+    after the test. In the file: `page = page_fixture(1280, 720)`."""
+
+    @pytest.fixture
+    def page(browser, live_app):
+        ctx = browser.new_context(viewport={"width": width, "height": height})
+        yield ctx.new_page()
+        ctx.close()
+
+    return page
+
+
 _FINISHED_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 """Per page: how many script runs (whole or fragment) the server has reported finished over its websockets."""
 

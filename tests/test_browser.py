@@ -8,18 +8,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import rerun, wait_for_app
+from conftest import page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def page(browser, live_app):
-    ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+page = page_fixture(1500, 1000)
 
 
 def test_explorer_draws_the_cube_and_switching_norm_changes_the_statistics(page, live_app):

@@ -5,7 +5,7 @@ without waiting for the server, the view is never reset by a rerun, and no formu
 from __future__ import annotations
 
 import pytest
-from conftest import page_entries, rerun, wait_for_app, wait_for_charts
+from conftest import page_entries, page_fixture, rerun, wait_for_app, wait_for_charts
 from playwright.sync_api import expect
 
 from norm_viz.core.data import make_tensor
@@ -19,12 +19,7 @@ EXPLORER = next("" if e.default else e.url_path for e in page_entries() if e.fil
 """The Explorer's address: "" while it is the default page (a fresh session gets "page not found" for its name)."""
 
 
-@pytest.fixture
-def page(browser, live_app):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+page = page_fixture(1280, 720)
 
 
 def open_explorer(page, base: str, query: str = "") -> object:

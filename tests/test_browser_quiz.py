@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import rerun, wait_for_app, wait_for_charts
+from conftest import page_fixture, rerun, wait_for_app, wait_for_charts
 from playwright.sync_api import expect
 
 from norm_viz.classroom import quiz
@@ -33,12 +33,7 @@ _PICKED = """() => {
 }"""
 
 
-@pytest.fixture
-def page(browser, live_app):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+page = page_fixture(1400, 1000)
 
 
 def open_question(page, base: str, q: quiz.Question) -> None:

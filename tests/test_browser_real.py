@@ -4,7 +4,7 @@ padding mask reaches masked BatchNorm, and the page's slider reruns its experime
 from __future__ import annotations
 
 import pytest
-from conftest import rerun, wait_for_app
+from conftest import page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 from norm_viz.core import real
@@ -15,12 +15,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def page(browser, live_app):
-    ctx = browser.new_context(viewport={"width": 1500, "height": 1000})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+page = page_fixture(1500, 1000)
 
 
 def test_typed_sentences_bring_their_own_padding_mask(page, live_app):

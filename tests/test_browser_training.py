@@ -6,18 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import wait_for_app
+from conftest import page_fixture, wait_for_app
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def page(browser, live_app):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    yield pg
-    ctx.close()
+page = page_fixture(1400, 1000)
 
 
 def test_progress_is_visible_and_stop_keeps_the_partial_run(page, live_app):
