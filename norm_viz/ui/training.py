@@ -297,15 +297,24 @@ def _grid_status(cfgs: list[Any], cached: list[Any], estimate: float, kind: str)
     return fill, again
 
 
+def _grid_rows(
+    kind: str,
+    cfgs: list[Any],
+    cached: Callable[[Any], Any],
+    estimate: Callable[[Any], float],
+    run_all: Callable[..., Any],
+) -> list[Any]:
+    """A default grid's cached summaries, after its status line and compute buttons (which fill it, when pressed)."""
+    found = [cached(c) for c in cfgs]
+    fill, again = _grid_status(cfgs, found, sum(estimate(c) for c in cfgs), kind)
+    if _fill(fill, again, cfgs, run_all):
+        found = [cached(c) for c in cfgs]
+    return [r for r in found if r is not None]
+
+
 def lm_grid_section(base: lm.LMConfig) -> None:
     """The default grid (every norm × placement at the default settings): cached table, verdicts, compute buttons."""
-    cfgs = grid.lm_grid(base)
-    cached = [grid.cached_lm(c) for c in cfgs]
-    estimate = sum(lm_estimate(c) for c in cfgs)
-    fill, again = _grid_status(cfgs, cached, estimate, "lm")
-    if _fill(fill, again, cfgs, grid.fill_lm):
-        cached = [grid.cached_lm(c) for c in cfgs]
-    rows = [r for r in cached if r is not None]
+    rows = _grid_rows("lm", grid.lm_grid(base), grid.cached_lm, lm_estimate, grid.fill_lm)
     if not rows:
         return
     st.dataframe(pd.DataFrame(grid.lm_table(rows)), hide_index=True, width="stretch")
@@ -346,13 +355,7 @@ def cnn_row(r: grid.CNNSummary) -> dict[str, Any]:
 
 def cnn_grid_section(base: cnn.CNNConfig) -> None:
     """The default grid (norms × batch sizes × seeds): cached figure, table, verdicts and compute buttons."""
-    cfgs = grid.cnn_grid(base)
-    cached = [grid.cached_cnn(c) for c in cfgs]
-    estimate = sum(cnn_estimate(c) for c in cfgs)
-    fill, again = _grid_status(cfgs, cached, estimate, "cnn")
-    if _fill(fill, again, cfgs, grid.fill_cnn):
-        cached = [grid.cached_cnn(c) for c in cfgs]
-    rows = [r for r in cached if r is not None]
+    rows = _grid_rows("cnn", grid.cnn_grid(base), grid.cached_cnn, cnn_estimate, grid.fill_cnn)
     if not rows:
         return
     chart(tf.error_vs_batch_figure(rows), key="tl_cnn_grid")
