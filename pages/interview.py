@@ -5,8 +5,8 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.classroom.cards import CARD_CHOICES, InterviewConfig, card_title, cheat_sheet, interview_view, real_notes
-from norm_viz.core import real
 from norm_viz.core.params import Param
+from norm_viz.real import minilm as real
 from norm_viz.ui.real import model_problem, real_view
 
 PARAMS = (Param("iv_card", "all", options=CARD_CHOICES, field="card"),)

@@ -5,10 +5,10 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
-from norm_viz.beyond import real_figures
-from norm_viz.beyond.real_model import Claim, findings, powernorm_claim
-from norm_viz.core import real
 from norm_viz.core.params import Param
+from norm_viz.real import figures as real_figures
+from norm_viz.real import minilm as real
+from norm_viz.real.view import Claim, findings, powernorm_claim
 from norm_viz.ui.real import REAL_PARAMS, loaded_model, model_problem, parse_sentences, real_view, sentences_box
 
 SITES = {"attention": "after attention", "ffn": "after the feed-forward block"}

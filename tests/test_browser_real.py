@@ -7,7 +7,7 @@ import pytest
 from conftest import page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
-from norm_viz.core import real
+from norm_viz.real import minilm as real
 
 pytestmark = [
     pytest.mark.browser,

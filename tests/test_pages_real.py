@@ -11,7 +11,7 @@ import torch
 from conftest import app_test, charts, no_exception
 
 from norm_viz import normalize
-from norm_viz.core import real
+from norm_viz.real import minilm as real
 from norm_viz.ui import real as ui_real
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
@@ -106,7 +106,7 @@ def test_without_the_model_the_app_works_and_says_how_to_install(monkeypatch):
 
 
 def test_interview_cards_cite_the_real_model_live():
-    from norm_viz.beyond.real_model import real_model_view
+    from norm_viz.real.view import real_model_view
 
     at = app_test("interview")
     no_exception(at)

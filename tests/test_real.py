@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from norm_viz import normalize, real_activations
-from norm_viz.core import real
+from norm_viz.real import minilm as real
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
 

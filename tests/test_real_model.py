@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from norm_viz.beyond import real_model as rm
-from norm_viz.core import corpus, real
+from norm_viz.core import corpus
+from norm_viz.real import minilm as real
+from norm_viz.real import view as rm
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from norm_viz.beyond.real_model import RealModelView
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
 from norm_viz.core.table import NORMS, default_groups, torch_call, unit_name
+from norm_viz.real.view import RealModelView
 
 ROOT_PAGE = "start"
 """url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""

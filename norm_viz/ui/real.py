@@ -8,49 +8,27 @@ variable ones or the biggest outliers) and says which model feature each column 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
-from norm_viz.beyond.real_model import RealModelView, real_model_view
-from norm_viz.core import real
 from norm_viz.core.config import TensorConfig
-from norm_viz.core.params import Param
-
-MAX_VIEW_F = 64
-"""Features the shared views show at most (the sidebar's F limit)."""
-MAX_VIEW_S = 32
-"""Token positions the shared views show at most."""
-MAX_TEXT = 4000
-"""Characters in the sentences box (each sentence is cut at 128 tokens anyway)."""
-DEFAULT_TEXT = "\n".join(real.DEFAULT_SENTENCES)
-SITE_LABELS = {"embeddings": "embeddings", "attention": "after attention", "ffn": "after FFN"}
-FEATURE_MODES = {
-    "outliers": "the biggest outliers (largest |x|)",
-    "topvar": "the most variable (largest variance)",
-    "window": "a window of consecutive features",
-}
-
-
-def _text(raw: str) -> str:
-    """URL parser of the sentences: any text up to MAX_TEXT characters."""
-    if len(raw) > MAX_TEXT:
-        raise ValueError(f"at most {MAX_TEXT} characters of sentences, got {len(raw)}")
-    return raw
-
-
-REAL_PARAMS: tuple[Param, ...] = (
-    Param("rl_text", "", parser=_text),  # empty = the default set, so the URL stays short until you write your own
-    Param("rl_layer", 0, 0, real.N_LAYERS - 1),
-    Param("rl_site", "ffn", options=tuple(real.SITES)),
-    Param("rl_feat", "outliers", options=tuple(FEATURE_MODES)),
-    Param("rl_nf", 16, 1, MAX_VIEW_F),
-    Param("rl_f0", 0, 0, real.HIDDEN - 1),
+from norm_viz.real import minilm as real
+from norm_viz.real.source import (
+    DEFAULT_TEXT,
+    FEATURE_MODES,
+    MAX_TEXT,
+    MAX_VIEW_F,
+    MAX_VIEW_S,
+    REAL_PARAMS,
+    SITE_LABELS,
+    RealBatch,
+    choose_features,
+    parse_sentences,
 )
-"""The real-sentences source's parameters (part of the shared tensor parameters)."""
+from norm_viz.real.view import RealModelView, real_model_view
 
 
 @st.cache_resource(show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …")
@@ -68,17 +46,6 @@ def model_problem() -> str | None:
     return None
 
 
-@dataclass(frozen=True, eq=False)
-class RealBatch:
-    """A LayerNorm's input on the sentences (all 384 features) and what the tokenizer did."""
-
-    x: np.ndarray
-    mask: np.ndarray
-    tokens: list[list[str]]
-    notes: tuple[str, ...]
-    name: str
-
-
 @st.cache_data(max_entries=16, show_spinner="Running the model on your sentences …")
 def real_batch(sentences: tuple[str, ...], layer: int, site: str) -> RealBatch:
     """real_activations for these sentences, as arrays (cached per sentences, layer and site)."""
@@ -92,34 +59,6 @@ def real_view(sentences: tuple[str, ...], layer: int = 0, site: str = "ffn") -> 
     """The real model page's measurements (cached; the interview cards cite them too)."""
     loaded_model()
     return real.in_worker(real_model_view, list(sentences), layer, site)
-
-
-def parse_sentences(text: str) -> tuple[list[str], list[str]]:
-    """One sentence per non-empty line; returns (sentences, problems) and keeps at most 16."""
-    lines = [ln.strip() for ln in text.splitlines()]
-    sents = [ln for ln in lines if ln]
-    problems = []
-    if not sents:
-        problems.append("Write at least one sentence (one per line): showing the default sentences instead.")
-        return list(real.DEFAULT_SENTENCES), problems
-    if len(sents) > real.MAX_SENTENCES:
-        problems.append(
-            f"At most {real.MAX_SENTENCES} sentences (one per line), got {len(sents)}: using the first {real.MAX_SENTENCES}."
-        )
-        sents = sents[: real.MAX_SENTENCES]
-    return sents, problems
-
-
-def choose_features(x: np.ndarray, mask: np.ndarray, mode: str, n: int, start: int) -> np.ndarray:
-    """Indices (sorted) of the n features to show: the biggest outliers, the most variable, or a window."""
-    f = x.shape[-1]
-    n = max(1, min(n, f))
-    if mode == "window":
-        start = max(0, min(start, f - n))
-        return np.arange(start, start + n)
-    rows = x[mask]
-    score = np.abs(rows).max(0) if mode == "outliers" else rows.var(0)
-    return np.sort(np.argsort(-score, kind="stable")[:n])
 
 
 def sentences_box(container: Any = None) -> str:
@@ -214,3 +153,19 @@ def source_lengths(shape: tuple[int, ...]) -> tuple[int, ...] | None:
         return None
     _digest, tensor, lengths, _tokens = held
     return lengths if tuple(tensor.shape[:2]) == tuple(shape[:2]) else None
+
+
+__all__ = [
+    "REAL_PARAMS",
+    "RealBatch",
+    "choose_features",
+    "loaded_model",
+    "model_problem",
+    "parse_sentences",
+    "real_batch",
+    "real_source_controls",
+    "real_source_tensor",
+    "real_view",
+    "sentences_box",
+    "source_lengths",
+]

@@ -18,7 +18,7 @@ from torch import Tensor
 from norm_viz.beyond.fluctuation import Fluctuation, fluctuation, measure
 from norm_viz.core import corpus
 from norm_viz.core.compute import normalize
-from norm_viz.core.real import (
+from norm_viz.real.minilm import (
     CEILING,
     HIDDEN,
     LN_SITES,

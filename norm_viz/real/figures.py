@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from norm_viz.beyond.real_model import RealModelView
-from norm_viz.core.real import CEILING, HIDDEN, ln_name
 from norm_viz.core.theme import FAINT, INPUT, LIT, OUTPUT, PAD, SEQUENTIAL, apply_layout
+from norm_viz.real.minilm import CEILING, HIDDEN, ln_name
+from norm_viz.real.view import RealModelView
 
 
 def peaks_figure(v: RealModelView) -> go.Figure:

@@ -44,7 +44,7 @@ MAX_TOKENS = 128
 """Longer sentences are cut to their first 128 tokens ([CLS] … [SEP] included)."""
 THREADS = 1
 """torch threads for a forward pass: measured ~0.1 s for 8 sentences with 1 thread, 7-8× slower with 2 on a busy
-2-core machine (python -m norm_viz.real_bench re-measures)."""
+2-core machine (python -m norm_viz.real.bench re-measures)."""
 
 DEFAULT_SENTENCES: tuple[str, ...] = (
     "The cat sat on the mat.",
