@@ -10,8 +10,9 @@ import pytest
 import torch
 from conftest import app_test, charts, no_exception
 
-from norm_viz import normalize
+from norm_viz import normalize, real_activations
 from norm_viz.real import minilm as real
+from norm_viz.real import smollm
 from norm_viz.ui import real as ui_real
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
@@ -82,10 +83,28 @@ def test_bad_sentences_give_messages_not_tracebacks(query, kind, needle):
 
 
 def test_a_layer_out_of_range_in_a_link_is_a_notice():
-    at = app_test("explorer", {"src": "real", "rl_layer": "9"})
+    at = app_test("explorer", {"src": "real", "rl_layer": "40"})
     no_exception(at)
-    assert any("rl_layer" in w and "0 to 5" in w for w in texts(at, "warning"))
+    assert any("rl_layer" in w and "0 to 29" in w for w in texts(at, "warning"))
     assert at.session_state["rl_layer"] == 0
+    mini = app_test("explorer", {"src": "real", "rl_layer": "9"})  # a SmolLM2 block, but MiniLM has 6 layers
+    no_exception(mini)
+    assert any("MiniLM has layers 0 to 5, not 9" in w for w in texts(mini, "warning"))
+    assert mini.session_state["rl_layer"] == 5
+
+
+@pytest.mark.skipif(smollm.installed() is not None, reason=f"SmolLM2 not installed: {real.INSTALL}")
+@pytest.mark.parametrize("page", ["explorer", "causal"])
+def test_the_real_source_runs_on_the_decoder(page):
+    q = {"src": "real", "rl_model": "smollm2-135m", "rl_layer": "12", "rl_site": "ffn", "rl_feat": "window"}
+    at = app_test(page, {**q, "rl_f0": "500", "rl_nf": "8"})
+    no_exception(at)
+    held = at.session_state["_real_tensor"]
+    a = real_activations(list(real.DEFAULT_SENTENCES), 12, "ffn", model="smollm2-135m")
+    torch.testing.assert_close(held[1], a.x[:, :, 500:508])
+    assert held[2] == a.lengths
+    caption = " ".join(e.value for e in at.sidebar.caption)
+    assert "block 12 · FFN RMSNorm" in caption and "all 576" in caption
 
 
 def test_without_the_model_the_app_works_and_says_how_to_install(monkeypatch):

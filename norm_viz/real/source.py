@@ -9,6 +9,8 @@ import numpy as np
 
 from norm_viz.core.params import Param
 from norm_viz.real import minilm as real
+from norm_viz.real import smollm
+from norm_viz.real.common import MODELS
 
 MAX_VIEW_F = 64
 """Features the shared views show at most (the sidebar's F limit)."""
@@ -18,6 +20,15 @@ MAX_TEXT = 4000
 """Characters in the sentences box (each sentence is cut at 128 tokens anyway)."""
 DEFAULT_TEXT = "\n".join(real.DEFAULT_SENTENCES)
 SITE_LABELS = {"embeddings": "embeddings", "attention": "after attention", "ffn": "after FFN"}
+SMOL_SITE_LABELS = {"attention": "before attention", "ffn": "before FFN", "final": "output norm"}
+MODEL_LABELS = {
+    "minilm": "MiniLM: BERT encoder, post-LayerNorm",
+    "smollm2-135m": "SmolLM2-135M: LLaMA decoder, pre-RMSNorm",
+}
+HIDDEN = {"minilm": real.HIDDEN, "smollm2-135m": smollm.HIDDEN}
+N_LAYERS = {"minilm": real.N_LAYERS, "smollm2-135m": smollm.N_LAYERS}
+SITES = {"minilm": SITE_LABELS, "smollm2-135m": SMOL_SITE_LABELS}
+"""Per model: its width, its layers and its norm sites as the sidebar names them."""
 FEATURE_MODES = {
     "outliers": "the biggest outliers (largest |x|)",
     "topvar": "the most variable (largest variance)",
@@ -34,11 +45,12 @@ def _text(raw: str) -> str:
 
 REAL_PARAMS: tuple[Param, ...] = (
     Param("rl_text", "", parser=_text),  # empty = the default set, so the URL stays short until you write your own
-    Param("rl_layer", 0, 0, real.N_LAYERS - 1),
-    Param("rl_site", "ffn", options=tuple(real.SITES)),
+    Param("rl_model", "minilm", options=MODELS),
+    Param("rl_layer", 0, 0, max(N_LAYERS.values()) - 1),
+    Param("rl_site", "ffn", options=("embeddings", "attention", "ffn", "final")),
     Param("rl_feat", "outliers", options=tuple(FEATURE_MODES)),
     Param("rl_nf", 16, 1, MAX_VIEW_F),
-    Param("rl_f0", 0, 0, real.HIDDEN - 1),
+    Param("rl_f0", 0, 0, max(HIDDEN.values()) - 1),
 )
 """The real-sentences source's parameters (part of the shared tensor parameters)."""
 

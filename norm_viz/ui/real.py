@@ -16,41 +16,61 @@ import torch
 
 from norm_viz.core.config import TensorConfig
 from norm_viz.real import minilm as real
+from norm_viz.real import real_activations, smollm
 from norm_viz.real.source import (
     DEFAULT_TEXT,
     FEATURE_MODES,
+    HIDDEN,
     MAX_TEXT,
     MAX_VIEW_F,
     MAX_VIEW_S,
+    MODEL_LABELS,
+    N_LAYERS,
     REAL_PARAMS,
-    SITE_LABELS,
+    SITES,
     RealBatch,
     choose_features,
     parse_sentences,
 )
 from norm_viz.real.view import RealModelView, real_model_view
+from norm_viz.ui.safety import checkpoint
 
 
 @st.cache_resource(show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …")
 def loaded_model() -> real.Model:
-    """The one model of this process."""
+    """The one MiniLM of this process."""
     return real.in_worker(real.model)
 
 
-def model_problem() -> str | None:
+@st.cache_resource(show_spinner="Loading SmolLM2-135M (93 MB file, checked by sha256; once per server) …")
+def loaded_smollm() -> smollm.Model:
+    """The one SmolLM2 of this process (the server shares it; loading holds the model thread ~5-9 s, once)."""
+    return real.in_worker(smollm.model)
+
+
+def model_problem(model: str = "minilm") -> str | None:
     """None when the model is usable, else why not and the command that installs it."""
     try:
-        loaded_model()
+        if model == "minilm":
+            loaded_model()
+        else:
+            missing = smollm.installed()
+            if missing is not None:
+                return missing
+            loaded_smollm()
     except (real.ModelUnavailable, real.ModelVerificationError) as e:
         return str(e)
     return None
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the model on your sentences …")
-def real_batch(sentences: tuple[str, ...], layer: int, site: str) -> RealBatch:
-    """real_activations for these sentences, as arrays (cached per sentences, layer and site)."""
-    loaded_model()
-    a = real.in_worker(real.real_activations, list(sentences), layer, site)
+def real_batch(sentences: tuple[str, ...], layer: int, site: str, model: str = "minilm") -> RealBatch:
+    """real_activations for these sentences, as arrays (cached per sentences, layer, site and model)."""
+    if model == "minilm":
+        loaded_model()
+    else:
+        loaded_smollm()
+    a = real.in_worker(real_activations, list(sentences), layer, site, model, checkpoint=checkpoint)
     return RealBatch(a.x.numpy(), a.mask.numpy(), a.tokens, tuple(a.notes), a.name)
 
 
@@ -81,39 +101,65 @@ def sentences_box(container: Any = None) -> str:
 def real_source_controls() -> TensorConfig | None:
     """The sidebar's real-sentences source; None (with the reason shown) when the model is not installed."""
     sb = st.sidebar
-    problem = model_problem()
+    ss = st.session_state
+    model = str(
+        sb.selectbox(
+            "model",
+            list(MODEL_LABELS),
+            key="rl_model",
+            format_func=lambda k: MODEL_LABELS[k],
+            help="MiniLM: a 6-layer BERT encoder with 13 LayerNorms after its blocks; SmolLM2-135M: a 30-block causal "
+            "decoder with 61 RMSNorms before its blocks (its tokens see only the ones before them)",
+        )
+    )
+    problem = model_problem(model)
     if problem is not None:
         sb.warning(f"The real-sentences source needs the pretrained model. {problem}", icon=":material/download:")
         return None
-    ss = st.session_state
     sents, problems = parse_sentences(sentences_box())
     for p in problems:
         sb.error(p)
+    sites = SITES[model]
+    if ss.get("rl_site") not in sites:
+        ss.rl_site = "attention" if model != "minilm" else "ffn"
+    n_layers = N_LAYERS[model]
+    if int(ss.get("rl_layer", 0)) > n_layers - 1:
+        sb.warning(
+            f"{MODEL_LABELS[model].split(':')[0]} has layers 0 to {n_layers - 1}, not {int(ss.rl_layer)}: "
+            f"showing layer {n_layers - 1}."
+        )
+        ss.rl_layer = n_layers - 1
     c1, c2 = sb.columns(2)
     site = c2.selectbox(
-        "LayerNorm",
-        list(real.SITES),
+        "norm" if model != "minilm" else "LayerNorm",
+        list(sites),
         key="rl_site",
-        format_func=lambda k: SITE_LABELS[k],
-        help="which LayerNorm's input is the tensor",
+        format_func=lambda k: sites[k],
+        help="which norm's input is the tensor",
     )
-    c1.slider("layer", 0, real.N_LAYERS - 1, key="rl_layer", disabled=site == "embeddings")
-    layer = 0 if site == "embeddings" else int(ss.rl_layer)
-    sb.caption(f"The input of {real.ln_name(real.ln_index(layer, site))}: {real.SITES[site]}.")
+    fixed = site in ("embeddings", "final")
+    c1.slider("layer" if model == "minilm" else "block", 0, n_layers - 1, key="rl_layer", disabled=fixed)
+    layer = 0 if site == "embeddings" else n_layers - 1 if site == "final" else int(ss.rl_layer)
+    spec = real if model == "minilm" else smollm
+    sb.caption(f"The input of {spec.ln_name(spec.ln_index(layer, site))}: {spec.SITES[site]}.")
     try:
-        batch = real_batch(tuple(sents), layer, site)
+        batch = real_batch(tuple(sents), layer, site, model)
     except real.RealInputError as e:
         sb.error(f"{e}. Showing the default sentences instead.")
         sents = list(real.DEFAULT_SENTENCES)
-        batch = real_batch(tuple(sents), layer, site)
+        batch = real_batch(tuple(sents), layer, site, model)
     for note in batch.notes:
         sb.warning(note, icon=":material/content_cut:")
     mode = sb.selectbox(
-        "features to show (F = 384)", list(FEATURE_MODES), format_func=lambda k: FEATURE_MODES[k], key="rl_feat"
+        f"features to show (F = {HIDDEN[model]})",
+        list(FEATURE_MODES),
+        format_func=lambda k: FEATURE_MODES[k],
+        key="rl_feat",
     )
     d1, d2 = sb.columns(2)
     n = int(d1.number_input("how many", 1, MAX_VIEW_F, key="rl_nf"))
-    start = int(d2.number_input("first (window)", 0, real.HIDDEN - 1, key="rl_f0", disabled=mode != "window"))
+    ss.rl_f0 = min(int(ss.get("rl_f0", 0)), HIDDEN[model] - 1)
+    start = int(d2.number_input("first (window)", 0, HIDDEN[model] - 1, key="rl_f0", disabled=mode != "window"))
     feats = choose_features(batch.x, batch.mask, str(mode), n, start)
     x, mask = batch.x[..., feats], batch.mask
     s_all = x.shape[1]
@@ -124,12 +170,12 @@ def real_source_controls() -> TensorConfig | None:
     more = f", … ({len(feats)} in all)" if len(feats) > 12 else ""
     sb.caption(
         f"Columns are model features {shown}{more}. The pages normalize these {len(feats)} features as the whole "
-        "tensor: LayerNorm over them differs from the model's over all 384 (the 'Real model' page has those). "
+        f"tensor: a norm over them differs from the model's over all {HIDDEN[model]} (the 'Real model' page has those). "
         "The padding mask is the sentences' own: masked BatchNorm, PowerNorm and the Padding page use it."
     )
     lengths = tuple(int(v) for v in mask.sum(1))
     digest = hashlib.sha256(
-        repr((tuple(sents), layer, site, tuple(int(k) for k in feats), x.shape)).encode()
+        repr((model, tuple(sents), layer, site, tuple(int(k) for k in feats), x.shape)).encode()
     ).hexdigest()[:16]
     tensor = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     ss["_real_tensor"] = (digest, tensor, lengths, batch.tokens)
