@@ -551,3 +551,45 @@ def test_zero_variance_needs_eps():
     assert z.finite and z.output == (0.0, 0.0, 0.0, 0.0)
     sd, out = eps_dtype.damping(1e-2, torch.tensor([1e-3, 0.1, 10.0]))
     torch.testing.assert_close(out, sd / torch.sqrt(sd.square() + 1e-2), rtol=1e-6, atol=1e-9)
+
+
+# --- Derf ------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(alpha=st.floats(-5, 5, allow_nan=False), shift=st.floats(-2, 2, allow_nan=False), seed=st.integers(0, 1000))
+def test_derf_is_elementwise_erf(alpha, shift, seed):
+    from scipy.special import erf
+
+    x = make_tensor(2, 3, 5, seed=seed, dtype=torch.float64) * 3
+    w, bias = torch.linspace(0.5, 2, 5, dtype=torch.float64), torch.linspace(-1, 1, 5, dtype=torch.float64)
+    r = normalize(x, "derf", alpha=alpha, shift=shift, weight=w, bias=bias)
+    expected = w.numpy() * erf(alpha * x.numpy() + shift) + bias.numpy()
+    np.testing.assert_allclose(r.output.numpy(), expected, rtol=1e-12, atol=1e-12)
+    assert r.n_groups == x.numel() and r.group_size == 1
+
+
+def test_derf_module_is_the_row():
+    from norm_viz.core.extra_norms import Derf
+
+    m = Derf(5, alpha=0.7, shift=0.3)
+    with torch.no_grad():
+        m.weight.copy_(torch.linspace(0.5, 2, 5))
+        m.bias.copy_(torch.linspace(-1, 1, 5))
+    x = make_tensor(2, 3, 5, seed=3)
+    r = normalize(x, "derf", alpha=0.7, shift=0.3, weight=m.weight.detach(), bias=m.bias.detach())
+    torch.testing.assert_close(m(x).detach(), r.output)
+    m(x).sum().backward()
+    assert m.alpha.grad is not None and m.shift.grad is not None, "α and s learn"
+
+
+def test_derf_saturates_faster_than_dyt():
+    x = torch.tensor([[[0.5, 1.0, 2.0]]])
+    d, t = normalize(x, "derf", alpha=1.0).normalized, normalize(x, "dyt", alpha=1.0).normalized
+    assert bool((d > t).all()), "erf(x) > tanh(x) for x > 0"
+
+
+@pytest.mark.parametrize("shift", [float("nan"), float("inf"), "1", True])
+def test_derf_shift_is_checked(shift):
+    with pytest.raises(ValueError, match="Derf's shift must be a finite number"):
+        normalize(make_tensor(2, 3, 4), "derf", shift=shift)

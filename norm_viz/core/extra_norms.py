@@ -287,6 +287,40 @@ def dyt_forward(x: Tensor, call: Call) -> ForwardOut:
     return out, None, None, torch.ones(1, dtype=torch.int64).expand(n), None, {"alpha": alpha}
 
 
+DERF_SHIFT = 0.0
+"""Derf's shift s (a learnable scalar in the paper, initialized at 0)."""
+
+
+def derf(x: Tensor, alpha: float | Tensor = DYT_ALPHA, shift: float | Tensor = DERF_SHIFT) -> Tensor:
+    """Dynamic erf before γ and β: erf(α·x + s), element by element ("Stronger Normalization-Free Transformers",
+    2025: Derf, the point-wise function that replaced LayerNorm best in its search, DyT's tanh among them)."""
+    return torch.erf(alpha * x + shift)
+
+
+def derf_forward(x: Tensor, call: Call) -> ForwardOut:
+    """Derf for normalize(): erf(α·x + s) and no statistic (like DyT)."""
+    alpha = check_alpha(call.options.get("alpha", DYT_ALPHA), x.shape[2])
+    shift = call.options.get("shift", DERF_SHIFT)
+    if isinstance(shift, bool) or not isinstance(shift, (int, float)) or not math.isfinite(shift):
+        raise ValueError(f"Derf's shift must be a finite number, got {shift!r}")
+    out = derf(x, alpha, float(shift))
+    return out, None, None, torch.ones(1, dtype=torch.int64).expand(x.numel()), None, {"alpha": alpha}
+
+
+class Derf(torch.nn.Module):
+    """Derf as a layer: γ·erf(α·x + s) + β with learnable scalars α, s and per-feature γ, β (the paper's module)."""
+
+    def __init__(self, features: int, alpha: float = DYT_ALPHA, shift: float = DERF_SHIFT) -> None:
+        super().__init__()
+        self.alpha = torch.nn.Parameter(torch.tensor(float(alpha)))
+        self.shift = torch.nn.Parameter(torch.tensor(float(shift)))
+        self.weight = torch.nn.Parameter(torch.ones(features))
+        self.bias = torch.nn.Parameter(torch.zeros(features))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.weight * derf(x, self.alpha, self.shift) + self.bias
+
+
 def powernorm_forward(x: Tensor, call: Call) -> ForwardOut:
     """PowerNorm for normalize(): one step (see powernorm_step) with the row's options, after checking them."""
     f = x.shape[2]

@@ -361,6 +361,27 @@ NORMS: dict[str, Norm] = {
             snippet="alpha = {alpha:g}  # DyT's learnable scalar\ny = torch.tanh(alpha * x)  # times γ plus β per feature",
             params=(ALPHA,),
         ),
+        Norm(
+            key="derf",
+            label="Derf (Dynamic erf)",
+            reduce=(),
+            torch="no torch.nn module; for x of shape ({B}, {S}, {F}): torch.erf(alpha * x + shift)  (γ = 1, β = 0)",
+            summary="no statistic at all: every cell is squashed on its own by erf(αx + s)",
+            centered=False,
+            paper="Stronger Normalization-Free Transformers, 2025",
+            forward=extra_norms.derf_forward,
+            reference=lambda x, c: torch.erf(
+                c.options.get("alpha", extra_norms.DYT_ALPHA) * x + c.options.get("shift", extra_norms.DERF_SHIFT)
+            ),
+            has_torch_module=False,
+            cell_words="Scale by the learned α, shift by s and squash with erf: like tanh, but it saturates faster, "
+            "so large values sit even closer to ±1.",
+            cell_tex=r"\hat x = \operatorname{{erf}}(\alpha x) = \operatorname{{erf}}({alpha} \cdot {x}) = {x_hat}",
+            snippet="alpha, shift = {alpha:g}, 0.0  # Derf's learnable scalars\n"
+            "y = torch.erf(alpha * x + shift)  # times γ plus β per feature",
+            params=(ALPHA,),
+            keywords=("shift",),
+        ),
     )
 }
 
