@@ -48,6 +48,7 @@ PAGES = {
         ),
         st.Page("pages/eps-dtype.py", title="ε and dtype lab", icon=":material/science:", url_path="eps-dtype"),
         st.Page("pages/real-model.py", title="Real model", icon=":material/memory:", url_path="real-model"),
+        st.Page("pages/modern-llm.py", title="Modern LLM", icon=":material/bolt:", url_path="modern-llm"),
     ],
     "Training lab": [
         st.Page("pages/train-lm.py", title="Tiny language model", icon=":material/school:", url_path="train-lm"),

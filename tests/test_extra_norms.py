@@ -559,11 +559,10 @@ def test_zero_variance_needs_eps():
 @settings(max_examples=30, deadline=None)
 @given(alpha=st.floats(-5, 5, allow_nan=False), shift=st.floats(-2, 2, allow_nan=False), seed=st.integers(0, 1000))
 def test_derf_is_elementwise_erf(alpha, shift, seed):
-    from scipy.special import erf
-
     x = make_tensor(2, 3, 5, seed=seed, dtype=torch.float64) * 3
     w, bias = torch.linspace(0.5, 2, 5, dtype=torch.float64), torch.linspace(-1, 1, 5, dtype=torch.float64)
     r = normalize(x, "derf", alpha=alpha, shift=shift, weight=w, bias=bias)
+    erf = np.vectorize(math.erf)  # the standard library's erf: independent of torch
     expected = w.numpy() * erf(alpha * x.numpy() + shift) + bias.numpy()
     np.testing.assert_allclose(r.output.numpy(), expected, rtol=1e-12, atol=1e-12)
     assert r.n_groups == x.numel() and r.group_size == 1

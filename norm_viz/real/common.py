@@ -235,21 +235,27 @@ class Activations:
     @property
     def notes(self) -> list[str]:
         """What the tokenizer changed, in words: sentences cut at the token limit, characters it does not know."""
-        msgs = []
-        limit = self.mask.shape[1]  # the cut sentences are the longest ones
-        if self.truncated:
-            which = ", ".join(str(i + 1) for i in self.truncated)
-            msgs.append(
-                f"Sentence(s) {which} had more than {limit} tokens and were cut to the first {limit} "
-                "(the model's input limit here"
-                + (
-                    "; SmolLM2 keeps 512 token positions per batch, 32 tokens each for 16 sentences)."
-                    if self.model != "minilm"
-                    else ")."
-                )
+        return tokenizer_notes(self.model, self.truncated, self.mask.shape[1], self.unknown)
+
+
+def tokenizer_notes(
+    model: str, truncated: tuple[int, ...], limit: int, unknown: tuple[tuple[int, str], ...] = ()
+) -> list[str]:
+    """What the tokenizer changed, in words (`limit`: the tokens the cut sentences kept)."""
+    msgs = []
+    if truncated:
+        which = ", ".join(str(i + 1) for i in truncated)
+        msgs.append(
+            f"Sentence(s) {which} had more than {limit} tokens and were cut to the first {limit} "
+            "(the model's input limit here"
+            + (
+                "; SmolLM2 keeps 512 token positions per batch, 32 tokens each for 16 sentences)."
+                if model != "minilm"
+                else ")."
             )
-        if self.unknown:
-            shown = ", ".join(f"{t!r} (sentence {i + 1})" for i, t in self.unknown[:6])
-            more = f" and {len(self.unknown) - 6} more" if len(self.unknown) > 6 else ""
-            msgs.append(f"The model's vocabulary has no word piece for {shown}{more}: they became [UNK].")
-        return msgs
+        )
+    if unknown:
+        shown = ", ".join(f"{t!r} (sentence {i + 1})" for i, t in unknown[:6])
+        more = f" and {len(unknown) - 6} more" if len(unknown) > 6 else ""
+        msgs.append(f"The model's vocabulary has no word piece for {shown}{more}: they became [UNK].")
+    return msgs

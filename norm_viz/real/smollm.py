@@ -16,7 +16,7 @@ import importlib.util
 import math
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -358,26 +358,39 @@ class Trace:
     """(B, S, 576) the last hidden state after the output norm (when the forward ran to the end)."""
 
 
-def forward(m: Model, ids: Tensor, upto: int = N_NORMS - 1, *, sink: bool = False) -> Trace:
+def forward(
+    m: Model,
+    ids: Tensor,
+    upto: int = N_NORMS - 1,
+    *,
+    sink: bool = False,
+    on_norm: Callable[[int, Tensor, Tensor], None] | None = None,
+) -> Trace:
     """The LLaMA forward up to RMSNorm `upto`: embeddings, then per block h += attn(RMSNorm(h)), h += ffn(RMSNorm(h))
     (causal GQA attention with RoPE, SwiGLU feed-forward), then the output RMSNorm. Right padding needs no mask: a
-    causal model's real tokens never see the pads after them."""
+    causal model's real tokens never see the pads after them. With `on_norm`, each norm's (index, x, y) goes to it
+    instead of into the trace, so a measurement over all 61 norms holds one norm's tensors at a time."""
     w, eps = m.weights, m.eps
     b, s = ids.shape
     out: list[tuple[Tensor, Tensor]] = []
+    seen = [0]
     sinks: list[Tensor] = []
     cos, sin = rope_tables(s, m.rope_base)
     causal = torch.ones(s, s, dtype=torch.bool).tril()
 
     def norm(x: Tensor, name: str) -> Tensor:
         y = F.rms_norm(x, (HIDDEN,), w[name], eps)
-        out.append((x, y))
+        if on_norm is None:
+            out.append((x, y))
+        else:
+            on_norm(seen[0], x, y)
+        seen[0] += 1
         return y
 
     with torch.inference_mode():
         h = w["token_embd.weight"][ids].float()
         for layer in range(N_LAYERS):
-            if len(out) > upto:
+            if seen[0] > upto:
                 break
             stop_point()
             p = f"blk.{layer}."
@@ -396,12 +409,12 @@ def forward(m: Model, ids: Tensor, upto: int = N_NORMS - 1, *, sink: bool = Fals
             else:
                 ctx = F.scaled_dot_product_attention(q, k, v, is_causal=True)
             h = h + _linear(w, p + "attn_output.weight", ctx.transpose(1, 2).reshape(b, s, HIDDEN))
-            if len(out) > upto:
+            if seen[0] > upto:
                 break
             f = norm(h, p + "ffn_norm.weight")
             gate = F.silu(_linear(w, p + "ffn_gate.weight", f)) * _linear(w, p + "ffn_up.weight", f)
             h = h + _linear(w, p + "ffn_down.weight", gate)
-        final = norm(h, "output_norm.weight") if len(out) <= upto else None
+        final = norm(h, "output_norm.weight") if seen[0] <= upto else None
     return Trace(out[: upto + 1], torch.stack(sinks) if sinks else None, final)
 
 

@@ -1,0 +1,195 @@
+"""Figures of the modern story (massive activations, attention sinks, the DyT observation, residual growth).
+plotly only (no streamlit); each figure is a pure function of the ModernView."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from norm_viz.core.theme import FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED, SEQUENTIAL, apply_layout
+from norm_viz.real.modern import Fit, ModernView
+
+DEPTHS = [f"block {i}" for i in range(30)] + ["output norm"]
+
+
+def massive_figure(v: ModernView) -> go.Figure:
+    """The largest |x| of the residual stream at each depth against the median |x|, log scale."""
+    big = [abs(m.value) for m in v.massive]
+    med = [m.median for m in v.massive]
+    hover = [f"{m.token}, feature {m.feature}: x = {m.value:,.1f}<br>{m.ratio:,.0f}× the median" for m in v.massive]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=DEPTHS,
+            y=big,
+            name="largest |x|",
+            mode="lines+markers",
+            line={"color": SELECTED, "width": 3},
+            hovertext=hover,
+            hoverinfo="text",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(x=DEPTHS, y=med, name="median |x|", mode="lines+markers", line={"color": INPUT, "width": 3})
+    )
+    fig.update_yaxes(type="log", title_text="|x| in the residual stream (log)")
+    fig.update_xaxes(title_text="the residual stream entering …", tickangle=-45)
+    return apply_layout(fig, "SmolLM2: the largest residual entry vs the median entry", 430, grid=True)
+
+
+def sink_figure(v: ModernView) -> go.Figure:
+    """Attention on the first token per block and head (heatmap) beside the first token's RMS / the others' (line)."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.55, 0.45],
+        horizontal_spacing=0.12,
+        subplot_titles=("attention on the first token (block × head)", "first token's RMS ÷ the others' (log)"),
+    )
+    z = v.sink.numpy()
+    fig.add_trace(
+        go.Heatmap(
+            z=z.T,
+            x=list(range(30)),
+            y=[f"head {h}" for h in range(z.shape[1])],
+            zmin=0,
+            zmax=1,
+            colorscale=SEQUENTIAL,
+            colorbar={"title": {"text": "share"}, "x": 0.5, "len": 0.9},
+            hovertemplate="block %{x}, %{y}: %{z:.0%} of the attention<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(range(31)),
+            y=v.first_rms_ratio.numpy(),
+            mode="lines+markers",
+            line={"color": SELECTED, "width": 3},
+            name="first token's RMS ÷ median of the others",
+            hovertemplate="%{y:.1f}×<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_xaxes(title_text="block", row=1, col=1)
+    fig.update_xaxes(title_text="depth (30 = output norm)", row=1, col=2)
+    fig.update_yaxes(type="log", row=1, col=2)
+    return apply_layout(fig, "Attention sinks and the massive first token", 430, showlegend=False)
+
+
+def dyt_figure(points: tuple[torch.Tensor, torch.Tensor], fit: Fit, title: str) -> go.Figure:
+    """One norm's x̂ against x (one dot per token and feature), with the fitted tanh (DyT) and erf (Derf) curves.
+
+    The x axis shows the middle 99.5 % of the inputs; the massive entries beyond are counted in the title."""
+    x, y = points[0].numpy(), points[1].numpy()
+    lo, hi = np.quantile(x, [0.0025, 0.9975]) if x.size else (-1.0, 1.0)
+    pad = 0.05 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
+    inside = (x >= lo) & (x <= hi)
+    grid = np.linspace(lo, hi, 300)
+    a, al, b = fit.tanh
+    ea, eal, es, eb = fit.erf
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x[inside],
+            y=y[inside],
+            mode="markers",
+            name="x̂ of one token's feature",
+            marker={"color": INPUT, "size": 4, "opacity": 0.45},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=grid,
+            y=a * np.tanh(al * grid) + b,
+            mode="lines",
+            line={"color": LIT, "width": 3},
+            name=f"tanh fit (DyT): {fit.tanh_error:.0%} of the spread left",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=grid,
+            y=ea * torch.erf(torch.from_numpy(eal * grid + es)).numpy() + eb,
+            mode="lines",
+            line={"color": OUTPUT, "width": 3, "dash": "dash"},
+            name=f"erf fit (Derf): {fit.erf_error:.0%} left",
+        )
+    )
+    out = int((~inside).sum())
+    beyond = f" · {out} massive point{'s' if out != 1 else ''} beyond the axis" if out else ""
+    fig.update_xaxes(title_text="input x", range=[lo, hi])
+    fig.update_yaxes(title_text="x̂ (before γ)")
+    return apply_layout(fig, f"{title}{beyond}", 440, grid=True, legend_below=True)
+
+
+def fit_errors_figure(v: ModernView) -> go.Figure:
+    """Each norm's unexplained share of x̂ for tanh, erf and a straight line, against relative depth."""
+    fig = go.Figure()
+    for fits, model, dash in ((v.fits, "SmolLM2", "solid"), (v.minilm_fits, "MiniLM", "dot")):
+        depth = np.linspace(0, 1, len(fits))
+        names = [f.name for f in fits]
+        for attr, label, color in (
+            ("tanh_error", "tanh", LIT),
+            ("erf_error", "erf", OUTPUT),
+            ("line_error", "line", FAINT),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=depth,
+                    y=[getattr(f, attr) for f in fits],
+                    mode="lines+markers",
+                    name=f"{model}: {label}",
+                    line={"color": color, "dash": dash, "width": 2},
+                    marker={"size": 5},
+                    text=names,
+                    hovertemplate="%{text}: %{y:.0%} left<extra>" + f"{model} {label}" + "</extra>",
+                )
+            )
+    fig.update_xaxes(title_text="relative depth (0 = first norm, 1 = last)")
+    fig.update_yaxes(title_text="share of x̂'s spread not explained", tickformat=".0%")
+    return apply_layout(
+        fig, "How well one curve explains every norm: tanh, erf, a line", 440, grid=True, legend_below=True
+    )
+
+
+def growth_figure(v: ModernView) -> go.Figure:
+    """The residual stream's median token RMS across depth: SmolLM2 (pre-norm) vs MiniLM (post-norm), log scale."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=np.linspace(0, 1, len(v.resid_rms)),
+            y=v.resid_rms.numpy(),
+            mode="lines+markers",
+            name="SmolLM2 residual stream (pre-norm: never normalized)",
+            line={"color": SELECTED, "width": 3},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=np.linspace(0, 1, len(v.minilm_stream_rms)),
+            y=v.minilm_stream_rms.numpy(),
+            mode="lines+markers",
+            name="MiniLM stream (post-norm: after each LayerNorm)",
+            line={"color": INPUT, "width": 3},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=np.linspace(1 / 6, 1, len(v.minilm_sum_rms)),
+            y=v.minilm_sum_rms.numpy(),
+            mode="lines+markers",
+            name="MiniLM sums before each layer's last LayerNorm",
+            line={"color": PAD, "width": 2, "dash": "dot"},
+        )
+    )
+    fig.update_yaxes(type="log", title_text="median RMS of a token (log)")
+    fig.update_xaxes(title_text="relative depth (0 = input, 1 = last block)")
+    return apply_layout(
+        fig, "Residual growth: pre-norm keeps adding, post-norm resets", 440, grid=True, legend_below=True
+    )
