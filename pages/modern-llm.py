@@ -25,7 +25,7 @@ def measure(sentences: tuple[str, ...], norm: int, ln: int) -> modern.ModernView
     return in_worker(modern.modern_view, list(sentences), norm, ln, checkpoint=ui.checkpoint)
 
 
-st.title("A modern LLM: RMSNorm, massive activations, attention sinks")
+st.title("Inside a modern LLM: RMSNorm at work")
 ui.declare(REAL_PARAMS[:1])
 ui.declare(PARAMS)
 ui.show_url_notices()

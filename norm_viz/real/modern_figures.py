@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from norm_viz.core.theme import FAINT, INPUT, LIT, OUTPUT, PAD, SELECTED, SEQUENTIAL, apply_layout
 from norm_viz.real.modern import Fit, ModernView
 
-DEPTHS = [f"block {i}" for i in range(30)] + ["output norm"]
+DEPTHS = [f"block {i}" for i in range(30)] + ["the output norm"]
 
 
 def massive_figure(v: ModernView) -> go.Figure:
@@ -35,7 +35,7 @@ def massive_figure(v: ModernView) -> go.Figure:
         go.Scatter(x=DEPTHS, y=med, name="median |x|", mode="lines+markers", line={"color": INPUT, "width": 3})
     )
     fig.update_yaxes(type="log", title_text="|x| in the residual stream (log)")
-    fig.update_xaxes(title_text="the residual stream entering …", tickangle=-45)
+    fig.update_xaxes(title_text="the residual stream entering block … (30 = the output norm)", dtick=5)
     return apply_layout(fig, "SmolLM2: the largest residual entry vs the median entry", 430, grid=True)
 
 
@@ -82,22 +82,17 @@ def sink_figure(v: ModernView) -> go.Figure:
 
 
 def dyt_figure(points: tuple[torch.Tensor, torch.Tensor], fit: Fit, title: str) -> go.Figure:
-    """One norm's x̂ against x (one dot per token and feature), with the fitted tanh (DyT) and erf (Derf) curves.
-
-    The x axis shows the middle 99.5 % of the inputs; the massive entries beyond are counted in the title."""
+    """One norm's x̂ against x (one dot per token and feature), with the fitted tanh (DyT) and erf (Derf) curves."""
     x, y = points[0].numpy(), points[1].numpy()
-    lo, hi = np.quantile(x, [0.0025, 0.9975]) if x.size else (-1.0, 1.0)
-    pad = 0.05 * (hi - lo or 1.0)
-    lo, hi = lo - pad, hi + pad
-    inside = (x >= lo) & (x <= hi)
-    grid = np.linspace(lo, hi, 300)
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (-1.0, 1.0)
+    grid = np.linspace(lo, hi, 400)
     a, al, b = fit.tanh
     ea, eal, es, eb = fit.erf
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=x[inside],
-            y=y[inside],
+            x=x,
+            y=y,
             mode="markers",
             name="x̂ of one token's feature",
             marker={"color": INPUT, "size": 4, "opacity": 0.45},
@@ -121,11 +116,9 @@ def dyt_figure(points: tuple[torch.Tensor, torch.Tensor], fit: Fit, title: str) 
             name=f"erf fit (Derf): {fit.erf_error:.0%} left",
         )
     )
-    out = int((~inside).sum())
-    beyond = f" · {out} massive point{'s' if out != 1 else ''} beyond the axis" if out else ""
-    fig.update_xaxes(title_text="input x", range=[lo, hi])
+    fig.update_xaxes(title_text="input x")
     fig.update_yaxes(title_text="x̂ (before γ)")
-    return apply_layout(fig, f"{title}{beyond}", 440, grid=True, legend_below=True)
+    return apply_layout(fig, title, 460, grid=True, legend_below=True)
 
 
 def fit_errors_figure(v: ModernView) -> go.Figure:
