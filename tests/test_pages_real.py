@@ -38,8 +38,38 @@ def test_the_real_model_page_shows_live_numbers():
     assert f"feature **{int(peak.argmax())}**" in md, "the outlier named is the one the model has"
     assert "of the ceiling" in md and "marks padding" in md and "Batch composition" in md
     figs = charts(at)
-    assert len(figs) >= 5
+    assert len(figs) == 4, "the PowerNorm measurement waits for its button"
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 13
+
+
+def test_the_powernorm_measurement_runs_when_asked_and_a_link_cannot_ask_for_512():
+    at = app_test("real-model", {"pc_n": "512", "pc_layer": "5", "pc_site": "attention"})
+    no_exception(at)
+    assert any("pc_n" in w and "32, 64, 128" in w for w in texts(at, "warning")), texts(at, "warning")
+    assert len(charts(at)) == 4 and at.session_state["pc_n"] == 128
+    at.button(key="pc_go").click().run(timeout=300)
+    no_exception(at)
+    from norm_viz.real.view import powernorm_claim
+
+    claim = powernorm_claim(5, "attention", 128)
+    assert len(charts(at)) == 5
+    assert any(claim.takeaway in i for i in texts(at, "info"))
+
+
+HOSTILE = "![x](http://203.0.113.9/track.png) [Session expired: log in again](http://203.0.113.9/) <img src=x>"
+
+
+def test_user_text_on_the_real_model_page_is_shown_literally():
+    """The first sentence (and its tokens) reach the page's Markdown only inside code spans: no image, no link."""
+    at = app_test("real-model", {"rl_text": HOSTILE + "\nA second sentence."})
+    no_exception(at)
+    md = "\n".join(e.value for e in at.markdown)
+    assert "Batch composition" in md
+    line = next(e.value for e in at.markdown if "Batch composition" in e.value)
+    spans = [s for _fence, s in re.findall(r"(`+)(.+?)\1", line)]
+    assert any("![x](http://203.0.113.9/track.png) [Session expired" in s for s in spans), line
+    outside = re.sub(r"`+[^`]*`+", "", md)
+    assert "](http" not in outside and "<img" not in outside
 
 
 @pytest.mark.parametrize("norm", ["masked_batchnorm", "powernorm"])
@@ -160,3 +190,76 @@ def test_every_tensor_page_runs_on_real_sentences(page):
     tensor = at.session_state["_real_tensor"][1]
     a = real.real_activations(list(real.DEFAULT_SENTENCES), layer=3, site="attention")
     assert tensor.shape == (len(real.DEFAULT_SENTENCES), a.x.shape[1], 12)
+
+
+# --- the Modern LLM page ----------------------------------------------------------------------------
+
+smol_needed = pytest.mark.skipif(smollm.installed() is not None, reason=f"SmolLM2 not installed: {real.INSTALL}")
+
+
+@pytest.fixture(scope="module")
+def modern_default():
+    from norm_viz.real import modern
+
+    return modern.modern_view(list(real.DEFAULT_SENTENCES), 24, 6)
+
+
+@smol_needed
+def test_the_modern_page_shows_the_models_own_numbers(modern_default):
+    v = modern_default
+    at = app_test("modern-llm")
+    no_exception(at)
+    md = " ".join(e.value for e in at.markdown)
+    peak = v.peak
+    assert f"feature **{peak.feature}**" in md and f"**{peak.value:,.0f}**" in md and f"{peak.ratio:,.0f}×" in md
+    assert f"**{v.tamed.share:.1%}**" in md and f"x̂ = {v.tamed.xhat:.2f}" in md
+    assert f"**{v.sink_share:.0%}**" in md and f"**{v.growth:,.0f}×**" in md
+    ok = " ".join(texts(at, "success"))
+    assert "all 61 RMSNorms" in ok and f"{v.worst_delta:.1e}" in ok and v.worst_delta <= 1e-5
+    assert len(charts(at)) == 6
+    table = at.dataframe[0].value
+    assert table.shape == (7, 3) and f"{peak.ratio:,.0f}×" in table["SmolLM2-135M"].tolist()
+
+
+@smol_needed
+def test_the_modern_page_claims_follow_the_numbers(modern_default):
+    """Both sides of each worded claim: the tanh/erf sentence, and the massive token is the model's largest entry."""
+    from norm_viz.real import modern
+
+    v = modern_default
+    st_t, st_e, _ = modern.fit_summary(v.fits)
+    mt_t, mt_e, _ = modern.fit_summary(v.minilm_fits)
+    at = app_test("modern-llm")
+    md = " ".join(e.value for e in at.markdown)
+    if st_e <= st_t and mt_e <= mt_t:
+        assert "erf fits at least as well as tanh on both models" in md
+    else:
+        assert "tanh fits better than erf on at least one model" in md
+    x = real_activations(list(real.DEFAULT_SENTENCES), 12, "attention", model="smollm2-135m")
+    peak = v.massive[12]
+    assert float(x.x[x.mask].abs().max()) == pytest.approx(abs(peak.value))
+    assert v.peak.ratio >= peak.ratio and v.tamed.xhat <= modern.RMS_BOUND
+
+
+@smol_needed
+def test_the_modern_page_dyt_sliders_pick_the_norms():
+    at = app_test("modern-llm", {"ml_norm": "60", "ml_ln": "0"})
+    no_exception(at)
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert any("SmolLM2 · output RMSNorm" in t for t in titles) and any(
+        "MiniLM · embeddings LayerNorm" in t for t in titles
+    )
+
+
+@smol_needed
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ({"rl_text": "bell \x07 here"}, "contains control characters"),
+        ({"ml_norm": "99"}, "ml_norm"),
+    ],
+)
+def test_the_modern_page_bad_input_gives_messages(query, needle):
+    at = app_test("modern-llm", query)
+    no_exception(at)
+    assert any(needle in t for t in texts(at, "error") + texts(at, "warning"))

@@ -37,6 +37,9 @@ from norm_viz.real.common import (
     Activations as Activations,
 )
 from norm_viz.real.common import (
+    Cancelled as Cancelled,
+)
+from norm_viz.real.common import (
     Encoded as Encoded,
 )
 from norm_viz.real.common import (

@@ -3,6 +3,8 @@ plotly only (no streamlit); each figure is a pure function of the ModernView."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -18,7 +20,10 @@ def massive_figure(v: ModernView) -> go.Figure:
     """The largest |x| of the residual stream at each depth against the median |x|, log scale."""
     big = [abs(m.value) for m in v.massive]
     med = [m.median for m in v.massive]
-    hover = [f"{m.token}, feature {m.feature}: x = {m.value:,.1f}<br>{m.ratio:,.0f}× the median" for m in v.massive]
+    hover = [
+        f"{html.escape(m.token)}, feature {m.feature}: x = {m.value:,.1f}<br>{m.ratio:,.0f}× the median"
+        for m in v.massive
+    ]
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(

@@ -9,7 +9,7 @@ real text. torch only (no streamlit, no plotly); the page's calls are `real_mode
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +29,7 @@ from norm_viz.real.minilm import (
     ln_inputs,
     ln_name,
     real_activations,
+    stop_point,
 )
 
 
@@ -141,6 +142,7 @@ def batch_composition(
     bn_outs, ln_outs = [], []
     n = 0
     for _ in range(n_batches):
+        stop_point()
         a = real_activations([sentence, *rng.sample(pool, batch_size - 1)], layer, site)
         n = a.lengths[0]
         bn = normalize(a.x, "masked_batchnorm", eps=1e-5, mask=a.mask)
@@ -218,21 +220,23 @@ def _ratio_range(values: Sequence[float]) -> str:
     return f"{lo:.0f}×" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f}×"
 
 
-def findings(v: RealModelView) -> list[str]:
-    """The page's findings, in Markdown, worded from the numbers (whatever they say)."""
+def findings(v: RealModelView, quote: Callable[[str], str] = repr) -> list[str]:
+    """The page's findings, in Markdown, worded from the numbers (whatever they say). Text that came from the
+    visitor (the sentence, its tokens) goes through `quote` (the page passes ui.literal: shown as typed, never
+    rendered as Markdown)."""
     out = []
     t = v.top
     ratio = abs(t.top_values[0]) / max(t.typical, 1e-12)
     out.append(
         f"**Outlier features.** The largest value of any LayerNorm input is feature **{t.top_features[0]}** = "
-        f"{t.top_values[0]:.1f} at the {t.name}, on token {t.top_tokens[0]}: {ratio:.0f}× what a typical feature "
+        f"{t.top_values[0]:.1f} at the {t.name}, on token {quote(t.top_tokens[0])}: {ratio:.0f}× what a typical feature "
         f"reaches there ({t.typical:.2f}). The biggest features per LayerNorm are in the table below."
     )
     c = v.nearest_ceiling
     out.append(
         f"**LayerNorm's ceiling.** A token's normalized value x̂ can never exceed √(F−1) = √{HIDDEN - 1} = "
         f"{CEILING:.3f} in size (all the deviation in one feature). At the {c.name}, feature {c.xhat_feature} of "
-        f"{c.xhat_token} reaches |x̂| = {c.max_xhat:.3f}, **{c.max_xhat / CEILING:.1%} of the ceiling**: one feature "
+        f"{quote(c.xhat_token)} reaches |x̂| = {c.max_xhat:.3f}, **{c.max_xhat / CEILING:.1%} of the ceiling**: one feature "
         "dominates that token so much that LayerNorm's σ is almost that feature alone."
     )
     amp = [f for f in v.facts if abs(f.gamma_top) > f.gamma_median]
@@ -266,7 +270,7 @@ def findings(v: RealModelView) -> list[str]:
     cp = v.composition
     ln_moved = "exactly 0 (bit for bit the same)" if cp.ln_change == 0 else f"{cp.ln_change:.1e}"
     out.append(
-        f"**Batch composition.** The sentence “{cp.sentence[:60]}” was run in {cp.n_batches} batches of "
+        f"**Batch composition.** The sentence {quote(cp.sentence[:60])} was run in {cp.n_batches} batches of "
         f"{cp.batch_size} with different companions. At the {ln_name(ln_index(cp.layer, cp.site))}, its masked "
         f"BatchNorm output moves by up to **{cp.bn_change:.3g}**, its LayerNorm output by **{ln_moved}** "
         "(LayerNorm never looks at the other sentences; anything above 0 is floating-point rounding)."

@@ -78,7 +78,7 @@ def real_batch(sentences: tuple[str, ...], layer: int, site: str, model: str = "
 def real_view(sentences: tuple[str, ...], layer: int = 0, site: str = "ffn") -> RealModelView:
     """The real model page's measurements (cached; the interview cards cite them too)."""
     loaded_model()
-    return real.in_worker(real_model_view, list(sentences), layer, site)
+    return real.in_worker(real_model_view, list(sentences), layer, site, checkpoint=checkpoint)
 
 
 def sentences_box(container: Any = None) -> str:
