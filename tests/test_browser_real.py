@@ -3,6 +3,8 @@ padding mask reaches masked BatchNorm, and the page's slider reruns its experime
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from conftest import page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
@@ -42,3 +44,41 @@ def test_the_composition_slider_reruns_the_experiment(page, live_app):
     rerun(page, lambda: slider.press("ArrowRight"), 240)
     expect(page.get_by_text("At the layer 1 · FFN LayerNorm, its masked")).to_have_count(1, timeout=60_000)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_a_hostile_sentence_renders_as_text_and_fetches_nothing(page, live_app):
+    """Issue 18 item 6: a link whose sentence is Markdown for an image and a link shows it as typed; the browser
+    asks no other host for anything (every request is recorded) and the page holds no such image or link."""
+    hostile = "![x](http://203.0.113.9/track.png) [Session expired: log in again](http://203.0.113.9/)"
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(live_app + "/real-model?rl_text=" + quote(hostile + "\nA second sentence."), timeout=120_000)
+    wait_for_app(page, 240)
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("Batch composition", exact=False)).to_have_count(1, timeout=60_000)
+    code = main.locator("code", has_text="![x](http://203.0.113.9/track.png)")
+    expect(code.first).to_be_visible()
+    assert page.locator("img[src*='203.0.113.9']").count() == 0
+    assert page.locator("a[href*='203.0.113.9']").count() == 0
+    outside = [u for u in requests if not u.startswith(live_app) and not u.startswith("data:")]
+    assert not outside, outside
+
+
+wide = page_fixture(1280, 720)
+
+
+def test_the_real_model_table_fits_1280(wide, live_app):
+    """At 1280 × 720 the LayerNorm table needs no horizontal scrolling: every column is visible (the grid draws on a
+    canvas, so the check is its scroller's width against the width its columns need)."""
+    wide.goto(live_app + "/real-model", timeout=120_000)
+    wait_for_app(wide, 240)
+    table = wide.locator('[data-testid="stDataFrame"]').first
+    table.scroll_into_view_if_needed()
+    expect(table).to_be_visible(timeout=60_000)
+    scroller = table.locator(".dvn-scroller").first
+    expect(scroller).to_be_attached(timeout=60_000)
+    wide.wait_for_function(
+        "el => el.scrollWidth > 0 && el.clientWidth > 0", arg=scroller.element_handle(), timeout=60_000
+    )
+    need, have = scroller.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert need <= have + 1, f"the columns need {need} px, the table shows {have} px"
