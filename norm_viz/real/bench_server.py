@@ -1,0 +1,116 @@
+"""`python -m norm_viz.real.bench_server`: what the real-model pages cost a live server, per link (prints figures).
+
+Starts `streamlit run app.py` on loopback (OMP_NUM_THREADS=1, as deployed), opens each link in headless Chromium,
+waits until Streamlit says the run is over, and reads the server's CPU time (utime + stime of the process, all its
+threads) and resident memory from /proc before and after. Links run in order on one server: the first visit of each
+page pays its model's load (once per process), so a cold default link is measured twice, cold and warm. The last
+measurement opens a heavy link and closes the tab after 1 s, then counts the CPU the server spends in the next 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+LONG16 = "\n".join(
+    f"Sentence {i}: " + "normalization layers rescale the activations of every token in a transformer, " * 3
+    for i in range(16)
+)
+LINKS: list[tuple[str, str]] = [
+    ("real-model default (cold: MiniLM load + caches)", "real-model"),
+    ("real-model default (warm)", "real-model?rl_layer=0&rm_layer=1"),
+    ("real-model?pc_n=512&pc_layer=5&pc_site=attention", "real-model?pc_n=512&pc_layer=5&pc_site=attention"),
+    ("real-model, 16 long sentences in rl_text", "real-model?rl_text=" + quote(LONG16)),
+    ("modern-llm default (cold: SmolLM2 load)", "modern-llm"),
+    ("modern-llm default, other norms (warm)", "modern-llm?ml_norm=30&ml_ln=3"),
+    ("modern-llm, 16 long sentences in rl_text", "modern-llm?rl_text=" + quote(LONG16)),
+    (
+        "explorer on SmolLM2 block 29, 16 long sentences",
+        "explorer?src=real&rl_model=smollm2-135m&rl_layer=29&rl_text=" + quote(LONG16),
+    ),
+]
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--timeout", type=float, default=300)
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(base + "_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+            page = ctx.new_page()
+            page.goto(base + "start", timeout=120_000)
+            page.locator(APP_IDLE).wait_for(timeout=120_000)
+            print(f"{'link':56s} {'CPU-s':>6s} {'RSS MB before → after':>22s}")
+            for name, link in LINKS:
+                page.goto(base + "start", timeout=120_000)
+                page.locator(APP_IDLE).wait_for(timeout=120_000)
+                time.sleep(1.0)
+                c0, r0 = cpu_s(server.pid), rss_mb(server.pid)
+                page.goto(base + link, timeout=int(args.timeout * 1000))
+                page.wait_for_timeout(500)
+                page.locator(APP_IDLE).wait_for(timeout=args.timeout * 1000)
+                time.sleep(0.5)
+                c1, r1 = cpu_s(server.pid), rss_mb(server.pid)
+                print(f"{name:56s} {c1 - c0:6.2f} {r0:9.0f} → {r1:6.0f} (+{r1 - r0:.0f})", flush=True)
+            # a closed tab: open a heavy uncached link, close it after 1 s, count the CPU of the next 10 s
+            heavy = "modern-llm?ml_norm=7&rl_text=" + quote(LONG16.replace("Sentence", "Line"))
+            tab = ctx.new_page()
+            c0 = cpu_s(server.pid)
+            tab.goto(base + heavy, timeout=120_000, wait_until="commit")
+            time.sleep(1.0)
+            tab.close()
+            time.sleep(10.0)
+            print(f"{'heavy modern-llm link, tab closed after 1 s: next 11 s':56s} {cpu_s(server.pid) - c0:6.2f}")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
