@@ -201,7 +201,7 @@ smol_needed = pytest.mark.skipif(smollm.installed() is not None, reason=f"SmolLM
 def modern_default():
     from norm_viz.real import modern
 
-    return modern.modern_view(list(real.DEFAULT_SENTENCES), 24, 6)
+    return modern.modern_view(list(real.DEFAULT_SENTENCES))
 
 
 @smol_needed

@@ -225,8 +225,8 @@ def test_long_text_is_cut_and_says_so():
     assert a.x.shape[1] == smollm.MAX_TOKENS == 64 and a.lengths[0] == 64 and a.truncated == (0,)
     assert any("cut to the first 64" in n for n in a.notes)
     many = real_activations(["word " * 200] * 16, layer=0, site="attention", model=SMOL)
-    assert many.x.shape[:2] == (16, 32), "16 sentences share 512 positions: 32 tokens each"
-    assert any("cut to the first 32" in n and "512 token positions" in n for n in many.notes)
+    assert many.x.shape[:2] == (16, 24), "16 sentences share 384 positions: 24 tokens each"
+    assert any("cut to the first 24" in n and "384 token positions" in n for n in many.notes)
 
 
 def test_no_character_is_unknown_to_a_byte_bpe():

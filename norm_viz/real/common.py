@@ -249,7 +249,7 @@ def tokenizer_notes(
             f"Sentence(s) {which} had more than {limit} tokens and were cut to the first {limit} "
             "(the model's input limit here"
             + (
-                "; SmolLM2 keeps 512 token positions per batch, 32 tokens each for 16 sentences)."
+                "; SmolLM2 keeps 384 token positions per batch, 24 tokens each for 16 sentences)."
                 if model != "minilm"
                 else ")."
             )

@@ -18,10 +18,9 @@ from norm_viz.core.compute import normalize
 from norm_viz.real import minilm, smollm
 from norm_viz.real.common import LOCK, THREADS, check_sentences, stop_point, tokenizer_notes, torch_threads
 
-FIT_POINTS = 600
-"""(input, output) points per norm for the fit errors of every norm (the 100 largest |x| and a seeded sample)."""
-SCATTER_POINTS = 2000
-"""Points of the one norm drawn as a scatter."""
+SCATTER_POINTS = 1000
+"""(input, output) points per norm (the 100 largest |x| and a seeded sample): fitted, and kept for its scatter (every
+norm's, so that choosing another norm on the page costs no forward)."""
 RMS_BOUND = math.sqrt(smollm.HIDDEN)
 """The largest |x̂| RMSNorm can give one of 576 features: √576 = 24 (that feature holds the whole mean square)."""
 
@@ -43,15 +42,17 @@ class Fit:
 
 
 def _points(x: Tensor, xhat: Tensor, mask: Tensor, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """Up to n (x, x̂) pairs of the real tokens: the 100 largest |x| (the tails decide the curve) and a seeded sample."""
-    xs, ys = x[mask].reshape(-1).double(), xhat[mask].reshape(-1).double()
+    """Up to n (x, x̂) pairs of the real tokens: the largest |x| (the tails decide the curve) and a seeded sample
+    (drawn with replacement, then deduplicated: a permutation of all 300 K entries cost 10× more)."""
+    xs, ys = x[mask].reshape(-1), xhat[mask].reshape(-1)
     if xs.numel() <= n:
-        return xs, ys
-    top = xs.abs().topk(min(100, n // 4)).indices
+        return xs.double(), ys.double()
+    k = min(100, n // 4)
+    top = xs.abs().topk(k).indices
     g = torch.Generator().manual_seed(seed)
-    rest = torch.randperm(xs.numel(), generator=g)[: n - top.numel()]
+    rest = torch.randint(xs.numel(), (n - k,), generator=g)
     idx = torch.unique(torch.cat([top, rest]))
-    return xs[idx], ys[idx]
+    return xs[idx].double(), ys[idx].double()
 
 
 def _best(curves: Tensor, y: Tensor) -> tuple[int, float, float, float]:
@@ -71,18 +72,18 @@ def fit_curves(name: str, x: Tensor, y: Tensor) -> Fit:
     x, y = x.double(), y.double()
     sd = float(y.std()) or 1.0
     scale = float(torch.quantile(x.abs(), 0.99)) or 1.0
-    alphas = torch.logspace(-2, 2, 41, dtype=torch.float64) / scale
+    alphas = torch.logspace(-2, 2, 25, dtype=torch.float64) / scale
     i, a, b, e = _best(torch.tanh(alphas[:, None] * x), y)
-    fine = alphas[i] * torch.logspace(-0.1, 0.1, 21, dtype=torch.float64)
+    fine = alphas[i] * torch.logspace(-0.17, 0.17, 15, dtype=torch.float64)
     j, a, b, e = _best(torch.tanh(fine[:, None] * x), y)
     tanh = (a, float(fine[j]), b)
     tanh_err = math.sqrt(e) / sd
-    shifts = torch.linspace(-1.0, 1.0, 11, dtype=torch.float64)
+    shifts = torch.linspace(-1.0, 1.0, 9, dtype=torch.float64)
     grid_a, grid_s = torch.meshgrid(alphas, shifts, indexing="ij")
     ga, gs = grid_a.reshape(-1), grid_s.reshape(-1)
     i, a, b, e = _best(torch.erf(ga[:, None] * x + gs[:, None]), y)
-    fa = ga[i] * torch.logspace(-0.1, 0.1, 11, dtype=torch.float64)
-    fs = gs[i] + torch.linspace(-0.1, 0.1, 11, dtype=torch.float64)
+    fa = ga[i] * torch.logspace(-0.17, 0.17, 9, dtype=torch.float64)
+    fs = gs[i] + torch.linspace(-0.125, 0.125, 9, dtype=torch.float64)
     ma, ms = (t.reshape(-1) for t in torch.meshgrid(fa, fs, indexing="ij"))
     j, a, b, e = _best(torch.erf(ma[:, None] * x + ms[:, None]), y)
     erf = (a, float(ma[j]), float(ms[j]), b)
@@ -156,12 +157,10 @@ class ModernView:
     """SmolLM2's 61 RMSNorms."""
     minilm_fits: tuple[Fit, ...]
     """MiniLM's 13 LayerNorms."""
-    scatter: tuple[Tensor, Tensor]
-    """(x, x̂) points of the chosen SmolLM2 norm..."""
-    minilm_scatter: tuple[Tensor, Tensor]
-    """...and of the chosen MiniLM LayerNorm."""
-    chosen: tuple[int, int]
-    """(SmolLM2 norm index, MiniLM LayerNorm index) of the scatters."""
+    scatters: tuple[tuple[Tensor, Tensor], ...]
+    """(x, x̂) points (float32) of each of SmolLM2's 61 norms..."""
+    minilm_scatters: tuple[tuple[Tensor, Tensor], ...]
+    """...and of MiniLM's 13 LayerNorms."""
     minilm_stream_rms: Tensor
     """(7,) median token RMS of MiniLM's stream after its embeddings LayerNorm and after each layer's last LayerNorm."""
     minilm_sum_rms: Tensor
@@ -192,15 +191,13 @@ def _token_text(tokens: list[list[str]], b: int, s: int) -> str:
     return f"{tokens[b][s]!r} (sentence {b + 1}, token {s})"
 
 
-def modern_view(
-    sentences: Sequence[str], norm_index: int = 9, minilm_index: int = 6, *, threads: int = THREADS
-) -> ModernView:
+def _f32(points: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    return points[0].float(), points[1].float()
+
+
+def modern_view(sentences: Sequence[str], *, threads: int = THREADS) -> ModernView:
     """Run SmolLM2 (with attention weights) and MiniLM on the sentences and measure the modern story."""
     sents = check_sentences(sentences)
-    if not 0 <= norm_index < smollm.N_NORMS:
-        raise ValueError(f"norm index must be from 0 to {smollm.N_NORMS - 1}, got {norm_index}")
-    if not 0 <= minilm_index < minilm.N_LN:
-        raise ValueError(f"LayerNorm index must be from 0 to {minilm.N_LN - 1}, got {minilm_index}")
     m = smollm.model()
     rel = torch.zeros(smollm.N_NORMS)
     fits: list[Fit] = []
@@ -218,10 +215,9 @@ def modern_view(
             w = m.weights[smollm.ln_weight_name(i)]
             r = normalize(x, "rmsnorm", eps=m.eps, weight=w)
             rel[i] = float((r.output - y)[mask].abs().max() / y[mask].abs().max().clamp_min(1e-30))
-            px, py = _points(x, r.normalized, mask, FIT_POINTS, seed=i)
+            px, py = _points(x, r.normalized, mask, SCATTER_POINTS, seed=i)
             fits.append(fit_curves(smollm.ln_name(i), px, py))
-            if i == norm_index:
-                scatter.append(_points(x, r.normalized, mask, SCATTER_POINTS, seed=i))
+            scatter.append(_f32((px, py)))
             if i % 2 == 0 or i == smollm.N_NORMS - 1:  # the residual stream entering a block, or the output norm
                 real = x[mask]
                 tok_rms = real.square().mean(1).sqrt()
@@ -272,13 +268,12 @@ def modern_view(
 
     stop_point()
     acts = minilm.all_layernorms(sents, threads=threads)
-    m_fits, m_scatter = [], (torch.zeros(0), torch.zeros(0))
+    m_fits, m_scatter = [], []
     for a in acts:
         xhat = normalize(a.x, "layernorm", eps=a.ln_eps).normalized
-        px, py = _points(a.x, xhat, a.mask, FIT_POINTS, seed=a.index)
+        px, py = _points(a.x, xhat, a.mask, SCATTER_POINTS, seed=a.index)
         m_fits.append(fit_curves(a.name, px, py))
-        if a.index == minilm_index:
-            m_scatter = _points(a.x, xhat, a.mask, SCATTER_POINTS, seed=a.index)
+        m_scatter.append(_f32((px, py)))
     stream = [acts[0].ln_output] + [acts[2 + 2 * layer].ln_output for layer in range(minilm.N_LAYERS)]
     sums = [acts[2 + 2 * layer].x for layer in range(minilm.N_LAYERS)]
     med = lambda t, mk: float(t[mk].square().mean(1).sqrt().median())  # noqa: E731
@@ -298,9 +293,8 @@ def modern_view(
         sink,
         tuple(fits),
         tuple(m_fits),
-        scatter[0],
-        m_scatter,
-        (norm_index, minilm_index),
+        tuple(scatter),
+        tuple(m_scatter),
         torch.tensor([med(t, m_mask) for t in stream]),
         torch.tensor([med(t, m_mask) for t in sums]),
         max(peaks),
