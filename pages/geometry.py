@@ -38,7 +38,7 @@ d3.number_input("seed", 0, 2**31 - 1, key="geo_seed")
 view = geometry_view(ui.config(GeometryConfig, PARAMS))
 left, right = st.columns([3, 1], gap="large")
 with left:
-    ui.chart(figures_beyond.geometry_figure(view.geometry, view.norm), config={"plotGlPixelRatio": 1}, key="geo_fig")
+    ui.chart(figures_beyond.geometry_figure(view.geometry, view.norm), key="geo_fig")
 with right:
     st.metric("√F", f"{view.radius:.4f}")
     st.metric("shortest token after", f"{view.shortest:.4f}")
