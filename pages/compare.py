@@ -36,8 +36,8 @@ ui.cube(
     "layernorm",
     groups=view.groups,
     key="cmp_cube",
-    height=300 if ui.presenting() else 380,
-    fit=0.4 if ui.presenting() else 0.0,
+    height=260 if ui.presenting() else 380,
+    fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
     cell_keys=[p.key for p in PARAMS],
     on_norm=None,
 )

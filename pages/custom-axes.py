@@ -60,8 +60,8 @@ with left:  # the shared cube, lit by your own axes; a click chooses the cell
         rules={"custom": {"label": "Your normalization", "block": list(blk), "masked": False, "statistic": True}},
         key="cx_cube",
         multiples=False,
-        height=300 if ui.presenting() else 400,
-        fit=0.42 if ui.presenting() else 0.0,
+        height=260 if ui.presenting() else 400,
+        fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
         cell_keys=tuple(CELL),
         on_norm=None,
     )

@@ -49,8 +49,8 @@ def cell_part(r: NormResult, ncfg: NormConfig) -> None:
             lengths=ncfg.lengths,
             key="explorer_cube",
             multiples=not presenting,
-            height=300 if presenting else 430,
-            fit=0.45 if presenting else 0.0,  # on a projector: nearly half the window's height
+            height=260 if presenting else 430,
+            fit=0.5 if presenting else 0.0,  # a projector: up to half the window
         )
     with right:
         st.subheader("Choose a cell")

@@ -15,8 +15,8 @@ from norm_viz.explore import figures
 st.title("Take it with you: data, figures and code")
 ui.show_url_notices()
 st.markdown(
-    "Everything on this page is the view set up in the sidebar and below (the same settings as the Explorer): "
-    "download the numbers, the figures, or a script that recomputes them with nothing but PyTorch."
+    "The view set up in the sidebar (the Explorer's settings): its figures, its numbers, and a script that recomputes "
+    "them with nothing but PyTorch."
 )
 
 tcfg, x = ui.user_tensor(expanded=False)
@@ -26,31 +26,6 @@ ui.init_cell((b, s, f))
 st.sidebar.header("Chosen cell")
 cell = ui.cell_inputs((b, s, f), container=st.sidebar)
 name = f"{r.key}_{b}x{s}x{f}"
-
-st.subheader("Numbers")
-st.markdown(
-    f"{NORMS[r.key].label} on a {b} × {s} × {f} tensor: {plural(r.n_groups, 'statistic')}, each over {plural(r.group_size, 'cell')}. "
-    "CSV for spreadsheets, `.npy` for `np.load` (plain arrays, no pickle)."
-)
-d1, d2, d3, d4, d5 = st.columns(5)
-d1.download_button("Every cell (CSV)", export.cells_csv(r), f"{name}_cells.csv", "text/csv", key="_ex_cells")
-d2.download_button("Statistics (CSV)", export.stats_csv(r), f"{name}_stats.csv", "text/csv", key="_ex_stats")
-d3.download_button("Input x (.npy)", export.npy_bytes(r.input), f"{name}_input.npy", key="_ex_in")
-d4.download_button("Output y (.npy)", export.npy_bytes(r.output), f"{name}_output.npy", key="_ex_out")
-var_file = "var" if r.norm.centered else "mean_square"
-if r.group_mean is not None:
-    d5.download_button(
-        "μ (.npy)", export.npy_bytes(r.group_mean.view(r.stats_shape)), f"{name}_mean.npy", key="_ex_mean"
-    )
-d5.download_button(
-    "σ² (.npy)" if r.norm.centered else "mean square (.npy)",
-    export.npy_bytes(r.group_var.view(r.stats_shape)),
-    f"{name}_{var_file}.npy",
-    key="_ex_var",
-)
-st.caption(
-    f"The statistics arrays have shape {tuple(r.stats_shape)}: one entry per {' × '.join(r.stats_axes) or 'tensor'}."
-)
 
 st.subheader("Figures (PNG, SVG)")
 FIGS: dict[str, str] = {
@@ -115,6 +90,31 @@ else:
             "-r requirements.txt; apt-get install chromium). Meanwhile, each chart's camera icon saves it as PNG "
             "from your browser."
         )
+
+st.subheader("Numbers")
+st.markdown(
+    f"{NORMS[r.key].label} on a {b} × {s} × {f} tensor: {plural(r.n_groups, 'statistic')}, each over {plural(r.group_size, 'cell')}. "
+    "CSV for spreadsheets, `.npy` for `np.load` (plain arrays, no pickle)."
+)
+d1, d2, d3, d4, d5 = st.columns(5)
+d1.download_button("Every cell (CSV)", export.cells_csv(r), f"{name}_cells.csv", "text/csv", key="_ex_cells")
+d2.download_button("Statistics (CSV)", export.stats_csv(r), f"{name}_stats.csv", "text/csv", key="_ex_stats")
+d3.download_button("Input x (.npy)", export.npy_bytes(r.input), f"{name}_input.npy", key="_ex_in")
+d4.download_button("Output y (.npy)", export.npy_bytes(r.output), f"{name}_output.npy", key="_ex_out")
+var_file = "var" if r.norm.centered else "mean_square"
+if r.group_mean is not None:
+    d5.download_button(
+        "μ (.npy)", export.npy_bytes(r.group_mean.view(r.stats_shape)), f"{name}_mean.npy", key="_ex_mean"
+    )
+d5.download_button(
+    "σ² (.npy)" if r.norm.centered else "mean square (.npy)",
+    export.npy_bytes(r.group_var.view(r.stats_shape)),
+    f"{name}_{var_file}.npy",
+    key="_ex_var",
+)
+st.caption(
+    f"The statistics arrays have shape {tuple(r.stats_shape)}: one entry per {' × '.join(r.stats_axes) or 'tensor'}."
+)
 
 st.subheader("Reproduce it in plain PyTorch")
 recipe = export.recipe_for(tcfg.kind, tcfg.seed, tcfg.scale, tcfg.shift) if tcfg.source == "generate" else None

@@ -38,8 +38,8 @@ def _answer_cube(title: str, *, mode: str = "view", lit: bool = True, marks: fro
         rules={"question": rule},
         key=f"qz_cube_{q.qid}_{mode}",
         multiples=False,
-        height=300 if ui.presenting() else 380,
-        fit=0.42 if ui.presenting() else 0.0,
+        height=260 if ui.presenting() else 380,
+        fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
         cell_keys=("_qz_cb", "_qz_cs", "_qz_cf"),
         mode=mode,
         lit=lit,

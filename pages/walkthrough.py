@@ -54,8 +54,8 @@ with left:
             key="wt_cube",
             multiples=False,
             lit=view.show_group,
-            height=300 if ui.presenting() else 400,
-            fit=0.45 if ui.presenting() else 0.0,
+            height=260 if ui.presenting() else 400,
+            fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
             on_norm=None,
         )
     else:

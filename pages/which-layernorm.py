@@ -7,8 +7,7 @@ from norm_viz import ui
 from norm_viz.core.numbers import plural
 from norm_viz.questions.which_layernorm import WhichLayerNormView, which_layernorm_view
 
-PARAMS: tuple[ui.Param, ...] = ()
-"""This page has no controls of its own: only the sidebar's tensor."""
+PARAMS: tuple[ui.Param, ...] = ()  # this page has no controls of its own: only the sidebar's tensor
 
 
 @st.cache_data(max_entries=16, show_spinner=False, hash_funcs=ui.HASH_FUNCS)

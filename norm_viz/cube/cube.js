@@ -254,7 +254,8 @@ function summary(st, data, box) {
 
 function render(root, st, data) {
   const width = Math.max(320, root.clientWidth || 640);
-  const height = heightOf(data, width);
+  const main = root.querySelector("svg.main");
+  const height = heightOf(data, width, main);
   const { svg, box } = drawCube(st, data, width, height);
   const lit = box.map((r) => r.join(",")).join(",");
   root.dataset.norm = st.norm;
@@ -265,7 +266,6 @@ function render(root, st, data) {
   root.dataset.view = st.view;
   root.dataset.renders = String((Number(root.dataset.renders) || 0) + 1);
   root.querySelector(".summary").innerHTML = summary(st, data, box);
-  const main = root.querySelector("svg.main");
   main.setAttribute("viewBox", `0 0 ${width} ${height}`);
   main.setAttribute("height", String(height));
   main.innerHTML = svg;
@@ -290,10 +290,15 @@ function render(root, st, data) {
   };
 }
 
-// the drawing's height: data.height, or (data.fit > 0) that fraction of the window's height, within reason
-function heightOf(data, width) {
+// the drawing's height: data.height, or (data.fit > 0) up to that fraction of the window's height, as far as the
+// window's first screen reaches below the drawing's top (on a projector the whole cube is in the first screen), and
+// never less than data.height
+function heightOf(data, width, main) {
   if (!(data.fit > 0)) return data.height;
-  return Math.round(Math.max(data.height, Math.min(window.innerHeight * data.fit, width * 0.9)));
+  let top = main.getBoundingClientRect().top + window.scrollY;
+  for (let n = main.parentNode; n; n = n.parentNode || n.host) top += n.scrollTop || 0; // where it is on the page
+  const room = window.innerHeight - top - 12;
+  return Math.round(Math.max(data.height, Math.min(window.innerHeight * data.fit, room, width * 0.9)));
 }
 
 function build(root, data) {
