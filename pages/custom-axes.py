@@ -51,7 +51,7 @@ view = custom_view(x, ui.config(CustomConfig, PARAMS))
 if view.warning:
     st.warning(view.warning)
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns(2, gap="large")  # half the width: the formulas beside the cube fit at 1280 px
 with left:  # the shared cube, lit by your own axes; a click chooses the cell
     blk = custom_block(view.result.axes, (b, s, f), view.result.groups)
     ui.cube(

@@ -123,14 +123,14 @@ def charts(at) -> list[dict]:
 
 
 def cubes(at) -> dict[str, dict]:
-    """Every shared browser cube of an AppTest run (norm_viz/cube/: its payload), by its key, with the cell and norm
-    the page last told it ("cell", "norm" added from the page's session state)."""
+    """Every shared browser cube of an AppTest run (norm_viz/cube/: its payload), by its key, with the cell, norm and
+    lighting the page last told it ("cell", "norm", "lit" from the page's session state: its last command)."""
     out = {}
     for el in at.get("bidi_component"):
         d = json.loads(el.proto.json)
         if "rules" in d:
-            _, cell, norm, *_ = at.session_state["_cube_known"][d["id"]]
-            out[d["id"]] = {**d, "cell": tuple(cell), "norm": norm}
+            _, cell, norm, lit, *_ = at.session_state["_cube_known"][d["id"]]
+            out[d["id"]] = {**d, "cell": tuple(cell), "norm": norm, "lit": d["lit"] and lit}
     return out
 
 

@@ -103,11 +103,12 @@ def test_cube_data_and_command_check_what_they_are_given():
     data = cube_data((2, 3, 4), groups=2, lengths=(3, 1))
     assert data["shape"] == [2, 3, 4] and data["lengths"] == [3, 1] and data["rules"] == rules((2, 3, 4), 2)
     assert "cell" not in json.dumps(data), "the cube's data does not change with the chosen cell"
-    assert cube_command((2, 3, 4), "groupnorm", (1, 2, 3), 5, data["rules"]) == {
+    assert cube_command((2, 3, 4), "groupnorm", (1, 2, 3), 5, data["rules"], lit=False) == {
         "id": "cube",
         "rev": 5,
         "norm": "groupnorm",
         "cell": [1, 2, 3],
+        "lit": False,
     }
     with pytest.raises(ValueError, match="outside the tensor"):
         cube_command((2, 3, 4), "layernorm", (2, 0, 0), 0, NORMS)

@@ -188,7 +188,7 @@ export function drawCube(st, data, width, height) {
   const rule = data.rules[st.norm];
   const G = geometry(shape, st.view, width, height);
   const box = litBox(rule, st.cell);
-  const lit = data.lit !== false && rule.statistic;
+  const lit = data.lit !== false && st.lit !== false && rule.statistic;
   const one = [[st.cell[0], st.cell[0] + 1], [st.cell[1], st.cell[1] + 1], [st.cell[2], st.cell[2] + 1]];
   const whole = [[0, b], [0, s], [0, f]];
   const P = G.P;
@@ -243,7 +243,7 @@ function summary(st, data, box) {
     const n = (data.marks || []).length;
     return `Question cell ${c} (dark orange). <b>${n} cell${n === 1 ? "" : "s"} marked</b> (blue): click a cell to mark or unmark it.`;
   }
-  if (data.lit === false) return `The chosen cell ${c} (dark orange).`;
+  if (data.lit === false || st.lit === false) return `The chosen cell ${c} (dark orange).`;
   if (!rule.statistic) return `<b>${esc(rule.label)}</b>: no statistic; cell ${c} is transformed on its own.`;
   const n = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) * (box[2][1] - box[2][0]);
   const real = rule.masked ? realCells(box, data.lengths) : n;
@@ -260,7 +260,7 @@ function render(root, st, data) {
   const lit = box.map((r) => r.join(",")).join(",");
   root.dataset.norm = st.norm;
   root.dataset.cell = st.cell.join(",");
-  root.dataset.lit = data.lit === false || !data.rules[st.norm].statistic ? "" : lit; // nothing lit: nothing to read
+  root.dataset.lit = data.lit === false || st.lit === false || !data.rules[st.norm].statistic ? "" : lit; // nothing lit
   root.dataset.marks = JSON.stringify(st.marks || []);
   root.dataset.height = String(height);
   root.dataset.view = st.view;
@@ -323,6 +323,7 @@ function apply(st, cmd) {
   st.rev = cmd.rev;
   st.cell = cmd.cell.slice();
   st.norm = cmd.norm;
+  st.lit = cmd.lit !== false;
   return true;
 }
 
@@ -339,7 +340,7 @@ export default function (component) {
   if (!data || !data.shape) return;
   const id = data.id || "cube";
   let root = parentElement.querySelector(".nvcube");
-  const signature = data.shape.join(",") + "|" + Object.keys(data.rules).join(",") + "|" + data.mode + "|" + data.lit;
+  const signature = data.shape.join(",") + "|" + Object.keys(data.rules).join(",") + "|" + data.mode;
   if (!root) {
     root = document.createElement("div");
     root.className = "nvcube";

@@ -71,14 +71,16 @@ def cube_command(
     rev: int,
     keys: Iterable[str],
     cube_id: str = "cube",
+    *,
+    lit: bool = True,
 ) -> dict[str, Any]:
     """What the page tells cube `cube_id` to show: `norm` (one of `keys`, the cube's rules) and `cell`, with revision
     `rev`. The browser applies a command only when its revision is newer than the last one it applied, so a click
     made in the browser (which Python then repeats with the same revision) is never undone by a late or repeated
-    command."""
+    command. `lit` False: the group is not shown (a question not yet answered, a step before the group's)."""
     names = list(keys)
     if norm not in names:
         raise ValueError(f"norm {norm!r} is not among the cube's norms: {', '.join(names)}")
     if not all(0 <= i < n for i, n in zip(cell, shape, strict=True)):
         raise ValueError(f"cell {tuple(cell)} is outside the tensor of shape {tuple(shape)}")
-    return {"id": cube_id, "rev": int(rev), "norm": norm, "cell": [int(v) for v in cell]}
+    return {"id": cube_id, "rev": int(rev), "norm": norm, "cell": [int(v) for v in cell], "lit": bool(lit)}

@@ -37,7 +37,8 @@ _COMMAND = st.components.v2.component("norm_viz.cube_command", js=COMMAND_JS)
 bytes) is resent and the cube itself (its script and data, ~20 KB) is not."""
 
 _KNOWN = "_cube_known"
-"""Per cube key: (revision, cell, norm) of the last command sent and what the browser is known to show."""
+"""Per cube key: (revision, cell, norm, lit) of the last command sent, then the cell and norm the browser is known
+to show."""
 
 Cell = tuple[int, int, int]
 
@@ -64,7 +65,7 @@ def _on_pick(
         return
     known = ss.setdefault(_KNOWN, {}).get(key)
     if known is not None:
-        ss[_KNOWN][key] = (known[0], known[1], known[2], cell, norm)  # the browser already shows it
+        ss[_KNOWN][key] = (*known[:4], cell, norm)  # the browser already shows it
     if len(cell) == 3:
         for k, v in zip(cell_keys, cell, strict=True):
             ss[k] = v
@@ -110,12 +111,12 @@ def cube(
     cell = tuple(min(max(v, 0), n - 1) for v, n in zip(cell, shape, strict=True))
     known = ss.setdefault(_KNOWN, {}).get(key)
     stale = known is not None and not all(0 <= v < n for v, n in zip(known[1], shape, strict=True))
-    changed = known is None or stale or (known[3], known[4]) != (cell, norm)
+    changed = known is None or stale or (known[4], known[5], known[3]) != (cell, norm, lit)
     if changed:
         rev = 0 if known is None else known[0] + 1
-        known = (rev, cell, norm, cell, norm)
+        known = (rev, cell, norm, lit, cell, norm)
         ss[_KNOWN][key] = known
-    rev, cmd_cell, cmd_norm = known[0], known[1], known[2]
+    rev, cmd_cell, cmd_norm, cmd_lit = known[:4]
     data = cube_data(
         shape,
         groups=groups,
@@ -127,10 +128,11 @@ def cube(
         height=height,
         fit=fit,
         mode=mode,
-        lit=lit,
         marks=marks,
     )
-    command = cube_command(shape, cmd_norm, cmd_cell, rev, data["rules"], key)  # type: ignore[arg-type]
+    # what changes as the page goes (the cell, the norm, whether the group is lit) travels in the small command, so
+    # the cube's own data (and script) stay unchanged and are not sent again
+    command = cube_command(shape, cmd_norm, cmd_cell, rev, data["rules"], key, lit=cmd_lit)  # type: ignore[arg-type]
     if changed:  # the browser keeps the last command it took (a page reload starts a new session: rev 0 again)
         _COMMAND(key=f"{key}_command", data=command, height=0)
     kwargs: dict[str, Any] = {"on_pick_change": lambda: _on_pick(key, cell_keys, on_norm, on_marks)}
