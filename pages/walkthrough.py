@@ -6,7 +6,6 @@ from norm_viz import ui
 from norm_viz.classroom import figures as classroom_figures
 from norm_viz.classroom.walkthrough import LAST_STEP, WalkthroughConfig, move, step_label, walkthrough_view
 from norm_viz.core.params import Param
-from norm_viz.core.table import NORMS
 
 PARAMS = (Param("wt_step", 0, 0, LAST_STEP, field="step"),)
 
@@ -44,7 +43,6 @@ with right:  # the cell chooser beside the picture, visible in presentation mode
 view = walkthrough_view(r, cell, ui.config(WalkthroughConfig, PARAMS))
 with left:
     if view.figure == "cube":  # the shared cube: a click chooses the cell; the group lights at its step
-        st.markdown(f"**{view.cube_title or NORMS[r.key].label + ': the cells that share one statistic'}**")
         ui.cube(
             (b, s, f),
             r.key,

@@ -350,7 +350,8 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(range=[-lim, lim], title_text="along (1, −1, 0)")
+    # equal scales on both axes by narrowing the panel, not by widening the range: the circle keeps its size
+    fig.update_xaxes(range=[-lim, lim], title_text="along (1, −1, 0)", constrain="domain")
     fig.update_yaxes(range=[-lim, lim], title_text="along (1, 1, −2)", scaleanchor="x", scaleratio=1, row=1, col=1)
     fig.update_yaxes(range=[-lim, lim], title_text="along (1, 1, 1)", scaleanchor="x2", scaleratio=1, row=1, col=2)
     return apply_layout(fig, f"{label} on {len(tokens)} tokens with F = 3, seen two ways", 620, legend_below=True)
