@@ -144,3 +144,26 @@ def test_start_shows_no_empty_box_under_its_cubes(browser, live_app):
             assert strips.nth(i).evaluate("e => getComputedStyle(e).display") == "none"
     finally:
         ctx.close()
+
+
+def test_the_walkthrough_steps_through_the_shared_cube_and_a_click_follows_another_cell(browser, live_app):
+    from conftest import rerun
+
+    from norm_viz.core.table import lit_box
+
+    ctx, page, _ = _open(browser, live_app, "walkthrough?norm=instancenorm", 1280, 900)
+    try:
+        cube = page.locator(".nvcube")
+        expect(cube).to_have_attribute("data-lit", "")  # step 1: the tensor, nothing lit yet
+        rerun(page, page.get_by_role("button", name="Next ▶").click)
+        want = lit_box("instancenorm", (4, 6, 8), (0, 0, 0))
+        expect(cube).to_have_attribute("data-lit", ",".join(f"{a},{b}" for a, b in want), timeout=60_000)
+        at = cube.evaluate("e => e.__locate('front', [0, 4, 6])")  # a click on the front face: token 4, feature 6
+        rerun(page, lambda: page.mouse.click(at["x"], at["y"]))
+        expect(page.get_by_label("f (feature)")).to_have_value("6", timeout=60_000)
+        expect(page.get_by_label("s (sequence)")).to_have_value("4")
+        want = lit_box("instancenorm", (4, 6, 8), (0, 4, 6))
+        expect(cube).to_have_attribute("data-lit", ",".join(f"{a},{b}" for a, b in want))
+        expect(page.get_by_text("Step 2 of 7", exact=False)).to_be_visible()
+    finally:
+        ctx.close()
