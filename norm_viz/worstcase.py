@@ -198,23 +198,20 @@ def _tree_rss_mb() -> float:
 
 
 def png_exports(n: int = 3) -> None:
-    """Time and peak memory (this process plus its Chromium) of n PNG exports of the largest cube, drawn the old way
-    (fig.to_image: a browser per export) and by the shared renderer (classroom.png)."""
+    """CPU time, wall time and peak memory of n exports of the largest cube (16 × 32 × 64), drawn on the server by
+    norm_viz.cube.static (the browser cube's own drawing; SVG, and PNG rasterised by Pillow: no browser)."""
     import threading
 
-    from norm_viz.classroom import png
-    from norm_viz.core.compute import normalize
-    from norm_viz.core.data import make_tensor
-    from norm_viz.explore import figures
+    from norm_viz.cube import static
 
-    r = normalize(make_tensor(16, 32, 64), "groupnorm", groups=8)
-    fig = figures.cube_figure(r, (0, 0, 0))
-    size = png.png_size(fig)
+    shape, cell = (16, 32, 64), (0, 0, 0)
     ways = {
-        "fig.to_image (a browser per export)": lambda: fig.to_image(format="png", width=size[0], height=size[1]),
-        "classroom.png.render_png (one shared browser)": lambda: png.render_png(fig, *size),
+        "SVG (cube_svg)": lambda: static.cube_svg(shape, "groupnorm", cell, groups=8).encode(),
+        "PNG 1600 × 1120 (cube_svg + svg_to_png)": lambda: static.svg_to_png(
+            static.cube_svg(shape, "groupnorm", cell, groups=8)
+        ),
     }
-    print(f"PNG export of the 16 × 32 × 64 cube at {size[0]} × {size[1]} px, {n} exports each:")
+    print(f"Export of the {' × '.join(map(str, shape))} cube, {n} exports each:")
     for name, fn in ways.items():
         base = _tree_rss_mb()
         peak = [base]
@@ -226,23 +223,26 @@ def png_exports(n: int = 3) -> None:
 
         t = threading.Thread(target=watch, daemon=True)
         t.start()
-        times = []
+        walls, cpus = [], []
         for _ in range(n):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             data = fn()
-            times.append(time.perf_counter() - t0)
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
         done.set()
         t.join()
-        assert data[:4] == b"\x89PNG"
-        each = ", ".join(f"{x:.1f}" for x in times)
-        print(f"  {name}: {each} s; peak memory above the start {peak[0] - base:.0f} MB")
+        assert data[:4] in (b"\x89PNG", b"<svg")
+        print(
+            f"  {name}: wall {', '.join(f'{x:.3f}' for x in walls)} s; CPU {', '.join(f'{x:.3f}' for x in cpus)} s; "
+            f"{len(data)} bytes; peak memory above the start {peak[0] - base:.0f} MB"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--page", action="append", help="only these url_paths (repeatable)")
     ap.add_argument("--no-uploads", action="store_true")
-    ap.add_argument("--png", action="store_true", help="only time PNG exports: a browser per export vs the shared one")
+    ap.add_argument("--png", action="store_true", help="only time the cube's SVG and PNG exports")
     args = ap.parse_args(argv)
     if args.png:
         png_exports()

@@ -8,6 +8,7 @@ from norm_viz.beyond import figures as figures_beyond
 from norm_viz.beyond.custom_axes import CustomConfig, custom_view
 from norm_viz.core.params import Param
 from norm_viz.core.table import valid_group_counts
+from norm_viz.cube.rule import custom_block
 
 PARAMS = (
     Param("cx_b", False, field="batch"),
@@ -24,12 +25,6 @@ CELL = {p.key: p for p in PARAMS[-3:]}
 st.title("Build your own normalization")
 ui.declare(PARAMS)
 ui.show_url_notices()
-st.markdown(
-    "Every normalization in this app is *average over some axes, subtract the mean (or not), divide by the root of "
-    "the variance (or mean square)*. Pick the axes yourself. The app then compares your choice with **every** row of "
-    "its table of named norms, by their groups and by their outputs on your tensor, and tells you which one you built."
-)
-
 _, x = ui.user_tensor()
 b, s, f = x.shape
 
@@ -56,7 +51,20 @@ view = custom_view(x, ui.config(CustomConfig, PARAMS))
 if view.warning:
     st.warning(view.warning)
 
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns(2, gap="large")  # half the width: the formulas beside the cube fit at 1280 px
+with left:  # the shared cube, lit by your own axes; a click chooses the cell
+    blk = custom_block(view.result.axes, (b, s, f), view.result.groups)
+    ui.cube(
+        (b, s, f),
+        "custom",
+        rules={"custom": {"label": "Your normalization", "block": list(blk), "masked": False, "statistic": True}},
+        key="cx_cube",
+        multiples=False,
+        height=260 if ui.presenting() else 400,
+        fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
+        cell_keys=tuple(CELL),
+        on_norm=None,
+    )
 with right:
     st.markdown("**Choose a cell**")
     d1, d2, d3 = st.columns(3)
@@ -66,14 +74,11 @@ with right:
     st.markdown(view.summary)
     for line in view.latex:
         st.latex(line)
-with left:
-    ui.chart(
-        figures_beyond.custom_cube_figure(
-            view.result.group_id, view.cell, "Your normalization: the cells that share one statistic"
-        ),
-        config={"plotGlPixelRatio": 1},
-        key="cx_cube",
-    )
+st.markdown(
+    "Every normalization in this app is *average over some axes, subtract the mean (or not), divide by the root of "
+    "the variance (or mean square)*. Pick the axes above; the app compares your choice with **every** row of its "
+    "table of named norms, by their groups and by their outputs on your tensor, and tells you which one you built."
+)
 
 if view.show_stats:
     ui.chart(figures_beyond.group_stats_figure(view.result.mean, view.result.var, view.group), key="cx_stats")

@@ -19,14 +19,9 @@ st.title("DyT: a transformer without normalization")
 ui.declare(PARAMS)
 ui.show_url_notices()
 st.markdown(
-    "**DyT** (Dynamic Tanh, *Transformers without Normalization*, 2025) drops the statistics altogether: "
-    "y = γ·tanh(αx) + β, one cell at a time, with one learnable scalar α per layer. Nothing is averaged, so in the "
-    "Explorer's cube DyT lights only the chosen cell itself. Its motivation is below: the paper plotted the input "
-    "against the output of trained LayerNorm layers and saw **tanh-shaped S-curves**. Each token's LayerNorm is a "
-    "straight line (slope 1/σ of that token), but tokens with large values have large σ and flatter lines, so all "
-    "tokens together bend like tanh."
+    "**y = γ·tanh(αx) + β**, one cell at a time: no statistic. Each token's LayerNorm is a straight line; "
+    "together, trained LayerNorm layers bend like **tanh**."
 )
-
 c1, c2, c3, c4 = st.columns(4)
 c1.slider("tokens", 2, 256, key="dyt_n")
 c2.slider("features per token", 2, 256, key="dyt_F")
@@ -66,4 +61,12 @@ with right:
     m3.metric("a line", f"{fit.line_error:.3f}", help="the best straight line through the origin")
     (st.success if view.check_ok else st.error)(view.check)
 st.info(f"**Takeaway:** {view.takeaway}")
+st.markdown(
+    "**DyT** (Dynamic Tanh; Zhu, Chen, He, LeCun & Liu, *Transformers without Normalization*, 2025) drops the "
+    "statistics altogether: y = γ·tanh(αx) + β, one cell at a time, with one learnable scalar α per layer. Nothing is "
+    "averaged, so in the Explorer's cube DyT lights only the chosen cell itself. The paper plotted the input against "
+    "the output of trained LayerNorm layers and saw tanh-shaped S-curves. Each token's LayerNorm is a straight line "
+    "(slope 1/σ of that token), but tokens with large values have large σ and flatter lines, so all tokens together "
+    "bend like tanh."
+)
 ui.sync_url(PARAMS)

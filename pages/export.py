@@ -9,13 +9,14 @@ from norm_viz import ui
 from norm_viz.classroom import export, png
 from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
+from norm_viz.cube import static
 from norm_viz.explore import figures
 
 st.title("Take it with you: data, figures and code")
 ui.show_url_notices()
 st.markdown(
-    "Everything on this page is the view set up in the sidebar and below (the same settings as the Explorer): "
-    "download the numbers, the figures, or a script that recomputes them with nothing but PyTorch."
+    "The view set up in the sidebar (the Explorer's settings): its figures, its numbers, and a script that recomputes "
+    "them with nothing but PyTorch."
 )
 
 tcfg, x = ui.user_tensor(expanded=False)
@@ -25,6 +26,70 @@ ui.init_cell((b, s, f))
 st.sidebar.header("Chosen cell")
 cell = ui.cell_inputs((b, s, f), container=st.sidebar)
 name = f"{r.key}_{b}x{s}x{f}"
+
+st.subheader("Figures (PNG, SVG)")
+FIGS: dict[str, str] = {
+    "cube": "The cube with the lit group",
+    "overview": "Every norm at once",
+    "stats": "The statistics",
+    "heatmaps": "Input and output heatmaps",
+    "hist": "Values before and after",
+}
+ui.init_state("ex_fig", "cube", ui.choice(list(FIGS)))
+which: str = st.selectbox("Figure", list(FIGS), format_func=lambda k: FIGS[k], key="ex_fig")
+if which in ("cube", "overview"):  # the shared cube; its PNG and SVG are drawn on the server from the same geometry
+    title = f"{NORMS[r.key].label}: the cells that share cell {cell}'s statistic"
+    ui.cube(
+        (b, s, f),
+        r.key,
+        groups=r.groups,
+        lengths=ncfg.lengths,
+        keys=None if which == "overview" else (r.key,),
+        key=f"ex_cube_{which}",
+        multiples=which == "overview",
+        height=380,
+        on_norm=None,
+    )
+
+    def svg_of() -> str:
+        if which == "overview":
+            return static.multiples_svg((b, s, f), cell, groups=r.groups, highlight=r.key)
+        return static.cube_svg((b, s, f), r.key, cell, groups=r.groups, lengths=ncfg.lengths, title=title)
+
+    p1, p2 = st.columns(2)
+    p1.download_button(
+        "⬇ This figure as PNG", lambda: static.svg_to_png(svg_of()), f"{name}_{which}.png", "image/png", key="_ex_png"
+    )
+    p2.download_button("⬇ This figure as SVG", svg_of, f"{name}_{which}.svg", "image/svg+xml", key="_ex_svg")
+    st.caption("The files are the cube above, drawn on the server the same way (the PNG at twice the size).")
+else:
+    fig = {
+        "stats": lambda: figures.stats_figure(r, cell),
+        "heatmaps": lambda: figures.heatmaps_figure(r, cell[0], cell),
+        "hist": lambda: figures.histogram_figure(r),
+    }[which]()
+    ui.chart(fig, key="ex_preview")
+    can_png = importlib.util.find_spec("kaleido") is not None and bool(
+        shutil.which("chromium") or shutil.which("chrome")
+    )
+    if can_png:
+        st.download_button(
+            "⬇ This figure as PNG (1600 px wide)",
+            lambda: png.render_png(fig, *png.png_size(fig)),  # one shared renderer, one export at a time
+            f"{name}_{which}.png",
+            "image/png",
+            key="_ex_png",
+        )
+        st.caption(
+            "The PNG is drawn when you click, by one renderer shared by every visitor (about a second; a few more "
+            "while others export). Every chart's camera icon also saves what you see."
+        )
+    else:
+        st.info(
+            "PNG export of this chart needs the `kaleido` package and a Chromium browser on the server (pip install "
+            "-r requirements.txt; apt-get install chromium). Meanwhile, each chart's camera icon saves it as PNG "
+            "from your browser."
+        )
 
 st.subheader("Numbers")
 st.markdown(
@@ -50,40 +115,6 @@ d5.download_button(
 st.caption(
     f"The statistics arrays have shape {tuple(r.stats_shape)}: one entry per {' × '.join(r.stats_axes) or 'tensor'}."
 )
-
-st.subheader("Figures (PNG)")
-FIGS = {
-    "cube": ("The cube with the lit group", lambda: figures.cube_figure(r, cell)),
-    "overview": (
-        "Every norm at once",
-        lambda: figures.groups_overview_figure((b, s, f), cell, r.groups, highlight=r.key),
-    ),
-    "stats": ("The statistics", lambda: figures.stats_figure(r, cell)),
-    "heatmaps": ("Input and output heatmaps", lambda: figures.heatmaps_figure(r, cell[0], cell)),
-    "hist": ("Values before and after", lambda: figures.histogram_figure(r)),
-}
-ui.init_state("ex_fig", "cube", ui.choice(list(FIGS)))
-which = st.selectbox("Figure", list(FIGS), format_func=lambda k: FIGS[k][0], key="ex_fig")
-fig = FIGS[which][1]()
-ui.chart(fig, key="ex_preview", config={"plotGlPixelRatio": 1})
-can_png = importlib.util.find_spec("kaleido") is not None and bool(shutil.which("chromium") or shutil.which("chrome"))
-if can_png:
-    st.download_button(
-        "⬇ This figure as PNG (1600 px wide)",
-        lambda: png.render_png(fig, *png.png_size(fig)),  # one shared renderer, one export at a time
-        f"{name}_{which}.png",
-        "image/png",
-        key="_ex_png",
-    )
-    st.caption(
-        "The PNG is drawn when you click, by one renderer shared by every visitor (about a second; a few more while "
-        "others export). Every chart's camera icon also saves what you see."
-    )
-else:
-    st.info(
-        "PNG export needs the `kaleido` package and a Chromium browser on the server (pip install -r requirements.txt; "
-        "apt-get install chromium). Meanwhile, each chart's camera icon saves it as PNG from your browser."
-    )
 
 st.subheader("Reproduce it in plain PyTorch")
 recipe = export.recipe_for(tcfg.kind, tcfg.seed, tcfg.scale, tcfg.shift) if tcfg.source == "generate" else None

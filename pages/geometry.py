@@ -20,11 +20,8 @@ st.title("The geometry of normalization")
 ui.declare(PARAMS)
 ui.show_url_notices()
 st.markdown(
-    "Think of each token as a point in feature space. A source document says LayerNorm *projects each token onto a "
-    "hypersphere*. Precisely: subtracting the token's mean is the orthogonal projection onto the plane ⟂ (1, …, 1) "
-    "(mean 0), and dividing by the standard deviation puts the token at distance **√F** from the origin, so LayerNorm "
-    "lands on a circle (the sphere ∩ that plane). RMSNorm skips the projection: the sphere of radius √F. BatchNorm "
-    "works per axis across tokens: it standardizes the cloud, it does **not** put tokens on a sphere."
+    "Each token is a point in feature space. LayerNorm puts every token on **the circle where the sphere of radius √F "
+    "meets the plane of mean 0**; RMSNorm on the sphere; BatchNorm on neither."
 )
 c1, c2, c3 = st.columns(3)
 c1.radio("features F", [2, 3], key="geo_F", horizontal=True)
@@ -38,7 +35,7 @@ d3.number_input("seed", 0, 2**31 - 1, key="geo_seed")
 view = geometry_view(ui.config(GeometryConfig, PARAMS))
 left, right = st.columns([3, 1], gap="large")
 with left:
-    ui.chart(figures_beyond.geometry_figure(view.geometry, view.norm), config={"plotGlPixelRatio": 1}, key="geo_fig")
+    ui.chart(figures_beyond.geometry_figure(view.geometry, view.norm), key="geo_fig")
 with right:
     st.metric("√F", f"{view.radius:.4f}")
     st.metric("shortest token after", f"{view.shortest:.4f}")
@@ -47,4 +44,14 @@ with right:
     st.markdown(f"Per-feature std across the tokens after: **{', '.join(f'{v:.2f}' for v in view.feature_stds)}**")
     st.caption("Lengths are ‖x̂‖; the distance from the plane is |Σ x̂_f| / √F (0 means mean 0).")
 st.info(f"**Takeaway:** {view.takeaway}")
+st.markdown(
+    "Notes on normalization in transformers (*Interpretations and effects of different normalization strategies in "
+    "the context of transformers*) say that LayerNorm *projects each token onto a hypersphere*. Precisely: subtracting "
+    "the token's mean is the orthogonal projection onto the plane ⟂ (1, …, 1) (mean 0), and dividing by the standard "
+    "deviation puts the token at distance **√F** from the origin, so LayerNorm lands on a circle (the sphere ∩ that "
+    "plane). RMSNorm skips the projection: the sphere of radius √F. BatchNorm works per axis across tokens: it "
+    "standardizes the cloud, it does **not** put tokens on a sphere. With F = 3 the picture shows the space twice: "
+    "looking along (1, 1, 1), where the plane is face-on and the circle is round (a token and its centred copy fall "
+    "on the same point), and looking along the plane, where it is a line."
+)
 ui.sync_url(PARAMS)

@@ -32,13 +32,13 @@ def cube(shape: tuple[int, int, int]) -> None:
 st.title("Why do transformers use LayerNorm, not BatchNorm?")
 ui.show_url_notices()
 view = view_of()
-st.markdown(view.answer)
 
 cube(view.shape)
 st.caption(
     "Each cube is a batch of sentences: batch into the page, sequence (tokens) →, features ↑. "
     "Lit block: the cells averaged together with the chosen cell (the dark voxel)."
 )
+st.markdown(view.answer)
 ui.page_link("explorer", "Open the Explorer: every norm, every cell, every number")
 
 ex = view.example

@@ -6,25 +6,16 @@ from norm_viz import ui
 from norm_viz.classroom import figures as classroom_figures
 from norm_viz.classroom.walkthrough import LAST_STEP, WalkthroughConfig, move, step_label, walkthrough_view
 from norm_viz.core.params import Param
-from norm_viz.explore import figures
 
 PARAMS = (Param("wt_step", 0, 0, LAST_STEP, field="step"),)
 
 st.title("Walkthrough: one cell, step by step")
 ui.show_url_notices()
-st.markdown(
-    "Follow one number through the normalization. Each click adds one step of the computation, with this "
-    "tensor's own numbers plugged in."
-    + ("" if ui.presenting() else " For a projector, switch on **Presentation mode** (in the sidebar).")
-)
-
 _, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
 ncfg, r = ui.user_result(x)
 
 ui.init_cell((b, s, f))
-st.sidebar.header("Chosen cell")
-cell = ui.cell_inputs((b, s, f), container=st.sidebar)
 
 ui.declare(PARAMS)
 
@@ -46,12 +37,25 @@ nav.radio(
 )
 nav.button("Next ▶", on_click=_move, args=(1,), disabled=step_i == LAST_STEP, key="_wt_next", type="primary")
 
-view = walkthrough_view(r, cell, ui.config(WalkthroughConfig, PARAMS))
 left, right = st.columns([3, 2], gap="large")
+with right:  # the cell chooser beside the picture, visible in presentation mode too (the sidebar is hidden there)
+    cell = ui.cell_inputs((b, s, f), row=True)
+view = walkthrough_view(r, cell, ui.config(WalkthroughConfig, PARAMS))
 with left:
-    if view.figure == "cube":
-        fig = figures.cube_figure(r, cell, title=view.cube_title, show_group=view.show_group)
-        ui.chart(fig, key="wt_cube", config={"plotGlPixelRatio": 1})
+    if view.figure == "cube":  # the shared cube: a click chooses the cell; the group lights at its step
+        ui.cube(
+            (b, s, f),
+            r.key,
+            groups=r.groups,
+            lengths=ncfg.lengths,
+            keys=(r.key,),
+            key="wt_cube",
+            multiples=False,
+            lit=view.show_group,
+            height=260 if ui.presenting() else 400,
+            fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
+            on_norm=None,
+        )
     else:
         ui.chart(classroom_figures.number_line_figure(r, cell, view.step.key, view.group_mask.numpy()), key="wt_line")
 with right:
@@ -61,5 +65,9 @@ with right:
         st.latex(line)
     if view.takeaway is not None:
         st.success(view.takeaway)
+st.caption(
+    "Follow one number through the normalization: each step adds one step of the computation, with this tensor's "
+    "own numbers plugged in. Click the cube (or type b, s, f) to follow another cell."
+)
 
 ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, *PARAMS])

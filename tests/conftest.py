@@ -122,6 +122,27 @@ def charts(at) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
+def cubes(at) -> dict[str, dict]:
+    """Every shared browser cube of an AppTest run (norm_viz/cube/: its payload), by its key, with the cell, norm and
+    lighting the page last told it ("cell", "norm", "lit" from the page's session state: its last command)."""
+    out = {}
+    for el in at.get("bidi_component"):
+        d = json.loads(el.proto.json)
+        if "rules" in d:
+            _, cell, norm, lit, *_ = at.session_state["_cube_known"][d["id"]]
+            out[d["id"]] = {**d, "cell": tuple(cell), "norm": norm, "lit": d["lit"] and lit}
+    return out
+
+
+def lit_cells(cube: dict) -> set[tuple[int, int, int]]:
+    """The cells a cube payload lights for its cell and norm (the tile of the norm's block), empty when unlit."""
+    rule = cube["rules"][cube["norm"]]
+    if not cube["lit"] or not rule["statistic"]:
+        return set()
+    box = [(i // w * w, (i // w + 1) * w) for i, w in zip(cube["cell"], rule["block"], strict=True)]
+    return {(b, s, f) for b in range(*box[0]) for s in range(*box[1]) for f in range(*box[2])}
+
+
 def no_exception(at) -> None:
     """No exception escaped, and none was caught by ui.friendly_errors (which turns it into an error box)."""
     assert not at.exception, [e.value for e in at.exception]

@@ -341,7 +341,7 @@ def test_beyond_figures_use_the_common_layout_with_the_legend_below_when_asked()
 
     fit = dyt_lab.dyt_fit(dyt_lab.DytSample(tokens=8, features=4))
     below = figures_beyond.dyt_scatter_figure(fit.x, fit.y, 0.5, 1.0, fit.best_alpha, fit.best_scale)
-    above = figures_beyond.custom_cube_figure(torch.arange(24).reshape(2, 3, 4) % 2, (0, 0, 0), "t")
+    above = figures_beyond.group_stats_figure(torch.zeros(3), torch.ones(3), 1)
     assert figures_beyond.tanh_figure(0.5).layout.legend.y < 0  # a narrow column: its legend goes below too
     assert below.layout.legend.yanchor == "top" and below.layout.legend.y < 0
     assert above.layout.legend.yanchor == "bottom" and above.layout.legend.y == 1.0

@@ -1,7 +1,8 @@
-"""The quiz's grid of cells, clicked and box-selected in Chromium: the cells under the mouse are the ones recorded.
+"""The quiz answered on the shared cube in Chromium: a click on a face of the cube marks (or unmarks) the cell under
+the mouse, and the page records exactly those cells, checks them and then lights the right answer on the same cube.
 
-The positions come from plotly's own axes of the drawn chart (each square sits at x = f + b·(F + 1), y = s), so the
-test clicks where a student would, and reads back what the page recorded (the "your pick" trace and the count).
+The positions come from the cube's own geometry (its __locate, the function its click handler inverts), so the test
+clicks where a student would, and reads back what the page recorded (the cube's marks and the count under it).
 """
 
 from __future__ import annotations
@@ -9,110 +10,85 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import page_fixture, rerun, wait_for_app, wait_for_charts
+from conftest import page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 from norm_viz.classroom import quiz
 
 pytestmark = pytest.mark.browser
 
-GRID = '[class*="st-key-_qz_grid_"] .js-plotly-plot'
-
-# The screen position of cell (b, s, f) of the quiz grid, from the drawn chart's axes.
-_CELL_XY = """([b, s, f, F]) => {
-  const gd = document.querySelector('[class*="st-key-_qz_grid_"] .js-plotly-plot');
-  const box = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  return {x: box.left + xa._offset + xa.l2p(f + b * (F + 1)), y: box.top + ya._offset + ya.l2p(s)};
-}"""
-
-# The cells the grid draws as picked: the customdata of its "your pick" trace (plotly 7 may send typed arrays).
-_PICKED = """() => {
-  const gd = document.querySelector('[class*="st-key-_qz_grid_"] .js-plotly-plot');
-  const t = gd._fullData.find(d => (d.name || '').startsWith('your pick'));
-  return t ? JSON.stringify(Array.from(t.customdata, r => Array.from(r, Number))) : '[]';
-}"""
-
-
 page = page_fixture(1400, 1000)
 
 
-def open_question(page, base: str, q: quiz.Question) -> None:
+def open_question(page, base: str, q: quiz.Question):
     page.goto(f"{base}/quiz?qz_seed={q.seed}&qz_i={q.index}", timeout=120_000)
     wait_for_app(page)
-    page.locator(GRID).scroll_into_view_if_needed()
-    wait_for_charts(page)
+    cube = page.locator(".nvcube")
+    cube.locator("svg.main polygon").first.wait_for(timeout=60_000)
+    cube.scroll_into_view_if_needed()
+    return cube
 
 
-def picked(page) -> set[tuple[int, int, int]]:
-    wait_for_charts(page)
-    return {(b, s, f) for b, s, f in json.loads(page.evaluate(_PICKED))}
+def marks(cube) -> set[tuple[int, int, int]]:
+    """The cells the cube draws marked (what the page sent it, after the browser's own click)."""
+    return {tuple(m) for m in json.loads(cube.evaluate("e => e.dataset.marks"))}  # type: ignore[misc]
 
 
-# Whether plotly's hover (which its click handler reads) is on cell (b, s, f).
-_HOVERING = """([b, s, f]) => {
-  const gd = document.querySelector('[class*="st-key-_qz_grid_"] .js-plotly-plot');
-  return (gd._hoverdata || []).some(p => p.customdata && [b, s, f].every((v, i) => Number(p.customdata[i]) === v));
-}"""
+def click(page, cube, face: str, cell: tuple[int, int, int]) -> None:
+    """Click the middle of `cell`'s square on a face of the cube once the page has stopped moving; wait for the rerun."""
+    at = cube.evaluate(
+        """(e, [face, cell]) => new Promise(resolve => {
+             let last = null;
+             const look = () => {
+               const p = e.__locate(face, cell);
+               if (last && Math.abs(p.x - last.x) < 0.5 && Math.abs(p.y - last.y) < 0.5) resolve(p);
+               else { last = p; requestAnimationFrame(() => requestAnimationFrame(look)); }
+             };
+             look();
+           })""",
+        [face, list(cell)],
+    )
+    rerun(page, lambda: page.mouse.click(at["x"], at["y"]))
 
 
-def click_cell(page, cell: tuple[int, int, int], f_size: int) -> None:
-    """Point at the cell, wait until plotly hovers it (its click handler reads the hover, which it throttles), click."""
-    xy = page.evaluate(_CELL_XY, [*cell, f_size])
-    page.mouse.move(0, 0)  # from outside the chart, so that the move below is a new hover even on the same cell
-    page.mouse.move(xy["x"], xy["y"], steps=3)
-    page.wait_for_function(_HOVERING, arg=list(cell), timeout=30_000)
-    rerun(page, lambda: page.mouse.click(xy["x"], xy["y"]))
-
-
-def test_clicking_cells_records_those_cells_and_the_verdict_is_right(page, live_app):
+def test_clicking_the_cubes_cells_records_those_cells_and_the_verdict_is_right(page, live_app):
     q = quiz.make_question(1, 4)  # InstanceNorm on (2, 4, 8): one (batch item, feature) column of 4 cells
     assert q.kind == "share_cells" and q.norm == "instancenorm"
     want = sorted(quiz.shared_cells(q))
-    assert len(want) == 4
-    open_question(page, live_app, q)
-    _, _, f = q.shape
-    wrong = (0, 0, 0)  # not in the answer: clicked, then clicked again to take it back
+    assert len(want) == 4 and all(c[0] == q.cell[0] for c in want)  # all on the front face's slice through the cell
+    cube = open_question(page, live_app, q)
+    assert cube.evaluate("e => e.dataset.lit") == "", "the answer is not lit before the check"
+    wrong = (q.cell[0], 0, 0)
     assert wrong not in want
-    click_cell(page, wrong, f)
-    assert picked(page) == {wrong}
+    click(page, cube, "front", wrong)  # marked, then clicked again to take it back
+    assert marks(cube) == {wrong}
     expect(page.get_by_text("1 cell chosen.", exact=True)).to_be_visible()
-    click_cell(page, wrong, f)
-    assert picked(page) == set()
+    click(page, cube, "front", wrong)
+    assert marks(cube) == set()
     for i, cell in enumerate(want, 1):
-        click_cell(page, cell, f)
-        assert picked(page) == set(want[:i])
+        click(page, cube, "front", cell)
+        assert marks(cube) == set(want[:i])
     expect(page.get_by_text(f"{len(want)} cells chosen.", exact=True)).to_be_visible()
     rerun(page, page.get_by_role("button", name="Check").click)
     expect(page.get_by_text("Right — InstanceNorm shares one statistic among 4 cells")).to_be_visible()
+    shown = page.locator(".nvcube")  # the same cube now lights the answer: the column of the question's cell
+    expect(shown).to_have_attribute("data-lit", f"{q.cell[0]},{q.cell[0] + 1},0,4,{q.cell[2]},{q.cell[2] + 1}")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
-def test_box_selecting_a_row_records_its_cells_and_a_partial_answer_is_named(page, live_app):
+def test_the_top_and_side_faces_mark_cells_at_other_depths_and_a_partial_answer_is_named(page, live_app):
     q = quiz.make_question(1, 1)  # LayerNorm on (2, 3, 12): the 12 features of token (0, 0)
-    assert q.kind == "share_cells" and q.norm == "layernorm"
+    assert q.kind == "share_cells" and q.norm == "layernorm" and q.cell == (0, 0, 4)
     want = quiz.shared_cells(q)
-    open_question(page, live_app, q)
-    _, _, f = q.shape
-    # drag a flat box from just before cell (0, 0, 2) to just after (0, 0, 7): six cells of the row. Flat boxes are
-    # what a student drags along a row, and plotly would widen one into a band over the whole column height.
-    a: dict = {}
-    z: dict = {}
-
-    def drag() -> None:
-        page.mouse.move(a["x"] - 6, a["y"] - 4)
-        page.mouse.down()
-        page.mouse.move((a["x"] + z["x"]) / 2, a["y"], steps=5)
-        page.mouse.move(z["x"] + 6, z["y"] + 4, steps=5)
-        page.mouse.up()
-
-    rerun(page, page.get_by_text("drags a box over several").click)  # the mouse's mode: a box, not a click
-    wait_for_charts(page)
-    a, z = (page.evaluate(_CELL_XY, [0, 0, k, f]) for k in (2, 7))  # the grid may have moved
-    rerun(page, drag)
-    got = {(0, 0, k) for k in range(2, 8)}
-    assert picked(page) == got
-    expect(page.get_by_text("6 cells chosen.", exact=True)).to_be_visible()
+    cube = open_question(page, live_app, q)
+    click(page, cube, "top", (1, 0, 4))  # the top face sets (b, s): batch item 1, the question's feature 4
+    click(page, cube, "side", (0, 0, 7))  # the side face sets (b, f): the question's token
+    click(page, cube, "front", (0, 0, 2))  # the front face sets (s, f)
+    got = {(1, 0, 4), (0, 0, 7), (0, 0, 2)}
+    assert marks(cube) == got
+    expect(page.get_by_text("3 cells chosen.", exact=True)).to_be_visible()
     rerun(page, page.get_by_role("button", name="Check").click)
     missing = len(want - got)
-    expect(page.get_by_text(f"You picked 6 of the {len(want)} cells (missed {missing}:")).to_be_visible()
+    expect(page.get_by_text(f"You picked 2 of the {len(want)} cells (missed {missing}:")).to_be_visible()
+    expect(page.get_by_text("1 extra: (1, 0, 4)")).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)

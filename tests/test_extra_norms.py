@@ -281,12 +281,14 @@ def test_dyt_is_elementwise_tanh(alpha, seed):
 
 
 def test_dyt_cube_lights_only_the_cell():
-    from norm_viz.explore import figures
+    from norm_viz.cube import static
+    from norm_viz.cube.rule import rule
 
     r = normalize(make_tensor(3, 4, 5), "dyt")
-    fig = figures.cube_figure(r, (1, 2, 3))
-    lit = next(t for t in fig.data if (t.name or "").startswith("shares the statistic"))
-    assert len(lit.x) == 1 and (lit.z[0], lit.y[0], lit.x[0]) == (1, 2, 3)
+    assert int((r.group_id == r.group_id[1, 2, 3]).sum()) == 1
+    assert rule("dyt", (3, 4, 5))["block"] == [1, 1, 1] and not rule("dyt", (3, 4, 5))["statistic"]
+    svg = static.cube_svg((3, 4, 5), "dyt", (1, 2, 3))
+    assert 'class="lit"' not in svg and svg.count('class="chosen"') == 3  # the chosen cell alone, as one voxel
 
 
 def test_dyt_alpha_can_be_a_learnable_tensor():

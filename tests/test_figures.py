@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from norm_viz import NORMS, make_tensor, normalize
 from norm_viz.core import theme
 from norm_viz.core.table import lit_box
+from norm_viz.cube import static
+from norm_viz.cube.rule import block, tile
 from norm_viz.explore import figures
 
 
@@ -25,45 +29,39 @@ def trace(fig, name_start):
     "key", ["batchnorm", "layernorm", "layernorm_sample", "instancenorm", "groupnorm", "groupnorm_token", "rmsnorm"]
 )
 def test_cube_lights_exactly_the_group(key):
+    """The shared cube's rule lights the cells normalize() puts in the cell's group; its drawing names the axes."""
     r = normalize(make_tensor(3, 4, 8, seed=0), key, groups=2)
     cell = (1, 2, 5)
-    fig = figures.cube_figure(r, cell)
-    lit = trace(fig, "shares the statistic")
-    assert len(lit.x) == r.group_size
+    (b0, b1), (s0, s1), (f0, f1) = tile(block(key, r.shape, r.groups), cell)
     gid = r.group_id.numpy()
-    assert all(gid[b, s, f] == gid[cell] for b, s, f in zip(lit.z, lit.y, lit.x, strict=True))
-    assert len(trace(fig, "other cells").x) == 3 * 4 * 8 - r.group_size
-    chosen = trace(fig, "chosen cell")
-    assert (chosen.z[0], chosen.y[0], chosen.x[0]) == cell
-    assert fig.layout.scene.xaxis.title.text == "feature (f)"
-    assert fig.layout.scene.yaxis.title.text == "sequence (s)"
-    assert fig.layout.scene.zaxis.title.text == "batch (b)"
+    inside = np.zeros(gid.shape, dtype=bool)
+    inside[b0:b1, s0:s1, f0:f1] = True
+    assert ((gid == gid[cell]) == inside).all() and inside.sum() == r.group_size
+    svg = static.cube_svg(r.shape, key, cell, groups=r.groups)
+    for name in ("feature (f) →", "sequence (s) →", "batch (b) →"):
+        assert name in svg
 
 
-def test_cube_degrades_for_large_tensors_and_marks_padding():
-    big = normalize(make_tensor(16, 32, 64), "layernorm")
-    fig = figures.cube_figure(big, (0, 0, 0))
-    assert not any((t.name or "").startswith("other cells") for t in fig.data)
-    assert "only the lit group" in fig.layout.title.text
-    mask = np.ones((2, 4), dtype=bool)
-    mask[1, 2:] = False
-    r = normalize(make_tensor(2, 4, 3), "masked_batchnorm", mask=mask)
-    pads = trace(figures.cube_figure(r, (0, 0, 0)), "padding")
-    assert len(pads.x) == 2 * 3
-    assert len(trace(figures.cube_figure(r, (0, 0, 0)), "shares the statistic").x) == int(mask.sum())
+def test_cube_marks_padding_and_keeps_large_tensors_small():
+    big = static.cube_svg((16, 32, 64), "layernorm", (0, 0, 0))
+    assert len(big) < 20_000  # grid lines thinned out, one block: no per-cell shapes
+    svg = static.cube_svg((2, 4, 3), "masked_batchnorm", (0, 0, 0), lengths=(4, 2))
+    assert svg.count('fill="#CC79A7" fill-opacity="0.55"') == 1  # the floor under sequence 1's two pad tokens
+    assert svg.count('class="pad"') == 3  # the padded part of the lit block, solid pink (front, top, side)
 
 
 def test_overview_has_one_panel_per_norm_with_its_box():
     shape, cell = (4, 6, 8), (1, 2, 3)
-    fig = figures.groups_overview_figure(shape, cell, groups=2, highlight="layernorm")
-    titles = [a.text for a in fig.layout.annotations if "→" not in a.text]
-    assert len(titles) == len(NORMS) and "<b>▶ LayerNorm</b>" in titles
-    hover = fig.data[-1].text
-    for key, text in zip(NORMS, hover, strict=True):
+    svg = static.multiples_svg(shape, cell, groups=2, highlight="layernorm")
+    labels = re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', svg)
+    assert labels == [n.label for n in NORMS.values()]
+    assert (
+        '<text class="tick" x="225.0" y="118" text-anchor="middle" style="font-weight:700">LayerNorm</text>' in svg
+        or ('style="font-weight:700">LayerNorm</text>' in svg)
+    )
+    for key in NORMS:
         (b0, b1), (s0, s1), (f0, f1) = lit_box(key, shape, cell, 2)
-        assert text.endswith(f"{(b1 - b0) * (s1 - s0) * (f1 - f0)} cells share one statistic")
-    front = fig.data[1]
-    assert list(front.x).count(None) == len(NORMS)  # one lit front face per norm
+        assert tile(block(key, shape, 2), cell) == ((b0, b1), (s0, s1), (f0, f1))
 
 
 @pytest.mark.parametrize(
@@ -111,10 +109,10 @@ def test_histogram_has_input_and_output():
 
 def test_presentation_scaling_keeps_colours():
     r = normalize(make_tensor(2, 3, 4), "layernorm")
-    fig = figures.groups_overview_figure(r.shape, (0, 0, 0), highlight="layernorm")
+    fig = figures.histogram_figure(r)
     big = theme.scaled(fig, 1.5)
-    lit = [a for a in big.layout.annotations if "LayerNorm</b>" in a.text]
-    assert lit and lit[0].font.color == figures.SELECTED and lit[0].font.size > 15
+    assert [t.marker.color for t in big.data] == [t.marker.color for t in fig.data]
+    assert big.layout.font.size > fig.layout.font.size
 
 
 def test_heatmaps_without_a_cell_do_not_change_with_the_cell_and_print_small_values():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import app_test, charts, decode, no_exception
+from conftest import app_test, charts, cubes, decode, lit_cells, no_exception
 
 
 def takeaway(at) -> str:
@@ -18,7 +18,7 @@ def takeaway(at) -> str:
 PAGES = {
     "pages/powernorm.py": 2,
     "pages/dyt.py": 2,
-    "pages/custom-axes.py": 2,
+    "pages/custom-axes.py": 1,  # and the shared cube
     "pages/equivalences.py": 1,
     "pages/geometry.py": 1,
     "pages/fluctuation.py": 2,
@@ -83,9 +83,11 @@ def test_custom_axes_names_the_norm_it_equals(query, expected):
 
 
 def test_custom_axes_lit_cells_equal_the_group_size():
-    at = app_test("pages/custom-axes.py", {"B": "3", "S": "4", "F": "6", "cx_s": "1"})
-    lit = next(t for t in charts(at)[0]["data"] if t["name"].startswith("shares the statistic"))
-    assert len(decode(lit["x"])) == 4 * 6  # one sequence's tokens and features
+    at = app_test("pages/custom-axes.py", {"B": "3", "S": "4", "F": "6", "cx_s": "1", "cx_cb": "2"})
+    cube = cubes(at)["cx_cube"]  # the shared cube, lit by the page's own axes
+    assert lit_cells(cube) == {(2, s, f) for s in range(4) for f in range(6)}  # one sequence's tokens and features
+    grouped = cubes(app_test("pages/custom-axes.py", {"F": "6", "cx_g": "3", "cx_cf": "5"}))["cx_cube"]
+    assert lit_cells(grouped) == {(0, 0, f) for f in (4, 5)}  # the chosen cell's feature group of 2
 
 
 def test_equivalences_hold_and_degenerate_cases_are_explained():
@@ -162,7 +164,7 @@ def test_explorer_runs_the_new_rows(query):
     if query["norm"] == "dyt":
         assert any("no statistic" in i.value for i in at.info)
         # the browser cube lights the chosen cell alone: DyT shares nothing (its rule, from the table, says so)
-        from norm_viz.explore.cube import cube_data
+        from norm_viz.cube.data import cube_data
 
         rules = cube_data((4, 6, 8))["rules"]
         shown = [json.loads(el.proto.json) for el in at.get("bidi_component")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import app_test, charts, decode, no_exception
+from conftest import app_test, charts, cubes, decode, lit_cells, no_exception
 
 from norm_viz.classroom import quiz
 from norm_viz.classroom.cards import CARDS
@@ -29,13 +29,15 @@ def test_walkthrough_steps_forward_and_back_with_the_packages_numbers():
     r = default_result()
     v = r.cell(1, 2, 3)
     assert at.radio(key="wt_step").value == 0
-    names = [t.get("name", "") for t in charts(at)[0]["data"]]
-    assert not any("shares the statistic" in n for n in names), "step 1 shows the tensor, not yet the group"
+    cube = cubes(at)["wt_cube"]  # the shared cube, at the chosen cell
+    assert cube["cell"] == (1, 2, 3) and cube["norm"] == r.key
+    assert not lit_cells(cube), "step 1 shows the tensor, not yet the group"
     assert latex(at)[0] == rf"x_{{1,2,3}} = {tex(v['x'])}"
     at.button(key="_wt_next").click().run()
     assert at.radio(key="wt_step").value == 1
-    names = [t.get("name", "") for t in charts(at)[0]["data"]]
-    assert f"shares the statistic ({r.group_size} cells)" in names
+    gid = r.group_id
+    lit = lit_cells(cubes(at)["wt_cube"])
+    assert len(lit) == r.group_size and all(gid[c] == gid[1, 2, 3] for c in lit)
     at.button(key="_wt_next").click().run()
     assert latex(at)[-1].endswith(f"= {tex(v['mean'])}")
     line = charts(at)[0]
@@ -80,7 +82,9 @@ def test_quiz_which_norm_right_then_wrong_updates_the_score():
     no_exception(at)
     assert at.success and "Right" in at.success[0].value
     assert at.metric[0].value == "1 / 1"
-    assert charts(at)[0]["layout"]["title"]["text"].startswith("The answer:")
+    (cube,) = cubes(at).values()
+    assert cube["rules"]["question"]["label"] == quiz.NORMS[q.norm].label  # named once answered
+    assert any(m.value.startswith("**The answer:") for m in at.markdown)
     q2 = next(p for i in range(q.index + 1, 40) if (p := quiz.make_question(1, i)).kind == "which_norm")
     at.number_input(key="qz_i").set_value(q2.index).run()
     wrong = next(k for k in quiz.QUIZ_NORMS if k not in quiz.correct_norms(q2))
@@ -98,24 +102,20 @@ def test_quiz_cells_typed_answer_is_checked_and_the_answer_is_drawn():
     at.button(key="_qz_check_cells").click().run()
     no_exception(at)
     assert "Right" in at.success[0].value
-    grid = charts(at)[0]
-    answer = next(t for t in grid["data"] if t.get("name", "").startswith("the right answer"))
-    assert len(decode(answer["x"])) == len(quiz.shared_cells(q))
+    (cube,) = cubes(at).values()  # the answer on the shared cube: its lit cells are the shared ones
+    assert cube["mode"] == "view" and lit_cells(cube) == set(quiz.shared_cells(q))
 
 
-def test_quiz_grid_selection_adds_a_box_and_a_click_toggles():
+def test_quiz_marks_on_the_cube_are_the_answer_and_hide_the_group_until_checked():
     q = question_of_kind("share_cells")
     at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
-    box = {"selection": {"points": [{"customdata": {"0": 0, "1": 0, "2": 0}}, {"customdata": [0, 0, 1]}], "box": [{}]}}
-    at.session_state[f"_qz_grid_{q.qid}_0"] = box  # what the chart reports after a box selection
-    at.run()
     no_exception(at)
-    assert "2 cells chosen." in [c.value for c in at.caption]
-    at.session_state[f"_qz_grid_{q.qid}_1"] = {"selection": {"points": [{"customdata": [0, 0, 0]}]}}  # one click
+    (cube,) = cubes(at).values()
+    assert cube["mode"] == "mark" and cube["cell"] == q.cell and not lit_cells(cube), "the answer is not shown yet"
+    at.session_state[f"_qz_picks_{q.qid}"] = frozenset({(0, 0, 0), (0, 0, 1)})  # what two clicks on the cube record
     at.run()
-    assert "1 cell chosen." in [c.value for c in at.caption]
-    picked = next(t for t in charts(at)[0]["data"] if t.get("name", "").startswith("your pick"))
-    assert picked["name"] == "your pick (1)"
+    assert "2 cells chosen." in [c.value for c in at.caption]
+    assert cubes(at)[cube["id"]]["marks"] == [[0, 0, 0], [0, 0, 1]]  # drawn marked
 
 
 def test_quiz_bad_typed_cell_says_what_is_valid():
@@ -132,7 +132,8 @@ def test_quiz_count_question():
     at.number_input(key=f"_qz_count_{q.qid}").set_value(quiz.stat_count(q) + 1).run()
     at.button(key="_qz_check_count").click().run()
     assert f"computes {quiz.stat_count(q)}" in at.error[0].value
-    assert len(charts(at)) == 1, "the answer is shown on the cube"
+    (cube,) = cubes(at).values()  # the answer is shown on the shared cube
+    assert len(lit_cells(cube)) == q.shape[0] * q.shape[1] * q.shape[2] // quiz.stat_count(q)
 
 
 # --- interview cards ---
@@ -205,16 +206,8 @@ def test_presentation_mode_enlarges_figures_and_keeps_the_norm_and_the_cell():
     assert charts(big)[0]["layout"]["font"]["size"] > f0
     css = next(m.value for m in big.markdown if "<style>" in m.value and 'stSidebar"]' in m.value)
     assert 'section[data-testid="stSidebar"]' in css and ".st-key-eps" in css and ".st-key-B," in css
-    assert ".st-key-norm" not in css and ".st-key-cb" not in css  # the compact norm picker and the cell stay
+    hidden = next(line for line in css.splitlines() if ".st-key-eps" in line)  # the rule that hides the fine print
+    assert ".st-key-norm," not in hidden and ".st-key-cb" not in hidden  # the compact norm picker and the cell stay
     links = {el.proto.label: el.proto.page for el in big.get("page_link")}
     assert links["Start"] == "" and links["Which LayerNorm?"] == "which-layernorm"  # previous / next, on top
     assert not any('stSidebar"]' in m.value for m in plain.markdown)
-
-
-def test_quiz_mouse_choice_switches_the_grid_between_clicks_and_boxes():
-    q = question_of_kind("share_cells")
-    at = app_test("quiz", {"qz_seed": "1", "qz_i": str(q.index)})
-    assert charts(at)[0]["layout"]["dragmode"] == "zoom"
-    at.radio(key="_qz_mouse").set_value("box").run()
-    no_exception(at)
-    assert charts(at)[0]["layout"]["dragmode"] == "select"

@@ -29,7 +29,7 @@ def cube_command(at) -> dict:
     sent = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
     rev, cell, norm, *_ = at.session_state["_cube_known"]["explorer_cube"]
     if sent:
-        assert sent == [{"id": "explorer_cube", "rev": rev, "norm": norm, "cell": list(cell)}]
+        assert sent == [{"id": "explorer_cube", "rev": rev, "norm": norm, "cell": list(cell), "lit": True}]
     return {"rev": rev, "norm": norm, "cell": list(cell)}
 
 

@@ -21,7 +21,8 @@ from norm_viz.core.config import NormConfig
 from norm_viz.core.data import lengths_mask
 from norm_viz.core.params import NormParam
 from norm_viz.core.table import Call, default_groups, norm_params, torch_body, valid_group_counts
-from norm_viz.explore import figures
+from norm_viz.cube import static
+from norm_viz.cube.rule import rules as cube_rules
 from tests.conftest import app_test, no_exception
 
 COPY = "layernorm_copy"
@@ -160,10 +161,14 @@ def test_registered_row_reaches_quiz_walkthrough_cube_and_property_table(copied_
     steps = walkthrough.steps(r, (1, 2, 3))
     assert len(steps) == 7 and copied_row.label in steps[1].text
     assert any(row["key"] == COPY for row in cards.axis_rows())
-    overview = figures.groups_overview_figure((2, 3, 4), (0, 0, 0), 1, highlight=COPY)
-    assert any(copied_row.label in (a.text or "") for a in overview.layout.annotations)
-    cube = figures.cube_figure(r, (1, 2, 3))
-    assert copied_row.label in cube.layout.title.text
+    overview = static.multiples_svg((2, 3, 4), (0, 0, 0), highlight=COPY)
+    assert f">{copied_row.label}</text>" in overview
+    assert cube_rules((2, 3, 4))[COPY] == {
+        "label": copied_row.label,
+        "block": [1, 1, 4],
+        "masked": False,
+        "statistic": True,
+    }
 
 
 def _run_script(script: str, tmp_path) -> dict:

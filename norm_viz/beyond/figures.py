@@ -101,6 +101,9 @@ def powernorm_features_figure(run: PowerRun, current: int) -> go.Figure:
     return apply_layout(fig, f"Step {current + 1}: every feature is divided by {which}", 400)
 
 
+MAX_SVG_POINTS = 5000
+"""The most markers one scatter draws (SVG, one element each; WebGL is not used, classroom machines may lack it)."""
+
 # --- DyT -------------------------------------------------------------------------------------------
 
 
@@ -109,13 +112,15 @@ def dyt_scatter_figure(
 ) -> go.Figure:
     """LayerNorm input vs output of every value, a few tokens as lines, and a·tanh(αx) curves."""
     xs, ys = _np(x), _np(y)
+    every = max(1, math.ceil(xs.size / MAX_SVG_POINTS))  # SVG points, not WebGL: keep the browser's work bounded
+    name = "every value" if every == 1 else f"every {every}th of {xs.size} values"
     fig = go.Figure(
         [
-            go.Scattergl(
-                x=xs.ravel(),
-                y=ys.ravel(),
+            go.Scatter(
+                x=xs.ravel()[::every],
+                y=ys.ravel()[::every],
                 mode="markers",
-                name="every value (input → LayerNorm output)",
+                name=f"{name} (input → LayerNorm output)",
                 marker={"color": FAINT, "size": 5, "opacity": 0.5},
             )
         ]
@@ -175,48 +180,6 @@ def tanh_figure(alpha: float, lo: float = -6.0, hi: float = 6.0) -> go.Figure:
 
 
 # --- custom axes -----------------------------------------------------------------------------------
-
-
-def custom_cube_figure(group_id: Tensor, cell: tuple[int, int, int], title: str) -> go.Figure:
-    """The tensor's cells in 3D, the chosen cell's group lit (same encoding as the Explorer's cube)."""
-    gid = group_id.numpy()
-    b, s, f = gid.shape
-    lit = gid == gid[cell]
-    bb, ss, ff = np.indices((b, s, f))
-    size = float(np.clip(220 / max(b, s, f), 3, 26))
-
-    def cells(sel: np.ndarray, name: str, color: str, opacity: float, symbol: str, sz: float) -> go.Scatter3d:
-        return go.Scatter3d(
-            x=ff[sel],
-            y=ss[sel],
-            z=bb[sel],
-            mode="markers",
-            name=name,
-            opacity=opacity,
-            marker={"size": sz, "color": color, "symbol": symbol, "line": {"width": 0}},
-            hoverinfo="skip",
-        )
-
-    one = np.zeros_like(lit)
-    one[cell] = True
-    fig = go.Figure(
-        [
-            cells(~lit, "other cells", FAINT, 0.12, "square", size),
-            cells(lit, f"shares the statistic ({plural(int(lit.sum()), 'cell')})", LIT, 0.9, "square", size),
-            cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3),
-        ]
-    )
-    axis = {"showbackground": False, "tickfont": {"size": 12}}
-    fig.update_layout(
-        scene={
-            "xaxis": {**axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4]},
-            "yaxis": {**axis, "title": {"text": AXIS_TITLES["sequence"]}, "range": [-0.6, s - 0.4]},
-            "zaxis": {**axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4]},
-            "aspectmode": "cube",
-            "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
-        }
-    )
-    return apply_layout(fig, title, 520)
 
 
 def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figure:
@@ -314,66 +277,84 @@ def geometry_figure(geo: Geometry, norm: str) -> go.Figure:
         fig.update_xaxes(title_text="feature 0", range=[-lim, lim])
         fig.update_yaxes(title_text="feature 1", range=[-lim, lim], scaleanchor="x", scaleratio=1)
         return apply_layout(fig, f"{label} on {len(tokens)} tokens with F = 2", 680, legend_below=True)
-    # F = 3: the plane x + y + z = 0 and the sphere of radius √3, translucent
+    # F = 3, drawn flat (no WebGL): two orthographic views, one along (1, 1, 1), one along the plane
     u = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
     v = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
-    a, bgrid = np.meshgrid(np.linspace(-lim, lim, 2), np.linspace(-lim, lim, 2))
-    plane = a[..., None] * u + bgrid[..., None] * v
-    phi, theta = np.meshgrid(np.linspace(0, np.pi, 24), np.linspace(0, 2 * np.pi, 48))
-    sphere = r * np.stack([np.sin(phi) * np.cos(theta), np.sin(phi) * np.sin(theta), np.cos(phi)], -1)
-    circle = r * (np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)
-    fig = go.Figure(
-        [
-            go.Surface(
-                x=plane[..., 0],
-                y=plane[..., 1],
-                z=plane[..., 2],
-                opacity=0.25,
-                colorscale=[[0, FAINT], [1, FAINT]],
-                showscale=False,
-                name="plane ⟂ (1, 1, 1)",
-                showlegend=True,
-                hoverinfo="skip",
-            ),
-            go.Surface(
-                x=sphere[..., 0],
-                y=sphere[..., 1],
-                z=sphere[..., 2],
-                opacity=0.12,
-                colorscale=[[0, INK], [1, INK]],
-                showscale=False,
-                name="sphere of radius √3",
-                showlegend=True,
-                hoverinfo="skip",
-            ),
-            go.Scatter3d(
-                x=circle[:, 0],
-                y=circle[:, 1],
-                z=circle[:, 2],
-                mode="lines",
-                name="plane ∩ sphere (where LayerNorm lands)",
-                line={"color": INK, "width": 5},
-            ),
-        ]
+    n = np.ones(3) / math.sqrt(3)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.08,
+        subplot_titles=[
+            "seen along (1, 1, 1): the plane face-on",
+            "seen along the plane: the plane is the line",
+        ],
     )
-    for name, p, color, size in pts:
+    views = ((u, v), (u, n))  # the plane's two directions; then one of them and the normal
+    for col, (e1, e2) in enumerate(views, start=1):
+        first = col == 1
         fig.add_trace(
-            go.Scatter3d(
-                x=p[:, 0], y=p[:, 1], z=p[:, 2], mode="markers", name=name, marker={"color": color, "size": size}
-            )
+            go.Scatter(
+                x=r * np.cos(t),
+                y=r * np.sin(t),
+                mode="lines",
+                name="sphere of radius √3 (its outline)",
+                legendgroup="sphere",
+                showlegend=first,
+                line={"color": FAINT, "width": 2, "dash": "dot"},
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
         )
-    axis = {"range": [-lim, lim], "showbackground": False}
-    fig.update_layout(
-        scene={
-            "xaxis": {**axis, "title": {"text": "feature 0"}},
-            "yaxis": {**axis, "title": {"text": "feature 1"}},
-            "zaxis": {**axis, "title": {"text": "feature 2"}},
-            "aspectmode": "cube",
-            # oblique to the plane's normal (1, 1, 1), so that the plane is seen as a plane and the circle as an ellipse
-            "camera": {"eye": {"x": 1.8, "y": -0.6, "z": 0.6}},
-        }
-    )
-    return apply_layout(fig, f"{label} on {len(tokens)} tokens with F = 3 (drag to rotate)", 720, legend_below=True)
+        # where LayerNorm lands: the circle plane ∩ sphere; face-on it is the outline, edge-on a segment
+        ring = r * (np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)
+        fig.add_trace(
+            go.Scatter(
+                x=ring @ e1,
+                y=ring @ e2,
+                mode="lines",
+                name="where LayerNorm lands: the circle of radius √3 on the plane",
+                legendgroup="ring",
+                showlegend=first,
+                line={"color": INK, "width": 4},
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
+        )
+        if not first:
+            fig.add_trace(
+                go.Scatter(
+                    x=[-lim, lim],
+                    y=[0, 0],
+                    mode="lines",
+                    name="the plane ⟂ (1, 1, 1): mean 0",
+                    line={"color": FAINT, "width": 2, "dash": "dash"},
+                    hoverinfo="skip",
+                ),
+                row=1,
+                col=col,
+            )
+        for name, p, color, size in pts:
+            fig.add_trace(
+                go.Scatter(
+                    x=p @ e1,
+                    y=p @ e2,
+                    mode="markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=first,
+                    marker={"color": color, "size": size + 2},
+                ),
+                row=1,
+                col=col,
+            )
+    # equal scales on both axes by narrowing the panel, not by widening the range: the circle keeps its size
+    fig.update_xaxes(range=[-lim, lim], title_text="along (1, −1, 0)", constrain="domain")
+    fig.update_yaxes(range=[-lim, lim], title_text="along (1, 1, −2)", scaleanchor="x", scaleratio=1, row=1, col=1)
+    fig.update_yaxes(range=[-lim, lim], title_text="along (1, 1, 1)", scaleanchor="x2", scaleratio=1, row=1, col=2)
+    return apply_layout(fig, f"{label} on {len(tokens)} tokens with F = 3, seen two ways", 620, legend_below=True)
 
 
 # --- fluctuation -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Plotly figures of normalization results: the 3D cube, the paper-style group overview,
-statistics maps, input/output heatmaps and histograms.
+"""Plotly figures of normalization results: statistics maps, input/output heatmaps and histograms (the cube is
+norm_viz/cube/, drawn in the browser).
 
 plotly and numpy only (no streamlit): every function takes results or primitives and returns a go.Figure.
 Figures are assembled from plain dicts with hand-placed axis domains (no make_subplots), which keeps an
@@ -8,30 +8,22 @@ Explorer rerun fast; tests set VALIDATE = True to have plotly check every proper
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from norm_viz.core.compute import NormResult
-from norm_viz.core.table import NORMS, lit_box
 from norm_viz.core.theme import (
     AXIS_TITLES,
     DIVERGING,
-    FAINT,
     INPUT,
     LIT,
-    LIT_SHADES,
     OUTPUT,
-    PAD,
     SELECTED,
     SEQUENTIAL,
     figure,
 )
-
-CUBE_FULL_LIMIT = 4096
-"""Above this many cells the cube draws only the lit group and the outline (WebGL cost)."""
 
 
 def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
@@ -61,234 +53,6 @@ def _ticks(n: int) -> dict[str, Any]:
 
 def _axis_name(kind: str, i: int) -> str:
     return kind if i == 0 else f"{kind}{i + 1}"
-
-
-# --- the 3D cube ---------------------------------------------------------------------------------
-
-
-def _cube_outline(b: int, s: int, f: int) -> dict[str, Any]:
-    xs, ys, zs = (-0.5, f - 0.5), (-0.5, s - 0.5), (-0.5, b - 0.5)
-    px: list[float | None] = []
-    py: list[float | None] = []
-    pz: list[float | None] = []
-    for i in range(2):
-        for j in range(2):
-            px += [xs[0], xs[1], None, xs[i], xs[i], None, xs[i], xs[i], None]
-            py += [ys[i], ys[i], None, ys[0], ys[1], None, ys[j], ys[j], None]
-            pz += [zs[j], zs[j], None, zs[j], zs[j], None, zs[0], zs[1], None]
-    return {
-        "type": "scatter3d",
-        "x": px,
-        "y": py,
-        "z": pz,
-        "mode": "lines",
-        "line": {"color": "#555555", "width": 3},
-        "hoverinfo": "skip",
-        "showlegend": False,
-    }
-
-
-def cube_figure(
-    result: NormResult, cell: tuple[int, int, int], title: str | None = None, show_group: bool = True
-) -> go.Figure:
-    """The (B, S, F) tensor in 3D: the cells sharing `cell`'s statistic lit, the rest faint (or only the cell)."""
-    b, s, f = result.shape
-    gid = result.group_id.numpy()
-    lit = gid == gid[cell] if show_group else np.zeros(gid.shape, dtype=bool)
-    contributes = result.contributes.numpy()
-    values = result.input.detach().double().numpy()
-    bb, ss, ff = np.indices((b, s, f))
-    size = float(np.clip(220 / max(b, s, f), 3, 26))
-
-    def cells(sel: np.ndarray, name: str, color: str, opacity: float, symbol: str, msize: float) -> dict[str, Any]:
-        return {
-            "type": "scatter3d",
-            "x": ff[sel],
-            "y": ss[sel],
-            "z": bb[sel],
-            "customdata": values[sel],
-            "mode": "markers",
-            "name": name,
-            "opacity": opacity,
-            "marker": {"size": msize, "color": color, "symbol": symbol, "line": {"width": 0}},
-            "hovertemplate": "b=%{z} s=%{y} f=%{x}<br>x=%{customdata:.4g}<extra></extra>",
-        }
-
-    full = b * s * f <= CUBE_FULL_LIMIT
-    lit_cells = lit & contributes
-    traces = [_cube_outline(b, s, f)]
-    if full:
-        traces.append(cells(~lit & contributes, "other cells", FAINT, 0.12, "square", size))
-    if show_group:
-        traces.append(
-            cells(lit_cells, f"shares the statistic ({int(lit_cells.sum())} cells)", LIT, 0.9, "square", size)
-        )
-    pads = ~contributes & (np.ones_like(lit) if full else lit)
-    if pads.any() and not result.uses_running_stats:
-        traces.append(cells(pads, "padding (not counted)", PAD, 0.5, "x", size * 0.8))
-    one = np.zeros_like(lit)
-    one[cell] = True
-    traces.append(cells(one, f"chosen cell {tuple(cell)}", SELECTED, 1.0, "diamond", size * 1.3))
-    axis = {"showbackground": False, "tickfont": {"size": 12}, "tickmode": "linear", "tick0": 0}
-    scene = {
-        "xaxis": {**axis, "title": {"text": AXIS_TITLES["feature"]}, "range": [-0.6, f - 0.4], "dtick": max(1, f // 8)},
-        "yaxis": {
-            **axis,
-            "title": {"text": AXIS_TITLES["sequence"]},
-            "range": [-0.6, s - 0.4],
-            "dtick": max(1, s // 8),
-        },
-        "zaxis": {**axis, "title": {"text": AXIS_TITLES["batch"]}, "range": [-0.6, b - 0.4], "dtick": max(1, b // 8)},
-        "aspectmode": "cube",
-        "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 1.1}},
-    }
-    note = "" if full else f"<br><sup>{b * s * f:,} cells: only the lit group and the outline are drawn</sup>"
-    return figure(
-        traces, {"scene": scene}, (title or f"{result.norm.label}: which cells share one statistic") + note, 560
-    )
-
-
-# --- the paper-style overview (GroupNorm paper, figure 2), drawn in 2D so that it costs no WebGL ---
-
-_DEPTH = (0.45, 0.32)  # where the whole batch axis goes in the oblique projection
-_PANEL = (1.75, 1.75)  # distance between neighbouring small cubes
-
-
-def _project(
-    seq: float, feat: float, bat: float, shape: tuple[int, int, int], at: tuple[float, float]
-) -> tuple[float, float]:
-    b, s, f = shape
-    return at[0] + seq / s + _DEPTH[0] * bat / b, at[1] + feat / f + _DEPTH[1] * bat / b
-
-
-def _faces(
-    box: tuple[tuple[int, int], tuple[int, int], tuple[int, int]], shape: tuple[int, int, int], at: tuple[float, float]
-) -> list[list[tuple[float, float]]]:
-    """The three visible faces (front, top, side) of a box, as polygons in 2D."""
-    (b0, b1), (s0, s1), (f0, f1) = box
-
-    def p(s_: float, f_: float, b_: float) -> tuple[float, float]:
-        return _project(s_, f_, b_, shape, at)
-
-    front = [p(s0, f0, b0), p(s1, f0, b0), p(s1, f1, b0), p(s0, f1, b0)]
-    top = [p(s0, f1, b0), p(s1, f1, b0), p(s1, f1, b1), p(s0, f1, b1)]
-    side = [p(s1, f0, b0), p(s1, f0, b1), p(s1, f1, b1), p(s1, f1, b0)]
-    return [front, top, side]
-
-
-def _polygons(polys: list[list[tuple[float, float]]]) -> tuple[list[float | None], list[float | None]]:
-    """Closed polygons in one x/y list separated by None (fill="toself" fills each one)."""
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for poly in polys:
-        xs += [q[0] for q in poly] + [poly[0][0], None]
-        ys += [q[1] for q in poly] + [poly[0][1], None]
-    return xs, ys
-
-
-def groups_overview_figure(
-    shape: tuple[int, int, int],
-    cell: tuple[int, int, int],
-    groups: int = 1,
-    keys: Sequence[str] | None = None,
-    highlight: str | None = None,
-    cols: int = 4,
-) -> go.Figure:
-    """Small multiples, one cube per norm, with the cells sharing `cell`'s statistic shaded (as in the GN paper)."""
-    keys = list(keys or NORMS)
-    cols = min(cols, len(keys))
-    rows = -(-len(keys) // cols)
-    b, s, f = shape
-    whole = ((0, b), (0, s), (0, f))
-    cube_polys: list[list[tuple[float, float]]] = []
-    lit_polys: list[list[list[tuple[float, float]]]] = [[], [], []]
-    annotations: list[dict[str, Any]] = []
-    hover_x, hover_y, hover_text = [], [], []
-    for i, key in enumerate(keys):
-        at = (i % cols * _PANEL[0], -(i // cols) * _PANEL[1])
-        cube_polys += _faces(whole, shape, at)
-        box = lit_box(key, shape, cell, groups)
-        for face, poly in enumerate(_faces(box, shape, at)):
-            lit_polys[face].append(poly)
-        n_lit = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) * (box[2][1] - box[2][0])
-        label = NORMS[key].label
-        annotations.append(
-            {
-                "x": at[0] + 0.72,
-                "y": at[1] + 1.45,
-                "text": f"<b>▶ {label}</b>" if key == highlight else label,
-                "showarrow": False,
-                "font": {"size": 15, **({"color": SELECTED} if key == highlight else {})},
-            }
-        )
-        hover_x.append(at[0] + 0.5)
-        hover_y.append(at[1] + 0.5)
-        hover_text.append(f"{label}: {n_lit} cells share one statistic")
-    x0, y0 = 0.0, 0.0
-    for text, (x, y), angle in (
-        ("sequence →", _project(s / 2, -0.12 * f, 0, shape, (x0, y0)), 0),
-        ("feature →", _project(-0.1 * s, f / 2, 0, shape, (x0, y0)), -90),
-        ("batch →", _project(1.08 * s, 0, b / 2, shape, (x0, y0)), -35),
-    ):
-        annotations.append(
-            {
-                "x": x,
-                "y": y,
-                "text": text,
-                "showarrow": False,
-                "textangle": angle,
-                "font": {"size": 13},
-            }
-        )
-    cx, cy = _polygons(cube_polys)
-    data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "x": cx,
-            "y": cy,
-            "fill": "toself",
-            "fillcolor": "rgba(154,165,177,0.18)",
-            "mode": "lines",
-            "line": {"color": "#555", "width": 1.5},
-            "hoverinfo": "skip",
-            "showlegend": False,
-        }
-    ]
-    for polys, shade in zip(lit_polys, LIT_SHADES, strict=True):
-        lx, ly = _polygons(polys)
-        data.append(
-            {
-                "type": "scatter",
-                "x": lx,
-                "y": ly,
-                "fill": "toself",
-                "fillcolor": shade,
-                "mode": "lines",
-                "line": {"color": "#7A5200", "width": 1},
-                "hoverinfo": "skip",
-                "showlegend": False,
-            }
-        )
-    data.append(
-        {
-            "type": "scatter",
-            "x": hover_x,
-            "y": hover_y,
-            "text": hover_text,
-            "mode": "markers",
-            "marker": {"opacity": 0, "size": 40},
-            "hoverinfo": "text",
-            "showlegend": False,
-        }
-    )
-    layout = {
-        "annotations": annotations,
-        "xaxis": {"visible": False, "range": [-0.25, (cols - 1) * _PANEL[0] + 1.55]},
-        "yaxis": {"visible": False, "range": [-(rows - 1) * _PANEL[1] - 0.25, 1.5], "scaleanchor": "x"},
-        "dragmode": False,
-    }
-    title = f"Every norm at once: the cells that share cell (b, s, f) = {tuple(cell)}'s statistic"
-    return figure(data, layout, title, 250 * rows + 90)
 
 
 # --- statistics in the shape of the group index space ----------------------------------------------

@@ -118,6 +118,9 @@ h1 { font-size: 2.1rem !important; padding-top: 0.2rem !important; }
 .katex-display { overflow-x: auto; overflow-y: hidden; }
 /* sub- and superscripts: at least 18 px on a 1920 px wide projector, their natural size on smaller screens */
 .katex .mtight:not(.sizing) { font-size: max(1em, 0.94vw) !important; }
+/* the cell's labels ("s (sequence)") stay on one line above their narrow inputs, even at 21.5 px */
+:is(.st-key-cb, .st-key-cs, .st-key-cf) { min-width: 7rem; }
+:is(.st-key-cb, .st-key-cs, .st-key-cf) [data-testid="stWidgetLabel"] :is(p, div) { white-space: nowrap; overflow: visible; }
 {hidden} { display: none !important; }
 </style>
 """

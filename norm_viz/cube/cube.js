@@ -3,33 +3,28 @@
 // orientation of the paper-style small cubes). The cells that share the chosen cell's statistic are one solid
 // block, with its shadows on the floor and the back walls; the chosen cell is a solid voxel. Clicking a face of
 // the box chooses a cell, clicking a small cube chooses a norm: both redraw here at once and are then reported to
-// Python as the trigger "pick". Each norm's rule comes from the table (norm_viz/explore/cube.py), never from here.
+// Python as the trigger "pick". Each norm's rule (its tile, from table.lit_box) comes from norm_viz/cube/rule.py,
+// never from here. norm_viz/cube/static.py draws the same picture on the server (tests hold the two SVGs equal).
+// data.mode "mark" (the quiz): a click marks or unmarks a cell instead; "view": clicks choose nothing.
 
 const STATES = new Map(); // per cube id: what the browser shows (cell, norm, view, last command revision)
 const LIT = ["#F5C26B", "#E69F00", "#B57A00"]; // front, top and side faces of the lit block (theme.LIT_SHADES)
 const CHOSEN = ["#F08A4B", "#D55E00", "#A34700"]; // the chosen cell (theme.SELECTED)
 const PAD = "#CC79A7"; // padding (theme.PAD)
+const MARK = ["#56B4E9", "#0072B2", "#004C7A"]; // cells marked as an answer (theme.INPUT)
 const VIEWS = {
   right: { icon: "↗", title: "batch goes back to the right", dx: 0.62, dy: 0.42 },
   left: { icon: "↖", title: "batch goes back to the left", dx: -0.62, dy: 0.42 },
   above: { icon: "⤒", title: "seen from higher up", dx: 0.3, dy: 0.78 },
 };
 
-/** The half-open [[b0, b1], [s0, s1], [f0, f1]] box sharing `cell`'s statistic, read from a norm's rule. */
-export function litBox(rule, shape, cell, groups) {
-  const [b, s, f] = shape;
-  const [cb, cs, cf] = cell;
-  const g = rule.groups ? groups : 1;
-  const span = (reduced, n, i) => (reduced ? [0, n] : [i, i + 1]);
-  let feat;
-  if (rule.feature === "one") feat = [cf, cf + 1];
-  else if (rule.feature === "all") feat = [0, f];
-  else {
-    const w = Math.floor(f / g);
-    const k = Math.floor(cf / w);
-    feat = [k * w, (k + 1) * w];
-  }
-  return [span(rule.batch, b, cb), span(rule.sequence, s, cs), feat];
+/** The half-open [[b0, b1], [s0, s1], [f0, f1]] box sharing `cell`'s statistic: the tile of the rule's block
+ * (computed by Python from table.lit_box) that holds the cell. No norm is named here. */
+export function litBox(rule, cell) {
+  return cell.map((i, a) => {
+    const w = rule.block[a];
+    return [Math.floor(i / w) * w, (Math.floor(i / w) + 1) * w];
+  });
 }
 
 /** Cells of a box that are real tokens (padding, past a sequence's length, feeds no statistic). */
@@ -41,7 +36,7 @@ export function realCells(box, lengths) {
   return n;
 }
 
-function geometry(shape, view, width, height, mini = false) {
+export function geometry(shape, view, width, height, mini = false) {
   const [b, s, f] = shape;
   const v = VIEWS[view] || VIEWS.right;
   // axis lengths grow with the count, gently, so that a long axis reads long without squeezing the others
@@ -180,12 +175,20 @@ function pick(G, x, y, cell) {
   return null;
 }
 
-function drawCube(st, data, width, height) {
+// marked cells, far to near, so that nearer voxels cover farther ones
+function marked(G, marks) {
+  const order = marks.slice().sort((p, q) => q[0] - p[0] || p[2] - q[2] || (G.right ? p[1] - q[1] : q[1] - p[1]));
+  return order.map(([i, j, k]) => solid(G, [[i, i + 1], [j, j + 1], [k, k + 1]], MARK, "mark", "#00324F")).join("");
+}
+
+/** The cube as SVG markup (without the <svg> element) and the lit box: what render() and static.py draw. */
+export function drawCube(st, data, width, height) {
   const shape = data.shape;
   const [b, s, f] = shape;
   const rule = data.rules[st.norm];
   const G = geometry(shape, st.view, width, height);
-  const box = litBox(rule, shape, st.cell, data.groups);
+  const box = litBox(rule, st.cell);
+  const lit = data.lit !== false && st.lit !== false && rule.statistic;
   const one = [[st.cell[0], st.cell[0] + 1], [st.cell[1], st.cell[1] + 1], [st.cell[2], st.cell[2] + 1]];
   const whole = [[0, b], [0, s], [0, f]];
   const P = G.P;
@@ -197,13 +200,14 @@ function drawCube(st, data, width, height) {
   ];
   let svg = back.map((p) => `<polygon class="wall" points="${pts(p)}"/>`).join("");
   svg += `<path class="grid" d="${backGrid(G, "back")}${backGrid(G, "floor")}${backGrid(G, "far")}"/>`;
-  svg += shadows(G, box, LIT[1], 0.45);
+  if (lit) svg += shadows(G, box, LIT[1], 0.45);
   svg += shadows(G, one, CHOSEN[1], 0.8);
   const lengths = rule.masked ? data.lengths : [];
   const pads = padding(G, lengths, box);
   svg += pads.floor;
-  if (rule.statistic) svg += solid(G, box, LIT, "lit", "#7A5200") + pads.solidPads;
+  if (lit) svg += solid(G, box, LIT, "lit", "#7A5200") + pads.solidPads;
   svg += solid(G, one, CHOSEN, "chosen", "#5A2600");
+  svg += marked(G, data.marks || []);
   if (st.hover) {
     const h = st.hover;
     const row = h.face === "front" ? [[0, b], [h.cell[1], h.cell[1] + 1], [h.cell[2], h.cell[2] + 1]]
@@ -219,10 +223,10 @@ function drawCube(st, data, width, height) {
   return { svg, box, G };
 }
 
-function drawMini(data, key, cell) {
+export function drawMini(data, key, cell) {
   const [b, s, f] = data.shape;
   const G = geometry(data.shape, "right", 120, 84, true);
-  const box = litBox(data.rules[key], data.shape, cell, data.groups);
+  const box = litBox(data.rules[key], cell);
   const F = faces(G, [[0, b], [0, s], [0, f]]);
   let svg = ["front", "top", "side"].map((k) => `<polygon class="mini-face" points="${pts(F[k])}"/>`).join("");
   if (data.rules[key].statistic) svg += solid(G, box, LIT, "", "#7A5200");
@@ -235,6 +239,11 @@ const esc = (t) => String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 function summary(st, data, box) {
   const rule = data.rules[st.norm];
   const c = `(b, s, f) = (${st.cell.join(", ")})`;
+  if (data.mode === "mark") {
+    const n = (data.marks || []).length;
+    return `Question cell ${c} (dark orange). <b>${n} cell${n === 1 ? "" : "s"} marked</b> (blue): click a cell to mark or unmark it.`;
+  }
+  if (data.lit === false || st.lit === false) return `The chosen cell ${c} (dark orange).`;
   if (!rule.statistic) return `<b>${esc(rule.label)}</b>: no statistic; cell ${c} is transformed on its own.`;
   const n = (box[0][1] - box[0][0]) * (box[1][1] - box[1][0]) * (box[2][1] - box[2][0]);
   const real = rule.masked ? realCells(box, data.lengths) : n;
@@ -245,16 +254,18 @@ function summary(st, data, box) {
 
 function render(root, st, data) {
   const width = Math.max(320, root.clientWidth || 640);
-  const height = data.height;
+  const main = root.querySelector("svg.main");
+  const height = heightOf(data, width, main);
   const { svg, box } = drawCube(st, data, width, height);
   const lit = box.map((r) => r.join(",")).join(",");
   root.dataset.norm = st.norm;
   root.dataset.cell = st.cell.join(",");
-  root.dataset.lit = lit;
+  root.dataset.lit = data.lit === false || st.lit === false || !data.rules[st.norm].statistic ? "" : lit; // nothing lit
+  root.dataset.marks = JSON.stringify(st.marks || []);
+  root.dataset.height = String(height);
   root.dataset.view = st.view;
   root.dataset.renders = String((Number(root.dataset.renders) || 0) + 1);
   root.querySelector(".summary").innerHTML = summary(st, data, box);
-  const main = root.querySelector("svg.main");
   main.setAttribute("viewBox", `0 0 ${width} ${height}`);
   main.setAttribute("height", String(height));
   main.innerHTML = svg;
@@ -279,6 +290,17 @@ function render(root, st, data) {
   };
 }
 
+// the drawing's height: data.height, or (data.fit > 0) up to that fraction of the window's height, as far as the
+// window's first screen reaches below the drawing's top (on a projector the whole cube is in the first screen), and
+// never less than data.height
+function heightOf(data, width, main) {
+  if (!(data.fit > 0)) return data.height;
+  let top = main.getBoundingClientRect().top + window.scrollY;
+  for (let n = main.parentNode; n; n = n.parentNode || n.host) top += n.scrollTop || 0; // where it is on the page
+  const room = window.innerHeight - top - 12;
+  return Math.round(Math.max(data.height, Math.min(window.innerHeight * data.fit, room, width * 0.9)));
+}
+
 function build(root, data) {
   const views = Object.entries(VIEWS)
     .map(([k, v]) => `<button type="button" data-view="${k}" title="${v.title}">${v.icon}</button>`)
@@ -289,7 +311,7 @@ function build(root, data) {
   root.innerHTML = `
     <div class="head"><div class="summary" aria-live="polite"></div><div class="views" role="group" aria-label="view">${views}</div></div>
     <svg class="main" width="100%" preserveAspectRatio="xMidYMid meet" role="img" aria-label="the tensor as a cube"></svg>
-    <div class="hint">Click the front face to choose (s, f), the top to choose (b, s), the side to choose (b, f). Orange: the cells averaged together with the chosen (dark orange) cell.</div>
+    <div class="hint">${data.mode === "view" ? "Orange: the cells averaged together with the chosen (dark orange) cell." : `Click the front face to ${data.mode === "mark" ? "mark" : "choose"} (s, f), the top (b, s), the side (b, f); the third index is the dark orange cell's.${data.mode === "mark" ? "" : " Orange: the cells averaged together with the chosen (dark orange) cell."}`}</div>
     <div class="multiples" role="group" aria-label="choose a norm">${minis}</div>`;
   root.dataset.shape = data.shape.join(",");
   root.dataset.norms = Object.keys(data.rules).join(",");
@@ -301,6 +323,7 @@ function apply(st, cmd) {
   st.rev = cmd.rev;
   st.cell = cmd.cell.slice();
   st.norm = cmd.norm;
+  st.lit = cmd.lit !== false;
   return true;
 }
 
@@ -317,7 +340,7 @@ export default function (component) {
   if (!data || !data.shape) return;
   const id = data.id || "cube";
   let root = parentElement.querySelector(".nvcube");
-  const signature = data.shape.join(",") + "|" + Object.keys(data.rules).join(",");
+  const signature = data.shape.join(",") + "|" + Object.keys(data.rules).join(",") + "|" + data.mode;
   if (!root) {
     root = document.createElement("div");
     root.className = "nvcube";
@@ -333,6 +356,7 @@ export default function (component) {
     STATES.set(id, st);
   }
   apply(st, (window.__nvcubeCmd || {})[id]); // the page's cell and norm come from the command component
+  st.marks = (data.marks || []).map((c) => c.slice()); // the page's marks: what it recorded
   if (st.cell) st.cell = st.cell.map((v, i) => Math.min(Math.max(0, v), data.shape[i] - 1));
   st.hover = null;
   root.__ctx = { component, st, data };
@@ -350,7 +374,7 @@ export default function (component) {
     });
     const report = () => {
       const { component: c, st: s } = root.__ctx;
-      c.setTriggerValue("pick", { cell: s.cell.slice(), norm: s.norm });
+      c.setTriggerValue("pick", { cell: s.cell.slice(), norm: s.norm, marks: s.marks.map((m) => m.slice()) });
     };
     const main = root.querySelector("svg.main");
     root.addEventListener("click", (ev) => {
@@ -369,12 +393,21 @@ export default function (component) {
         report();
         return;
       }
-      if (ev.target.closest("svg.main")) {
-        const G = geometry(d.shape, s.view, main.viewBox.baseVal.width, d.height);
+      if (ev.target.closest("svg.main") && d.mode !== "view") {
+        const vb = main.viewBox.baseVal;
+        const G = geometry(d.shape, s.view, vb.width, vb.height);
         const [x, y] = point(main, ev);
         const hit = pick(G, x, y, s.cell);
-        if (!hit || hit.cell.join() === s.cell.join()) return;
-        s.cell = hit.cell;
+        if (!hit) return;
+        if (d.mode === "mark") { // mark or unmark the cell; the question's cell stays the dark orange one
+          const at = s.marks.findIndex((m) => m.join() === hit.cell.join());
+          if (at >= 0) s.marks.splice(at, 1);
+          else s.marks.push(hit.cell);
+          d.marks = s.marks;
+        } else {
+          if (hit.cell.join() === s.cell.join()) return;
+          s.cell = hit.cell;
+        }
         s.hover = null;
         redraw();
         report();
@@ -382,7 +415,9 @@ export default function (component) {
     });
     main.addEventListener("pointermove", (ev) => {
       const { st: s, data: d } = root.__ctx;
-      const G = geometry(d.shape, s.view, main.viewBox.baseVal.width, d.height);
+      if (d.mode === "view") return;
+      const vb = main.viewBox.baseVal;
+      const G = geometry(d.shape, s.view, vb.width, vb.height);
       const hit = pick(G, ...point(main, ev), s.cell);
       const before = s.hover ? s.hover.face + s.hover.cell.join() : "";
       const now = hit ? hit.face + hit.cell.join() : "";
@@ -396,6 +431,7 @@ export default function (component) {
       root.__ctx.st.hover = null;
       redraw();
     });
+    window.addEventListener("resize", () => { if (root.__ctx.data.fit > 0) redraw(); });
     if (typeof ResizeObserver !== "undefined") {
       let lastWidth = 0;
       new ResizeObserver(() => {
