@@ -70,7 +70,8 @@ can_png = importlib.util.find_spec("kaleido") is not None and bool(shutil.which(
 if can_png:
     st.download_button(
         "⬇ This figure as PNG (1600 px wide)",
-        lambda: png.render_png(fig, *png.png_size(fig)),  # one shared renderer, one export at a time
+        # one shared renderer; every click (or resent request) counts against this tab's exports per minute
+        ui.limited("export", lambda: png.render_png(fig, *png.png_size(fig))),
         f"{name}_{which}.png",
         "image/png",
         key="_ex_png",

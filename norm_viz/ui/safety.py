@@ -22,10 +22,30 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 LOG = logging.getLogger("norm_viz")
 
+
+class Notice(Exception):
+    """An expected refusal (the server is busy, a limit was reached) whose message is shown as a notice."""
+
+
 UNEXPECTED = "Something went wrong while drawing"
 """How the message for an unexpected error starts (tests look for it: a caught bug must still fail them)."""
 
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
+_MARKUP = re.compile(r"([\\`\[\]<>$@])|(?<=:)(?=//)|(?i:(?<=www)(?=\.))")
+
+
+def escape(text: object, limit: int = 400) -> str:
+    """`text` (shortened to `limit` characters, on one line) as Markdown that renders no link, image, HTML tag,
+    $LaTeX$, code span or :colour[...] directive: those characters (`\\ ` [ ] < > $ @`) are backslash-escaped, as
+    CommonMark allows for any punctuation, and so are the starts of bare addresses (`http:\\//`, `www\\.`) that
+    GitHub-flavoured Markdown would turn into links. Other characters stay as they are, so the app's own words read
+    (and match) unchanged. For messages that mix the app's words with text a visitor controls (an exception's
+    message, a reason naming a cell); `literal` shows a visitor's text as code instead.
+    """
+    s = _BREAKS.sub(" ", str(text))
+    if len(s) > limit:
+        s = s[: max(1, limit - 1)] + "…"
+    return _MARKUP.sub(lambda m: "\\" + (m.group(1) or ""), s)
 
 
 def literal(text: object, limit: int = 80) -> str:
@@ -67,9 +87,13 @@ def friendly_errors(where: str = "this page") -> Iterator[None]:
         yield
     except ScriptControlException:  # st.rerun, st.stop, st.switch_page: Streamlit's own control flow
         raise
+    except Notice as e:  # the server is busy or a limit was reached: say so, nothing is wrong with the page
+        LOG.info("%s: %s", where, e)
+        st.warning(f"Not now: {escape(e)}.", icon=":material/hourglass_disabled:")
     except ValueError as e:  # the package's own refusals say what is wrong and what would be valid
         LOG.warning("%s refused its input: %s", where, e)
-        st.error(f"{where[:1].upper()}{where[1:]} cannot show these values: {e}", icon=":material/error:")
+        # escaped: a refusal may quote what the visitor typed (a URL value, a sentence, a cell of a file)
+        st.error(f"{where[:1].upper()}{where[1:]} cannot show these values: {escape(e)}", icon=":material/error:")
     except Exception as e:  # the one place where every unexpected error ends up
         LOG.exception("unexpected error on %s", where)
         st.error(
