@@ -31,21 +31,24 @@ UNEXPECTED = "Something went wrong while drawing"
 """How the message for an unexpected error starts (tests look for it: a caught bug must still fail them)."""
 
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
-_MARKUP = re.compile(r"([\\`\[\]<>$@])|(?<=:)(?=//)|(?i:(?<=www)(?=\.))")
+_MARKUP = re.compile(r"([\\$<])|(?<=\])(?=\()")
+_BARE = re.compile(r"(?<=:)(?=//)|(?i:(?<=www)(?=\.))|(?<=@)")
+JOINER = "\u2060"
+"""WORD JOINER: invisible, and it breaks the bare-address patterns that GitHub-flavoured Markdown turns into links."""
 
 
 def escape(text: object, limit: int = 400) -> str:
-    """`text` (shortened to `limit` characters, on one line) as Markdown that renders no link, image, HTML tag,
-    $LaTeX$, code span or :colour[...] directive: those characters (`\\ ` [ ] < > $ @`) are backslash-escaped, as
-    CommonMark allows for any punctuation, and so are the starts of bare addresses (`http:\\//`, `www\\.`) that
-    GitHub-flavoured Markdown would turn into links. Other characters stay as they are, so the app's own words read
-    (and match) unchanged. For messages that mix the app's words with text a visitor controls (an exception's
-    message, a reason naming a cell); `literal` shows a visitor's text as code instead.
+    """`text` (shortened to `limit` characters, on one line) as Markdown that renders no link, image or $LaTeX$:
+    a backslash goes before `\\`, `$`, `<` and the `(` of every `](` (so no inline link, image, HTML tag or
+    <autolink> can form), and an invisible word joiner goes into every `://`, `www.` and after every `@` (remark-gfm
+    turns bare addresses into links after parsing, so a backslash cannot stop those). Everything else stays as it
+    is, so the app's own words read, and match, unchanged. For messages that mix the app's words with text a
+    visitor controls (an exception's message, a reason naming a cell); `literal` shows a visitor's text as code.
     """
     s = _BREAKS.sub(" ", str(text))
     if len(s) > limit:
         s = s[: max(1, limit - 1)] + "…"
-    return _MARKUP.sub(lambda m: "\\" + (m.group(1) or ""), s)
+    return _BARE.sub(JOINER, _MARKUP.sub(lambda m: "\\" + (m.group(1) or ""), s))
 
 
 def literal(text: object, limit: int = 80) -> str:
