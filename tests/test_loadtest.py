@@ -366,3 +366,27 @@ def test_the_png_download_resent_without_a_rerun_is_rate_limited(live_app):
     assert out.get("drawn", 0) == POOLS["export"].per_minute, out
     assert out.get("refused", 0) == 8 - POOLS["export"].per_minute, out
     assert out["other_visitor"] == "ok", out  # another tab still gets its export
+
+
+def test_two_heavy_links_at_once_run_one_after_the_other_with_a_message(live_app):
+    """Issue 18 §3: two tabs open the heaviest allowed placement link (distinct seeds) at the same moment: both get
+    their page, one of them after waiting in line with the "busy, your turn in ~N s" notice."""
+    page, query = L.heavy_links(1)[0]
+
+    async def one(seed: int):
+        s = L.Session(live_app, page, seed)
+        s.query_string = query.replace("pl_seed=", f"pl_seed={seed}")
+        await s.connect()
+        return s
+
+    async def go():
+        a, b = await asyncio.gather(one(11), one(12))
+        await asyncio.gather(a.run(), b.run())
+        seen = [b"your turn in ~" in b"".join(s.last_run.raw) for s in (a, b)]
+        for s in (a, b):
+            await s.close()
+        return seen, [s.stats.errors for s in (a, b)]
+
+    seen, errors = L.run_sync(go())
+    assert errors == [[], []]
+    assert sorted(seen) == [False, True], seen
