@@ -23,6 +23,7 @@ import http.cookiejar
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -682,6 +683,7 @@ class Report:
     rss_per_session_mb: float | None
     replicas: dict[str, int]
     client_cpu_percent: float = 0.0  # this load test's own CPU: on the server's machine it competes with the server
+    heavy: dict[str, int] = field(default_factory=dict)  # --heavy-tabs: what the heavy visitor's tabs got
 
     def summary(self) -> dict[str, Any]:
         ms = [v * 1000 for v in self.latencies]
@@ -706,6 +708,8 @@ class Report:
             "rss_per_session_mb": None if self.rss_per_session_mb is None else round(self.rss_per_session_mb, 2),
             "replicas": self.replicas,
             "client_cpu_percent": round(self.client_cpu_percent, 1),
+            "heavy_visitor": self.heavy,
+            "load_average": os.getloadavg(),
         }
 
 
@@ -721,8 +725,10 @@ async def run_load(
     ramp: float = 5.0,
     timeout: float = 60.0,
     on_session: Callable[[Session], None] | None = None,
+    heavy_tabs: int = 0,
 ) -> Report:
-    """Run `sessions` users for `duration` seconds (after each has loaded the page); returns the report."""
+    """Run `sessions` users for `duration` seconds (after each has loaded the page); returns the report.
+    `heavy_tabs`: meanwhile one visitor loops the heaviest allowed links in that many tabs (heavy_visitor)."""
     rng = random.Random(seed)
     base_seed = 1_000_000_007 + 100_003 * rng.randrange(1000)  # 10 digits: never a number the app shows by itself
     users = [Session(url, page, base_seed + 7919 * i, timeout) for i in range(sessions)]
@@ -785,7 +791,11 @@ async def run_load(
     client0 = time.process_time()
     t_start = time.monotonic()
     stop_at = t_start + duration
+    hv_stop = asyncio.Event()
+    hv = asyncio.create_task(heavy_visitor(url, heavy_tabs, hv_stop, timeout)) if heavy_tabs else None
     await asyncio.gather(*tasks)
+    hv_stop.set()
+    heavy = await hv if hv is not None else {}
     elapsed = time.monotonic() - t_start
     client_cpu = time.process_time() - client0
     cpu2, rss2 = proc_sample(pids) if pids else (0.0, 0.0)
@@ -812,6 +822,7 @@ async def run_load(
         rss_per_session_mb=(rss1 - rss0) / (sessions - 1) if pids and sessions > 1 else None,
         replicas=replicas,
         client_cpu_percent=100 * client_cpu / elapsed if elapsed > 0 else 0.0,
+        heavy=heavy,
     )
 
 
@@ -892,6 +903,323 @@ async def stop_check(url: str, pids: Sequence[int], seed: int = 0, timeout: floa
     return check
 
 
+# ---------------------------------------------------------------- attacks (issue 18): each one a repeatable measurement
+
+
+def clear_cache_message() -> bytes:
+    """The BackMsg of Streamlit's "Clear cache" menu item (any websocket can send it)."""
+    msg = BackMsg()
+    msg.clear_cache = True
+    return msg.SerializeToString()
+
+
+def deferred_file_message(request_id: str, session_id: str, file_id: str) -> bytes:
+    """The BackMsg a download button with deferred data sends when clicked: the server calls the page's callable."""
+    msg = BackMsg()
+    op = msg.backend_operation_request
+    op.request_id, op.session_id = request_id, session_id
+    op.deferred_file.file_id = file_id
+    return msg.SerializeToString()
+
+
+def metrics(url: str, family: str = "cache_memory_bytes", timeout: float = 30.0) -> dict[tuple[str, ...], float]:
+    """One metric family of Streamlit's /_stcore/metrics, keyed by its labels' values in order. cache_memory_bytes:
+    (cache type, cache name) -> bytes held (st.cache_data functions, "UploadedFileManager", media files); the server
+    computes that family at most every 5 s and answers from its last snapshot in between. cache_lookups_total:
+    (cache name, cache type, "hit" / "miss") -> count, current."""
+    with urllib.request.urlopen(url.rstrip("/") + "/_stcore/metrics", timeout=timeout) as r:
+        text = r.read().decode()
+    out: dict[tuple[str, ...], float] = {}
+    for line in text.splitlines():
+        if not line.startswith(family + "{"):
+            continue
+        labels, _, value = line.rpartition(" ")
+        out[tuple(re.findall(r'="([^"]*)"', labels))] = float(value)
+    return out
+
+
+def uploads_held(url: str, until: Callable[[float | None], bool], timeout: float = 30.0) -> float | None:
+    """The uploaded bytes the server holds (None: no file at all), polled until `until(bytes)` holds or `timeout`
+    (the server refreshes the figure every 5 s)."""
+    end = time.monotonic() + timeout
+    while True:
+        held = metrics(url).get(("UploadedFileManager", ""))
+        if until(held) or time.monotonic() > end:
+            return held
+        time.sleep(0.5)  # the next look at the server's snapshot
+
+
+def health_ms(url: str, timeout: float = 30.0) -> float:
+    """Milliseconds the health check took to answer (what a load balancer's probe sees)."""
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url.rstrip("/") + "/_stcore/health", timeout=timeout) as r:
+        r.read()
+    return (time.perf_counter() - t0) * 1e3
+
+
+class Sampler:
+    """Samples the server's RSS (process tree) and its health-check latency in a thread, until stopped."""
+
+    def __init__(self, url: str, pids: Sequence[int], step: float = 0.1) -> None:
+        import threading
+
+        self.url, self.pids, self.step = url, pids, step
+        self.rss: list[float] = []
+        self.health: list[float] = []
+        self._done = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._rss, daemon=True),
+            threading.Thread(target=self._hc, daemon=True),
+        ]
+
+    def _rss(self) -> None:
+        while not self._done.wait(self.step):
+            if self.pids:
+                self.rss.append(proc_sample(self.pids)[1])
+
+    def _hc(self) -> None:
+        while not self._done.wait(0.25):
+            try:
+                self.health.append(health_ms(self.url))
+            except OSError:
+                self.health.append(float("inf"))
+
+    def __enter__(self) -> Sampler:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        for t in self._threads:
+            t.join()
+
+
+async def upload_flood(
+    url: str, pids: Sequence[int], files: int = 700, size: int = 2_000_000, timeout: float = 120.0
+) -> dict[str, Any]:
+    """One tab asks for `files` upload URLs and sends `size` bytes to each (issue 18 §1), six at a time as a
+    browser does; then reruns, then closes. The server's RSS (process tree) and the uploaded bytes it holds
+    (/_stcore/metrics) before, after the flood, after the rerun and after the close (waiting up to 30 s for the
+    release)."""
+    s = Session(url, "explorer", 0, timeout)
+    s.query_string = "src=upload"
+    await s.load()
+    await asyncio.sleep(1.0)
+    rss0 = proc_sample(pids)[1] if pids else 0.0
+    request_id = uuid.uuid4().hex
+    await s.ws.send(file_urls_message(request_id, s.session_id, [f"f{i}.csv" for i in range(files)]))
+    deadline = time.monotonic() + timeout
+    while True:
+        msg, _ = await s._recv(deadline)
+        if msg.WhichOneof("type") == "file_urls_response" and msg.file_urls_response.response_id == request_id:
+            urls = [u.upload_url for u in msg.file_urls_response.file_urls]
+            break
+    body = b"1\n" * (size // 2)
+    statuses: dict[int, int] = {}
+    peak = rss0
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        for i, status in enumerate(pool.map(lambda u: s._put_file(u, "f.csv", body), urls)):
+            statuses[status] = statuses.get(status, 0) + 1
+            if pids and i % 20 == 0:
+                peak = max(peak, proc_sample(pids)[1])
+    flood_s = time.monotonic() - t0
+    held = await asyncio.to_thread(uploads_held, url, lambda b: b is not None)  # a snapshot taken after the flood
+    rss_flood = proc_sample(pids)[1] if pids else 0.0
+    await s.run()
+    rss_rerun = proc_sample(pids)[1] if pids else 0.0
+    await s.close()
+    t_close = time.monotonic()
+    held_close = await asyncio.to_thread(uploads_held, url, lambda b: b is None)
+    release_s = time.monotonic() - t_close
+    rss_close = proc_sample(pids)[1] if pids else 0.0
+    return {
+        "files": files,
+        "bytes_each": len(body),
+        "statuses": statuses,
+        "flood_s": round(flood_s, 1),
+        "rss_before_mb": round(rss0, 1),
+        "rss_peak_mb": round(max(peak, rss_flood), 1),
+        "rss_after_flood_mb": round(rss_flood, 1),
+        "rss_after_rerun_mb": round(rss_rerun, 1),
+        "rss_after_close_mb": round(rss_close, 1),
+        "release_s": round(release_s, 1),
+        "uploaded_bytes_held_after_flood": held or 0.0,
+        "uploaded_bytes_held_after_close": held_close or 0.0,
+    }
+
+
+EXPORT_QUERY = "src=preset&preset=d2l&norm=layernorm&ex_fig=stats"
+
+
+def _deferred_id(run: RunView, label: str) -> str:
+    for data in run.raw:
+        msg = ForwardMsg()
+        msg.ParseFromString(data)
+        if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            el = msg.delta.new_element
+            if el.WhichOneof("type") == "download_button" and label in el.download_button.label:
+                return str(el.download_button.deferred_file_id)
+    raise SessionError(f"no download button {label!r} with deferred data on the page")
+
+
+async def export_resend(url: str, pids: Sequence[int], n: int = 96, timeout: float = 300.0) -> dict[str, Any]:
+    """One tab loads the export page once, then sends the PNG button's download request `n` times over its websocket
+    without a rerun, one after the other (issue 18 §5); then another visitor asks for one export. Counted: exports
+    drawn and refused, server CPU-s, peak RSS of the process tree, and whether the other visitor got theirs."""
+    s = Session(url, "export", 0, timeout)
+    s.query_string = EXPORT_QUERY
+    await s.load()
+    file_id = _deferred_id(s.last_run, "PNG")
+    cpu0, rss0 = proc_sample(pids) if pids else (0.0, 0.0)
+
+    async def ask(sess: Session, fid: str) -> str:
+        rid = uuid.uuid4().hex
+        await sess.ws.send(deferred_file_message(rid, sess.session_id, fid))
+        deadline = time.monotonic() + timeout
+        while True:
+            msg, _ = await sess._recv(deadline)
+            if (
+                msg.WhichOneof("type") == "backend_operation_response"
+                and msg.backend_operation_response.request_id == rid
+            ):
+                r = msg.backend_operation_response
+                return "ok" if r.deferred_file.url else f"refused: {r.error_msg}"
+
+    answers: dict[str, int] = {}
+    t0 = time.monotonic()
+    with Sampler(url, pids) as smp:
+        for _ in range(n):
+            a = await ask(s, file_id)
+            key = "drawn" if a == "ok" else "refused"
+            answers[key] = answers.get(key, 0) + 1
+        other = Session(url, "export", 1, timeout)
+        other.query_string = EXPORT_QUERY
+        await other.load()
+        other_answer = await ask(other, _deferred_id(other.last_run, "PNG"))
+    wall = time.monotonic() - t0
+    cpu1 = proc_sample(pids)[0] if pids else 0.0
+    await s.close()
+    await other.close()
+    return {
+        "requests": n,
+        **answers,
+        "wall_s": round(wall, 1),
+        "server_cpu_s": round(cpu1 - cpu0, 1),
+        "rss_before_mb": round(rss0, 1),
+        "rss_peak_mb": round(max(smp.rss, default=rss0), 1),
+        "other_visitor": other_answer,
+    }
+
+
+def heavy_links(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """`n` of the heaviest links the budgets allow (placement, fluctuation, causal Jacobian in turn), each with its
+    own seed so that no cache answers it."""
+    from norm_viz.worstcase import edges
+
+    e = edges()
+    base = [("placement", q, "pl_seed") for q in e["placement"]] + [
+        ("fluctuation", q, "fl_seed") for q in e["fluctuation"]
+    ]
+    base += [("causal", q, "seed") for q in e["causal"]]
+    out = []
+    for i in range(n):
+        page, q, key = base[i % len(base)]
+        out.append((page, urllib.parse.urlencode({**q, key: str(1_000_003 + 7919 * (i + 1000 * seed))})))
+    return out
+
+
+async def _open(url: str, page: str, query: str, timeout: float) -> tuple[float, str]:
+    """Open a page as a new tab and wait for its run; (seconds, "shown" / "refused" / "error: …")."""
+    s = Session(url, page, 0, timeout)
+    s.query_string = query
+    t0 = time.monotonic()
+    try:
+        await s.load()
+        shown = b"Not now" in b"".join(s.last_run.raw)
+        outcome = "refused" if shown else "shown"
+    except Exception as e:
+        outcome = f"error: {type(e).__name__}: {str(e)[:80]}"
+    finally:
+        with contextlib.suppress(Exception):
+            await s.close()
+    return time.monotonic() - t0, outcome
+
+
+async def concurrent_heavy(url: str, pids: Sequence[int], sessions: int = 50, timeout: float = 600.0) -> dict[str, Any]:
+    """`sessions` tabs open the heaviest allowed links at the same moment, each with its own seed (issue 18 §3):
+    the time until all have their page, the peak RSS of the server's process tree, the health check's latency."""
+    links = heavy_links(sessions)
+    rss0 = proc_sample(pids)[1] if pids else 0.0
+    t0 = time.monotonic()
+    with Sampler(url, pids) as smp:
+        results = await asyncio.gather(*(_open(url, page, q, timeout) for page, q in links))
+    outcomes: dict[str, int] = {}
+    for _, o in results:
+        outcomes[o if not o.startswith("error") else "error"] = (
+            outcomes.get(o if not o.startswith("error") else "error", 0) + 1
+        )
+    return {
+        "sessions": sessions,
+        "outcomes": outcomes,
+        "errors": sorted({o for _, o in results if o.startswith("error")})[:5],
+        "all_done_s": round(time.monotonic() - t0, 1),
+        "page_s_median": round(statistics.median(t for t, _ in results), 1),
+        "rss_before_mb": round(rss0, 1),
+        "rss_peak_mb": round(max(smp.rss, default=rss0), 1),
+        "health_ms_median": round(statistics.median(smp.health), 1) if smp.health else None,
+        "health_ms_max": round(max(smp.health), 1) if smp.health else None,
+        "load_average": os.getloadavg(),
+    }
+
+
+async def heavy_visitor(url: str, tabs: int, stop: asyncio.Event, timeout: float = 600.0) -> dict[str, int]:
+    """One visitor looping heavy links in `tabs` tabs until `stop`: each tab opens the next link as soon as the last
+    one has its page. Returns the outcomes."""
+    outcomes: dict[str, int] = {}
+    links = heavy_links(400, seed=7)
+
+    async def tab(k: int) -> None:
+        i = k
+        while not stop.is_set():
+            page, q = links[i % len(links)]
+            _, o = await _open(url, page, q, timeout)
+            key = o if not o.startswith("error") else "error"
+            outcomes[key] = outcomes.get(key, 0) + 1
+            i += tabs
+
+    await asyncio.gather(*(tab(k) for k in range(tabs)))
+    return outcomes
+
+
+async def largest_messages(url: str, timeout: float = 300.0) -> list[tuple[int, str]]:
+    """The largest websocket message (bytes) the server sends for each page at its worst links (worstcase.WORST and
+    the budgets' edges), largest first; what .streamlit/config.toml's server.maxMessageSize must exceed."""
+    from norm_viz.worstcase import WORST, edges
+
+    links = {page: list(qs) for page, qs in WORST.items()}
+    for page, qs in edges().items():
+        links.setdefault(page, []).extend(qs)
+    for page in ("start", "real-model", "train-lm", "train-cnn"):
+        links.setdefault(page, []).append({})
+    links["explorer"].append({"src": "edit", "B": "16", "S": "32", "F": "64"})
+    out = []
+    for page, qs in links.items():
+        for q in qs:
+            s = Session(url, page, 0, timeout)
+            s.query_string = urllib.parse.urlencode(q)
+            try:
+                await s.load()
+                out.append((max(len(d) for d in s.last_run.raw), f"/{page}?{s.query_string[:70]}"))
+            except Exception as e:
+                out.append((-1, f"/{page}: {type(e).__name__}: {str(e)[:60]}"))
+            finally:
+                with contextlib.suppress(Exception):
+                    await s.close()
+    return sorted(out, reverse=True)
+
+
 def _pair(text: str) -> tuple[float, float]:
     lo, _, hi = text.partition(",")
     a, b = float(lo), float(hi or lo)
@@ -935,11 +1263,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="instead of a load: does a closed tab stop its work? (a heavy run to its end vs. one closed at its start)",
     )
+    ap.add_argument("--heavy-tabs", type=int, default=0, help="meanwhile one visitor loops heavy links in N tabs")
+    attack = ap.add_mutually_exclusive_group()
+    attack.add_argument("--upload-flood", type=int, metavar="N", help="one tab sends 2 MB to each of N upload URLs")
+    attack.add_argument(
+        "--export-resend", type=int, metavar="N", help="one tab resends the PNG download request N times"
+    )
+    attack.add_argument("--concurrent-heavy", type=int, metavar="N", help="N tabs open the heaviest links at once")
+    attack.add_argument(
+        "--largest-message", action="store_true", help="the largest websocket message of every page at its worst links"
+    )
     a = ap.parse_args(argv)
     pids = [int(p) for p in a.pid.split(",") if p.strip()]
     if not pids:
         port = urllib.parse.urlparse(a.url).port or 80
         pids = pids_on_port(port)
+    if a.upload_flood or a.export_resend or a.concurrent_heavy:
+        if a.upload_flood:
+            out = run_sync(upload_flood(a.url, pids, a.upload_flood, timeout=max(a.timeout, 120)))
+        elif a.export_resend:
+            out = run_sync(export_resend(a.url, pids, a.export_resend, timeout=max(a.timeout, 300)))
+        else:
+            out = run_sync(concurrent_heavy(a.url, pids, a.concurrent_heavy, timeout=max(a.timeout, 600)))
+        print(json.dumps(out) if a.json else "\n".join(f"  {k}: {v}" for k, v in out.items()))
+        return 0
+    if a.largest_message:
+        for size, what in run_sync(largest_messages(a.url, max(a.timeout, 300))):
+            print(f"{size:>10,} B  {what}")
+        return 0
     if a.stop_check:
         c = run_sync(stop_check(a.url, pids, a.seed, a.timeout))
         if a.json:
@@ -953,7 +1304,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f" {c.to_idle_s:.2f} s after it"
             )
         return 0
-    rep = run_sync(run_load(a.url, a.sessions, a.think, a.duration, a.page, a.action, pids, a.seed, a.ramp, a.timeout))
+    rep = run_sync(
+        run_load(
+            a.url,
+            a.sessions,
+            a.think,
+            a.duration,
+            a.page,
+            a.action,
+            pids,
+            a.seed,
+            a.ramp,
+            a.timeout,
+            None,
+            a.heavy_tabs,
+        )
+    )
     s = rep.summary()
     if a.json:
         print(json.dumps(s))
@@ -976,6 +1342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("  server CPU/RSS: no PID given and none found listening on the URL's port on this machine")
         if rep.replicas:
             print(f"  sessions per replica (at the end): {rep.replicas}")
+        if rep.heavy:
+            print(f"  the heavy visitor's {a.heavy_tabs} tabs got: {rep.heavy}")
+        print(f"  load average (1, 5, 15 min): {s['load_average']}")
         for e in sorted(set(rep.errors))[:10]:
             print(f"  error: {e}")
         for e in sorted(set(rep.leaks))[:10]:

@@ -18,7 +18,8 @@ PARAMS = (
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
 def view_of(x: torch.Tensor, cfg: CausalConfig) -> CausalView:
-    return causal_view(x, cfg, ui.checkpoint)  # stops between passes when the viewer leaves
+    with ui.heavy("compute"):  # one heavy run at a time per server (norm_viz/ui/admission.py)
+        return causal_view(x, cfg, ui.checkpoint)  # stops between passes when the viewer leaves
 
 
 st.title("Causal leakage: can a later token change an earlier one?")

@@ -58,9 +58,15 @@ if which in ("cube", "overview"):  # the shared cube; its PNG and SVG are drawn 
 
     p1, p2 = st.columns(2)
     p1.download_button(
-        "⬇ This figure as PNG", lambda: static.svg_to_png(svg_of()), f"{name}_{which}.png", "image/png", key="_ex_png"
+        "⬇ This figure as PNG",
+        ui.limited("export", lambda: static.svg_to_png(svg_of())),
+        f"{name}_{which}.png",
+        "image/png",
+        key="_ex_png",
     )
-    p2.download_button("⬇ This figure as SVG", svg_of, f"{name}_{which}.svg", "image/svg+xml", key="_ex_svg")
+    p2.download_button(
+        "⬇ This figure as SVG", ui.limited("export", svg_of), f"{name}_{which}.svg", "image/svg+xml", key="_ex_svg"
+    )
     st.caption("The files are the cube above, drawn on the server the same way (the PNG at twice the size).")
 else:
     fig = {
@@ -75,7 +81,8 @@ else:
     if can_png:
         st.download_button(
             "⬇ This figure as PNG (1600 px wide)",
-            lambda: png.render_png(fig, *png.png_size(fig)),  # one shared renderer, one export at a time
+            # one shared renderer; every click (or resent request) counts against this tab's exports per minute
+            ui.limited("export", lambda: png.render_png(fig, *png.png_size(fig))),
             f"{name}_{which}.png",
             "image/png",
             key="_ex_png",

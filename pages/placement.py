@@ -21,7 +21,8 @@ PARAMS = (
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
 def view_of(x: torch.Tensor, cfg: PlacementConfig) -> PlacementView:
-    return placement_view(x, cfg, ui.checkpoint)
+    with ui.heavy("compute"):  # one heavy run at a time per server (norm_viz/ui/admission.py)
+        return placement_view(x, cfg, ui.checkpoint)
 
 
 st.title("Pre-norm or post-norm: where does the LayerNorm go?")

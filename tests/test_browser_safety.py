@@ -94,3 +94,85 @@ def test_png_export_is_drawn_by_the_shared_renderer(browser, live_app):
             assert dl.value.suggested_filename.endswith("_stats.png")
     finally:
         ctx.close()
+
+
+FOREIGN = """host => [...document.querySelectorAll('a[href], img[src], image, iframe[src], link[href], script[src]')]
+    .map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('xlink:href') || '')
+    .filter(u => u.includes(host))"""
+"""The links, images, frames and scripts of the page that point at `host`."""
+
+HOSTILE = (
+    f"![i](http://{EVIL}/i.png)[log in again](http://{EVIL}/l)<img src=http://{EVIL}/h.png>"
+    f"$$\\href{{http://{EVIL}}}{{x}}$$ www.{EVIL}/w"
+)
+
+
+def _hostile_context(browser):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    asked: list[str] = []
+    ctx.on("request", lambda r: asked.append(r.url))
+    ctx.route(
+        lambda url: urlparse(url).hostname == EVIL or (urlparse(url).hostname or "").endswith(EVIL), lambda r: r.abort()
+    )
+    return ctx, asked
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [("explorer", "lengths"), ("fluctuation", "fl_sizes"), ("padding", "pad_lengths"), ("explorer", "rl_text")],
+)
+def test_hostile_free_text_in_the_url_renders_no_foreign_element(browser, live_app, path, key):
+    """Issue 18 §6: hostile text where a page accepts free text (number lists, sentences): nothing on the page links
+    to or loads from the hostile host, and nothing was requested from it."""
+    ctx, asked = _hostile_context(browser)
+    page = ctx.new_page()
+    extra = "&src=real" if key == "rl_text" else "&norm=masked_batchnorm" if key == "lengths" else ""
+    try:
+        page.goto(f"{live_app}/{path}?{key}={quote(HOSTILE, safe='')}{extra}")
+        wait_for_app(page)
+        assert page.evaluate(FOREIGN, EVIL) == []
+        assert not [u for u in asked if EVIL in (urlparse(u).hostname or "")]
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        ctx.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("what", ["cell", "dtype", "name"])
+def test_a_hostile_upload_renders_no_foreign_element(browser, live_app, tmp_path, what):
+    """A CSV cell, a .npy dtype field name and a file name with a Markdown image and link, uploaded through the
+    sidebar's uploader: the error names them as text (escaped, or as code), and nothing links to the hostile host."""
+    import io
+
+    import numpy as np
+
+    if what == "cell":
+        f = tmp_path / "cells.csv"
+        f.write_text(f"1,2\n3,[x](http://{EVIL}/l)\n")
+    elif what == "dtype":
+        f = tmp_path / "d.npy"
+        np.save(f, np.zeros(2, dtype=[(f"![i](http://{EVIL}/i.png)", "<f8"), ("b", "<f8")]))
+    else:
+        f = tmp_path / "x.csv"
+        f.write_text("1,2\n3,x\n")
+    ctx, asked = _hostile_context(browser)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_app}/explorer?src=upload")
+        wait_for_app(page)
+        files = (
+            {"name": f"![i](http://{EVIL}/i.png).csv", "mimeType": "text/csv", "buffer": f.read_bytes()}
+            if what == "name"
+            else str(f)
+        )
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(files)
+        page.get_by_text("Could not use").wait_for(timeout=120_000)
+        wait_for_app(page)
+        text = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert EVIL in text  # the visitor's text is shown, as text
+        assert page.evaluate(FOREIGN, EVIL) == []
+        assert not [u for u in asked if EVIL in (urlparse(u).hostname or "")]
+        del io
+    finally:
+        ctx.close()

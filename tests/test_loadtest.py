@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import urllib.parse
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from norm_viz import loadtest as L
 
@@ -288,3 +291,102 @@ def test_a_closed_tab_stops_its_work(live_app):
     c = L.run_sync(L.stop_check(live_app, pids, seed=5))
     assert c.left_at_close_cpu_s > 0.2, c  # enough work was left to tell stopping from finishing
     assert c.after_close_cpu_s < 0.5 * c.left_at_close_cpu_s, c
+
+
+# ---------------------------------------------------------------- issue 18: what one browser must not do to the others
+
+
+def test_a_browsers_clear_cache_leaves_the_shared_caches(live_app):
+    """Streamlit's `clear_cache` message (its menu's "Clear cache", or any websocket) would empty every cache of the
+    process for every user; the app refuses it (norm_viz/ui/process.py). Seen through /_stcore/metrics: after the
+    message, the same page's rerun finds its tensor in the cache (a hit, not a miss)."""
+
+    def lookups(result):
+        return L.metrics(live_app, "cache_lookups_total").get(
+            ("norm_viz.ui.tensor.generated_tensor", "st_cache_data", result), 0
+        )
+
+    async def go():
+        s = L.Session(live_app, "explorer", seed=1_234_567_895)
+        s.query_string = "seed=1234567895&B=3&S=5&F=7"  # a tensor no other test asks for
+        await s.load()
+        hits, misses = lookups("hit"), lookups("miss")
+        await s.ws.send(L.clear_cache_message())
+        await s.run()  # handled after the message (a session's messages are handled in order)
+        await s.close()
+        return lookups("hit") - hits, lookups("miss") - misses
+
+    new_hits, new_misses = L.run_sync(go())
+    assert new_hits >= 1 and new_misses == 0, (new_hits, new_misses)
+
+
+def test_a_message_over_the_size_limit_closes_its_connection(live_app):
+    """server.maxMessageSize (4 MB): a 5 MB message from a browser is refused (websocket close 1009, message too
+    big) instead of being held; a 1 MB one, larger than any the app's pages send, is still read."""
+    import websockets
+
+    async def go():
+        s = L.Session(live_app, "explorer", seed=1_234_567_896)
+        await s.load()
+        big = WidgetState(id="$$ID-0-big")
+        big.string_value = "x" * 1_000_000
+        await s.run(triggers=[big])  # within the limit: a rerun as usual
+        big.string_value = "x" * 5_000_000
+        try:
+            await s.ws.send(L.rerun_message(s.page, s.query_string, [big], s.page_script_hash))
+            while True:
+                await asyncio.wait_for(s.ws.recv(), 60)
+        except websockets.ConnectionClosed as e:
+            return e.rcvd.code if e.rcvd else None
+        finally:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await s.close()
+
+    assert L.run_sync(go()) == 1009
+
+
+def test_an_upload_flood_keeps_one_file_per_tab_and_none_after_it_closes(live_app):
+    """One tab sends a file to each of 30 upload URLs: the server keeps only the newest (a new upload replaces the
+    old), and none once the tab has closed (not 120 s later). Streamlit alone kept all 30."""
+    pids = L.pids_on_port(urllib.parse.urlparse(live_app).port)
+    out = L.run_sync(L.upload_flood(live_app, pids, files=30, size=200_000))
+    assert out["statuses"] == {204: 30}, out  # every upload was accepted: the limit is on what is kept
+    assert out["uploaded_bytes_held_after_flood"] == 200_000, out  # the newest file only
+    assert out["uploaded_bytes_held_after_close"] == 0, out
+
+
+def test_the_png_download_resent_without_a_rerun_is_rate_limited(live_app):
+    """The export page's PNG button, its download request resent 8 times over the websocket without a rerun: the
+    tab's exports per minute (admission.POOLS["export"].per_minute) are drawn, the rest refused at once."""
+    pytest.importorskip("kaleido")
+    from norm_viz.ui.admission import POOLS
+
+    pids = L.pids_on_port(urllib.parse.urlparse(live_app).port)
+    out = L.run_sync(L.export_resend(live_app, pids, n=8))
+    assert out.get("drawn", 0) == POOLS["export"].per_minute, out
+    assert out.get("refused", 0) == 8 - POOLS["export"].per_minute, out
+    assert out["other_visitor"] == "ok", out  # another tab still gets its export
+
+
+def test_two_heavy_links_at_once_run_one_after_the_other_with_a_message(live_app):
+    """Issue 18 §3: two tabs open the heaviest allowed placement link (distinct seeds) at the same moment: both get
+    their page, one of them after waiting in line with the "busy, your turn in ~N s" notice."""
+    page, query = L.heavy_links(1)[0]
+
+    async def one(seed: int):
+        s = L.Session(live_app, page, seed)
+        s.query_string = query.replace("pl_seed=", f"pl_seed={seed}")
+        await s.connect()
+        return s
+
+    async def go():
+        a, b = await asyncio.gather(one(11), one(12))
+        await asyncio.gather(a.run(), b.run())
+        seen = [b"your turn in ~" in b"".join(s.last_run.raw) for s in (a, b)]
+        for s in (a, b):
+            await s.close()
+        return seen, [s.stats.errors for s in (a, b)]
+
+    seen, errors = L.run_sync(go())
+    assert errors == [[], []]
+    assert sorted(seen) == [False, True], seen

@@ -7,6 +7,7 @@ Pages use it as `from norm_viz import ui`.
 
 from norm_viz.core.numbers import fmt, tex
 from norm_viz.core.params import Param, choice, flag, float_in, int_in, number_list
+from norm_viz.ui.admission import Busy, heavy, limited
 from norm_viz.ui.cube import cube
 from norm_viz.ui.layout import (
     BAD_BG,
@@ -31,7 +32,7 @@ from norm_viz.ui.norm import (
     user_result,
 )
 from norm_viz.ui.real import source_lengths
-from norm_viz.ui.safety import checkpoint, friendly_errors, literal
+from norm_viz.ui.safety import checkpoint, escape, friendly_errors, literal
 from norm_viz.ui.state import (
     CELL_KEYS,
     GLOBAL_KEYS,
@@ -72,6 +73,7 @@ __all__ = [
     "MAX_S",
     "SHARED_KEYS",
     "SOURCES",
+    "Busy",
     "Param",
     "begin_page",
     "build_tensor",
@@ -85,14 +87,17 @@ __all__ = [
     "cube",
     "declare",
     "end_page",
+    "escape",
     "flag",
     "float_in",
     "fmt",
     "friendly_errors",
     "generated_tensor",
+    "heavy",
     "init_cell",
     "init_state",
     "int_in",
+    "limited",
     "literal",
     "neighbours",
     "norm_controls",

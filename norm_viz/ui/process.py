@@ -1,5 +1,7 @@
 """Settings for the server process, applied once by app.py: one torch thread, startup objects out of the GC, large
-tensors given back to the system when freed, and replies sent without Nagle's delay.
+tensors given back to the system when freed, replies sent without Nagle's delay, and the guards that keep one
+browser from hurting the others (issue 18): no cache clearing from a browser, bounded uploads per session, released
+when the tab closes, and no lookup of the machine's addresses on the internet.
 
 Every rerun is a script run in its own thread, so the parallelism of a busy server comes from concurrent sessions,
 never from inside one small tensor op; with torch's default of one thread per core, the worker threads of two runs
@@ -13,10 +15,16 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 import os
 import socket
+import threading
+from collections import OrderedDict
+from typing import Any
 
 import torch
+
+LOG = logging.getLogger("norm_viz")
 
 _DONE = False
 
@@ -94,4 +102,127 @@ def configure_process() -> None:
     torch.set_num_threads(1)
     fix_mmap_threshold()
     tcp_nodelay()
+    refuse_client_cache_clear()
+    bound_uploads()
+    no_address_lookup()
     gc.freeze()
+
+
+def refuse_client_cache_clear() -> bool:
+    """A browser's `clear_cache` message no longer clears the caches (outside Streamlit's development mode).
+
+    Streamlit's menu item "Clear cache" (hidden here by client.toolbarMode = "viewer") sends it, and any websocket
+    can: the server then empties every st.cache_data and st.cache_resource of the process, for every user (issue
+    18 §7: the next Real model visit went from 0.44 to 4.06 CPU-s). The message is now logged and ignored; a
+    developer clears the caches by restarting the server. Returns True where the handler was replaced.
+    """
+    from streamlit import config
+    from streamlit.runtime.app_session import AppSession
+
+    if config.get_option("global.developmentMode"):
+        return False
+    if getattr(AppSession._handle_clear_cache_request, "refused", False):
+        return True
+
+    def refuse(self: AppSession) -> None:
+        LOG.warning("session %s asked to clear every cache: refused (caches are shared by all users)", self.id)
+
+    refuse.refused = True  # type: ignore[attr-defined]
+    AppSession._handle_clear_cache_request = refuse  # type: ignore[method-assign]
+    return True
+
+
+UPLOADS_PER_SESSION = 1
+"""Files a session may hold on the server: the app has one single-file uploader, so a new upload replaces the old
+(the parsed array stays in the session's state; the file itself is not read again)."""
+UPLOAD_BYTES_TOTAL = 64 * 2**20
+"""Uploaded bytes the whole process may hold; past it, the oldest files of any session go first."""
+
+
+def bound_uploads(per_session: int = UPLOADS_PER_SESSION, total: int = UPLOAD_BYTES_TOTAL) -> bool:
+    """Cap the files Streamlit keeps for uploads: `per_session` files per session (the newest), `total` bytes in the
+    process (oldest out first), and drop a session's files as soon as its websocket closes.
+
+    Streamlit keeps every file sent to an upload URL of a live session until the session ends, which is
+    server.disconnectedSessionTTL (120 s) after its tab closed: one tab that asked for 700 upload URLs and sent 2 MB
+    to each took the server from 505 to 1,812 MB and kept it (issue 18 §1). Returns True where the manager and the
+    session manager were patched (False if Streamlit's classes moved).
+    """
+    try:
+        from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+        from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+    except ImportError:  # pragma: no cover - another Streamlit layout
+        return False
+    if getattr(MemoryUploadedFileManager.add_file, "bounded", False):
+        return True
+    original_add = MemoryUploadedFileManager.add_file
+    order: OrderedDict[tuple[int, str, str], int] = OrderedDict()  # (manager, session, file) -> bytes, oldest first
+    lock = threading.Lock()
+
+    def add_file(self: MemoryUploadedFileManager, session_id: str, file: Any) -> None:
+        with lock:
+            mine = [k for k in order if k[0] == id(self) and k[1] == session_id and k[2] != file.file_id]
+            drop = mine[: max(0, len(mine) - (per_session - 1))]
+            held = sum(n for k, n in order.items() if k[0] == id(self) and k not in drop) + len(file.data)
+            for k in order:
+                if held <= total:
+                    break
+                if k[0] == id(self) and k not in drop and k[2] != file.file_id:
+                    drop.append(k)
+                    held -= order[k]
+            for k in drop:
+                order.pop(k, None)
+                original_remove(self, k[1], k[2])
+            order.pop((id(self), session_id, file.file_id), None)
+            order[(id(self), session_id, file.file_id)] = len(file.data)
+        original_add(self, session_id, file)
+
+    def forget(manager: Any, session_id: str) -> None:
+        with lock:
+            for k in [k for k in order if k[0] == id(manager) and k[1] == session_id]:
+                del order[k]
+
+    original_remove_session = MemoryUploadedFileManager.remove_session_files
+
+    def remove_session_files(self: MemoryUploadedFileManager, session_id: str) -> None:
+        forget(self, session_id)
+        original_remove_session(self, session_id)
+
+    original_remove = MemoryUploadedFileManager.remove_file
+
+    def remove_file(self: MemoryUploadedFileManager, session_id: str, file_id: str) -> None:
+        with lock:
+            order.pop((id(self), session_id, file_id), None)
+        original_remove(self, session_id, file_id)
+
+    original_disconnect = WebsocketSessionManager.disconnect_session
+
+    def disconnect_session(self: WebsocketSessionManager, session_id: str) -> None:
+        info = self.get_active_session_info(session_id)
+        original_disconnect(self, session_id)
+        manager = getattr(info.session, "_uploaded_file_mgr", None) if info is not None else None
+        if manager is not None:  # the tab is gone: its files go now, not 120 s later (its parsed array stays)
+            manager.remove_session_files(session_id)
+
+    add_file.bounded = True  # type: ignore[attr-defined]
+    MemoryUploadedFileManager.add_file = add_file  # type: ignore[method-assign]
+    MemoryUploadedFileManager.remove_session_files = remove_session_files  # type: ignore[method-assign]
+    MemoryUploadedFileManager.remove_file = remove_file  # type: ignore[method-assign]
+    WebsocketSessionManager.disconnect_session = disconnect_session  # type: ignore[method-assign]
+    return True
+
+
+def no_address_lookup() -> None:
+    """Streamlit never asks an outside host for this machine's addresses.
+
+    To check a cross-origin websocket (or to print "External URL" at start-up) Streamlit asks checkip.amazonaws.com
+    for the external IP, each time anew when that fails (offline: "Did not auto detect external IP", up to 2 s with
+    the server's event loop blocked), and opens a UDP socket towards 8.8.8.8 for the internal one. Here both answers
+    are fixed: no external address, and the internal one only where nothing outside must be asked (loopback); a
+    cross-origin page is then refused without a lookup. (At start-up, browser.serverAddress in .streamlit/config.toml
+    keeps the banner from asking; tests/test_offline.py records every connection the server makes.)
+    """
+    from streamlit import net_util
+
+    net_util._external_ip = ""  # not None: "already looked up", and matches no origin's host name
+    net_util._internal_ip = "127.0.0.1"

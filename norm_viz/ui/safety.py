@@ -22,10 +22,33 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_r
 
 LOG = logging.getLogger("norm_viz")
 
+
+class Notice(Exception):
+    """An expected refusal (the server is busy, a limit was reached) whose message is shown as a notice."""
+
+
 UNEXPECTED = "Something went wrong while drawing"
 """How the message for an unexpected error starts (tests look for it: a caught bug must still fail them)."""
 
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
+_MARKUP = re.compile(r"([\\$<])|(?<=\])(?=\()")
+_BARE = re.compile(r"(?<=:)(?=//)|(?i:(?<=www)(?=\.))|(?<=@)")
+JOINER = "\u2060"
+"""WORD JOINER: invisible, and it breaks the bare-address patterns that GitHub-flavoured Markdown turns into links."""
+
+
+def escape(text: object, limit: int = 400) -> str:
+    """`text` (shortened to `limit` characters, on one line) as Markdown that renders no link, image or $LaTeX$:
+    a backslash goes before `\\`, `$`, `<` and the `(` of every `](` (so no inline link, image, HTML tag or
+    <autolink> can form), and an invisible word joiner goes into every `://`, `www.` and after every `@` (remark-gfm
+    turns bare addresses into links after parsing, so a backslash cannot stop those). Everything else stays as it
+    is, so the app's own words read, and match, unchanged. For messages that mix the app's words with text a
+    visitor controls (an exception's message, a reason naming a cell); `literal` shows a visitor's text as code.
+    """
+    s = _BREAKS.sub(" ", str(text))
+    if len(s) > limit:
+        s = s[: max(1, limit - 1)] + "…"
+    return _BARE.sub(JOINER, _MARKUP.sub(lambda m: "\\" + (m.group(1) or ""), s))
 
 
 def literal(text: object, limit: int = 80) -> str:
@@ -67,9 +90,13 @@ def friendly_errors(where: str = "this page") -> Iterator[None]:
         yield
     except ScriptControlException:  # st.rerun, st.stop, st.switch_page: Streamlit's own control flow
         raise
+    except Notice as e:  # the server is busy or a limit was reached: say so, nothing is wrong with the page
+        LOG.info("%s: %s", where, e)
+        st.warning(f"Not now: {escape(e)}.", icon=":material/hourglass_disabled:")
     except ValueError as e:  # the package's own refusals say what is wrong and what would be valid
         LOG.warning("%s refused its input: %s", where, e)
-        st.error(f"{where[:1].upper()}{where[1:]} cannot show these values: {e}", icon=":material/error:")
+        # escaped: a refusal may quote what the visitor typed (a URL value, a sentence, a cell of a file)
+        st.error(f"{where[:1].upper()}{where[1:]} cannot show these values: {escape(e)}", icon=":material/error:")
     except Exception as e:  # the one place where every unexpected error ends up
         LOG.exception("unexpected error on %s", where)
         st.error(

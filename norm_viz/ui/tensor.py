@@ -15,7 +15,7 @@ from norm_viz.core.config import TensorConfig
 from norm_viz.core.data import KINDS, PRESETS, UploadError, make_tensor, read_upload
 from norm_viz.core.params import Param
 from norm_viz.ui.real import REAL_PARAMS, real_source_controls, real_source_tensor
-from norm_viz.ui.safety import literal
+from norm_viz.ui.safety import escape, literal
 from norm_viz.ui.state import declare
 
 MAX_B, MAX_S, MAX_F = 16, 32, 64
@@ -118,7 +118,8 @@ def _upload_controls() -> TensorConfig:
             )
         except UploadError as e:
             quoted = f": {literal(e.text)}" if e.text else ""
-            sb.error(f"Could not use {literal(up.name, 60)}: {e.reason}{quoted}")
+            # the reason may name a cell or a .npy dtype's field names (the visitor's text): escaped, never rendered
+            sb.error(f"Could not use {literal(up.name, 60)}: {escape(e.reason)}{quoted}")
         else:
             st.session_state["_upload_array"] = (digest, upload.array)
             if upload.header is not None:

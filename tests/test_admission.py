@@ -1,0 +1,114 @@
+"""Issue 18 §3, §5: admission control for heavy work (norm_viz/ui/admission.py): bounded pools, a line served first
+come first served, refusals with a message, runs per minute per session, and a closed tab leaving the line."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from norm_viz.ui import admission as A
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    """A fresh pool "t" (one slot, a line of 2, 3 runs a minute) and a fresh process-wide count."""
+    p = A.Pool("t", slots=1, line=2, per_minute=3, typical_s=1.0)
+    monkeypatch.setitem(A.POOLS, "t", p)
+    monkeypatch.setattr(A, "_running_total", 0)
+    monkeypatch.setattr(A, "_started", A.defaultdict(A.deque))
+    return p
+
+
+def _hold(release: threading.Event, entered: threading.Event, out: list, name: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            with A.heavy("t", show=False):
+                entered.set()
+                out.append(name)
+                release.wait(30)
+        except A.Busy as e:
+            out.append(f"busy: {e}")
+            entered.set()
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def _wait(cond, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "condition not reached"
+        time.sleep(0.01)  # poll the condition
+
+
+def test_one_slot_a_line_first_come_first_served_and_a_refusal_when_full(pool):
+    release = threading.Event()
+    order: list[str] = []
+    first = threading.Event()
+    threads = [_hold(release, first, order, "a")]
+    first.wait(30)
+    for k, name in enumerate(("b", "c"), start=1):  # the line: two places
+        threads.append(_hold(release, threading.Event(), order, name))
+        _wait(lambda k=k: len(pool.waiting) == k)
+    assert A.status()["t"] == {"running": 1, "waiting": 2}
+    with pytest.raises(A.Busy, match="busy"), A.heavy("t", show=False):  # the line is full: refused at once
+        pass
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert order == ["a", "b", "c"]  # one at a time, in the order they came
+    assert A.status()["t"] == {"running": 0, "waiting": 0}
+
+
+def test_the_process_wide_limit_holds_across_pools(pool, monkeypatch):
+    other = A.Pool("u", slots=1, line=4, per_minute=10, typical_s=1.0)
+    monkeypatch.setitem(A.POOLS, "u", other)
+    monkeypatch.setattr(A, "HEAVY_SLOTS", 1)
+    release, entered, order = threading.Event(), threading.Event(), []
+    t1 = _hold(release, entered, order, "t-run")
+    entered.wait(30)
+    got = []
+
+    def run_u() -> None:
+        with A.heavy("u", show=False):
+            got.append(A.status()["t"]["running"])
+
+    t2 = threading.Thread(target=run_u)
+    t2.start()
+    _wait(lambda: len(other.waiting) == 1)  # "u" has a free slot but waits for the process-wide one
+    assert got == []
+    release.set()
+    t1.join(30)
+    t2.join(30)
+    assert got == [0]  # it ran only after "t" had finished
+
+
+def test_a_session_is_limited_to_its_runs_per_minute(pool):
+    now = 1000.0
+    for _ in range(3):
+        A._rate(pool, "s1", now)
+    with pytest.raises(A.Busy, match="3 heavy runs .* try again in 60 s"):
+        A._rate(pool, "s1", now + 0.5)
+    A._rate(pool, "s2", now + 0.5)  # another tab is not affected
+    A._rate(pool, "s1", now + 61)  # a minute later: allowed again
+
+
+def test_deferred_work_is_limited_per_session_on_every_call(pool, monkeypatch):
+    """`limited` (a download button's deferred data) counts each call, also one resent without a rerun."""
+    monkeypatch.setattr(A, "_session_id", lambda: "tab")
+    calls = []
+    fn = A.limited("t", lambda: calls.append(1) or b"png")
+    assert [fn() for _ in range(3)] == [b"png"] * 3
+    with pytest.raises(A.Busy):
+        fn()
+    assert len(calls) == 3
+
+
+def test_the_wait_estimate_and_message(pool):
+    pool.running = 1
+    assert A.estimate_s(pool, 0) == pytest.approx(1.0) and A.estimate_s(pool, 2) == pytest.approx(3.0)
+    assert "your turn in ~3 s" in A.message(pool, 2) and "3 runs are ahead" in A.message(pool, 2)
+    pool.running = 0
