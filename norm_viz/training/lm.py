@@ -358,16 +358,18 @@ def train_lm(
     steps: int = 300,
     seed: int = 0,
     *,
+    lr: float = LMConfig.lr,
     callback: Callback | None = None,
     evaluate_at_end: bool = True,
     **options: int | float,
 ) -> LMHistory:
-    """Train the tiny LM on the docstring sentences; `options` are further LMConfig fields (width, layers, …).
+    """Train the tiny LM on the docstring sentences at peak learning rate `lr`; `options` are further LMConfig fields
+    (width, layers, …).
 
     Deterministic for one seed (its own torch.Generator for the batches, torch.manual_seed inside a forked RNG for
     the initialization). `callback(step, total)` sees every step; False stops the run early (final = None).
     """
-    cfg = LMConfig(norm=norm, placement=placement, steps=steps, seed=seed, **options)  # type: ignore[arg-type]
+    cfg = LMConfig(norm=norm, placement=placement, steps=steps, seed=seed, lr=lr, **options)  # type: ignore[arg-type]
     return run_lm(cfg, callback=callback, evaluate_at_end=evaluate_at_end)
 
 
