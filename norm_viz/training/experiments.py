@@ -89,6 +89,8 @@ def lm_record(h: lm.LMHistory, phase: str) -> dict[str, Any]:
         "val_loss_batch1": f.val_loss_batch1 if f else None,
         "leak_gap": f.leak.gap if f else None,
         "leak_abs": f.leak.mean_abs_diff if f else None,
+        "input_rms": [round(v, 3) for v in f.input_rms] if f else [],
+        "saturation": [round(v, 4) for v in f.saturation] if f else [],
         "parameters": h.parameters,
         "cpu_s": round(h.cpu_s, 2),
         "notes": list(h.notes),
@@ -214,9 +216,20 @@ def run_grid(grid: str, cells: Sequence[str] | None, out: Path, log: Any = sys.s
                             c = cnn.CNNConfig(norm=norm, batch_size=bs, epochs=CNN_EPOCHS, lr=best, seed=s, steps=steps)
                             add(cnn_record(cnn.run_cnn(c), "grid"))
             learning_rates[cell] = best
+            _provenance(grid, data, chosen, learning_rates, start_cpu, start)
+            _write(path, data)
+    return data
+
+
+def _provenance(
+    grid: str, data: dict[str, Any], chosen: list[str], learning_rates: dict[str, float], start_cpu: float, start: float
+) -> None:
+    """Record this invocation as one part of the grid's provenance (replacing an earlier part with the same cells)."""
+    done = list(learning_rates)
     part = {
         "command": "python -m norm_viz.training.experiments " + shlex.join(sys.argv[1:]),
         "cells": chosen,
+        "done": done,
         "commit": _git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(_git("status", "--porcelain", "--", "norm_viz")),
         "torch": torch.__version__,
@@ -228,10 +241,8 @@ def run_grid(grid: str, cells: Sequence[str] | None, out: Path, log: Any = sys.s
         "learning_rates": learning_rates,
     }
     prov = data["provenance"]
-    prov["parts"] = [p for p in prov.get("parts", []) if not set(p["cells"]) <= set(chosen)] + [part]
+    prov["parts"] = [p for p in prov.get("parts", []) if not set(p.get("done", p["cells"])) <= set(chosen)] + [part]
     prov.update(_settings(grid))
-    _write(path, data)
-    return data
 
 
 def _cell(grid: str, r: dict[str, Any]) -> str:
