@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from norm_viz.training import cnn, lm
+from norm_viz.training import cnn, init_grads, lm
 
 RESULTS_DIR = Path(__file__).with_name("results")
 SEEDS = (0, 1, 2)
@@ -168,8 +168,26 @@ def _best(records: list[dict[str, Any]], key: str) -> float:
     return min(records, key=lambda r: r[key] if r[key] is not None else float("inf"))["lr"]
 
 
+def init_record(r: init_grads.InitGrads) -> dict[str, Any]:
+    """The shipped line of one gradient-at-initialization measurement."""
+    return {"placement": r.placement, "layers": r.layers, "seed": r.seed, "grad_norms": list(r.grad_norms)}
+
+
+def run_init(out: Path) -> dict[str, Any]:
+    """The gradient norm per block at initialization, pre- and post-norm, every depth and seed (seconds of CPU)."""
+    start_cpu, start = time.process_time(), time.time()
+    with one_thread():
+        data: dict[str, Any] = {"provenance": {"parts": []}, "records": [init_record(r) for r in init_grads.table()]}
+    _provenance("init", data, ["layernorm"], {}, start_cpu, start)
+    data["provenance"]["parts"][0]["done"] = ["layernorm"]
+    _write(out / "init.json", data)
+    return data
+
+
 def run_grid(grid: str, cells: Sequence[str] | None, out: Path, log: Any = sys.stdout) -> dict[str, Any]:
     """Compute (or extend) one grid; the file is rewritten after every run, so an interrupted grid keeps its runs."""
+    if grid == "init":
+        return run_init(out)
     path = out / f"{grid}.json"
     data = _load(path)
     start_cpu, start = time.process_time(), time.time()
@@ -251,6 +269,13 @@ def _cell(grid: str, r: dict[str, Any]) -> str:
 
 def _settings(grid: str) -> dict[str, Any]:
     """What every run of the grid shares (the scale a verdict names)."""
+    if grid == "init":
+        return {
+            "seeds": list(init_grads.SEEDS),
+            "depths": list(init_grads.DEPTHS),
+            "what": "gradient L2 norm of each block's attention and MLP weights after one backward pass of the "
+            "freshly initialized tiny LM (LayerNorm, width 64) on the first 16 training sentences",
+        }
     if grid == "lm":
         c = lm.LMConfig(steps=LM_STEPS)
         d = lm.text_data()
@@ -278,7 +303,7 @@ def _settings(grid: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--grid", choices=("lm", "cnn"), required=True)
+    ap.add_argument("--grid", choices=("lm", "cnn", "init"), required=True)
     ap.add_argument("--cells", nargs="*", help="only these norms (or norm/placement); the file keeps the others")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     a = ap.parse_args(argv)

@@ -1,0 +1,216 @@
+"""The training lab's tables and verdicts, written from the shipped repeated runs (norm_viz.training.results).
+
+Every sentence compares seeds (mean ± sd over ≥ 3) with results.compare's rule, names the scale the runs were
+measured at and what that scale cannot test. torch only through lm/cnn constants; no streamlit, no plotly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from norm_viz.training import lm
+from norm_viz.training import results as rs
+from norm_viz.training.layers import label
+
+LM_CANNOT = (
+    "models of the papers' size (6+ layers, widths of 512+), long training, large batches of long sequences (BatchNorm's "
+    "statistics improve with batch size), or learning rates outside the 3-point sweep"
+)
+CNN_CANNOT = (
+    "the GroupNorm paper's setting (ResNet-50 on ImageNet, 32 down to 2 images per GPU, trained to convergence): 8×8 "
+    "digits are nearly solved by a 3-layer net, so differences of a fraction of a percent decide"
+)
+
+
+def cell_name(norm: str, placement: str) -> str:
+    return f"{label(norm)} {placement}-norm"
+
+
+def lm_scale(records: Sequence[dict[str, Any]], prov: dict[str, Any]) -> str:
+    """The LM grid's scale in words: steps, parameters, data, seeds."""
+    model = prov.get("model", {})
+    params = max((r.get("parameters", 0) for r in records), default=0)
+    return (
+        f"{model.get('steps', '?')} steps of a {model.get('layers', '?')}-block transformer of width "
+        f"{model.get('width', '?')} ({params:,} parameters), {model.get('batch_size', '?')} sentences per batch, "
+        f"{prov.get('data', '')}; each norm at its own learning rate from the sweep "
+        f"{', '.join(f'{v:g}' for v in prov.get('sweep_learning_rates', []))}"
+    )
+
+
+def lm_cells(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(norm, placement) → the runs at its chosen learning rate (its seeds), in the grid's order."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rs.at_chosen_rate(records, rates, "lm"):
+        out.setdefault((r["norm"], r["placement"]), []).append(r)
+    return out
+
+
+def lm_table(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> list[dict[str, str]]:
+    """One line per (norm, placement): chosen rate, seeds, eval-mode validation loss mean ± sd, the per-seed values,
+    training-mode and batch-1 losses, the causal-leak gap."""
+    out = []
+    for (n, p), runs in lm_cells(records, rates).items():
+        runs = sorted(runs, key=lambda r: r["seed"])
+        out.append({
+            "norm": cell_name(n, p),
+            "learning rate": f"{rates[f'{n}/{p}']:g}",
+            "seeds": ", ".join(str(r["seed"]) for r in runs),
+            "val loss, eval mode (mean ± sd)": rs.spread(r["val_loss"] for r in runs).text(),
+            "per seed": ", ".join(f"{r['val_loss']:.3f}" for r in runs if r["val_loss"] is not None),
+            "train-mode statistics": rs.spread(r["val_loss_train_mode"] for r in runs).text(),
+            "batch size 1": rs.spread(r["val_loss_batch1"] for r in runs).text(),
+            "causal-leak gap": rs.spread(r["leak_gap"] for r in runs).text(),
+        })  # fmt: skip
+    return out
+
+
+def lm_sweep_table(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> list[dict[str, str]]:
+    """The learning-rate sweep (seed 0): per cell, the selection loss and the table's loss at each swept rate."""
+    out = []
+    for n, p in dict.fromkeys((r["norm"], r["placement"]) for r in records):
+        sweep = sorted(rs.select(records, norm=n, placement=p, phase="sweep"), key=lambda r: r["lr"])
+        line = {"norm": cell_name(n, p), "chosen": f"{rates.get(f'{n}/{p}', float('nan')):g}"}
+        for r in sweep:
+            line[f"lr {r['lr']:g}: selection loss / val loss"] = f"{r['probe_loss']:.3f} / {r['val_loss']:.3f}"
+        out.append(line)
+    return out
+
+
+def _edge(rate: float, swept: Sequence[float]) -> str:
+    return (
+        " (the chosen rate is the sweep's largest: a larger one might do better)"
+        if swept and rate == max(swept)
+        else ""
+    )
+
+
+def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float]) -> list[str]:
+    """The LM page's verdict sentences, each from ≥ 3 seeds per side."""
+    cells = lm_cells(records, rates)
+    scale = lm_scale(records, prov)
+    swept = prov.get("sweep_learning_rates", [])
+    out: list[str] = []
+
+    def vals(n: str, p: str) -> list[float | None]:
+        return [r["val_loss"] for r in cells.get((n, p), [])]
+
+    def versus(a: tuple[str, str], b: tuple[str, str], claim: str, cannot: str = LM_CANNOT) -> None:
+        if a in cells and b in cells:
+            v = rs.compare(
+                cell_name(*a), vals(*a), cell_name(*b), vals(*b), metric="validation loss in eval mode, nats per "
+                "character", scale=scale, cannot=cannot,
+            )  # fmt: skip
+            edges = "".join(
+                f" {cell_name(n, p)}: rate {rates[f'{n}/{p}']:g}{_edge(rates[f'{n}/{p}'], swept)}."
+                for n, p in (a, b)
+                if _edge(rates[f"{n}/{p}"], swept)
+            )
+            out.append(f"{claim} — {v.text}{edges}")
+
+    versus(("batchnorm", "pre"), ("layernorm", "pre"), "*'BatchNorm is less effective than LayerNorm in NLP'*")
+    versus(("powernorm", "pre"), ("batchnorm", "pre"), "*PowerNorm claims to fix BatchNorm in transformers*")
+    versus(
+        ("layernorm", "post"), ("layernorm", "pre"),
+        "*'Pre-norm trains more easily; post-norm can end better'*",
+        LM_CANNOT + "; post-norm's advantage is claimed for long training of deep models, and its need for "
+        "warm-up grows with depth (see the gradient norms at initialization)",
+    )  # fmt: skip
+    versus(("rmsnorm", "pre"), ("layernorm", "pre"), "*RMSNorm: dropping the mean costs nothing*")
+    versus(("masked_batchnorm", "pre"), ("batchnorm", "pre"), "*Masking the pads out of BatchNorm's statistics*")
+    versus(("none", "pre"), ("layernorm", "pre"), "*No normalization at all*")
+    dyt = cells.get(("dyt", "pre"), [])
+    if dyt:
+        uni = lm.unigram_loss()
+        sat = [r["saturation"] for r in dyt if r.get("saturation")]
+        loss = rs.spread(r["val_loss"] for r in dyt)
+        worst = (
+            "; at the end the DyT layers' inputs have RMS "
+            + ", ".join(rs.spread(r["input_rms"][i] for r in dyt).text(1) for i in range(len(dyt[0]["input_rms"])))
+            + " (forward order) and the fraction of saturated outputs (|tanh(α·x)| > 0.99) is "
+            + ", ".join(rs.spread(s[i] for s in sat).text(2) for i in range(len(sat[0])))
+            if sat
+            else ""
+        )
+        stuck = loss.mean > uni - 0.05
+        out.append(
+            f"*DyT replaces normalization in transformers (Zhu et al., 2025)* — DyT pre-norm {loss.text()} over "
+            f"{loss.n} seeds (rate {rates.get('dyt/pre', float('nan')):g})"
+            + f"; a model that ignores the context scores {uni:.3f}"
+            + (": DyT does not learn to use the context at this scale" if stuck else "")
+            + worst
+            + ". A saturated tanh passes almost no gradient, so the layers before it stop learning. "
+            f"Scale: {scale}. What it cannot test: the paper's models (LLaMA 7B–70B, with α₀ tuned per width) and "
+            "its longer warm-up."
+        )
+    return out
+
+
+# --- the ConvNet ----------------------------------------------------------------------------------------------------
+
+
+def cnn_scale(prov: dict[str, Any], budget: str) -> str:
+    b = prov.get("budgets", {})
+    how = (
+        f"{b.get('epochs', '?')} epochs at every batch size" if budget == "epochs" else
+        f"{b.get('steps', '?')} steps at every batch size"
+    )  # fmt: skip
+    return f"a 3-convolution net (16–32 channels) on {prov.get('data', 'digits')}, {how}, Adam at each norm's rate"
+
+
+def cnn_errors(
+    records: Sequence[dict[str, Any]], rates: dict[str, float], budget: str, key: str = "val_error"
+) -> dict[str, dict[int, rs.Spread]]:
+    """norm → batch size → the Spread over seeds of `key` for one budget ("epochs" or "steps")."""
+    out: dict[str, dict[int, list[float | None]]] = {}
+    for r in rs.at_chosen_rate(records, rates, "cnn"):
+        if r["budget"] == budget:
+            out.setdefault(r["norm"], {}).setdefault(r["batch_size"], []).append(r[key])
+    return {n: {bs: rs.spread(v) for bs, v in sorted(by.items())} for n, by in out.items()}
+
+
+def cnn_table(records: Sequence[dict[str, Any]], rates: dict[str, float], budget: str) -> list[dict[str, str]]:
+    """One line per norm, one column per batch size: validation error in %, mean ± sd over the seeds."""
+    errs = cnn_errors(records, rates, budget)
+    return [
+        {"norm": label(n), "rate": f"{rates[n]:g}", **{f"batch {bs}": s.text(1, 100) for bs, s in by.items()}}
+        for n, by in errs.items()
+    ]
+
+
+def cnn_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float]) -> list[str]:
+    """The ConvNet page's verdicts, at equal epochs and at equal steps."""
+    out: list[str] = []
+    for budget in ("epochs", "steps"):
+        errs = cnn_errors(records, rates, budget)
+        if not errs:
+            continue
+        sizes = sorted({bs for by in errs.values() for bs in by})
+        small, large = sizes[0], sizes[-1]
+        scale = cnn_scale(prov, budget)
+        head = f"Equal {budget}: "
+
+        def cmp(
+            a: str, va: rs.Spread | None, b: str, vb: rs.Spread | None, claim: str, scale: str = scale, head: str = head
+        ) -> None:
+            if va is not None and vb is not None:
+                v = rs.compare(a, va.values, b, vb.values, metric="validation error", scale=scale, cannot=CNN_CANNOT,
+                               digits=1, factor=100, unit="%")  # fmt: skip
+                out.append(f"{head}{claim} — {v.text}")
+
+        for n, claim in (
+            ("batchnorm", "*the GroupNorm paper: BatchNorm's error grows as the batch shrinks*"),
+            ("groupnorm", "*the GroupNorm paper: GroupNorm's error does not depend on the batch size*"),
+        ):
+            by = errs.get(n, {})
+            cmp(f"{label(n)} at batch {small}", by.get(small), f"{label(n)} at batch {large}", by.get(large), claim)
+        cmp(f"GroupNorm at batch {small}", errs.get("groupnorm", {}).get(small), f"BatchNorm at batch {small}",
+            errs.get("batchnorm", {}).get(small), "*GroupNorm is better than BatchNorm at small batches*")  # fmt: skip
+        cmp(f"LayerNorm at batch {large}", errs.get("layernorm", {}).get(large), f"BatchNorm at batch {large}",
+            errs.get("batchnorm", {}).get(large), "*ConvNeXt: a ConvNet trains as well with LayerNorm*")  # fmt: skip
+        bn_batch = cnn_errors(records, rates, budget, "val_error_train_mode").get("batchnorm", {})
+        cmp(f"BatchNorm at batch {small}, eval mode", errs.get("batchnorm", {}).get(small),
+            f"BatchNorm at batch {small} scored with batch statistics", bn_batch.get(small),
+            "*Running statistics remove the noise of small-batch statistics*")  # fmt: skip
+    return out
