@@ -155,3 +155,28 @@ def lm_results_figure(records: Sequence[dict[str, Any]], rates: dict[str, float]
         fig, "Tiny LM after the shipped runs (mean ± sd over seeds)", 120 + 44 * len(names), grid=True,
         showlegend=True,
     )  # fmt: skip
+
+
+def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
+    """Gradient norm of each block's weights at initialization, per depth (one panel each), pre- and post-norm:
+    mean ± sd over seeds, on a log scale (Xiong et al., 2020, figure 3, on the tiny LM)."""
+    depths = sorted({r["layers"] for r in records})
+    fig = make_subplots(rows=1, cols=len(depths), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"{d} blocks" for d in depths])  # fmt: skip
+    for col, d in enumerate(depths, start=1):
+        for i, p in enumerate(("pre", "post")):
+            runs = [r["grad_norms"] for r in records if r["layers"] == d and r["placement"] == p]
+            if not runs:
+                continue
+            per_block = [rs.spread(g[k] for g in runs) for k in range(d)]
+            fig.add_scatter(
+                x=list(range(1, d + 1)), y=[s.mean for s in per_block], mode="lines+markers", name=f"{p}-norm",
+                error_y={"type": "data", "array": [s.sd for s in per_block], "visible": True},
+                line={"color": (theme.INPUT, theme.OUTPUT)[i], "width": 3}, legendgroup=p, showlegend=col == 1,
+                row=1, col=col,
+            )  # fmt: skip
+        fig.update_xaxes(title="block", dtick=1, row=1, col=col)
+    fig.update_yaxes(title="gradient norm of the block's weights", type="log", row=1, col=1)
+    return theme.apply_layout(
+        fig, "Gradient per block at initialization (mean ± sd over seeds)", 420, grid=True, showlegend=True
+    )

@@ -214,3 +214,30 @@ def cnn_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates:
             f"BatchNorm at batch {small} scored with batch statistics", bn_batch.get(small),
             "*Running statistics remove the noise of small-batch statistics*")  # fmt: skip
     return out
+
+
+def init_verdict(records: Sequence[dict[str, Any]]) -> str:
+    """What the gradient norms at initialization show, pre- vs post-norm, at the deepest measured depth."""
+    if not records:
+        return ""
+    d = max(r["layers"] for r in records)
+
+    def per(p: str, k: int) -> rs.Spread:
+        return rs.spread(r["grad_norms"][k] for r in records if r["layers"] == d and r["placement"] == p)
+
+    def later(p: str) -> rs.Spread:
+        return rs.spread(v for r in records if r["layers"] == d and r["placement"] == p for v in r["grad_norms"][1:])
+
+    pre_first, pre_last, post_first, post_later = per("pre", 0), per("pre", d - 1), per("post", 0), later("post")
+    seeds = pre_first.n
+    return (
+        f"At initialization, {d} blocks, {seeds} seeds: pre-norm's gradient falls from {pre_first.text(2)} at "
+        f"block 1 to {pre_last.text(2)} at block {d}; post-norm's first block gets {post_first.text(2)} and every "
+        f"later block about {post_later.text(3)} ({post_first.mean / post_later.mean:.0f}× less). Xiong et al. "
+        "(2020) found post-norm's gradient growing towards the output, the reason it needs learning-rate warm-up; "
+        "with this model's initialization (GPT-2's: weights and embeddings of standard deviation 0.02, so the first "
+        "block's input has an RMS of about 0.03) post-norm's imbalance is at the first block instead. Either way "
+        "pre-norm spreads the gradient more evenly. Scale: the tiny LM of width 64 at 2, 4 and 8 blocks, one batch "
+        "of 16 sentences. What it cannot test: the paper's Xavier-initialized 6–12-layer models, or training "
+        "without warm-up (every shipped run warms up for 30 steps)."
+    )

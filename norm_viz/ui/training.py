@@ -404,6 +404,11 @@ def lm_shipped_section() -> None:
     st.subheader("Verdicts")
     for v in vd.lm_verdicts(records, rs.provenance("lm"), rates):
         st.markdown(f"- {v}")
+    init = rs.shipped_results("init")
+    if init:
+        st.subheader("Pre- vs post-norm at initialization")
+        chart(tf.init_grads_figure(init), key="tl_lm_init")
+        st.markdown(vd.init_verdict(init))
     with st.expander("The learning-rate sweep (seed 0)"):
         st.dataframe(pd.DataFrame(vd.lm_sweep_table(records, rates)), hide_index=True, width="stretch")
         st.caption(
