@@ -439,3 +439,17 @@ def cnn_shipped_section() -> None:
             hide_index=True, width="stretch",
         )  # fmt: skip
     _provenance("cnn")
+
+
+def placement_evidence() -> None:
+    """The shipped evidence on pre- vs post-norm (for the placement page): the gradient per block at initialization
+    over seeds and depths, and the trained tiny LM's post- vs pre-norm verdict."""
+    init = rs.shipped_results("init")
+    if init:
+        chart(tf.init_grads_figure(init), key="pl_init_grads")
+        st.markdown(vd.init_verdict(init))
+    records, rates = rs.shipped_results("lm"), rs.learning_rates("lm")
+    for v in vd.lm_verdicts(records, rs.provenance("lm"), rates):
+        if "post-norm" in v:
+            st.markdown(f"**Trained.** {v}")
+    st.page_link("pages/train-lm.py", label="Every shipped run of the training lab", icon=":material/science:")
