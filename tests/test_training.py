@@ -81,7 +81,7 @@ def test_callback_sees_every_step_and_stops_the_run():
 
 
 def test_bad_config_says_what_is_valid():
-    with pytest.raises(ValueError, match="valid: layernorm"):
+    with pytest.raises(ValueError, match="valid: batchnorm, layernorm"):
         train_lm("groupnorm", steps=1)
     with pytest.raises(ValueError, match="pre, post"):
         train_lm("layernorm", "middle", steps=1)
