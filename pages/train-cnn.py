@@ -36,7 +36,7 @@ c4.number_input("steps (0 = whole epochs)", 0, 5000, key="tc_steps")
 c5.number_input("seed", 0, 2**31 - 1, key="tc_seed")
 c6.selectbox("learning rate at batch 32", experiments.CNN_LRS, format_func=lambda v: f"{v:g}", key="tc_lr")
 cfg = ui.config(cnn.CNNConfig, PARAMS)
-estimate = tl.cnn_estimate(cfg)
+estimate = tl.live_estimate("cnn", cfg)
 st.caption(
     f"This run: {cfg.total_steps} steps, {tl.duration(estimate)} of CPU (from the CPU time per step measured on this "
     f"machine). A live run may take at most {tl.LIVE_LIMIT_S:.0f} CPU seconds."

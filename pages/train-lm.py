@@ -46,7 +46,7 @@ with st.expander("Model size and the recorded layer"):
     st.selectbox("norm layer whose batch statistics are recorded", range(len(names)), format_func=lambda i: names[i],
                  key="tl_stat")  # fmt: skip
 cfg = ui.config(lm.LMConfig, PARAMS)
-estimate = tl.lm_estimate(cfg)
+estimate = tl.live_estimate("lm", cfg)
 refused = tl.over_limit(estimate, "run")
 st.caption(
     f"This run ({cfg.steps} steps, {cfg.layers} block{'s' if cfg.layers > 1 else ''} of width {cfg.width}, "

@@ -337,6 +337,15 @@ def cnn_row(r: grid.CNNSummary) -> dict[str, Any]:
     }
 
 
+def live_estimate(grid_name: str, cfg: Any) -> float:
+    """CPU seconds a live run of `cfg` will take: a shipped setting's own measured cost (so a shipped cell is never
+    refused because a busy server's probe ran slow), else the estimate from the measured time per step."""
+    r = shipped_match(grid_name, cfg)
+    if r is not None:
+        return float(r["cpu_s"])
+    return lm_estimate(cfg) if grid_name == "lm" else cnn_estimate(cfg)
+
+
 def shipped_match(grid_name: str, cfg: Any) -> dict[str, Any] | None:
     """The shipped record whose configuration is exactly `cfg` (a live run of it reproduces its number), or None."""
     make = experiments.lm_config if grid_name == "lm" else experiments.cnn_config
