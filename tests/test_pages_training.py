@@ -89,7 +89,7 @@ def test_lm_page_shows_the_shipped_results_at_once():
         "val loss, eval mode (mean ± sd)"]  # fmt: skip
     verdicts = [m.value for m in at.markdown if "What it cannot test" in m.value]
     assert any("BatchNorm pre-norm" in v and "LayerNorm pre-norm" in v for v in verdicts)
-    assert all("Scale: 1000 steps" in v for v in verdicts if "LayerNorm pre-norm" in v)
+    assert all("Scale: 1,000 steps" in v for v in verdicts if "LayerNorm pre-norm" in v)
     assert any("Pre- vs post-norm at initialization" in h.value for h in at.subheader)
     keys = {b.key for b in at.button}
     assert not keys & {"tl_lm_fill", "tl_lm_again"} and "Recompute" not in " ".join(b.label for b in at.button)

@@ -285,8 +285,8 @@ def _settings(grid: str) -> dict[str, Any]:
             "selection": "the swept rate with the lowest eval-mode loss on the last 64 validation sentences (seed 0);"
             " the table scores the first 256 validation sentences",
             "model": {k: v for k, v in dataclasses.asdict(c).items() if k not in ("norm", "placement", "seed", "lr")},
-            "data": f"{len(d.train)} training and {len(d.val)} validation sentences of the Python standard library's "
-            f"docstrings, {d.vocab_size} characters",
+            "data": f"{len(d.train):,} training and {len(d.val):,} validation sentences of the Python standard "
+            f"library's docstrings ({d.vocab_size} characters)",
         }
     dg = cnn.digits()
     return {
@@ -296,8 +296,8 @@ def _settings(grid: str) -> dict[str, Any]:
         f"batch {CNN_SWEEP_BATCH}, {CNN_EPOCHS} epochs, seed 0",
         "model": {k: v for k, v in dataclasses.asdict(cnn.CNNConfig()).items() if k in ("channels", "groups")},
         "budgets": {"epochs": CNN_EPOCHS, "steps": CNN_STEPS},
-        "data": f"scikit-learn's handwritten digits, 8×8: {len(dg.y_train)} training and {len(dg.y_val)} validation "
-        "images",
+        "data": f"scikit-learn's 8×8 handwritten digits ({len(dg.y_train):,} training, {len(dg.y_val)} validation "
+        "images)",
     }
 
 

@@ -14,8 +14,8 @@ from norm_viz.training import results as rs
 from norm_viz.training.layers import label
 
 LM_CANNOT = (
-    "models of the papers' size (6+ layers, widths of 512+), long training, large batches of long sequences (BatchNorm's "
-    "statistics improve with batch size), or learning rates outside the 3-point sweep"
+    "models of the papers' size (6+ layers, width 512+), long training, large batches (BatchNorm's statistics improve "
+    "with batch size), learning rates outside the 3-point sweep"
 )
 CNN_CANNOT = (
     "the GroupNorm paper's setting (ResNet-50 on ImageNet, 32 down to 2 images per GPU, trained to convergence): 8×8 "
@@ -28,14 +28,13 @@ def cell_name(norm: str, placement: str) -> str:
 
 
 def lm_scale(records: Sequence[dict[str, Any]], prov: dict[str, Any]) -> str:
-    """The LM grid's scale in words: steps, parameters, data, seeds."""
+    """The LM grid's scale in words: steps, model, parameters, batch, data."""
     model = prov.get("model", {})
     params = max((r.get("parameters", 0) for r in records), default=0)
     return (
-        f"{model.get('steps', '?')} steps of a {model.get('layers', '?')}-block transformer of width "
-        f"{model.get('width', '?')} ({params:,} parameters), {model.get('batch_size', '?')} sentences per batch, "
-        f"{prov.get('data', '')}; each norm at its own learning rate from the sweep "
-        f"{', '.join(f'{v:g}' for v in prov.get('sweep_learning_rates', []))}"
+        f"{model.get('steps', '?'):,} steps, {model.get('layers', '?')} blocks of width {model.get('width', '?')} "
+        f"({params:,} parameters), batches of {model.get('batch_size', '?')} sentences, "
+        f"{prov.get('data', 'the docstring sentences')}"
     )
 
 
@@ -78,12 +77,12 @@ def lm_sweep_table(records: Sequence[dict[str, Any]], rates: dict[str, float]) -
     return out
 
 
-def _edge(rate: float, swept: Sequence[float]) -> str:
-    return (
-        " (the chosen rate is the sweep's largest: a larger one might do better)"
-        if swept and rate == max(swept)
-        else ""
-    )
+def _edges(cells: Sequence[tuple[str, str]], rates: dict[str, float], swept: Sequence[float]) -> str:
+    """A note naming the cells whose chosen rate is the sweep's largest (a larger one might change the verdict)."""
+    at = [cell_name(n, p) for n, p in cells if swept and rates[f"{n}/{p}"] == max(swept)]
+    if not at:
+        return ""
+    return f" {' and '.join(at)} chose the sweep's largest rate ({max(swept):g}): a larger one might change this."
 
 
 def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float]) -> list[str]:
@@ -102,11 +101,7 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
                 cell_name(*a), vals(*a), cell_name(*b), vals(*b), metric="validation loss in eval mode, nats per "
                 "character", scale=scale, cannot=cannot,
             )  # fmt: skip
-            edges = "".join(
-                f" {cell_name(n, p)}: rate {rates[f'{n}/{p}']:g}{_edge(rates[f'{n}/{p}'], swept)}."
-                for n, p in (a, b)
-                if _edge(rates[f"{n}/{p}"], swept)
-            )
+            edges = _edges((a, b), rates, swept)
             out.append(f"{claim} — {v.text}{edges}")
 
     versus(("batchnorm", "pre"), ("layernorm", "pre"), "*'BatchNorm is less effective than LayerNorm in NLP'*")
@@ -114,8 +109,7 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
     versus(
         ("layernorm", "post"), ("layernorm", "pre"),
         "*'Pre-norm trains more easily; post-norm can end better'*",
-        LM_CANNOT + "; post-norm's advantage is claimed for long training of deep models, and its need for "
-        "warm-up grows with depth (see the gradient norms at initialization)",
+        LM_CANNOT + "; post-norm's claimed advantage and its need for warm-up concern deep models",
     )  # fmt: skip
     versus(("rmsnorm", "pre"), ("layernorm", "pre"), "*RMSNorm: dropping the mean costs nothing*")
     versus(("masked_batchnorm", "pre"), ("batchnorm", "pre"), "*Masking the pads out of BatchNorm's statistics*")
@@ -141,8 +135,8 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
             + (": DyT does not learn to use the context at this scale" if stuck else "")
             + worst
             + ". A saturated tanh passes almost no gradient, so the layers before it stop learning. "
-            f"Scale: {scale}. What it cannot test: the paper's models (LLaMA 7B–70B, with α₀ tuned per width) and "
-            "its longer warm-up."
+            f"Scale: {scale}. What it cannot test: the paper's models (LLaMA 7B–70B, α₀ tuned per width) and their "
+            "training length."
         )
     return out
 
