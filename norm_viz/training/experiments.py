@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import platform
 import shlex
@@ -150,6 +151,14 @@ def _git(*args: str) -> str:
         return "unknown"
 
 
+@functools.cache
+def _code_state() -> tuple[str, bool]:
+    """(commit, whether the package's code differs from it) when the grid started: the code this process runs (the
+    grids' own output, results/, does not count)."""
+    dirty = _git("status", "--porcelain", "--", "norm_viz", ":(exclude)norm_viz/training/results")
+    return _git("rev-parse", "HEAD"), bool(dirty) and dirty != "unknown"
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -176,6 +185,7 @@ def init_record(r: init_grads.InitGrads) -> dict[str, Any]:
 def run_init(out: Path) -> dict[str, Any]:
     """The gradient norm per block at initialization, pre- and post-norm, every depth and seed (seconds of CPU)."""
     start_cpu, start = time.process_time(), time.time()
+    _code_state()
     with one_thread():
         data: dict[str, Any] = {"provenance": {"parts": []}, "records": [init_record(r) for r in init_grads.table()]}
     _provenance("init", data, ["layernorm"], {}, start_cpu, start)
@@ -191,6 +201,7 @@ def run_grid(grid: str, cells: Sequence[str] | None, out: Path, log: Any = sys.s
     path = out / f"{grid}.json"
     data = _load(path)
     start_cpu, start = time.process_time(), time.time()
+    _code_state()
     todo = [f"{n}/{p}" for n, p in LM_CELLS] if grid == "lm" else list(CNN_NORMS)
     chosen = [c for c in todo if cells is None or c in cells or c.split("/")[0] in cells]
     keep = [r for r in data["records"] if _cell(grid, r) not in chosen]
@@ -248,8 +259,8 @@ def _provenance(
         "command": "python -m norm_viz.training.experiments " + shlex.join(sys.argv[1:]),
         "cells": chosen,
         "done": done,
-        "commit": _git("rev-parse", "HEAD"),
-        "uncommitted_changes": bool(_git("status", "--porcelain", "--", "norm_viz")),
+        "commit": _code_state()[0],
+        "uncommitted_changes": _code_state()[1],
         "torch": torch.__version__,
         "python": platform.python_version(),
         "threads": 1,
