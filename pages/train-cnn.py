@@ -25,8 +25,8 @@ st.markdown(
     "ConvNet (three 3×3 convolutions, 16–32 channels) learns scikit-learn's **1,797 real 8×8 handwritten digits**. "
     "The norm follows each convolution: BatchNorm (per channel over batch and pixels), GroupNorm (per image over "
     "pixels and a group of channels), LayerNorm as in ConvNeXt (per pixel over its channels), InstanceNorm (per image "
-    "and channel over pixels), or none. Every batch size trains for the same number of epochs with Adam, the "
-    "learning rate scaled with √(batch size / 32); BatchNorm is evaluated in eval mode with its running statistics."
+    "and channel over pixels), or none. Adam trains every run, the learning rate scaled with √(batch size / 32); "
+    "BatchNorm is evaluated in eval mode with its running statistics."
 )
 c1, c2, c3, c4, c5, c6 = st.columns(6)
 c1.selectbox("normalization", CNN_NORMS, format_func=label, key="tc_norm")
