@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from norm_viz.training import lm
+from norm_viz.training import cnn, lm
 from norm_viz.training import results as rs
 from norm_viz.training.layers import label
 
@@ -145,12 +145,22 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
 
 
 def cnn_scale(prov: dict[str, Any], budget: str) -> str:
+    """The ConvNet grid's scale for one budget, with what the budget gives the smallest and largest batch."""
     b = prov.get("budgets", {})
-    how = (
-        f"{b.get('epochs', '?')} epochs at every batch size" if budget == "epochs" else
-        f"{b.get('steps', '?')} steps at every batch size"
-    )  # fmt: skip
-    return f"a 3-convolution net (16–32 channels) on {prov.get('data', 'digits')}, {how}, Adam at each norm's rate"
+    lo, hi = min(cnn.BATCH_SIZES), max(cnn.BATCH_SIZES)
+    if budget == "epochs":
+        e = b.get("epochs", 8)
+        how = (
+            f"{e} epochs at every batch size (batch {lo} takes {e * cnn.steps_per_epoch(lo):,} steps, batch {hi} "
+            f"only {e * cnn.steps_per_epoch(hi):,})"
+        )
+    else:
+        n = b.get("steps", 600)
+        how = (
+            f"{n} steps at every batch size (batch {lo} sees {n * lo:,} images, less than one epoch; batch {hi} "
+            f"sees {n * hi:,}: a small batch also sees less data)"
+        )
+    return f"a 3-convolution net (16–32 channels), {prov.get('data', 'digits')}, {how}, Adam at each norm's rate"
 
 
 def cnn_errors(
