@@ -302,6 +302,8 @@ def live_section(
     history = live(lab, cfg, train, stop, refused)
     if history is not None:
         results(history)
+        if not history.stopped:
+            reproduction(lab.name, history.config, history)
     st.header("Runs in this session")
     runs_table(lab, row)
 
@@ -358,18 +360,19 @@ def reproduction(grid_name: str, cfg: Any, history: Any) -> None:
     if r is None:
         return
     key = "val_loss" if grid_name == "lm" else "val_error"
+    what = "validation loss" if grid_name == "lm" else "validation error"
     live_value = history.last_val if grid_name == "lm" else history.val_error
     if live_value is None:
         return
     if live_value == r[key]:
         st.success(
-            f"Reproduced: this run's {key.replace('_', ' ')} {live_value!r} equals the shipped number exactly (same "
+            f"Reproduced: this run's {what} {live_value!r} equals the shipped number exactly (same "
             "seed, same learning rate, one torch thread).",
             icon=":material/verified:",
         )
     else:
         st.warning(
-            f"This run's {key.replace('_', ' ')} is {live_value!r}; the shipped run of the same setting gave "
+            f"This run's {what} is {live_value!r}; the shipped run of the same setting gave "
             f"{r[key]!r} (a different torch build or CPU can change the last digits).",
         )
 
