@@ -47,14 +47,13 @@ class SequenceNorm(nn.Module):
     `capture` = True makes the next forward keep the batch statistics of its input over the real tokens (per-feature
     mean and biased variance, what BatchNorm would compute): the training lab plots them step by step."""
 
-    def __init__(self, key: str, features: int, *, powernorm_warmup: int = 60, alpha: float | None = None) -> None:
+    def __init__(self, key: str, features: int, *, powernorm_warmup: int = 60) -> None:
         super().__init__()
         check_key(key, LM_NORMS)
         self.key = key
         self.capture = False
         self.captured: tuple[Tensor, Tensor] | None = None
-        options = {"warmup_steps": powernorm_warmup, **({"alpha": alpha} if alpha is not None else {})}
-        self.inner = nn.Identity() if key == NONE else NORMS[key].module(features, **options)
+        self.inner = nn.Identity() if key == NONE else NORMS[key].module(features, warmup_steps=powernorm_warmup)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         if self.capture:
