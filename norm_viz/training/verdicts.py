@@ -119,20 +119,23 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
         uni = lm.unigram_loss()
         sat = [r["saturation"] for r in dyt if r.get("saturation")]
         loss = rs.spread(r["val_loss"] for r in dyt)
-        worst = (
-            "; at the end the DyT layers' inputs have RMS "
-            + ", ".join(rs.spread(r["input_rms"][i] for r in dyt).text(1) for i in range(len(dyt[0]["input_rms"])))
-            + " (forward order) and the fraction of saturated outputs (|tanh(α·x)| > 0.99) is "
-            + ", ".join(rs.spread(s[i] for s in sat).text(2) for i in range(len(sat[0])))
-            if sat
-            else ""
-        )
+        worst = ""
+        if sat:
+            n = len(sat[0])
+            names = [f"block {i // 2 + 1} {('attention', 'MLP')[i % 2]}" for i in range(n - 1)] + ["final"]
+            worst = "; at the end, per DyT layer (input RMS, fraction of saturated outputs |tanh(α·x)| > 0.99): " + (
+                "; ".join(
+                    f"{names[i]} {rs.spread(r['input_rms'][i] for r in dyt).text(1)}, "
+                    f"{rs.spread(s_[i] for s_ in sat).text(2)}"
+                    for i in range(n)
+                )
+            )
         stuck = loss.mean > uni - 0.05
         out.append(
             f"*DyT replaces normalization in transformers (Zhu et al., 2025)* — DyT pre-norm {loss.text()} over "
             f"{loss.n} seeds (rate {rates.get('dyt/pre', float('nan')):g})"
             + f"; a model that ignores the context scores {uni:.3f}"
-            + (": DyT does not learn to use the context at this scale" if stuck else "")
+            + (f": within {abs(uni - loss.mean):.3f} of it, DyT barely uses the context at this scale" if stuck else "")
             + worst
             + ". A saturated tanh passes almost no gradient, so the layers before it stop learning. "
             f"Scale: {scale}. What it cannot test: the paper's models (LLaMA 7B–70B, α₀ tuned per width) and their "
