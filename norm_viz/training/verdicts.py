@@ -32,7 +32,7 @@ def lm_scale(records: Sequence[dict[str, Any]], prov: dict[str, Any]) -> str:
     model = prov.get("model", {})
     params = max((r.get("parameters", 0) for r in records), default=0)
     return (
-        f"{model.get('steps', '?'):,} steps, {model.get('layers', '?')} blocks of width {model.get('width', '?')} "
+        f"{model.get('steps', 0):,} steps, {model.get('layers', '?')} blocks of width {model.get('width', '?')} "
         f"({params:,} parameters), batches of {model.get('batch_size', '?')} sentences, "
         f"{prov.get('data', 'the docstring sentences')}"
     )
