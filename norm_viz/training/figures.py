@@ -125,8 +125,9 @@ def error_vs_batch_figure(records: Sequence[dict[str, Any]], rates: dict[str, fl
     fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sizes)
     fig.update_yaxes(title="validation error (%)", rangemode="tozero", row=1, col=1)
     return theme.apply_layout(
-        fig, "Validation error vs batch size (mean ± sd over seeds)", 480, grid=True, showlegend=True
-    )
+        fig, "Validation error vs batch size (mean ± sd over seeds)", 500, grid=True, showlegend=True,
+        legend_below=True,
+    )  # fmt: skip
 
 
 def lm_results_figure(records: Sequence[dict[str, Any]], rates: dict[str, float], context_free: float) -> go.Figure:
@@ -178,5 +179,6 @@ def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
         fig.update_xaxes(title="block", dtick=1, row=1, col=col)
     fig.update_yaxes(title="gradient norm of the block's weights", type="log", row=1, col=1)
     return theme.apply_layout(
-        fig, "Gradient per block at initialization (mean ± sd over seeds)", 420, grid=True, showlegend=True
-    )
+        fig, "Gradient per block at initialization (mean ± sd over seeds)", 440, grid=True, showlegend=True,
+        legend_below=True,
+    )  # fmt: skip
