@@ -177,7 +177,8 @@ def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
                 row=1, col=col,
             )  # fmt: skip
         fig.update_xaxes(title="block", dtick=1, row=1, col=col)
-    fig.update_yaxes(title="gradient norm of the block's weights", type="log", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1)
+    fig.update_yaxes(title="gradient norm of the block's weights", row=1, col=1)
     return theme.apply_layout(
         fig, "Gradient per block at initialization (mean ± sd over seeds)", 440, grid=True, showlegend=True,
         legend_below=True,
