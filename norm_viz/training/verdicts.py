@@ -27,10 +27,11 @@ def cell_name(norm: str, placement: str) -> str:
 def lm_scale(records: Sequence[dict[str, Any]], prov: dict[str, Any]) -> str:
     """The LM grid's scale in words: steps, model, parameters, batch, data."""
     model = prov.get("model", {})
-    params = max((r.get("parameters", 0) for r in records), default=0)
+    ln = [r.get("parameters", 0) for r in records if r["norm"] == "layernorm"]
+    params = ln[0] if ln else max((r.get("parameters", 0) for r in records), default=0)
     return (
         f"{model.get('steps', 0):,} steps, {model.get('layers', '?')} blocks of width {model.get('width', '?')} "
-        f"({params:,} parameters), batches of {model.get('batch_size', '?')} sentences, "
+        f"({params:,} parameters with LayerNorm), batches of {model.get('batch_size', '?')} sentences, "
         f"{prov.get('data', 'the docstring sentences')}"
     )
 
