@@ -8,6 +8,7 @@ from norm_viz.core.params import Param
 from norm_viz.core.table import valid_group_counts
 from norm_viz.questions import figures as fq
 from norm_viz.questions.placement import PlacementConfig, PlacementView, heads_fallback, placement_view
+from norm_viz.ui import training as tl
 
 MAX_LAYERS = 48
 PARAMS = (
@@ -118,5 +119,9 @@ if comp is not None:
         "LayerNorm a pre-norm model hands its unnormalized stream to the next layer, which is why pre-norm models add one."
     )
     st.info(f"**Takeaway.** {view.takeaway}")
+    st.caption("The takeaway is one stack of random weights (one seed); the measurements below repeat over seeds.")
+
+st.header("4. Measured over seeds: a real model at initialization and after training")
+tl.placement_evidence()
 
 ui.sync_url([*ui.SHARED_KEYS, *PARAMS])

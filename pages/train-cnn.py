@@ -4,15 +4,17 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.core.params import Param
-from norm_viz.training import cnn, grid
+from norm_viz.training import cnn, experiments
 from norm_viz.training.layers import CNN_NORMS, label
 from norm_viz.ui import training as tl
 
 PARAMS = (
     Param("tc_norm", "batchnorm", options=CNN_NORMS, field="norm"),
     Param("tc_batch", 32, options=cnn.BATCH_SIZES, field="batch_size"),
-    Param("tc_epochs", cnn.CNNConfig.epochs, 1, 50, field="epochs"),
+    Param("tc_epochs", experiments.CNN_EPOCHS, 1, 50, field="epochs"),
+    Param("tc_steps", 0, 0, 5000, field="steps"),
     Param("tc_seed", 0, 0, 2**31 - 1, field="seed"),
+    Param("tc_lr", 0.01, options=experiments.CNN_LRS, field="lr"),
 )
 
 st.title("Train a ConvNet at small batch sizes")
@@ -23,25 +25,32 @@ st.markdown(
     "ConvNet (three 3×3 convolutions, 16–32 channels) learns scikit-learn's **1,797 real 8×8 handwritten digits**. "
     "The norm follows each convolution: BatchNorm (per channel over batch and pixels), GroupNorm (per image over "
     "pixels and a group of channels), LayerNorm as in ConvNeXt (per pixel over its channels), InstanceNorm (per image "
-    "and channel over pixels), or none. Every batch size trains for the same number of epochs with Adam, the "
-    "learning rate scaled with √(batch size / 32); BatchNorm is evaluated in eval mode with its running statistics."
+    "and channel over pixels), or none. Adam trains every run, the learning rate scaled with √(batch size / 32); "
+    "BatchNorm is evaluated in eval mode with its running statistics."
 )
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5, c6 = st.columns(6)
 c1.selectbox("normalization", CNN_NORMS, format_func=label, key="tc_norm")
 c2.select_slider("batch size", cnn.BATCH_SIZES, key="tc_batch")
 c3.number_input("epochs", 1, 50, key="tc_epochs")
-c4.number_input("seed", 0, 2**31 - 1, key="tc_seed")
+c4.number_input("steps (0 = whole epochs)", 0, 5000, key="tc_steps")
+c5.number_input("seed", 0, 2**31 - 1, key="tc_seed")
+c6.selectbox("learning rate at batch 32", experiments.CNN_LRS, format_func=lambda v: f"{v:g}", key="tc_lr")
 cfg = ui.config(cnn.CNNConfig, PARAMS)
+estimate = tl.live_estimate("cnn", cfg)
 st.caption(
-    f"This run: {cnn.steps_per_epoch(cfg.batch_size) * cfg.epochs} steps, {tl.duration(tl.cnn_estimate(cfg))} of CPU "
-    "(from the CPU time per step measured on this machine)."
+    f"This run: {cfg.total_steps} steps, {tl.duration(estimate)} of CPU (from the CPU time per step measured on this "
+    f"machine). A live run may take at most {tl.LIVE_LIMIT_S:.0f} CPU seconds."
 )
-tl.live_section(tl.CNN, cfg, "tc", tl.cnn_results, tl.cnn_row)
-st.header("Error vs batch size: the default grid")
+tl.shipped_hint("cnn", cfg)
+tl.live_section(tl.CNN, cfg, "tc", tl.cnn_results, tl.cnn_row, tl.over_limit(estimate, "run"))
+st.header("Error vs batch size: shipped results, at equal epochs and at equal steps")
 st.markdown(
-    f"Every norm at batch sizes {', '.join(map(str, cnn.BATCH_SIZES))}, seeds {', '.join(map(str, grid.CNN_SEEDS))}, "
-    f"{grid.CNN_EPOCHS} epochs each, from the on-disk cache. The sentences under the figure are written from the "
-    "numbers above them."
+    f"Every norm at batch sizes {', '.join(map(str, cnn.BATCH_SIZES))}, seeds "
+    f"{', '.join(map(str, experiments.SEEDS))}, each norm at its own learning rate, computed once with "
+    "`python -m norm_viz.training.experiments --grid cnn` and shipped with the app. Equal epochs give every batch size "
+    f"the same images ({experiments.CNN_EPOCHS} passes: batch 2 takes {cnn.steps_per_epoch(2)} steps per epoch, batch "
+    f"64 only {cnn.steps_per_epoch(64)}); equal steps give every batch size {experiments.CNN_STEPS} updates. The "
+    "verdicts say *A beats B* only when the difference of the means exceeds the seed spread."
 )
-tl.cnn_grid_section(cnn.CNNConfig(epochs=grid.CNN_EPOCHS))
+tl.cnn_shipped_section()
 ui.sync_url(PARAMS)

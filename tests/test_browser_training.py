@@ -40,3 +40,16 @@ def test_progress_is_visible_and_stop_keeps_the_partial_run(page, live_app):
     expect(page.get_by_test_id("stProgress")).to_have_count(0)
     expect(page.get_by_test_id("stDataFrame").first).to_contain_text("stopped")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_a_run_over_the_cpu_limit_is_refused_in_the_browser(page, live_app):
+    """Pressing Train on a setting estimated above the limit shows the message and starts nothing (no progress bar);
+    the shipped results are on the page without any computing."""
+    page.goto(live_app + "/train-lm?tl_steps=3000&tl_width=128&tl_layers=6&tl_batch=64", timeout=120_000)
+    wait_for_app(page, 180)
+    expect(page.get_by_text("Shipped results: every norm")).to_be_visible(timeout=120_000)
+    page.locator(".st-key-tl_train button").click()
+    expect(page.get_by_text(re.compile("limited to 60 CPU seconds"))).to_be_visible(timeout=120_000)
+    wait_for_app(page, 180)
+    expect(page.get_by_test_id("stProgress")).to_have_count(0)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from norm_viz.core import extra_norms, kernels
+from norm_viz.core import extra_norms, kernels, modules
 from norm_viz.core.params import NormParam
 
 AXES: tuple[str, ...] = ("batch", "sequence", "group", "feature")
@@ -45,6 +45,8 @@ Kernel = Callable[[Tensor, int, float, "Tensor | None"], kernels.Stats]
 Forward = Callable[[Tensor, Call], extra_norms.ForwardOut]
 Reference = Callable[[Tensor, Call], Tensor]
 Snippet = str | Callable[[Mapping[str, Any]], str]
+Make = Callable[[int, Mapping[str, Any]], nn.Module]
+"""(features, options) -> a trainable layer taking x (B, S, F) and an optional real-token mask (core/modules.py)."""
 
 
 def valid_group_counts(features: int) -> list[int]:
@@ -180,6 +182,16 @@ class Norm:
     """The walkthrough's sentence for that step (a row that divides by no statistic)."""
     keywords: tuple[str, ...] = ()
     """Further keyword arguments of normalize() for this row that have no control (e.g. PowerNorm's step)."""
+    make: Make | None = None
+    """The row's trainable layer (see `module`); None: not trainable in the training lab."""
+
+    def module(self, features: int, **options: Any) -> nn.Module:
+        """A trainable layer of this norm for (B, S, F) activations with F = `features`: forward(x, mask=None).
+        `options`: eps, and the row's own (alpha, warmup_steps, groups); the torch.nn module where there is one."""
+        if self.make is None:
+            trainable = ", ".join(k for k, n in NORMS.items() if n.make is not None)
+            raise ValueError(f"{self.label} has no trainable layer; trainable: {trainable}")
+        return self.make(features, options)
 
     @property
     def has_statistic(self) -> bool:
@@ -218,6 +230,7 @@ NORMS: dict[str, Norm] = {
     for n in (
         Norm(
             key="batchnorm",
+            make=lambda f, o: modules.SequenceBatchNorm(f, eps=o.get("eps", 1e-5)),
             label="BatchNorm",
             reduce=("batch", "sequence"),
             torch="nn.BatchNorm1d({F})(x.transpose(1, 2)).transpose(1, 2)",
@@ -231,6 +244,7 @@ NORMS: dict[str, Norm] = {
         ),
         Norm(
             key="layernorm",
+            make=lambda f, o: modules.TokenNorm(nn.LayerNorm(f, eps=o.get("eps", 1e-5))),
             label="LayerNorm",
             reduce=("group", "feature"),
             torch="nn.LayerNorm({F})(x)",
@@ -280,6 +294,7 @@ NORMS: dict[str, Norm] = {
         ),
         Norm(
             key="groupnorm_token",
+            make=lambda f, o: modules.TokenGroupNorm(o.get("groups", default_groups(f)), f, eps=o.get("eps", 1e-5)),
             label="GroupNorm per token",
             reduce=("feature",),
             torch="F.group_norm(x.reshape({B} * {S}, {F}), {G}).reshape({B}, {S}, {F})",
@@ -293,6 +308,7 @@ NORMS: dict[str, Norm] = {
         ),
         Norm(
             key="rmsnorm",
+            make=lambda f, o: modules.TokenNorm(nn.RMSNorm(f, eps=o.get("eps", 1e-5))),
             label="RMSNorm",
             reduce=("group", "feature"),
             torch="nn.RMSNorm({F}, eps={eps})(x)",
@@ -305,6 +321,7 @@ NORMS: dict[str, Norm] = {
         ),
         Norm(
             key="masked_batchnorm",
+            make=lambda f, o: modules.MaskedBatchNorm(f, eps=o.get("eps", 1e-5)),
             label="Masked BatchNorm",
             reduce=("batch", "sequence"),
             torch="nn.BatchNorm1d({F})(x[mask])  # statistics from the real tokens only",
@@ -326,6 +343,7 @@ NORMS: dict[str, Norm] = {
         ),
         Norm(
             key="powernorm",
+            make=lambda f, o: modules.PowerNorm(f, warmup_steps=o.get("warmup_steps", 60), eps=o.get("eps", 1e-5)),
             label="PowerNorm",
             reduce=("batch", "sequence"),
             torch="no torch.nn module; for x of shape ({B}, {S}, {F}): x / torch.sqrt(x[mask].pow(2).mean(0) + {eps}) "
@@ -346,6 +364,7 @@ NORMS: dict[str, Norm] = {
         ),
         Norm(
             key="dyt",
+            make=lambda f, o: modules.DyT(f, alpha=o.get("alpha", extra_norms.DYT_ALPHA)),
             label="DyT (Dynamic Tanh)",
             reduce=(),
             torch="no torch.nn module; for x of shape ({B}, {S}, {F}): torch.tanh(alpha * x)  (γ = 1, β = 0)",

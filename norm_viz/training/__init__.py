@@ -3,6 +3,7 @@ with the norm chosen from the table, trained live with real autograd (torch only
 
 from norm_viz.training.cnn import CNNConfig, CNNHistory, CNNStep, train_cnn
 from norm_viz.training.lm import LMConfig, LMEval, LMHistory, LMStep, train_lm
+from norm_viz.training.results import provenance, shipped_results
 
 __all__ = [
     "CNNConfig",
@@ -12,6 +13,8 @@ __all__ = [
     "LMEval",
     "LMHistory",
     "LMStep",
+    "provenance",
+    "shipped_results",
     "train_cnn",
     "train_lm",
 ]

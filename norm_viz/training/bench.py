@@ -11,7 +11,7 @@ import resource
 
 import torch
 
-from norm_viz.training import cnn, grid, lm
+from norm_viz.training import cnn, experiments, grid, lm
 from norm_viz.training.layers import CNN_NORMS, LM_NORMS, label
 
 
@@ -35,11 +35,11 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{label(n):<22} {p:<9} {1000 * per:8.1f} {grid.estimate_lm(cfg, per):10.1f} {run}  {peak_rss_mib():.0f}"
             )
-    print(f"\nDigits ConvNet, {grid.CNN_EPOCHS} epochs:")
+    print(f"\nDigits ConvNet, {experiments.CNN_EPOCHS} epochs:")
     print(f"{'norm':<14} {'batch':>5} {'ms/step':>8} {'est. run s':>10} {'run CPU s':>9}  peak RSS MiB")
     for n in CNN_NORMS:
         for bs in cnn.BATCH_SIZES:
-            c = cnn.CNNConfig(norm=n, batch_size=bs, epochs=grid.CNN_EPOCHS)
+            c = cnn.CNNConfig(norm=n, batch_size=bs, epochs=experiments.CNN_EPOCHS)
             per = grid.cnn_seconds_per_step(c, probe_steps=20)
             run = f"{cnn.run_cnn(c).cpu_s:9.1f}" if args.full else f"{'-':>9}"
             print(

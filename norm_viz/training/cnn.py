@@ -37,6 +37,9 @@ class CNNConfig:
     """GroupNorm's groups (the paper uses 32 groups of wide layers; these layers have 16 and 32 channels)."""
     lr: float = 1e-2
     """Adam's learning rate at batch size 32, scaled with the square root of the batch size."""
+    steps: int = 0
+    """Train exactly this many mini-batch steps (epochs repeat as needed; the last epoch may be partial); 0 = `epochs`
+    whole epochs. Equal steps vs equal epochs is the batch-size study's two ways to compare."""
 
     def check(self) -> None:
         """ValueError with what is wrong and what is valid."""
@@ -45,12 +48,19 @@ class CNNConfig:
             raise ValueError(f"batch size must be from 1 to 256, got {self.batch_size}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be 0 (whole epochs) or positive, got {self.steps}")
         if self.channels % self.groups:
             raise ValueError(f"groups {self.groups} must divide channels {self.channels}")
 
     @property
     def scaled_lr(self) -> float:
         return self.lr * math.sqrt(self.batch_size / 32)
+
+    @property
+    def total_steps(self) -> int:
+        """Mini-batch steps of the run."""
+        return self.steps or steps_per_epoch(self.batch_size) * self.epochs
 
 
 @dataclass(frozen=True)
@@ -157,12 +167,13 @@ def train_cnn(
     epochs: int = 8,
     seed: int = 0,
     *,
+    lr: float = CNNConfig.lr,
     callback: CNNCallback | None = None,
     **options: int | float,
 ) -> CNNHistory:
-    """Train the digits ConvNet with Adam (learning rate scaled with √(batch size / 32), cosine decay);
-    `options` are further CNNConfig fields. Deterministic for one seed."""
-    cfg = CNNConfig(norm=norm, batch_size=batch_size, epochs=epochs, seed=seed, **options)  # type: ignore[arg-type]
+    """Train the digits ConvNet with Adam (learning rate `lr` at batch 32, scaled with √(batch size / 32), cosine
+    decay); `options` are further CNNConfig fields (steps, channels, …). Deterministic for one seed and thread count."""
+    cfg = CNNConfig(norm=norm, batch_size=batch_size, epochs=epochs, seed=seed, lr=lr, **options)  # type: ignore[arg-type]
     return run_cnn(cfg, callback=callback)
 
 
@@ -182,15 +193,15 @@ def run_cnn(cfg: CNNConfig, *, callback: CNNCallback | None = None) -> CNNHistor
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.scaled_lr)
     per_epoch = steps_per_epoch(cfg.batch_size)
-    total = per_epoch * cfg.epochs
+    total = cfg.total_steps
     records: list[CNNStep] = []
     per_epoch_err: list[float] = []
     stopped = False
     step = 0
     model.train()
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(1, math.ceil(total / per_epoch) + 1):
         perm = torch.randperm(len(data.y_train), generator=gen)
-        for i in range(per_epoch):
+        for i in range(min(per_epoch, total - step)):
             step += 1
             for g in opt.param_groups:
                 g["lr"] = cfg.scaled_lr * 0.5 * (1 + math.cos(math.pi * (step - 1) / total))

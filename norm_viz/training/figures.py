@@ -5,13 +5,15 @@ GroupNorm paper's error-versus-batch-size plot. plotly only (no streamlit): hist
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from norm_viz.core import theme
+from norm_viz.training import results as rs
+from norm_viz.training import verdicts as vd
 from norm_viz.training.cnn import CNNStep
-from norm_viz.training.grid import CNNSummary, cnn_errors
 from norm_viz.training.layers import label
 from norm_viz.training.lm import LMStep
 
@@ -97,26 +99,87 @@ def cnn_loss_figure(steps: Sequence[CNNStep], total: int | None = None) -> go.Fi
     return theme.apply_layout(fig, "Training loss per step", 360, grid=True)
 
 
-def error_vs_batch_figure(rows: Sequence[CNNSummary]) -> go.Figure:
-    """Validation error against batch size per norm: mean over seeds with ± one standard deviation, each seed as a
-    faint dot (the GroupNorm paper's figure 1, on the digits)."""
-    errs = cnn_errors(rows)
-    fig = go.Figure(_validate=theme.VALIDATE)
-    for i, (n, by) in enumerate(errs.items()):
-        color = PALETTE[i % len(PALETTE)]
-        sizes = sorted(by)
-        fig.add_scatter(
-            x=sizes, y=[100 * by[b][0] for b in sizes], mode="lines+markers", name=label(n),
-            error_y={"type": "data", "array": [100 * by[b][1] for b in sizes], "visible": True},
-            line={"color": color, "width": 3}, marker={"size": 9},
-        )  # fmt: skip
-        dots = [r for r in rows if r.norm == n and r.val_error is not None]
-        fig.add_scatter(
-            x=[r.batch_size for r in dots], y=[100 * (r.val_error or 0) for r in dots], mode="markers",
-            marker={"color": color, "size": 6, "opacity": 0.35}, name=f"{label(n)}: each seed", showlegend=False,
-        )  # fmt: skip
-    fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sorted({r.batch_size for r in rows}))
-    fig.update_yaxes(title="validation error (%)", rangemode="tozero")
+def error_vs_batch_figure(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> go.Figure:
+    """Validation error against batch size per norm, at equal epochs (left) and at equal steps (right): mean over
+    seeds with ± one standard deviation, each seed as a faint dot (the GroupNorm paper's figure 1, on the digits)."""
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("equal epochs", "equal steps"))  # fmt: skip
+    runs = rs.at_chosen_rate(records, rates, "cnn")
+    for col, budget in ((1, "epochs"), (2, "steps")):
+        for i, (n, by) in enumerate(vd.cnn_errors(records, rates, budget).items()):
+            color = PALETTE[i % len(PALETTE)]
+            sizes = sorted(by)
+            fig.add_scatter(
+                x=sizes, y=[100 * by[b].mean for b in sizes], mode="lines+markers", name=label(n),
+                error_y={"type": "data", "array": [100 * by[b].sd for b in sizes], "visible": True},
+                line={"color": color, "width": 3}, marker={"size": 9}, legendgroup=n, showlegend=col == 1,
+                row=1, col=col,
+            )  # fmt: skip
+            dots = [r for r in runs if r["norm"] == n and r["budget"] == budget and r["val_error"] is not None]
+            fig.add_scatter(
+                x=[r["batch_size"] for r in dots], y=[100 * r["val_error"] for r in dots], mode="markers",
+                marker={"color": color, "size": 6, "opacity": 0.35}, name=f"{label(n)}: each seed",
+                legendgroup=n, showlegend=False, row=1, col=col,
+            )  # fmt: skip
+    sizes = sorted({r["batch_size"] for r in runs})
+    fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sizes)
+    fig.update_yaxes(title="validation error (%)", rangemode="tozero", row=1, col=1)
     return theme.apply_layout(
-        fig, "Validation error vs batch size (mean ± sd over seeds)", 460, grid=True, showlegend=True
-    )
+        fig, "Validation error vs batch size (mean ± sd over seeds)", 500, grid=True, showlegend=True,
+        legend_below=True,
+    )  # fmt: skip
+
+
+def lm_results_figure(records: Sequence[dict[str, Any]], rates: dict[str, float], context_free: float) -> go.Figure:
+    """Eval-mode validation loss per (norm, placement) at its chosen learning rate: mean ± one standard deviation
+    over seeds, each seed a faint dot, and the loss of a model that ignores the context as a dashed line."""
+    fig = go.Figure(_validate=theme.VALIDATE)
+    cells = vd.lm_cells(records, rates)
+    names = [vd.cell_name(n, p) for n, p in cells]
+    spreads = [rs.spread(r["val_loss"] for r in runs) for runs in cells.values()]
+    fig.add_scatter(
+        x=[s.mean for s in spreads], y=names, mode="markers", name="mean ± sd over seeds",
+        error_x={"type": "data", "array": [s.sd for s in spreads], "visible": True},
+        marker={"color": theme.SELECTED, "size": 12},
+    )  # fmt: skip
+    fig.add_scatter(
+        x=[r["val_loss"] for runs in cells.values() for r in runs],
+        y=[vd.cell_name(n, p) for (n, p), runs in cells.items() for _ in runs],
+        mode="markers", name="each seed", marker={"color": theme.INPUT, "size": 7, "opacity": 0.5},
+    )  # fmt: skip
+    fig.add_vline(x=context_free, line={"dash": "dash", "color": theme.FAINT})
+    fig.add_annotation(x=context_free, y=1, yref="paper", text="ignores the context", showarrow=False,
+                       xanchor="right", yanchor="bottom")  # fmt: skip
+    fig.update_xaxes(title="validation loss, eval mode (nats per character; lower is better)")
+    fig.update_yaxes(autorange="reversed")
+    return theme.apply_layout(
+        fig, "Tiny LM after the shipped runs (mean ± sd over seeds)", 120 + 44 * len(names), grid=True,
+        showlegend=True,
+    )  # fmt: skip
+
+
+def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
+    """Gradient norm of each block's weights at initialization, per depth (one panel each), pre- and post-norm:
+    mean ± sd over seeds, on a log scale (Xiong et al., 2020, figure 3, on the tiny LM)."""
+    depths = sorted({r["layers"] for r in records})
+    fig = make_subplots(rows=1, cols=len(depths), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"{d} blocks" for d in depths])  # fmt: skip
+    for col, d in enumerate(depths, start=1):
+        for i, p in enumerate(("pre", "post")):
+            runs = [r["grad_norms"] for r in records if r["layers"] == d and r["placement"] == p]
+            if not runs:
+                continue
+            per_block = [rs.spread(g[k] for g in runs) for k in range(d)]
+            fig.add_scatter(
+                x=list(range(1, d + 1)), y=[s.mean for s in per_block], mode="lines+markers", name=f"{p}-norm",
+                error_y={"type": "data", "array": [s.sd for s in per_block], "visible": True},
+                line={"color": (theme.INPUT, theme.OUTPUT)[i], "width": 3}, legendgroup=p, showlegend=col == 1,
+                row=1, col=col,
+            )  # fmt: skip
+        fig.update_xaxes(title="block", dtick=1, row=1, col=col)
+    fig.update_yaxes(type="log", dtick=1)
+    fig.update_yaxes(title="gradient norm of the block's weights", row=1, col=1)
+    return theme.apply_layout(
+        fig, "Gradient per block at initialization (mean ± sd over seeds)", 440, grid=True, showlegend=True,
+        legend_below=True,
+    )  # fmt: skip

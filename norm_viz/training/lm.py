@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from norm_viz.core import corpus
+from norm_viz.core import corpus, modules
 from norm_viz.training.layers import LM_NORMS, SequenceNorm, batch_dependent, check_key
 
 PLACEMENTS = ("pre", "post")
@@ -118,6 +118,12 @@ class LMEval:
     val_loss_batch1: float
     """Training-mode statistics of one sentence at a time (batch size 1)."""
     leak: Leak
+    input_rms: tuple[float, ...] = ()
+    """Root-mean-square of each norm layer's input (forward order, eval mode, 16 validation sentences): how large the
+    residual stream has grown."""
+    saturation: tuple[float, ...] = ()
+    """DyT only: per norm layer, the fraction of |tanh(α·x)| > 0.99 on the same sentences (a saturated DyT passes
+    almost no gradient); empty for other norms."""
 
 
 @dataclass(frozen=True)
@@ -324,12 +330,37 @@ def causal_leak(model: CharLM, seqs: list[Tensor], length: int, pad: int) -> Lea
 def evaluate(model: CharLM, cfg: LMConfig, data: TextData, n_val: int = 256) -> LMEval:
     """The final evaluation: eval mode, training mode at the training batch size and at 1, and the causal leak."""
     val = data.val[:n_val]
+    rms, sat = inputs_and_saturation(model, list(data.val[n_val : n_val + 16]), cfg.max_len, data.pad)
     return LMEval(
         val_loss=mean_loss(model, val, cfg.batch_size, cfg.max_len, data.pad, train_mode=False),
         val_loss_train_mode=mean_loss(model, val, cfg.batch_size, cfg.max_len, data.pad, train_mode=True),
         val_loss_batch1=mean_loss(model, val[:64], 1, cfg.max_len, data.pad, train_mode=True),
         leak=causal_leak(model, list(data.val[n_val : n_val + 16]), cfg.leak_len, data.pad),
+        input_rms=rms,
+        saturation=sat,
     )
+
+
+@torch.no_grad()
+def inputs_and_saturation(
+    model: CharLM, seqs: list[Tensor], max_len: int, pad: int
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(RMS of each norm layer's input over the real tokens, DyT's saturated fraction per layer or ()) in eval mode."""
+    ids, _, mask = make_batch(seqs, max_len, pad)
+    seen: list[Tensor] = []
+    hooks = [m.register_forward_pre_hook(lambda _m, a: seen.append(a[0][a[1]])) for _, m in model.norms()]
+    model.eval()
+    try:
+        model(ids, mask)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train()
+    rms = tuple(float(x.pow(2).mean().sqrt()) for x in seen)
+    layers = [m.inner for _, m in model.norms()]
+    if not all(isinstance(m, modules.DyT) for m in layers):
+        return rms, ()
+    return rms, tuple(modules.saturation(m, x) for m, x in zip(layers, seen, strict=True))
 
 
 # --- training ---------------------------------------------------------------------------------------------------
@@ -358,16 +389,18 @@ def train_lm(
     steps: int = 300,
     seed: int = 0,
     *,
+    lr: float = LMConfig.lr,
     callback: Callback | None = None,
     evaluate_at_end: bool = True,
     **options: int | float,
 ) -> LMHistory:
-    """Train the tiny LM on the docstring sentences; `options` are further LMConfig fields (width, layers, …).
+    """Train the tiny LM on the docstring sentences at peak learning rate `lr`; `options` are further LMConfig fields
+    (width, layers, …).
 
     Deterministic for one seed (its own torch.Generator for the batches, torch.manual_seed inside a forked RNG for
     the initialization). `callback(step, total)` sees every step; False stops the run early (final = None).
     """
-    cfg = LMConfig(norm=norm, placement=placement, steps=steps, seed=seed, **options)  # type: ignore[arg-type]
+    cfg = LMConfig(norm=norm, placement=placement, steps=steps, seed=seed, lr=lr, **options)  # type: ignore[arg-type]
     return run_lm(cfg, callback=callback, evaluate_at_end=evaluate_at_end)
 
 

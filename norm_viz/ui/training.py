@@ -1,5 +1,10 @@
 """The training lab's streamlit layer: live runs (progress bar, charts every few steps, a stop button), the session's
-results table and the cached default grids with their compute buttons.
+results table, and the shipped repeated runs (norm_viz.training.results) with their verdicts, shown at once.
+
+A live run is capped at LIVE_LIMIT_S CPU seconds (issue 18): a larger setting is refused with a message before it
+starts, and a run that overshoots its estimate stops at the limit. Grids are computed only from the command line
+(`python -m norm_viz.training.experiments`), never from the page. A live run of a shipped setting reproduces the
+shipped number exactly (one torch thread, like the grid), and the page says so.
 
 How stopping works: the page draws a Stop button before training starts; clicking it makes Streamlit interrupt the
 running script and rerun it. Every step the run's records go to st.session_state, so the rerun finds the partial run,
@@ -7,7 +12,7 @@ shows it as stopped and adds it to the results table. A closed tab stops the run
 
 Training is the one thing in the app that may take a minute of CPU, so a server trains for one user at a time
 (TRAINING_SLOTS, from NORM_VIZ_TRAINING_SLOTS): a class of 30 pressing Train at once would otherwise hold every core
-for half an hour and every other page would wait. Who finds the slot taken is told so and can look at the cached grid.
+for half an hour and every other page would wait. Who finds the slot taken is told so and can read the shipped results.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,8 +29,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from norm_viz.training import cnn, grid, lm
+from norm_viz.training import cnn, experiments, grid, lm
 from norm_viz.training import figures as tf
+from norm_viz.training import results as rs
+from norm_viz.training import verdicts as vd
 from norm_viz.training.layers import batch_dependent, label
 from norm_viz.ui.layout import chart
 from norm_viz.ui.safety import checkpoint
@@ -32,6 +40,9 @@ from norm_viz.ui.safety import checkpoint
 TRAINING_SLOTS = max(1, int(os.environ.get("NORM_VIZ_TRAINING_SLOTS", "1") or 1))
 """How many training runs (or grid fills) one server process runs at once."""
 _SLOTS = threading.BoundedSemaphore(TRAINING_SLOTS)
+
+LIVE_LIMIT_S = 60.0
+"""The most CPU seconds one live run may take on the shared server (settings estimated above it are refused)."""
 
 LM_LIVE, LM_LAST, LM_RUNS = "_tl_lm_live", "_tl_lm_last", "_tl_lm_runs"
 CNN_LIVE, CNN_LAST, CNN_RUNS = "_tl_cnn_live", "_tl_cnn_last", "_tl_cnn_runs"
@@ -65,6 +76,18 @@ def lm_estimate(cfg: lm.LMConfig) -> float:
 def cnn_estimate(cfg: cnn.CNNConfig) -> float:
     """CPU seconds of a run: the per-step time measured once per batch size (with BatchNorm)."""
     return grid.estimate_cnn(cfg, cnn_per_step(cnn.CNNConfig(norm="batchnorm", batch_size=cfg.batch_size, epochs=1)))
+
+
+def over_limit(estimate: float, what: str) -> str | None:
+    """The message refusing a live run estimated above LIVE_LIMIT_S CPU seconds, or None when it fits."""
+    if estimate <= LIVE_LIMIT_S:
+        return None
+    return (
+        f"This {what} would take {duration(estimate)} of CPU; a live run on this shared server is limited to "
+        f"{LIVE_LIMIT_S:.0f} CPU seconds. Lower the steps (or epochs), the model size or the batch size. Larger runs "
+        "and whole grids are computed from the command line: `python -m norm_viz.training.experiments --grid lm` "
+        "(or `--grid cnn`)."
+    )
 
 
 # --- the language model -----------------------------------------------------------------------------------------
@@ -107,7 +130,7 @@ class Lab:
     run: Callable[..., Any]  # run(cfg, callback=on_step(step, total)) -> history
     partial: Callable[[Any, list[Any]], Any]  # the history of an interrupted run from its steps
     summarize: Callable[[Any], Any]  # a results-table row of a history
-    store: Callable[[Any], Any]  # the same, also written to the on-disk cache when it is a default-grid run
+    store: Callable[[Any], Any]  # the row kept in the session's table
     progress: Callable[[Any, int], str]  # the progress bar's text at a step
     figure: Callable[[list[Any], int], Any]  # the live loss chart
     bar_every_step: bool  # update the bar at every step (else with the chart)
@@ -115,19 +138,20 @@ class Lab:
 
 LM = Lab(
     "lm", LM_LIVE, LM_LAST, LM_RUNS, lm.LMHistory, lambda c: c.steps, lm.run_lm, lm.partial_history,
-    grid.summarize_lm, grid.store_lm,
+    grid.summarize_lm, grid.summarize_lm,
     lambda s, n: f"step {s.step} of {n} · loss {s.train_loss:.3f} · {s.cpu_s:.1f} CPU s",
     lambda steps, n: tf.lm_loss_figure(steps, n, "Loss per step (live)"), True,
 )  # fmt: skip
 CNN = Lab(
-    "cnn", CNN_LIVE, CNN_LAST, CNN_RUNS, cnn.CNNHistory, lambda c: cnn.steps_per_epoch(c.batch_size) * c.epochs,
-    cnn.run_cnn, cnn.partial_history, grid.summarize_cnn, grid.store_cnn,
+    "cnn", CNN_LIVE, CNN_LAST, CNN_RUNS, cnn.CNNHistory, lambda c: c.total_steps,
+    cnn.run_cnn, cnn.partial_history, grid.summarize_cnn, grid.summarize_cnn,
     lambda s, n: f"epoch {s.epoch}, step {s.step} of {n} · {s.cpu_s:.1f} CPU s", tf.cnn_loss_figure, False,
 )  # fmt: skip
 
 
-def live(lab: Lab, cfg: Any, train: bool, stop: bool) -> Any:
-    """Run (train=True) or recover (after Stop or another interruption) a live run; returns the history to show."""
+def live(lab: Lab, cfg: Any, train: bool, stop: bool, refused: str | None = None) -> Any:
+    """Run (train=True) or recover (after Stop or another interruption) a live run; returns the history to show.
+    `refused`: why this setting may not run live (over the CPU limit): said instead of training."""
     ss = st.session_state
     running = ss.get(lab.live)
     if running is not None and not train:  # the script was interrupted mid-run: Stop, or another widget
@@ -140,7 +164,9 @@ def live(lab: Lab, cfg: Any, train: bool, stop: bool) -> Any:
             st.warning(
                 f"Training stopped at step {len(h.steps)} of {lab.total(h.config)}: {why}.", icon=":material/stop:"
             )
-    if train:
+    if train and refused:
+        st.error(refused, icon=":material/timer_off:")
+    elif train:
         with training_slot("your run") as free:
             if free:
                 _train(lab, cfg)
@@ -155,35 +181,33 @@ def _train(lab: Lab, cfg: Any) -> None:
     steps: list[Any] = []
     ss[lab.live] = {"config": cfg, "steps": steps}
     every = _every(lab.total(cfg))
+    start = time.thread_time()  # this run's own CPU time (with one torch thread the work runs on this thread)
+    capped: list[bool] = []
 
-    def on_step(s: Any, n: int) -> None:
+    def on_step(s: Any, n: int) -> bool:
         checkpoint()  # a closed tab or Stop ends the run here, at its next step (the page may show every few only)
         steps.append(s)
+        if time.thread_time() - start > LIVE_LIMIT_S:
+            capped.append(True)
+            return False  # the estimate was short: stop at the limit rather than hold the server
         shown = s.step % every == 0 or s.step == n
         if lab.bar_every_step or shown:
             bar.progress(s.step / n, text=lab.progress(s, n))
         if shown:
             with box.container():
                 chart(lab.figure(steps, n), key=f"tl_{lab.name}_live_{s.step}")
+        return True
 
-    h = lab.run(cfg, callback=on_step)
+    with experiments.one_thread():  # the shipped grids ran on one thread: the same numbers
+        h = lab.run(cfg, callback=on_step)
+    if capped:
+        st.warning(f"Training stopped at the {LIVE_LIMIT_S:.0f} CPU-second limit of a live run.",
+                   icon=":material/timer_off:")  # fmt: skip
     del ss[lab.live]
     bar.empty()
     box.empty()
     ss[lab.last] = h
     ss.setdefault(lab.runs, []).append(lab.store(h))
-
-
-def _fill(fill: bool, again: bool, cfgs: list[Any], run_all: Callable[..., Any]) -> bool:
-    """Compute the grid's missing runs (fill) or all of them (again) in the training slot; True when it ran."""
-    if not (fill or again):
-        return False
-    with training_slot("computing the grid") as free:
-        if free:
-            bar = st.progress(0.0)
-            run_all(cfgs, recompute=again, progress=_progress(bar))
-            bar.empty()
-        return free
 
 
 def lm_results(h: lm.LMHistory) -> None:
@@ -210,7 +234,9 @@ def lm_results(h: lm.LMHistory) -> None:
                 f"{f.val_loss_batch1:.3f}. **Causal leak:** in training mode the statistics at position t include "
                 f"later tokens of the batch. Scoring each position from a forward of its prefix only gives "
                 f"{f.leak.causal_loss:.3f} against {f.leak.train_mode_loss:.3f} with the whole sequence "
-                f"(per-token losses differ by {f.leak.mean_abs_diff:.4f} on average): a gap of {f.leak.gap:+.3f}."
+                f"(per-token losses differ by {f.leak.mean_abs_diff:.4f} on average): a gap of {f.leak.gap:+.3f}. "
+                "Much of this gap comes from statistics over short prefixes (at position 1 every sentence has the "
+                "same newline), not from information about the future: it is a difference, not a measured leak."
             )
         else:
             st.markdown(
@@ -261,65 +287,25 @@ def runs_table(lab: Lab, row: Callable[[Any], dict[str, Any]]) -> None:
 
 
 def live_section(
-    lab: Lab, cfg: Any, prefix: str, results: Callable[[Any], None], row: Callable[[Any], dict[str, Any]]
+    lab: Lab,
+    cfg: Any,
+    prefix: str,
+    results: Callable[[Any], None],
+    row: Callable[[Any], dict[str, Any]],
+    refused: str | None = None,
 ) -> None:
     """Train and Stop (keys `prefix`_train, `prefix`_stop), the live run, the last run's results and the session's
-    runs table."""
+    runs table; `refused` (a setting over the CPU limit) is said when Train is pressed, and nothing runs."""
     b1, b2, _ = st.columns([1, 1, 4])
     train = b1.button("Train", type="primary", key=f"{prefix}_train", icon=":material/play_arrow:")
     stop = b2.button("Stop", key=f"{prefix}_stop", icon=":material/stop:")
-    history = live(lab, cfg, train, stop)
+    history = live(lab, cfg, train, stop, refused)
     if history is not None:
         results(history)
+        if not history.stopped:
+            reproduction(lab.name, history.config, history)
     st.header("Runs in this session")
     runs_table(lab, row)
-
-
-def _progress(bar: Any) -> grid.Progress:
-    def show(i: int, n: int, what: str) -> None:
-        bar.progress(i / n, text=f"run {i + 1} of {n}: {what}")
-
-    return show
-
-
-def _grid_status(cfgs: list[Any], cached: list[Any], estimate: float, kind: str) -> tuple[bool, bool]:
-    missing = sum(c is None for c in cached)
-    st.caption(
-        f"{len(cfgs) - missing} of {len(cfgs)} runs are in the cache ({grid.cache_dir()}); computed on this machine, "
-        "never shipped. Set NORM_VIZ_CACHE to move it."
-    )
-    c1, c2 = st.columns(2)
-    fill = c1.button(
-        f"Compute the {missing} missing runs ({duration(estimate * missing / len(cfgs))} of CPU)" if missing else
-        "All runs are cached", key=f"tl_{kind}_fill", disabled=not missing, type="primary",
-    )  # fmt: skip
-    again = c2.button(f"Recompute all ({duration(estimate)} of CPU)", key=f"tl_{kind}_again")
-    return fill, again
-
-
-def _grid_rows(
-    kind: str,
-    cfgs: list[Any],
-    cached: Callable[[Any], Any],
-    estimate: Callable[[Any], float],
-    run_all: Callable[..., Any],
-) -> list[Any]:
-    """A default grid's cached summaries, after its status line and compute buttons (which fill it, when pressed)."""
-    found = [cached(c) for c in cfgs]
-    fill, again = _grid_status(cfgs, found, sum(estimate(c) for c in cfgs), kind)
-    if _fill(fill, again, cfgs, run_all):
-        found = [cached(c) for c in cfgs]
-    return [r for r in found if r is not None]
-
-
-def lm_grid_section(base: lm.LMConfig) -> None:
-    """The default grid (every norm × placement at the default settings): cached table, verdicts, compute buttons."""
-    rows = _grid_rows("lm", grid.lm_grid(base), grid.cached_lm, lm_estimate, grid.fill_lm)
-    if not rows:
-        return
-    st.dataframe(pd.DataFrame(grid.lm_table(rows)), hide_index=True, width="stretch")
-    for v in grid.lm_verdicts(rows):
-        st.markdown(f"- {v}")
 
 
 # --- the ConvNet ------------------------------------------------------------------------------------------------
@@ -353,13 +339,137 @@ def cnn_row(r: grid.CNNSummary) -> dict[str, Any]:
     }
 
 
-def cnn_grid_section(base: cnn.CNNConfig) -> None:
-    """The default grid (norms × batch sizes × seeds): cached figure, table, verdicts and compute buttons."""
-    rows = _grid_rows("cnn", grid.cnn_grid(base), grid.cached_cnn, cnn_estimate, grid.fill_cnn)
-    if not rows:
+def live_estimate(grid_name: str, cfg: Any) -> float:
+    """CPU seconds a live run of `cfg` will take: a shipped setting's own measured cost (so a shipped cell is never
+    refused because a busy server's probe ran slow), else the estimate from the measured time per step."""
+    r = shipped_match(grid_name, cfg)
+    if r is not None:
+        return float(r["cpu_s"])
+    return lm_estimate(cfg) if grid_name == "lm" else cnn_estimate(cfg)
+
+
+def shipped_match(grid_name: str, cfg: Any) -> dict[str, Any] | None:
+    """The shipped record whose configuration is exactly `cfg` (a live run of it reproduces its number), or None."""
+    make = experiments.lm_config if grid_name == "lm" else experiments.cnn_config
+    return next((r for r in rs.shipped_results(grid_name) if make(r) == cfg), None)
+
+
+def reproduction(grid_name: str, cfg: Any, history: Any) -> None:
+    """Under a live run of a shipped setting: its number against the shipped one (equal: reproduced)."""
+    r = shipped_match(grid_name, cfg)
+    if r is None:
         return
-    chart(tf.error_vs_batch_figure(rows), key="tl_cnn_grid")
-    st.dataframe(pd.DataFrame(grid.cnn_table(rows)), hide_index=True, width="stretch")
-    st.caption("Validation error in %, mean ± standard deviation over the seeds; BatchNorm in eval mode.")
-    for v in grid.cnn_verdicts(rows):
+    key = "val_loss" if grid_name == "lm" else "val_error"
+    what = "validation loss" if grid_name == "lm" else "validation error"
+    live_value = history.last_val if grid_name == "lm" else history.val_error
+    if live_value is None:
+        return
+    if live_value == r[key]:
+        st.success(
+            f"Reproduced: this run's {what} {live_value!r} equals the shipped number exactly (same "
+            "seed, same learning rate, one torch thread).",
+            icon=":material/verified:",
+        )
+    else:
+        st.warning(
+            f"This run's {what} is {live_value!r}; the shipped run of the same setting gave "
+            f"{r[key]!r} (a different torch build or CPU can change the last digits).",
+        )
+
+
+def shipped_hint(grid_name: str, cfg: Any) -> None:
+    """A caption saying that the current setting is a shipped run (and its number), so Train reproduces it."""
+    r = shipped_match(grid_name, cfg)
+    if r is None:
+        return
+    value = (
+        f"validation loss {r['val_loss']:.4f}" if grid_name == "lm" else f"validation error {100 * r['val_error']:.2f}%"
+    )
+    st.caption(
+        f"This setting is one of the shipped runs ({value}, {r['cpu_s']:.0f} CPU s when it was computed): press "
+        "Train to re-run it; the same seed gives the same number."
+    )
+
+
+def _provenance(grid_name: str) -> None:
+    prov = rs.provenance(grid_name)
+    with st.expander("How these numbers were computed (provenance)"):
+        st.markdown(
+            f"Regenerate with `python -m norm_viz.training.experiments --grid {grid_name}` "
+            f"({rs.cpu_seconds(grid_name) / 60:.0f} CPU minutes on one thread). Seeds "
+            f"{', '.join(map(str, prov.get('seeds', [])))}; learning-rate sweep "
+            f"{', '.join(f'{v:g}' for v in prov.get('sweep_learning_rates', []))}: {prov.get('selection', '')}."
+        )
+        st.dataframe(
+            pd.DataFrame([{k: (", ".join(v) if isinstance(v, list) else str(v)) for k, v in p.items()
+                           if k not in ("learning_rates", "done")} for p in prov.get("parts", [])]),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+
+
+def lm_shipped_section() -> None:
+    """The shipped LM runs: the figure with error bars, the table, the verdicts and the learning-rate sweep."""
+    records, rates = rs.shipped_results("lm"), rs.learning_rates("lm")
+    if not records:
+        st.info("No shipped results in this installation: run `python -m norm_viz.training.experiments --grid lm`.")
+        return
+    chart(tf.lm_results_figure(records, rates, lm.unigram_loss()), key="tl_lm_shipped")
+    st.dataframe(pd.DataFrame(vd.lm_table(records, rates)), hide_index=True, width="stretch")
+    st.caption(
+        "Loss in nats per character on 256 validation sentences, mean ± sd over the seeds. Training-mode statistics: "
+        "validation batches of 16 sentences normalized with their own batch statistics; batch size 1: one sentence "
+        "at a time. The causal-leak gap (prefix forwards − whole-sequence forward) mostly measures BatchNorm's "
+        "statistics over short prefixes, not information taken from future tokens; it is shown, not judged."
+    )
+    st.subheader("Verdicts")
+    for v in vd.lm_verdicts(records, rs.provenance("lm"), rates):
         st.markdown(f"- {v}")
+    init = rs.shipped_results("init")
+    if init:
+        st.subheader("Pre- vs post-norm at initialization")
+        chart(tf.init_grads_figure(init), key="tl_lm_init")
+        st.markdown(vd.init_verdict(init))
+    with st.expander("The learning-rate sweep (seed 0)"):
+        st.dataframe(pd.DataFrame(vd.lm_sweep_table(records, rates)), hide_index=True, width="stretch")
+        st.caption(
+            "Selection loss: eval-mode loss on the last 64 validation sentences, which the table does not score; "
+            "the table's loss is on the first 256."
+        )
+    _provenance("lm")
+
+
+def cnn_shipped_section() -> None:
+    """The shipped ConvNet runs: error vs batch size at equal epochs and equal steps, tables, verdicts, sweep."""
+    records, rates = rs.shipped_results("cnn"), rs.learning_rates("cnn")
+    if not records:
+        st.info("No shipped results in this installation: run `python -m norm_viz.training.experiments --grid cnn`.")
+        return
+    chart(tf.error_vs_batch_figure(records, rates), key="tl_cnn_grid")
+    for budget in ("epochs", "steps"):
+        st.markdown(f"**Equal {budget}**: validation error in %, mean ± sd over the seeds; BatchNorm in eval mode.")
+        st.dataframe(pd.DataFrame(vd.cnn_table(records, rates, budget)), hide_index=True, width="stretch")
+    st.subheader("Verdicts")
+    for v in vd.cnn_verdicts(records, rs.provenance("cnn"), rates):
+        st.markdown(f"- {v}")
+    with st.expander("The learning-rate sweep (seed 0)"):
+        sweep = [r for r in records if r["phase"] == "sweep"]
+        st.dataframe(
+            pd.DataFrame([{"norm": label(r["norm"]), "lr (at batch 32)": f"{r['lr']:g}",
+                           "val error %": f"{100 * r['val_error']:.1f}"} for r in sweep]),
+            hide_index=True, width="stretch",
+        )  # fmt: skip
+    _provenance("cnn")
+
+
+def placement_evidence() -> None:
+    """The shipped evidence on pre- vs post-norm (for the placement page): the gradient per block at initialization
+    over seeds and depths, and the trained tiny LM's post- vs pre-norm verdict."""
+    init = rs.shipped_results("init")
+    if init:
+        chart(tf.init_grads_figure(init), key="pl_init_grads")
+        st.markdown(vd.init_verdict(init))
+    records, rates = rs.shipped_results("lm"), rs.learning_rates("lm")
+    for v in vd.lm_verdicts(records, rs.provenance("lm"), rates):
+        if "post-norm" in v:
+            st.markdown(f"**Trained.** {v}")
+    st.page_link("pages/train-lm.py", label="Every shipped run of the training lab", icon=":material/science:")
