@@ -74,6 +74,8 @@ def test_steps_show_the_numbers_of_the_computation(case):
     assert out["normalized"].latex[-1].endswith(f"= {tex(v['x_hat'])}")
     if NORMS[key].reduce:
         expected_hat = (v["x"] - (v["mean"] if NORMS[key].centered else 0.0)) / math.sqrt(v["var"] + r.eps)
+    elif key == "derf":  # Derf: no statistic, x̂ = erf(αx + s), s = 0 by default
+        expected_hat = math.erf(r.alpha * v["x"])
     else:  # DyT: no statistic, x̂ = tanh(αx)
         expected_hat = math.tanh(r.alpha * v["x"])
     assert math.isclose(v["x_hat"], expected_hat, rel_tol=1e-3, abs_tol=1e-4)
