@@ -133,6 +133,8 @@ def compare(
     if min(sa.n, sb.n) < MIN_SEEDS:
         return Verdict(a, b, sa, sb, "few", f"**Not enough seeds to compare**: {nums}.{tail}")
     diff, margin = sa.mean - sb.mean, sa.sd + sb.sd
+    while digits < 6 and f"{factor * abs(diff):.{digits}f}" == f"{factor * margin:.{digits}f}":
+        digits += 1  # a difference just beyond (or inside) the spread must not print as equal to it
     if abs(diff) <= margin:
         return Verdict(
             a, b, sa, sb, "tie",
