@@ -12,6 +12,8 @@ from norm_viz.core.params import flag
 from norm_viz.ui.state import _RUN, GLOBAL_KEYS, _write_url, init_state
 
 _PAGES: dict[str, Any] = {}
+_ALIASES: dict[str, str] = {}
+"""url_path of a hidden alias page -> url_path of the page in PAGES that runs the same file (/start -> "/")."""
 _ORDER: list[Any] = []
 """Every page in app.py's PAGES order: the suggested path that the 'next' links follow."""
 
@@ -21,18 +23,31 @@ def _path(page: Any) -> str:
     return str(getattr(page, "_url_path", "") or page.url_path)
 
 
-def register_pages(pages: dict[str, list[Any]]) -> None:
-    """Called by app.py with its PAGES, so that pages can link to each other by url_path."""
+def register_pages(pages: dict[str, list[Any]], aliases: Sequence[Any] = ()) -> None:
+    """Called by app.py with its PAGES (and hidden alias pages), so that pages can link to each other by url_path."""
     _PAGES.clear()
     _ORDER.clear()
+    _ALIASES.clear()
     _ORDER.extend(p for group in pages.values() for p in group)
     _PAGES.update({_path(p): p for p in _ORDER})
+    by_file = {str(p._page): _path(p) for p in _ORDER if hasattr(p, "_page")}
+    for a in aliases:
+        _ALIASES[_path(a)] = by_file.get(str(getattr(a, "_page", "")), "")
+        _PAGES[_path(a)] = a
+
+
+def current_path(current: Any) -> str | None:
+    """The url_path in PAGES of the page being shown (an alias counts as the page it repeats)."""
+    if current is None:
+        return None
+    here = _path(current)
+    return _ALIASES.get(here, here)
 
 
 def neighbours(current: Any) -> tuple[Any, Any]:
     """The pages before and after `current` along PAGES (None at either end or for an unknown page)."""
     paths = [_path(p) for p in _ORDER]
-    here = _path(current) if current is not None else None
+    here = current_path(current)
     if here not in paths:
         return None, None
     i = paths.index(here)
