@@ -58,6 +58,8 @@ PAGES = {
         st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
         st.Page("pages/interview.py", title="Interview cards", icon=":material/style:", url_path="interview"),
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+        st.Page("pages/cheatsheet.py", title="Cheat sheet", icon=":material/print:", url_path="cheatsheet"),
+        st.Page("pages/sources.py", title="Sources", icon=":material/menu_book:", url_path="sources"),
     ],
 }
 # PAGES's order is the suggested path: each page ends with a link to the next one (ui.end_page).

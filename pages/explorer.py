@@ -93,7 +93,7 @@ cell_part(r, ncfg)
 
 if tcfg.source == "preset":
     ex = worked_example(tcfg.preset, ncfg.eps)
-    st.subheader("The source document's example, in numbers")
+    st.subheader("The published example, in numbers")
     st.caption(f"{ex.source}: {ex.note}")
     for col, (heading, matrix) in zip(st.columns(len(ex.panels)), ex.panels, strict=True):
         col.markdown(f"**{heading}**")
@@ -126,7 +126,7 @@ if not ui.presenting():  # on a projector: the cube, the arithmetic and the inpu
         st.code(view.tensor_code, language="python")
     st.page_link(
         "pages/which-layernorm.py",
-        label="Which LayerNorm do transformers use? One source document gets it wrong →",
+        label="Which LayerNorm do transformers use? A popular Q&A answer gets it wrong →",
         icon=":material/help:",
     )
 ui.sync_url([*ui.SHARED_KEYS, *ui.CELL_KEYS, *PARAMS])

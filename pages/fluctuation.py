@@ -20,7 +20,7 @@ st.title("How much do batch statistics fluctuate?")
 ui.declare(PARAMS)
 ui.show_url_notices()
 st.markdown(
-    "The PowerNorm paper (quoted in source document 000) found that *statistics of NLP data across the batch dimension exhibit "
+    "The PowerNorm paper (Shen et al., 2020, quoted in the Cross Validated Q&A thread) found that *statistics of NLP data across the batch dimension exhibit "
     "large fluctuations*, which makes BatchNorm unstable in transformers. Here many mini-batches are drawn from one "
     "synthetic dataset of each kind, every feature first standardized over the whole dataset so both kinds are "
     "measured in the same units. For each batch size the app measures how much the per-feature batch mean μ and "

@@ -20,7 +20,7 @@ st.title("The geometry of normalization")
 ui.declare(PARAMS)
 ui.show_url_notices()
 st.markdown(
-    "Think of each token as a point in feature space. A source document says LayerNorm *projects each token onto a "
+    "Think of each token as a point in feature space. Study notes on normalization in transformers say LayerNorm *projects each token onto a "
     "hypersphere*. Precisely: subtracting the token's mean is the orthogonal projection onto the plane ⟂ (1, …, 1) "
     "(mean 0), and dividing by the standard deviation puts the token at distance **√F** from the origin, so LayerNorm "
     "lands on a circle (the sphere ∩ that plane). RMSNorm skips the projection: the sphere of radius √F. BatchNorm "

@@ -32,7 +32,7 @@ P = {p.key: p for p in PARAMS}
 st.title("PowerNorm: batch statistics made steady")
 st.markdown(
     "BatchNorm struggles in transformers because a batch of sentences gives jumpy statistics (the PowerNorm paper, "
-    "quoted in source document 000). **PowerNorm** (Shen et al., 2020) makes three changes: per feature it divides by the "
+    "quoted in the Cross Validated Q&A thread on BatchNorm vs LayerNorm in transformers). **PowerNorm** (Shen et al., 2020) makes three changes: per feature it divides by the "
     "**quadratic mean** ψ² = mean of x² over the real tokens (no mean is subtracted); after a **warm-up** it divides "
     "by a **running** ψ². The running ψ² follows the authors' code: during warm-up it is first the **cumulative mean** "
     "of the batches' ψ² so far, and at every step it is then updated as ψ² ← 0.9·ψ² + 0.1·ψ²(batch). The authors' "

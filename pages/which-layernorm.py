@@ -1,4 +1,4 @@
-"""Which LayerNorm do transformers use? The source document's claim against the code, on the user's own tensor."""
+"""Which LayerNorm do transformers use? A Q&A answer's claim against the code, on the user's own tensor."""
 
 import streamlit as st
 import torch
@@ -20,7 +20,7 @@ def view_of(x: torch.Tensor) -> WhichLayerNormView:
 st.title("Which LayerNorm do transformers use?")
 ui.show_url_notices()
 st.markdown(
-    "A popular answer (source document 000) says: *“In transformers, it is calculated across all features **and all elements**, "
+    "A popular answer in the Cross Validated Q&A thread *Why do transformers use layer norm instead of batch norm?* says: *“In transformers, it is calculated across all features **and all elements**, "
     "for each instance independently … the entire left face of the cube.”*  \n"
     "Its comments disagree: *“LayerNorm in Transformer applies standard normalization just on the last dimension of inputs, "
     "`mean = x.mean(-1, keepdim=True)`”* and *“the statement … is wrong.”* Below, both readings run on your tensor, "

@@ -191,7 +191,7 @@ def matrix_tex(values: Tensor, digits: int = 4) -> str:
 
 @dataclass(frozen=True)
 class WorkedExample:
-    """A source document's worked example in numbers: the input and what LayerNorm and BatchNorm make of it."""
+    """A published worked example in numbers: the input and what LayerNorm and BatchNorm make of it."""
 
     title: str
     source: str

@@ -79,14 +79,26 @@ _PAGE_CSS = """
 
 
 def begin_page(current: Any = None) -> None:
-    """Called by app.py on every run before the page: the presentation bar and the box for URL notices."""
+    """Called by app.py on every run before the page: the presentation bar (with the lesson's steps while the URL
+    names one), the lesson's question, and the box for URL notices."""
+    from norm_viz.ui import lesson
+
     st.markdown(_PAGE_CSS, unsafe_allow_html=True)
-    presentation_toggle(current)
+    step = lesson.active_step(current_path(current))
+    presentation_toggle(current, step)
     _RUN.notice_box = st.container()
+    if step:
+        lesson.question(step)
 
 
 def end_page(current: Any = None) -> None:
-    """Called by app.py after the page: a link to the next page along PAGES (and back to the previous one)."""
+    """Called by app.py after the page: the lesson's computed answer (when revealed), then a link to the next page
+    along PAGES (and back to the previous one); on the start page, the link that starts the lesson."""
+    from norm_viz.ui import lesson
+
+    lesson.answer()
+    if current_path(current) == _ALIASES.get("start", "start") and not lesson.step_number():
+        lesson.start_link()
     before, after = neighbours(current)
     if before is None and after is None:
         return
@@ -148,13 +160,17 @@ def _present_hidden() -> list[str]:
     return [*keys(TENSOR_PARAMS), *keys(NORM_PARAMS[1:])]
 
 
-def presentation_toggle(current: Any = None) -> None:
+def presentation_toggle(current: Any = None, lesson_step: int = 0) -> None:
     """The 'Presentation mode' switch, top right of every page; when on, the bar also links the previous and next
-    pages (the sidebar and the top navigation are then hidden)."""
+    pages (the sidebar and the top navigation are then hidden). During a lesson the bar links the lesson's steps."""
     init_state("present", False, flag)
     on = presenting()
     bar = st.container(horizontal=True, vertical_alignment="center", key="present_bar")
-    if on:
+    if lesson_step:
+        from norm_viz.ui import lesson
+
+        lesson.nav(bar, lesson_step, on)
+    elif on:
         before, after = neighbours(current)
         if before is not None:
             bar.page_link(before, label=before.title, icon=":material/arrow_back:", query_params=_keep_present())

@@ -1,0 +1,21 @@
+"""Sources: the published texts whose claims the app checks, each claim quoted with what the app's numbers say."""
+
+import streamlit as st
+
+from norm_viz import ui
+from norm_viz.core.sources import SOURCES
+
+VERDICT_ICON = {"right": ":material/check_circle:", "wrong": ":material/cancel:"}
+
+st.title("Sources: what they claim, and what the app measures")
+st.caption("Each quote below is checked live on the page it links to; the last ones are the papers the app follows.")
+
+for src in SOURCES.values():
+    with st.container(border=True, key=f"src_{src.key}"):
+        st.markdown(f"**{src.title}** — {src.who}. `{src.where}`")
+        for claim in src.claims:
+            icon = VERDICT_ICON.get(claim.verdict, ":material/help:")
+            st.markdown(f"> “{claim.quote}”")
+            st.markdown(f"{icon} **{claim.verdict.capitalize()}.** {claim.finding}")
+            if claim.page:
+                ui.page_link(claim.page, "Check it live")
