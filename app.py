@@ -15,7 +15,7 @@ ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 PAGES = {
     # "": pages shown on the top bar itself; every other section is a menu there (two clicks to any page)
     "": [
-        st.Page("pages/start.py", title="Start", icon=":material/home:", url_path="home", default=True),
+        st.Page("pages/start.py", title="Start", icon=":material/home:", url_path="", default=True),
         st.Page("pages/explorer.py", title="Explorer", icon=":material/view_in_ar:", url_path="explorer"),
     ],
     "Transformer questions": [
