@@ -83,7 +83,7 @@ def begin_page(current: Any = None) -> None:
     names one), the lesson's question, and the box for URL notices."""
     from norm_viz.ui import lesson
 
-    st.markdown(_PAGE_CSS, unsafe_allow_html=True)
+    st.markdown(_PAGE_CSS.replace("</style>", lesson.CSS + "</style>"), unsafe_allow_html=True)
     step = lesson.active_step(current_path(current))
     presentation_toggle(current, step)
     _RUN.notice_box = st.container()
@@ -97,7 +97,12 @@ def end_page(current: Any = None) -> None:
     from norm_viz.ui import lesson
 
     lesson.answer()
-    if current_path(current) == _ALIASES.get("start", "start") and not lesson.step_number():
+    step = lesson.active_step(current_path(current))
+    if step:
+        st.divider()
+        lesson.bottom_links(step, presenting())
+        return
+    if current_path(current) == _ALIASES.get("start", "start"):
         lesson.start_link()
     before, after = neighbours(current)
     if before is None and after is None:

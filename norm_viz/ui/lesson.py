@@ -34,12 +34,11 @@ export default function () {
 """
 _KEYS = st.components.v2.component("norm_viz.lesson_keys", js=KEYS_JS)
 
-_CSS = """
-<style>
-.st-key-lesson_question { gap: 0.35rem; }
+CSS = """
+.st-key-lesson_question { gap: 0.3rem; padding: 0.45rem 0.9rem !important; }
 .st-key-lesson_question p { margin-bottom: 0; }
-</style>
 """
+"""The question box's spacing (layout.begin_page puts it in the page's one style element)."""
 
 
 def step_number() -> int:
@@ -86,13 +85,23 @@ def nav(bar: Any, k: int, present: bool) -> None:
     bar.markdown(f"**Lesson {k}/{n}** · {L.STEPS[k - 1].title}")
     if k < n:
         _link(bar, k + 1, "lesson_next", L.STEPS[k].title, ":material/arrow_forward:", present)
-    _KEYS(key="lesson_keys", data={}, height=0)
+    with bar:
+        _KEYS(key="lesson_keys", data={}, height=0)
+
+
+def bottom_links(k: int, present: bool) -> None:
+    """At the page's end: the lesson's previous and next steps, in place of the PAGES order's."""
+    left, right = st.columns(2)
+    if k > 1:
+        _link(left, k - 1, "lesson_prev_end", f"Previous: {L.STEPS[k - 2].title}", ":material/arrow_back:", present)
+    if k < len(L.STEPS):
+        with right.container(horizontal_alignment="right"):
+            _link(st, k + 1, "lesson_next_end", f"Next: {L.STEPS[k].title}", ":material/arrow_forward:", present)
 
 
 def question(k: int) -> None:
     """The step's question: one line, the class's guess (optional) and the Reveal switch; the answer's place."""
     step = L.STEPS[k - 1]
-    st.markdown(_CSS, unsafe_allow_html=True)
     box = st.container(key="lesson_question", border=True)
     row = box.container(horizontal=True, vertical_alignment="center", gap="small")
     row.markdown(f"**Predict:** {step.question}")
