@@ -27,6 +27,7 @@ from norm_viz.core.theme import (
     PAD,
     SELECTED,
     apply_layout,
+    log_ticks,
     wrap_label,
 )
 from norm_viz.questions.causal import CausalCheck
@@ -479,23 +480,8 @@ def grad_figure(comp: Comparison) -> go.Figure:
         ticktext=[str(t) if t <= n else "output" for t in ticks],
     )
     values = [v for p in PLACEMENTS for v in comp.result(p).grad_norm if 0 < v < math.inf]
-    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", **_log_ticks(values))
+    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", **log_ticks(values))
     return fig
-
-
-def _log_ticks(values: list[float]) -> dict[str, Any]:
-    """Ticks at 1, 2, 5 × 10^k over the data's range, written as plain numbers (plotly labels minor ticks 2…9)."""
-    if not values:
-        return {}
-    lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
-    mantissas = (1, 2, 5) if hi - lo <= 4 else (1,)
-    ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in mantissas]
-    ticks = [t for t in ticks if min(values) / 2 <= t <= max(values) * 2]
-    return {
-        "tickmode": "array",
-        "tickvals": ticks,
-        "ticktext": [f"{t:.0e}" if t < 1e-3 or t >= 1e4 else f"{t:g}" for t in ticks],
-    }
 
 
 # --- the two block layouts ----------------------------------------------------------------------------------
