@@ -43,6 +43,9 @@ UNCHANGED = OUTPUT  # a norm whose outputs did not move
 NOT_RUN = FAINT
 DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", INK)
 """Okabe-Ito colours, one per simulated device."""
+MOVING_COLOURS = tuple(c for c in (*DEVICE_COLOURS[1:], DEVICE_COLOURS[0]) if c not in (UNCHANGED, INK))
+"""Lines of norms that moved: never the green of 'unchanged' (the second one once was), nor the neutral grey."""
+MOVING_DASHES = ("solid", "dot", "dashdot")
 LEAK_SCALE = [[0.0, "rgba(253, 224, 178, 0)"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
 """Blank (the theme's background, light or dark) for 'did not change', then orange to dark brown as it grows."""
 
@@ -318,7 +321,7 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
     moving = 0
     for ys, keys in curves.items():
         moved = bool(check.depends(keys[0]))
-        colour = (DEVICE_COLOURS[1:] + DEVICE_COLOURS[:1])[moving % 8] if moved else UNCHANGED
+        colour = MOVING_COLOURS[moving % len(MOVING_COLOURS)] if moved else UNCHANGED
         moving += moved
         name = (
             " = ".join(labels.get(k, k) for k in keys)
@@ -332,7 +335,12 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
                 y=list(ys),
                 name=legend_name,
                 mode="lines+markers",
-                line={"width": 4 if moved else 3, "dash": None if moved else "dash", "color": colour},
+                # past the palette's length a moving line repeats a colour, so it takes a dash pattern too
+                line={
+                    "width": 4 if moved else 3,
+                    "dash": MOVING_DASHES[(moving - 1) // len(MOVING_COLOURS) % 3] if moved else "dash",
+                    "color": colour,
+                },
                 marker={"size": 10},
                 hovertemplate=name + "<br>×%{x:g}: %{y:.3g}<extra></extra>",
             )
