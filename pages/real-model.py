@@ -95,7 +95,7 @@ rows = [
     }
     for f in view.facts
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+ui.table(pd.DataFrame(rows))  # every column in full (st.dataframe scrolled 262 px of them out of sight at 1280 px)
 
 st.subheader("Do batch statistics of real text fluctuate more? (the PowerNorm paper's claim)")
 st.markdown(
