@@ -38,7 +38,7 @@ def test_the_real_model_page_shows_live_numbers():
     assert "of the ceiling" in md and "marks padding" in md and "Batch composition" in md
     figs = charts(at)
     assert len(figs) >= 5
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 13
+    assert len(at.table) == 1 and len(at.table[0].value) == 13  # every column in full (a ui.table)
 
 
 @pytest.mark.parametrize("norm", ["masked_batchnorm", "powernorm"])
