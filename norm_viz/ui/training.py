@@ -285,8 +285,8 @@ def _progress(bar: Any) -> grid.Progress:
 def _grid_status(cfgs: list[Any], cached: list[Any], estimate: float, kind: str) -> tuple[bool, bool]:
     missing = sum(c is None for c in cached)
     st.caption(
-        f"{len(cfgs) - missing} of {len(cfgs)} runs are in the cache ({grid.cache_dir()}); computed on this machine, "
-        "never shipped. Set NORM_VIZ_CACHE to move it."
+        # no server path here (issue 16 §3): where the cache lives is the README's business
+        f"{len(cfgs) - missing} of {len(cfgs)} runs are in the cache, computed on this server."
     )
     c1, c2 = st.columns(2)
     fill = c1.button(
