@@ -28,11 +28,11 @@ def view_of(cfg: EpsDtypeConfig) -> EpsDtypeView:
 view = view_of(ui.config(EpsDtypeConfig, PARAMS))
 
 st.header("1. ε inside or outside the square root")
+ui.chart(figures_beyond.eps_placement_figure(view.placement, view.eps), key="ed_place")
 st.markdown(
     "`torch.nn.RMSNorm` computes x / √(mean x² + ε). The RMSNorm paper's own code computes x / (√(mean x²) + ε). "
     "Both are 'RMSNorm'; they differ for tokens whose RMS is near √ε or below."
 )
-ui.chart(figures_beyond.eps_placement_figure(view.placement, view.eps), key="ed_place")
 st.markdown(view.placement_text)
 st.markdown(
     "Every norm divides by √(statistic + ε). ε looks like a detail; here it is not. Three experiments, each computed "

@@ -180,3 +180,48 @@ def test_batch_dependence_lines_pass_through_x1_and_never_share_a_colour():
 def test_start_alias_is_registered_outside_the_page_order():
     src = Path(ROOT, "app.py").read_text()
     assert 'url_path="start", visibility="hidden"' in src and 'url_path="", default=True' in src
+
+
+def _in_order(node):
+    """Every element of an AppTest tree in the order the page shows them (containers opened in place)."""
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for child in children.values():
+        yield from _in_order(child)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "batch-dependence",
+        "padding",
+        "causal",
+        "train-eval",
+        "multi-device",
+        "placement",
+        "powernorm",
+        "equivalences",
+        "fluctuation",
+        "eps-dtype",
+    ],
+)
+def test_pages_open_with_their_picture_and_at_most_two_lines_above_it(path):
+    at = app_test(path)
+    no_exception(at)
+    seen_title, words = False, 0
+    for el in _in_order(at.main):
+        kind = type(el).__name__
+        if kind == "Title":
+            seen_title = True
+            continue
+        if not seen_title:
+            continue
+        if getattr(el, "proto", None) is not None and el.proto.__class__.__name__ == "PlotlyChart":
+            break
+        if kind in ("Markdown", "Caption", "Latex", "Info", "Warning") and not str(el.value).startswith("<style"):
+            words += len(str(el.value))
+    else:
+        pytest.fail(f"{path}: no chart")
+    assert words <= 230, f"{path}: {words} characters of text above the first picture (two lines: ~230)"
