@@ -8,7 +8,9 @@ from norm_viz.core.sources import SOURCES
 VERDICT_ICON = {"right": ":material/check_circle:", "wrong": ":material/cancel:"}
 
 st.title("Sources: what they claim, and what the app measures")
-st.caption("Each quote below is checked live on the page it links to; the last ones are the papers the app follows.")
+st.caption(
+    "Each quote, what the app's numbers say about it, and the page that shows it live; then the papers the app follows."
+)
 
 for src in SOURCES.values():
     with st.container(border=True, key=f"src_{src.key}"):
