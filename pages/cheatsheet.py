@@ -27,6 +27,7 @@ PRINT_CSS = """
 
 st.markdown(PRINT_CSS, unsafe_allow_html=True)
 st.title("Normalization cheat sheet")
+ui.show_url_notices()
 st.caption(f"One printed page (Ctrl+P). Every number is computed now, on a seeded {'×'.join(map(str, SHAPE))} tensor.")
 
 with st.container(key="cs_sheet"):

@@ -8,6 +8,7 @@ from norm_viz.core.sources import SOURCES
 VERDICT_ICON = {"right": ":material/check_circle:", "wrong": ":material/cancel:"}
 
 st.title("Sources: what they claim, and what the app measures")
+ui.show_url_notices()
 st.caption(
     "Each quote, what the app's numbers say about it, and the page that shows it live; then the papers the app follows."
 )
@@ -21,3 +22,4 @@ for src in SOURCES.values():
             st.markdown(f"{icon} **{claim.verdict.capitalize()}.** {claim.finding}")
             if claim.page:
                 ui.page_link(claim.page, "Check it live")
+ui.sync_url([])

@@ -14,7 +14,7 @@ from norm_viz.core.data import PRESETS
 from norm_viz.core.sources import names
 from norm_viz.core.table import NORMS, default_groups, torch_call, unit_name
 
-ROOT_PAGE = "start"
+ROOT_PAGE = ""
 """url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""
 
 
