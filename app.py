@@ -15,7 +15,7 @@ ICON = Path(__file__).resolve().parent / "assets" / "icon.svg"
 PAGES = {
     # "": pages shown on the top bar itself; every other section is a menu there (two clicks to any page)
     "": [
-        st.Page("pages/start.py", title="Start", icon=":material/home:", url_path="start", default=True),
+        st.Page("pages/start.py", title="Start", icon=":material/home:", url_path="", default=True),
         st.Page("pages/explorer.py", title="Explorer", icon=":material/view_in_ar:", url_path="explorer"),
     ],
     "Transformer questions": [
@@ -59,17 +59,24 @@ PAGES = {
         st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:", url_path="quiz"),
         st.Page("pages/interview.py", title="Interview cards", icon=":material/style:", url_path="interview"),
         st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+        st.Page("pages/cheatsheet.py", title="Cheat sheet", icon=":material/print:", url_path="cheatsheet"),
+        st.Page("pages/sources.py", title="Sources", icon=":material/menu_book:", url_path="sources"),
     ],
 }
 # PAGES's order is the suggested path: each page ends with a link to the next one (ui.end_page).
+
+# Streamlit serves the default page at "/" only: its own url_path names no URL, so "/start" showed "Page not found".
+# A hidden page runs the same file at "/start" (no menu lists it); ui.register_pages maps it to the default page.
+ALIASES = [st.Page("pages/start.py", title="Start", url_path="start", visibility="hidden")]
 
 
 def main() -> None:
     configure_process()  # once per server process: one torch thread per script run (see norm_viz/ui/process.py)
     st.set_page_config(page_title="norm-viz", page_icon=str(ICON), layout="wide")
     # top: every section is visible on the top bar at 1280 × 720 (the sidebar keeps the tensor's controls)
-    nav = st.navigation({name: pages for name, pages in PAGES.items() if pages}, position="top")
-    ui.register_pages(PAGES)  # so that pages can link to each other by url_path
+    sections = {name: pages for name, pages in PAGES.items() if pages}
+    nav = st.navigation({**sections, "": [*sections[""], *ALIASES]}, position="top")
+    ui.register_pages(PAGES, ALIASES)  # so that pages can link to each other by url_path
     ui.begin_page(nav)  # presentation mode (with previous / next) and the box for URL notices, on every page
     with ui.friendly_errors(f"the page “{nav.title}”"):  # a message and a log line, never a traceback
         nav.run()

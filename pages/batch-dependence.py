@@ -22,11 +22,8 @@ def view_of(x: torch.Tensor, cfg: DependenceConfig) -> DependenceView:
 
 st.title("Batch dependence: does my output depend on the other examples?")
 ui.show_url_notices()
-st.markdown(
-    "A model should give the same answer for a sentence whoever else shares its batch. Below, one sample (the "
-    "*other* one) is multiplied by a factor from 0 (zeroed out) to a large value, and the output of *your* sample "
-    "is compared with its original output, for every norm."
-)
+st.caption("One sample of the batch is scaled from ×0 up; does *your* sample's output move? One line per norm.")
+pic = st.container()  # the picture first; its explanation follows it
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
@@ -47,7 +44,12 @@ view = view_of(x, ui.config(DependenceConfig, PARAMS))
 if view.error:
     st.error(view.error)
 if view.check is not None and view.bars is not None:
-    ui.chart(fq.dependence_figure(view.check, view.labels), key="bd_lines")
+    ui.chart(fq.dependence_figure(view.check, view.labels), key="bd_lines", container=pic)
+    st.markdown(
+        "A model should give the same answer for a sentence whoever else shares its batch. Below, one sample (the "
+        "*other* one) is multiplied by a factor from 0 (zeroed out) to a large value, and the output of *your* sample "
+        "is compared with its original output, for every norm."
+    )
     ui.chart(fq.bars_figure(view.bars), key="bd_bars")
     for msg in view.warnings:
         st.warning(msg)

@@ -24,12 +24,8 @@ def view_of(x: torch.Tensor, cfg: CausalConfig) -> CausalView:
 
 st.title("Causal leakage: can a later token change an earlier one?")
 ui.show_url_notices()
-st.markdown(
-    "An autoregressive decoder predicts token *t* from tokens *0 … t* only; it is trained on whole sequences at once "
-    "with a causal mask in attention. If the **normalization** averages over the sequence or the batch, a later "
-    "token still reaches the earlier positions through the shared mean and variance, and then training sees the "
-    "future that generation will not have. Below, one token is perturbed and every output is compared."
-)
+st.caption("One token is perturbed; each map shows which outputs moved, one map per norm.")
+pic = st.container()  # the picture first; its explanation follows it
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
@@ -46,7 +42,13 @@ view = view_of(x, ui.config(CausalConfig, PARAMS))
 if view.notice:
     st.warning(view.notice)
 
-ui.chart(fq.leak_maps_figure(view.check), key="cz_maps")
+ui.chart(fq.leak_maps_figure(view.check), key="cz_maps", container=pic)
+st.markdown(
+    "An autoregressive decoder predicts token *t* from tokens *0 … t* only; it is trained on whole sequences at once "
+    "with a causal mask in attention. If the **normalization** averages over the sequence or the batch, a later "
+    "token still reaches the earlier positions through the shared mean and variance, and then training sees the "
+    "future that generation will not have. Below, one token is perturbed and every output is compared."
+)
 st.caption(
     "Each map is one norm; a cell is one token (b, s) and its colour the largest change over its features. Blank = "
     "exactly unchanged (the checks run in float64). The blue square is the perturbed token."

@@ -16,11 +16,7 @@ PARAMS = (
 st.title("The ε and dtype lab")
 ui.declare(PARAMS)
 ui.show_url_notices()
-st.markdown(
-    "Every norm divides by √(statistic + ε). ε looks like a detail; here it is not. Three experiments, each computed "
-    "live: **where** ε goes, what **float16 / bfloat16** do to tokens whose values are almost equal, and what ε does "
-    "when a group has **zero variance**."
-)
+st.caption("Where ε sits and which dtype is used change LayerNorm's output on small or near-constant tokens.")
 st.select_slider("ε", list(EPS_CHOICES), key="ed_eps")
 
 
@@ -32,12 +28,17 @@ def view_of(cfg: EpsDtypeConfig) -> EpsDtypeView:
 view = view_of(ui.config(EpsDtypeConfig, PARAMS))
 
 st.header("1. ε inside or outside the square root")
+ui.chart(figures_beyond.eps_placement_figure(view.placement, view.eps), key="ed_place")
 st.markdown(
     "`torch.nn.RMSNorm` computes x / √(mean x² + ε). The RMSNorm paper's own code computes x / (√(mean x²) + ε). "
     "Both are 'RMSNorm'; they differ for tokens whose RMS is near √ε or below."
 )
-ui.chart(figures_beyond.eps_placement_figure(view.placement, view.eps), key="ed_place")
 st.markdown(view.placement_text)
+st.markdown(
+    "Every norm divides by √(statistic + ε). ε looks like a detail; here it is not. Three experiments, each computed "
+    "live: **where** ε goes, what **float16 / bfloat16** do to tokens whose values are almost equal, and what ε does "
+    "when a group has **zero variance**."
+)
 
 st.header("2. float16 and bfloat16 on near-constant tokens")
 st.number_input(

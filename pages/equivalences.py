@@ -13,12 +13,8 @@ PARAMS = (Param("eq_K", 2, 1, ui.MAX_B, field="devices"),)
 st.title("Equivalences, checked live")
 ui.declare(PARAMS)
 ui.show_url_notices()
-st.markdown(
-    "Several norms are the same computation in disguise. Each identity below runs on **your** tensor (sidebar): "
-    "both sides are computed independently through the app's `normalize()`, and the largest absolute difference "
-    "of their outputs is printed. Next to it, the same comparison with the identity's condition broken, so you can "
-    "see that the check could fail."
-)
+st.caption("Norms that are the same computation in disguise, checked on your tensor, and with the condition broken.")
+pic = st.container()  # the picture first; its explanation follows it
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
@@ -39,7 +35,13 @@ except ValueError as e:
     st.stop()
 
 st.table(pd.DataFrame(view.table).set_index("identity"))
-ui.chart(figures_beyond.equivalences_figure(view.equivalences), key="eq_fig")
+ui.chart(figures_beyond.equivalences_figure(view.equivalences), key="eq_fig", container=pic)
+st.markdown(
+    "Several norms are the same computation in disguise. Each identity below runs on **your** tensor (sidebar): "
+    "both sides are computed independently through the app's `normalize()`, and the largest absolute difference "
+    "of their outputs is printed. Next to it, the same comparison with the identity's condition broken, so you can "
+    "see that the check could fail."
+)
 st.latex(FORMULAS)
 st.info(f"**Takeaway:** {view.takeaway}")
 ui.sync_url([*ui.SHARED_KEYS, *PARAMS])

@@ -94,7 +94,7 @@ cell_part(r, ncfg)
 
 if tcfg.source == "preset":
     ex = worked_example(tcfg.preset, ncfg.eps)
-    st.subheader("The worked example, in numbers")
+    st.subheader("The published example, in numbers")
     st.caption(f"{ex.source}: {ex.note}")
     for col, (heading, matrix) in zip(st.columns(len(ex.panels)), ex.panels, strict=True):
         col.markdown(f"**{heading}**")

@@ -19,15 +19,8 @@ PARAMS = (
 st.title("How much do batch statistics fluctuate?")
 ui.declare(PARAMS)
 ui.show_url_notices()
-st.markdown(
-    "The PowerNorm paper (quoted in source document 000) found that *statistics of NLP data across the batch dimension exhibit "
-    "large fluctuations*, which makes BatchNorm unstable in transformers. Here many mini-batches are drawn from one "
-    "synthetic dataset of each kind, every feature first standardized over the whole dataset so both kinds are "
-    "measured in the same units. For each batch size the app measures how much the per-feature batch mean μ and "
-    "variance σ² vary from batch to batch, and how far they are from BatchNorm's running averages (momentum 0.1). "
-    "Token-like data can have **variable sentence lengths**: the padding is masked out, so short sentences mean "
-    "fewer real tokens per batch."
-)
+st.caption("How far one mini-batch's statistics stray from the data's, per batch size and kind of data.")
+pic = st.container()  # the picture first; its explanation follows it
 c1, c2, c3 = st.columns([2, 1, 1])
 c1.text_input("batch sizes (sequences per batch, comma-separated, 1 to 256)", key="fl_sizes")
 c2.slider("batches per size", 2, 400, key="fl_n")
@@ -51,7 +44,16 @@ except ValueError as e:
     st.error(str(e))
     ui.sync_url(PARAMS)
     st.stop()
-ui.chart(figures_beyond.fluctuation_figure(view.runs), key="fl_fig")
+ui.chart(figures_beyond.fluctuation_figure(view.runs), key="fl_fig", container=pic)
+st.markdown(
+    "The PowerNorm paper (Shen et al., 2020, quoted in the Cross Validated Q&A thread) found that *statistics of NLP data across the batch dimension exhibit "
+    "large fluctuations*, which makes BatchNorm unstable in transformers. Here many mini-batches are drawn from one "
+    "synthetic dataset of each kind, every feature first standardized over the whole dataset so both kinds are "
+    "measured in the same units. For each batch size the app measures how much the per-feature batch mean μ and "
+    "variance σ² vary from batch to batch, and how far they are from BatchNorm's running averages (momentum 0.1). "
+    "Token-like data can have **variable sentence lengths**: the padding is masked out, so short sentences mean "
+    "fewer real tokens per batch."
+)
 left, right = st.columns([3, 2], gap="large")
 with left:
     ui.chart(figures_beyond.batch_means_figure(view.runs), key="fl_means")

@@ -15,7 +15,7 @@ st.title("Interview cards")
 ui.show_url_notices()
 st.markdown(
     "The questions interviewers ask about normalization, each with a short answer in plain words and a link that "
-    "opens the live demo with the right settings. Where one of our source documents gets it wrong, the card says so."
+    "opens the live demo with the right settings. Where a published source gets it wrong, the card says so."
 )
 
 ui.declare(PARAMS)
@@ -42,7 +42,7 @@ for card in view.cards:
             st.warning(f"**A source gets this wrong.** {card.correction}", icon="⚠️")
         for link in card.links:
             ui.page_link(link.url_path, link.label, link.query)
-        st.caption(f"Sources: {card.source} (in the seeds/ folder).")
+        st.caption(f"Sources: {card.source} (quotes and links on the Sources page).")
 
 with st.expander("The axis table (from the app's table of norms)", expanded=view.table_open):
     st.caption(view.table_note)

@@ -23,12 +23,8 @@ def view_of(x: torch.Tensor, cfg: MultiDeviceConfig) -> MultiDeviceView:
 
 st.title("Multi-device training: what must the GPUs agree on?")
 ui.show_url_notices()
-st.markdown(
-    "Data-parallel training cuts the batch into **K shards**, one per device. Plain BatchNorm then normalizes each "
-    "shard with *its own* statistics, so the same example is normalized differently depending on its neighbours "
-    "on that device. **SyncBatchNorm** exchanges each device's mean, variance and count every step so that all use "
-    "the whole batch's statistics. LayerNorm's statistics live inside one token, so there is nothing to exchange."
-)
+st.caption("The batch split over K devices: each device's BatchNorm statistics against the whole batch's.")
+pic = st.container()  # the picture first; its explanation follows it
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
@@ -47,7 +43,13 @@ if view.error:
 if view.check is not None:
     if view.single:
         st.warning(view.single)
-    ui.chart(fq.device_stats_figure(view.check), key="md_stats")
+    ui.chart(fq.device_stats_figure(view.check), key="md_stats", container=pic)
+    st.markdown(
+        "Data-parallel training cuts the batch into **K shards**, one per device. Plain BatchNorm then normalizes each "
+        "shard with *its own* statistics, so the same example is normalized differently depending on its neighbours "
+        "on that device. **SyncBatchNorm** exchanges each device's mean, variance and count every step so that all use "
+        "the whole batch's statistics. LayerNorm's statistics live inside one token, so there is nothing to exchange."
+    )
     for col, m in zip(st.columns(3), view.metrics, strict=False):
         col.metric(m.label, m.value, m.note, delta_color="off", delta_arrow="off")
     (st.success if view.verified else st.error)(

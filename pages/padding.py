@@ -22,11 +22,8 @@ def view_of(x: torch.Tensor, cfg: PaddingConfig) -> PaddingView:
 
 st.title("Padding: do the padded zeros change the real tokens?")
 ui.show_url_notices()
-st.markdown(
-    "Sentences have different lengths, so a batch is filled up to the longest one with **padding** tokens. "
-    "A norm that averages over the sequence or the batch counts those pads as if they were data, unless it is told "
-    "which tokens are real (a mask). A norm that looks at one token at a time never sees them."
-)
+st.caption("Pink cells are pads. Do they change the real tokens' outputs? One bar per norm below.")
+pic = st.container()  # the picture first; its explanation follows it
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
@@ -46,7 +43,7 @@ if view.error:
 if view.check is not None and view.bars is not None:
     if view.no_pads:
         st.warning(view.no_pads)
-    left, right = st.columns([2, 3])
+    left, right = pic.columns([2, 3])
     ui.chart(fq.padding_mask_figure(view.check), key="pad_mask", container=left)
     with right:
         st.markdown(view.mean_intro)
@@ -56,6 +53,11 @@ if view.check is not None and view.bars is not None:
             st.caption(view.zeros_note)
     ui.chart(fq.padding_stats_figure(view.check), key="pad_stats")
     ui.chart(fq.bars_figure(view.bars), key="pad_bars")
+    st.markdown(
+        "Sentences have different lengths, so a batch is filled up to the longest one with **padding** tokens. "
+        "A norm that averages over the sequence or the batch counts those pads as if they were data, unless it is told "
+        "which tokens are real (a mask). A norm that looks at one token at a time never sees them."
+    )
     st.caption(view.content_note)
     for msg in view.warnings:
         st.warning(msg)

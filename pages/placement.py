@@ -28,6 +28,12 @@ def view_of(x: torch.Tensor, cfg: PlacementConfig) -> PlacementView:
 
 st.title("Pre-norm or post-norm: where does the LayerNorm go?")
 ui.show_url_notices()
+st.caption("The same stack of transformer blocks, LayerNorm after each addition (post) or before each sub-layer (pre).")
+ui.chart(fq.layout_figure(), key="pl_layout")
+st.latex(
+    r"\text{post-norm: } x \leftarrow \mathrm{LN}\big(x + \mathcal{F}(x)\big)"
+    r"\qquad\qquad \text{pre-norm: } x \leftarrow x + \mathcal{F}\big(\mathrm{LN}(x)\big)"
+)
 st.markdown(
     "Every transformer block adds two sub-layers (attention, then a feed-forward network) to a **residual stream**. "
     "The original Transformer puts the LayerNorm **after** each addition (post-norm); GPT-2 and most models since put "
@@ -35,11 +41,6 @@ st.markdown(
     "Below, the same stack with the same random weights runs both ways on the sidebar's tensor (each token is a "
     "d_model = F vector); nothing is trained: this is what a freshly initialised model does."
 )
-st.latex(
-    r"\text{post-norm: } x \leftarrow \mathrm{LN}\big(x + \mathcal{F}(x)\big)"
-    r"\qquad\qquad \text{pre-norm: } x \leftarrow x + \mathcal{F}\big(\mathrm{LN}(x)\big)"
-)
-ui.chart(fq.layout_figure(), key="pl_layout")
 
 tcfg = ui.tensor_controls()
 x = ui.build_tensor(tcfg)

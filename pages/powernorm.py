@@ -30,16 +30,8 @@ PARAMS = (
 P = {p.key: p for p in PARAMS}
 
 st.title("PowerNorm: batch statistics made steady")
-st.markdown(
-    "BatchNorm struggles in transformers because a batch of sentences gives jumpy statistics (the PowerNorm paper, "
-    "quoted in source document 000). **PowerNorm** (Shen et al., 2020) makes three changes: per feature it divides by the "
-    "**quadratic mean** ψ² = mean of x² over the real tokens (no mean is subtracted); after a **warm-up** it divides "
-    "by a **running** ψ². The running ψ² follows the authors' code: during warm-up it is first the **cumulative mean** "
-    "of the batches' ψ² so far, and at every step it is then updated as ψ² ← 0.9·ψ² + 0.1·ψ²(batch). The authors' "
-    "code also first applies **GroupScaling** (each token's feature group divided by its own RMS, with its own "
-    "ε = 10⁻⁵), which the paper's text does not describe: off here unless you choose groups. "
-    "Padding never enters ψ². Step through a sequence of batches below."
-)
+st.caption("PowerNorm divides each feature by a steady, running quadratic mean instead of a jumpy batch one.")
+pic = st.container()  # the picture first; its explanation follows it
 
 ui.declare(PARAMS)
 ui.show_url_notices()
@@ -78,7 +70,17 @@ e1, e2 = st.columns([3, 1])
 e1.slider("step to inspect", 1, n_steps, key="pn_step", format="step %d")
 e2.number_input("feature to follow", 0, f - 1, key="pn_feat")
 
-ui.chart(figures_beyond.powernorm_steps_figure(view.run, view.feature, view.index), key="pn_steps_fig")
+ui.chart(figures_beyond.powernorm_steps_figure(view.run, view.feature, view.index), key="pn_steps_fig", container=pic)
+st.markdown(
+    "BatchNorm struggles in transformers because a batch of sentences gives jumpy statistics (the PowerNorm paper, "
+    "quoted in the Cross Validated Q&A thread on BatchNorm vs LayerNorm in transformers). **PowerNorm** (Shen et al., 2020) makes three changes: per feature it divides by the "
+    "**quadratic mean** ψ² = mean of x² over the real tokens (no mean is subtracted); after a **warm-up** it divides "
+    "by a **running** ψ². The running ψ² follows the authors' code: during warm-up it is first the **cumulative mean** "
+    "of the batches' ψ² so far, and at every step it is then updated as ψ² ← 0.9·ψ² + 0.1·ψ²(batch). The authors' "
+    "code also first applies **GroupScaling** (each token's feature group divided by its own RMS, with its own "
+    "ε = 10⁻⁵), which the paper's text does not describe: off here unless you choose groups. "
+    "Padding never enters ψ². Step through a sequence of batches below."
+)
 left, right = st.columns([3, 2], gap="large")
 with left:
     ui.chart(figures_beyond.powernorm_features_figure(view.run, view.index), key="pn_feat_fig")

@@ -100,24 +100,7 @@ rows = [
     }
     for f in view.facts
 ]
-small = st.column_config.TextColumn(width="small")
-st.dataframe(
-    pd.DataFrame(rows),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "LayerNorm": st.column_config.TextColumn(width="medium"),
-        "|Δ|": st.column_config.TextColumn(width="small", help="max |Δ| of normalize() vs the model's output"),
-        "top features": small,
-        "largest x": small,
-        "typical": st.column_config.TextColumn(width="small", help="median over features of each one's max |x|"),
-        "max |x̂|": st.column_config.TextColumn(width="small", help=f"LayerNorm's ceiling √(F−1) = {real.CEILING:.2f}"),
-        "γ top / median": st.column_config.TextColumn(width="small", help="γ of the top feature / median |γ|"),
-        "pad feature: BN σ²": st.column_config.TextColumn(
-            width="small", help="the feature that marks padding: unmasked / masked BatchNorm variance"
-        ),
-    },
-)
+ui.table(pd.DataFrame(rows))  # every column in full (st.dataframe scrolled 262 px of them out of sight at 1280 px)
 st.caption(
     "Largest x is the top feature's value on its token (the findings above name it); typical = median over "
     "features of each one's largest |x|; BN σ² = unmasked / masked BatchNorm variance of the padding feature."

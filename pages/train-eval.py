@@ -26,12 +26,7 @@ def view_of(x: torch.Tensor, cfg: TrainEvalConfig) -> TrainEvalView:
 
 st.title("Train vs eval: does BatchNorm give the same answer at inference?")
 ui.show_url_notices()
-st.markdown(
-    "In **training** mode BatchNorm divides by the mean and variance of *this batch*. It also keeps **running** "
-    "averages of them, and in **eval** mode it uses those instead. When the data drift during training, or when a "
-    "batch at inference holds a single example, the two modes disagree. LayerNorm keeps no running statistics: "
-    "each token is normalized with its own numbers in both modes."
-)
+st.caption("BatchNorm in training mode, in eval mode and with a batch of one, next to LayerNorm.")
 
 tcfg, x = ui.user_tensor(expanded=False)
 b, s, f = x.shape
@@ -40,6 +35,7 @@ ui.clamp(P["tr_feat"], f - 1)
 ui.clamp(P["tr_item"], b - 1)
 
 st.header("1. Running statistics during training")
+pic = st.container()  # the chart first, its controls and explanation below
 st.caption(
     f"Training batches of this tensor's shape (B = {b}, S = {s}, F = {f}) drawn from a distribution whose mean "
     "rises by *drift* every step (seeded by the sidebar's seed)."
@@ -55,7 +51,7 @@ view = view_of(x, ui.config(TrainEvalConfig, PARAMS, seed=tcfg.seed if tcfg.sour
 if view.running_error:
     st.error(view.running_error)
 if view.running is not None:
-    ui.chart(fq.running_stats_figure(view.running, int(st.session_state.tr_feat)), key="tr_running")
+    ui.chart(fq.running_stats_figure(view.running, int(st.session_state.tr_feat)), key="tr_running", container=pic)
     (st.success if view.verified else st.error)(
         view.verification, icon=":material/check_circle:" if view.verified else ":material/error:"
     )
@@ -63,6 +59,12 @@ if view.running is not None:
     for line in view.latex:
         st.latex(line)
     st.markdown(view.lag)
+    st.markdown(
+        "In **training** mode BatchNorm divides by the mean and variance of *this batch*. It also keeps **running** "
+        "averages of them, and in **eval** mode it uses those instead. When the data drift during training, or when a "
+        "batch at inference holds a single example, the two modes disagree. LayerNorm keeps no running statistics: "
+        "each token is normalized with its own numbers in both modes."
+    )
 
 st.header("2. The same input in training and eval mode")
 st.caption(view.modes_caption)

@@ -342,8 +342,12 @@ def test_beyond_figures_use_the_common_layout_with_the_legend_below_when_asked()
     fit = dyt_lab.dyt_fit(dyt_lab.DytSample(tokens=8, features=4))
     below = figures_beyond.dyt_scatter_figure(fit.x, fit.y, 0.5, 1.0, fit.best_alpha, fit.best_scale)
     above = figures_beyond.group_stats_figure(torch.zeros(3), torch.ones(3), 1)
-    assert figures_beyond.tanh_figure(0.5).layout.legend.y < 0  # a narrow column: its legend goes below too
-    assert below.layout.legend.yanchor == "top" and below.layout.legend.y < 0
+    from norm_viz.core.theme import BELOW_AXIS
+
+    narrow = figures_beyond.tanh_figure(0.5).layout  # a narrow column: its legend goes below too
+    for lay in (narrow, below.layout):  # at the figure's foot, under the x axis's title (which it once covered)
+        assert lay.legend.yref == "container" and lay.legend.y == 0 and lay.legend.yanchor == "bottom"
+        assert lay.margin.b >= BELOW_AXIS + 20
     assert above.layout.legend.yanchor == "bottom" and above.layout.legend.y == 1.0
     for fig in (below, above):
         assert fig.layout.font.size == FONT["size"] and fig.layout.title.font.size == 20

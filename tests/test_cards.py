@@ -61,7 +61,8 @@ def test_the_wrong_seed_claim_is_corrected_and_links_to_which_layernorm():
     corrected = [c for c in CARDS if c.correction]
     assert corrected
     ln = next(c for c in corrected if "all features and all elements" in c.correction)
-    assert "000" in ln.correction + ln.source
+    # named as users can find it (issue 16: never "source document 000")
+    assert "Cross Validated" in ln.correction + ln.source and "000" not in ln.correction + ln.source
     assert any(link.url_path == "which-layernorm" for link in ln.links)
 
 

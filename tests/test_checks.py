@@ -531,6 +531,7 @@ def test_dependence_view_and_its_messages():
     one = dep.dependence_view(X[:1], dep.DependenceConfig())
     assert one.check is None and "B = 1" in one.error and "2 or more" in one.error
     assert dep.batch_requirement(2) is None and dep.factors_up_to(1.0) == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert dep.factors_up_to(10.0) == (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 10.0)  # ×1: the unchanged sample, Δ = 0
 
 
 # --- the Multi-device page's view ------------------------------------------------------------------

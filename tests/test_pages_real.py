@@ -39,7 +39,7 @@ def test_the_real_model_page_shows_live_numbers():
     assert "of the ceiling" in md and "marks padding" in md and "Batch composition" in md
     figs = charts(at)
     assert len(figs) == 4, "the PowerNorm measurement waits for its button"
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 13
+    assert len(at.table) == 1 and len(at.table[0].value) == 13  # every column in full (a ui.table)
 
 
 def test_the_powernorm_measurement_runs_when_asked_and_a_link_cannot_ask_for_512():

@@ -40,3 +40,16 @@ def test_every_norm_of_the_table_is_in_the_readme():
 
     for key in NORMS:
         assert f"| `{key}` |" in README, key
+
+
+def test_the_first_screen_says_what_it_is_how_to_run_and_test_it_and_what_the_suite_needs():
+    first = README[: README.index("## What it shows")]
+    assert "python -m pytest" in first and "streamlit run app.py" in first
+    assert 'python -m pytest -m "not browser"' in first, "the quick subset's command"
+    assert "15 minutes" in first, "how long the full suite takes"
+    for need in ("chromium", "nginx"):  # what the full suite needs, and how to install it; CI installs the same
+        assert "apt-get install -y chromium nginx" in first and need in (ROOT / ".ci" / "run").read_text()
+    assert "docs/explorer.png" in first and (ROOT / "docs" / "explorer.png").exists()
+    # internals are below the first screen
+    for internal in ("norm_viz.loadtest", "norm_viz.bench", "deploy/"):
+        assert internal not in first, internal

@@ -94,7 +94,7 @@ def test_layernorm_passes_and_batchnorm_fails_every_property_on_any_tensor(b, s,
 def test_the_start_page_is_the_root_and_shows_the_checks_numbers():
     at = app_test()  # "/"
     no_exception(at)
-    assert [e.url_path for e in page_entries() if e.default] == ["start"]
+    assert [e.url_path for e in page_entries() if e.default] == [""]
     assert at.title[0].value.startswith("Why do transformers use LayerNorm")
     want = check_numbers(start.demo_tensor())
     shown = [m.value for m in at.metric]

@@ -19,9 +19,20 @@ from norm_viz.beyond.equivalences import Equivalence
 from norm_viz.beyond.fluctuation import Fluctuation
 from norm_viz.beyond.geometry import Geometry
 from norm_viz.core.extra_norms import PowerRun
-from norm_viz.core.numbers import plural
+from norm_viz.core.numbers import fmt_delta, plural
 from norm_viz.core.table import NORMS
-from norm_viz.core.theme import AXIS_TITLES, FAINT, INK, INPUT, LIT, OUTPUT, PAD, SELECTED, apply_layout
+from norm_viz.core.theme import (
+    AXIS_TITLES,
+    FAINT,
+    INK,
+    INPUT,
+    LIT,
+    OUTPUT,
+    PAD,
+    SELECTED,
+    apply_layout,
+    log_ticks,
+)
 
 KIND_COLORS = {"token_like": INK, "image_like": "#56B4E9", "real text": "#D55E00"}
 """A neutral grey (Okabe-Ito black would vanish on the dark theme), sky blue and vermillion: the kinds of data,
@@ -96,7 +107,8 @@ def powernorm_features_figure(run: PowerRun, current: int) -> go.Figure:
     )
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text=AXIS_TITLES["feature"], dtick=1 if f.size <= 24 else None)
-    fig.update_yaxes(title_text="ψ² (quadratic mean, log scale)", type="log")
+    psi = [*_np(st.psi2_batch).tolist(), *_np(st.running_before).tolist(), *_np(st.divisor).tolist()]
+    fig.update_yaxes(title_text="ψ² (quadratic mean, log scale)", type="log", **log_ticks(psi))
     which = "the running ψ²" if st.used_running else "this batch's ψ² (warm-up)"
     return apply_layout(fig, f"Step {current + 1}: every feature is divided by {which}", 400)
 
@@ -201,38 +213,43 @@ def group_stats_figure(mean: Tensor | None, var: Tensor, chosen: int) -> go.Figu
 # --- equivalences ----------------------------------------------------------------------------------
 
 
+SAME = 1e-4
+"""Below this max |Δ| two outputs are the same up to float rounding (Equivalence.holds uses the same bound)."""
+
+
 def equivalences_figure(eqs: Sequence[Equivalence]) -> go.Figure:
-    """max |Δ| of each identity where it holds, next to where its condition fails (log scale)."""
+    """Each identity where its condition holds and where it is broken: a verdict cell ('same' or 'differ', by
+    colour and word) with its max |Δ| written in it. Categories, not a log bar: 1e-7 is 'same', not half of 0.8."""
     names = [e.name for e in eqs]
-    floor = 1e-12  # an exact 0 cannot sit on a log axis: it is drawn at this floor and labelled 0
-    held = [max(e.max_abs_diff, floor) for e in eqs]
-    broken = [max(e.broken_diff, floor) for e in eqs]
+    cols = ["condition holds", "condition broken"]
+    diffs = [[e.max_abs_diff, e.broken_diff] for e in eqs]
+    z = [[0 if d < SAME else 1 for d in row] for row in diffs]
+    text = [[f"{'same' if d < SAME else 'differ'} · max |Δ| {fmt_delta(d)}" for d in row] for row in diffs]
     fig = go.Figure(
-        [
-            go.Bar(
-                y=names,
-                x=held,
-                orientation="h",
-                name="condition holds",
-                marker_color=OUTPUT,
-                text=[f"{e.max_abs_diff:.1e}" if e.max_abs_diff else "0" for e in eqs],
-                textposition="outside",
-            ),
-            go.Bar(
-                y=names,
-                x=broken,
-                orientation="h",
-                name="condition broken",
-                marker_color=SELECTED,
-                text=[f"{e.broken_diff:.2g}" for e in eqs],
-                textposition="outside",
-            ),
-        ]
+        go.Heatmap(
+            z=z,
+            x=cols,
+            y=names,
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, OUTPUT], [0.5, OUTPUT], [0.5, SELECTED], [1, SELECTED]],
+            showscale=False,
+            xgap=4,
+            ygap=4,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 16, "color": "#FFFFFF"},
+            hovertemplate="%{y}, %{x}: %{text}<extra></extra>",
+        )
     )
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(type="log", title_text="max |Δ| between the two outputs (log scale)", range=[-12.5, 1.5])
-    fig.update_yaxes(autorange="reversed", tickfont={"size": 16})
-    return apply_layout(fig, "Identities hold to rounding error; break the condition and they fail", 520)
+    fig.update_xaxes(side="top", tickfont={"size": 16}, showgrid=False)
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 16}, showgrid=False)
+    return apply_layout(
+        fig,
+        f"Identities: the same up to rounding (max |Δ| < {SAME:g}) where the condition holds",
+        110 + 52 * len(eqs),
+        showlegend=False,
+    )
 
 
 # --- geometry --------------------------------------------------------------------------------------
@@ -395,7 +412,8 @@ def fluctuation_figure(runs: Sequence[Fluctuation]) -> go.Figure:
             row=row,
             col=col,
         )
-        fig.update_yaxes(type="log", row=row, col=col)
+        ys = [v for run in runs for v in _np(getattr(run, attr)).tolist()]
+        fig.update_yaxes(type="log", row=row, col=col, **log_ticks(ys))
     return apply_layout(fig, "How far one mini-batch's statistics stray, against batch size", 760, legend_below=True)
 
 
@@ -446,8 +464,9 @@ def eps_placement_figure(run: EpsPlacement, eps: float) -> go.Figure:
         fig.add_vline(x=at, line={"color": FAINT, "dash": "dot"})
         # on a log axis an annotation's x is log10 of the value (add_vline's own label lands elsewhere)
         fig.add_annotation(x=math.log10(at), y=1.0, yref="paper", text=text, showarrow=False, xshift=14)
-    fig.update_xaxes(type="log", title_text="RMS of the input token")
-    fig.update_yaxes(type="log", title_text="RMS of the output token")
+    fig.update_xaxes(type="log", title_text="RMS of the input token", **log_ticks(_np(run.rms).tolist()))
+    outs = [*_np(run.inside).tolist(), *_np(run.outside).tolist()]
+    fig.update_yaxes(type="log", title_text="RMS of the output token", **log_ticks(outs))
     return apply_layout(fig, f"Where ε sits matters for small tokens (ε = {eps:g})", 460, legend_below=True)
 
 
@@ -469,8 +488,10 @@ def dtype_figure(runs: Sequence[DtypeRun], noise: float) -> go.Figure:
                 )
             )
     fig.add_hline(y=1, line={"color": FAINT, "dash": "dash"}, annotation_text="error 1 = the output is noise")
-    fig.update_xaxes(type="log", title_text=f"offset c of tokens c + {noise:g}·z")
-    fig.update_yaxes(type="log", title_text="max |error| vs float64")
+    offsets = [v for run in runs for v in _np(run.offsets).tolist()]
+    errors = [y for t in fig.data for y in (t.y if t.y is not None else ()) if y is not None] + [1.0]
+    fig.update_xaxes(type="log", title_text=f"offset c of tokens c + {noise:g}·z", **log_ticks(offsets))
+    fig.update_yaxes(type="log", title_text="max |error| vs float64", **log_ticks(errors))
     return apply_layout(fig, "Near-constant tokens: low precision loses the variation", 560, legend_below=True)
 
 
@@ -482,6 +503,6 @@ def damping_figure(stds: Tensor, outs: dict[float, Tensor]) -> go.Figure:
         fig.add_trace(
             go.Scatter(x=_np(stds), y=_np(out), mode="lines", name=f"ε = {eps:g}", line={"color": color, "width": 3})
         )
-    fig.update_xaxes(type="log", title_text="std of the input token")
+    fig.update_xaxes(type="log", title_text="std of the input token", **log_ticks(_np(stds).tolist()))
     fig.update_yaxes(title_text="std of the output token", range=[0, 1.1])
     return apply_layout(fig, "ε shrinks tokens whose variance is not much larger than ε", 400)

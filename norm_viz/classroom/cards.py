@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import PRESETS
+from norm_viz.core.sources import names
 from norm_viz.core.table import NORMS, default_groups, torch_call, unit_name
 from norm_viz.real.view import RealModelView
 
-ROOT_PAGE = "start"
+ROOT_PAGE = ""
 """url_path of app.py's default page: Streamlit serves it at "/" (tests check that it is app.py's default)."""
 
 
@@ -43,7 +44,7 @@ class Card:
     links: tuple[Link, ...]
     source: str
     correction: str = ""
-    """Non-empty when a source document gets this wrong: what it says, and what is true."""
+    """Non-empty when a published source gets this wrong: what it says, and what is true."""
 
 
 CARDS: tuple[Card, ...] = (
@@ -61,7 +62,7 @@ CARDS: tuple[Card, ...] = (
             Link("LayerNorm and BatchNorm side by side", "compare"),
             Link("A real transformer's LayerNorms, measured live", "real-model"),
         ),
-        "source documents 000, 002, 003, 004",
+        names("qa", "d2l", "notes", "interview"),
     ),
     Card(
         "which_ln",
@@ -70,10 +71,11 @@ CARDS: tuple[Card, ...] = (
         "Transformer). Averaging over the whole sequence is the GroupNorm paper's 'LayerNorm' for images; in a "
         "decoder it would let later tokens change earlier ones.",
         (Link("Which LayerNorm? Both readings against PyTorch's transformer layer", "which-layernorm"),),
-        "source documents 000 and 001",
-        correction="Source document 000 claims that in transformers LN 'is calculated across all features and all elements, "
-        "for each instance independently' (the whole left face of the cube). That is wrong; the comments under it "
-        "(source document 001) correct it, and the linked page shows the difference on your own tensor.",
+        names("qa", "annotated"),
+        correction="An answer in the Cross Validated Q&A thread on BatchNorm vs LayerNorm in transformers claims that "
+        "in transformers LN 'is calculated across all features and all elements, for each instance independently' "
+        "(the whole left face of the cube). That is wrong; the comments under it correct it, and the linked page "
+        "shows the difference on your own tensor.",
     ),
     Card(
         "bn_batch1",
@@ -84,7 +86,7 @@ CARDS: tuple[Card, ...] = (
         "output then no longer depends on its batch, but only as long as those averages match the data it sees. "
         "LayerNorm needs no batch at all.",
         (Link("Train vs eval mode with a batch of one", "train-eval", (("norm", "batchnorm"), ("B", "1"))),),
-        "source document 004",
+        names("interview"),
     ),
     Card(
         "padding",
@@ -96,7 +98,7 @@ CARDS: tuple[Card, ...] = (
             Link("Padding and the batch statistics", "padding", (("norm", "batchnorm"),)),
             Link("Padding on real sentences", "padding", (("src", "real"),)),
         ),
-        "source documents 000 and 004",
+        names("qa", "interview"),
     ),
     Card(
         "causal",
@@ -106,7 +108,7 @@ CARDS: tuple[Card, ...] = (
         "BatchNorm in training mode, or a norm over the whole sequence, mixes all positions: a later token changes "
         "an earlier token's output, and training and step-by-step generation disagree.",
         (Link("Does a later token change an earlier one?", "causal", (("norm", "batchnorm"),)),),
-        "source documents 001 and 004",
+        names("qa", "interview"),
     ),
     Card(
         "multi_device",
@@ -117,7 +119,7 @@ CARDS: tuple[Card, ...] = (
         "be exchanged. (Vision models often accept per-device statistics and treat the per-device batch size as a "
         "hyperparameter.)",
         (Link("Split the batch over devices", "multi-device", (("norm", "batchnorm"),)),),
-        "source documents 001 and 004",
+        names("qa", "interview", "largebatch"),
     ),
     Card(
         "pre_post",
@@ -134,7 +136,7 @@ CARDS: tuple[Card, ...] = (
                 (("pl_layers", "24"),),
             ),
         ),
-        "source documents 002 and 003",
+        names("d2l", "notes", "prenorm"),
     ),
     Card(
         "rms",
@@ -146,7 +148,7 @@ CARDS: tuple[Card, ...] = (
             Link("RMSNorm on the explorer", "explorer", (("norm", "rmsnorm"),)),
             Link("When are two norms the same?", "equivalences"),
         ),
-        "source document 002",
+        names("d2l", "rmsnorm"),
     ),
     Card(
         "powernorm",
@@ -159,7 +161,7 @@ CARDS: tuple[Card, ...] = (
             Link("PowerNorm step by step", "powernorm"),
             Link("How much batch statistics fluctuate", "fluctuation"),
         ),
-        "source document 000",
+        names("qa", "powernorm"),
     ),
     Card(
         "norm_free",
@@ -168,7 +170,7 @@ CARDS: tuple[Card, ...] = (
         "LayerNorm with y = γ · tanh(αx) + β: an element-wise squashing with a learned α and no statistics at all. "
         "Earlier normalization-free networks relied on careful initialization and scaling of the residual branches.",
         (Link("DyT next to LayerNorm", "dyt"),),
-        "source document 002",
+        names("d2l", "dyt"),
     ),
     Card(
         "d2l",
@@ -184,7 +186,7 @@ CARDS: tuple[Card, ...] = (
                 (("src", "preset"), ("preset", "d2l"), ("norm", "batchnorm")),
             ),
         ),
-        "source document 002",
+        names("d2l"),
     ),
 )
 
@@ -250,7 +252,7 @@ def _fmt(v: float) -> str:
 
 
 def worked_examples() -> list[str]:
-    """The source documents' worked examples (PRESETS) under LayerNorm and BatchNorm, computed by normalize()."""
+    """The sources' worked examples (PRESETS) under LayerNorm and BatchNorm, computed by normalize()."""
     lines = []
     for p in PRESETS.values():
         x = p.tensor()
@@ -331,7 +333,7 @@ def card_title(choice: str) -> str:
 def cards_summary() -> str:
     """How many questions there are, how many correct a source, and what the cheat sheet holds."""
     return (
-        f"{len(CARDS)} questions; {sum(1 for c in CARDS if c.correction)} of them correct a source document. "
+        f"{len(CARDS)} questions; {sum(1 for c in CARDS if c.correction)} of them correct a published source. "
         "The cheat sheet holds every answer, the axis table and the worked examples, computed by the app."
     )
 

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from norm_viz.core import formulas
 from norm_viz.core.compute import NormResult
-from norm_viz.core.numbers import fmt, plural, tex
+from norm_viz.core.numbers import fmt, plural, small, tex
 
 STEP_KEYS: tuple[str, ...] = ("tensor", "group", "mean", "variance", "normalized", "affine", "output")
 STEP_TITLES: dict[str, str] = {
@@ -200,7 +200,7 @@ def steps(result: NormResult, cell: tuple[int, int, int]) -> tuple[Step, ...]:
     hat = result.normalized.detach()[group_mask(result, cell)].double()
     h_mean, h_var = float(hat.mean()), float(hat.var(correction=0))
     moment = (
-        f"mean {fmt(h_mean, 2)} and variance {fmt(h_var, 3)}"
+        f"mean {small(h_mean)} and variance {fmt(h_var, 3)}"
         if centered
         else f"mean square {fmt(float(hat.square().mean()), 3)}"
     )

@@ -1,4 +1,4 @@
-"""Input tensors: seeded generators, the source documents' worked examples, and safe parsing of uploads.
+"""Input tensors: seeded generators, the published sources' worked examples, and safe parsing of uploads.
 
 torch and numpy only. Every random tensor comes from a seeded torch.Generator; uploads are read
 with numpy's text parser or `np.load(allow_pickle=False)`, never unpickled.
@@ -28,7 +28,7 @@ MAX_CELLS = 50_000_000
 
 @dataclass(frozen=True)
 class Preset:
-    """A worked example from the source documents, as a (batch, sequence, features) tensor."""
+    """A worked example from a published source, as a (batch, sequence, features) tensor."""
 
     label: str
     values: tuple
@@ -43,14 +43,14 @@ PRESETS: dict[str, Preset] = {
     "d2l": Preset(
         label="D2L card: X = [[1, 2], [2, 3]]",
         values=(((1.0, 2.0),), ((2.0, 3.0),)),
-        source="Dive into Deep Learning, 'LN vs BN' (source document 002)",
+        source="Dive into Deep Learning (D2L), chapter “Batch Normalization”, its LayerNorm vs BatchNorm example",
         note="two examples with two features: nn.LayerNorm(2) gives [[-1, 1], [-1, 1]], "
         "nn.BatchNorm1d gives [[-1, -1], [1, 1]]",
     ),
     "interview": Preset(
         label="Interview article: x1 = [2, 4, 6], x2 = [1, 3, 5]",
         values=(((2.0, 4.0, 6.0),), ((1.0, 3.0, 5.0),)),
-        source="interview-prep article (source document 004)",
+        source="“Normalization in Transformers”, an interview-prep article (Educative)",
         note="LN: each row has mean 4 or 3 and std 1.63, giving [-1.225, 0, 1.225]; BN: feature means [1.5, 3.5, 5.5]",
     ),
 }

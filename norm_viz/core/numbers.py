@@ -33,3 +33,11 @@ def fmt_delta(v: float | None) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 cell', '0 cells', '3 cells' ('1 statistic', '2 batch items' with many="batch items")."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def small(v: float, tol: float = 1e-6, digits: int = 4) -> str:
+    """A number that should be 0 or close to it, for people: '≈ 0 (|·| < 1e-6)' below `tol`, else fmt(v)
+    (never a raw '-8.8e-08' for a mean that is zero up to rounding)."""
+    if abs(v) < tol:
+        return f"≈ 0 (|·| < {tol:.0e})".replace("e-0", "e-")
+    return fmt(v, digits)

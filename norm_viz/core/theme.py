@@ -5,6 +5,7 @@ plotly only. The same colour means the same thing on every page (input, output, 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -44,6 +45,42 @@ def _legend_names(data: Any, layout: dict[str, Any]) -> list[str]:
     if asked is False or (asked is None and len(shown) < 2 and not any(t.get("showlegend") for t in shown)):
         return []
     return [str(t["name"]) for t in shown]
+
+
+BELOW_AXIS = 80
+"""px under a plot for its x tick labels and axis title (a legend placed below starts under them)."""
+
+
+def log_ticks(values: Any, max_ticks: int = 9) -> dict[str, Any]:
+    """Readable ticks for a log axis over `values` (positive ones count): 1, 2, 5 × 10^k for short ranges, every
+    decade (or every n-th) for long ones, labelled '0.5', '20', '1e-7' (never plotly's bare '5' for 0.5, nor SI
+    prefixes such as '1p' or '100μ')."""
+    vals = [float(v) for v in _flat(values) if v is not None and math.isfinite(float(v)) and float(v) > 0]
+    if not vals:
+        return {"exponentformat": "e", "minorloglabels": "none"}
+    lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
+    hi = max(hi, lo + 1)
+    span = hi - lo
+    mantissas = (1, 2, 5) if span <= 2 else (1, 3) if span <= 4 else (1,)
+    step = max(1, math.ceil((span + 1) / max_ticks))
+    ticks = [m * 10.0**k for k in range(lo, hi + 1) if (k - lo) % step == 0 for m in mantissas]
+    ticks = [t for t in ticks if min(vals) / 3 <= t <= max(vals) * 3] or [10.0**lo, 10.0**hi]
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": [log_label(t) for t in ticks]}
+
+
+def log_label(t: float) -> str:
+    """A tick label of a log axis: plain from 0.001 to 9999 ('0.5', '20'), else '2e-5' (no zero-padded exponent)."""
+    if 1e-3 <= t < 1e4:
+        return f"{t:g}"
+    mant, exp = f"{t:.0e}".split("e")
+    return f"{mant}e{int(exp)}"
+
+
+def _flat(values: Any) -> list[Any]:
+    out: list[Any] = []
+    for v in values if isinstance(values, (list, tuple)) else list(getattr(values, "flatten", lambda: values)()):
+        out.extend(_flat(v) if isinstance(v, (list, tuple)) else [v])
+    return out
 
 
 def legend_rows(names: list[str], width: int = LEGEND_WIDTH, font: float = FONT["size"]) -> int:
@@ -118,15 +155,20 @@ def apply_layout(
     `legend_below` (a legend with many or long entries goes below the plot, not over the title).
     """
     lay = fig.layout.to_plotly_json() | ({} if showlegend is None else {"showlegend": showlegend})
-    names = [] if legend_below else _legend_names(fig.data, lay)
+    listed = _legend_names(fig.data, lay)
+    names = [] if legend_below else listed
     plot_h = height - top - 10
     above = round(max(0.0, legend_y - 1.0) * plot_h)  # a legend raised above the plot's top needs that much more
+    bottom = 10
+    if legend_below:  # the legend at the figure's foot, in a bottom margin that also holds the x axis's title
+        bottom = BELOW_AXIS + round(1.5 * FONT["size"] * legend_rows(listed)) + 10
     fig.update_layout(
         title=_title(title),
         font=FONT,
-        height=height,
-        margin={"l": 10, "r": 10, "t": max(top, top_margin(title, names) + above), "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
+        height=height + (bottom - 10 if legend_below else 0),
+        margin={"l": 10, "r": 10, "t": max(top, top_margin(title, names) + above), "b": bottom},
+        # below: anchored to the figure's bottom edge (container), never to the plot, whose x title it covered
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0}
         if legend_below
         else {"orientation": "h", "yanchor": "bottom", "y": legend_y, "x": 0},
     )
@@ -204,6 +246,8 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     margin = layout.get("margin")
     if isinstance(margin, dict) and isinstance(margin.get("t"), (int, float)):  # room for the larger title and legend
         layout["margin"] = {**margin, "t": round(margin["t"] * factor)}
+        if isinstance(margin.get("b"), (int, float)) and margin["b"] > 10:  # a legend below: it grows too
+            layout["margin"]["b"] = round(margin["b"] * factor)
     height = float(layout.get("height") or 450)
     grown = height * factor if max_height is None else max(height, min(height * factor, max_height))
     layout["height"] = round(grown)

@@ -14,7 +14,7 @@ from norm_viz.core import formulas
 from norm_viz.core.compute import NormResult, Verification, output_moments, verify
 from norm_viz.core.config import NormConfig
 from norm_viz.core.data import PRESETS
-from norm_viz.core.numbers import fmt
+from norm_viz.core.numbers import fmt, small
 from norm_viz.core.table import NORMS, torch_snippet, unit_name
 
 
@@ -99,17 +99,23 @@ def output_check(result: NormResult) -> Message:
         )
     worst = float(means.abs().max())
     if norm.centered:
-        mean = fmt(worst, 3) if worst > 5e-7 else "0.000"
+        mean = small(worst)
         return Message(
-            f"**Check (x̂, before γ and β):** every {unit} now has mean {mean} (largest |mean|) and variance between "
-            f"{float(variances.min()):.3f} and {float(variances.max()):.3f} — over {result.n_groups} {unit}s. "
+            f"**Check (x̂, before γ and β):** every {unit} now has mean {mean} (largest |mean|) and variance "
+            f"{_range(float(variances.min()), float(variances.max()))} — over {result.n_groups} {unit}s. "
             "A variance below 1 means σ² is not much larger than ε."
         )
     ms = means.square() + variances
     return Message(
-        f"**Check (x̂, before γ):** every {unit} now has mean square between {float(ms.min()):.3f} and "
-        f"{float(ms.max()):.3f}; the means are not 0 (largest |mean| {worst:.3f}): {norm.label} does not center."
+        f"**Check (x̂, before γ):** every {unit} now has mean square {_range(float(ms.min()), float(ms.max()))}; "
+        f"the means are not 0 (largest |mean| {worst:.3f}): {norm.label} does not center."
     )
+
+
+def _range(lo: float, hi: float) -> str:
+    """'1.000' when the range is one number at 3 decimals (never 'between 1.000 and 1.000'), else 'from … to …'."""
+    a, b = f"{lo:.3f}", f"{hi:.3f}"
+    return a if a == b else f"from {a} to {b}"
 
 
 def explorer_view(
@@ -191,7 +197,7 @@ def matrix_tex(values: Tensor, digits: int = 4) -> str:
 
 @dataclass(frozen=True)
 class WorkedExample:
-    """A source document's worked example in numbers: the input and what LayerNorm and BatchNorm make of it."""
+    """A published worked example in numbers: the input and what LayerNorm and BatchNorm make of it."""
 
     title: str
     source: str

@@ -98,7 +98,9 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int] | None = None) -
                     **({"zmin": 0} if t is result.group_var else {}),  # a variance or mean square is never below 0
                     "xaxis": xa,
                     "yaxis": ya,
-                    "colorbar": {"x": dom[1] + 0.005, "len": 0.9, "thickness": 14},
+                    # at the panel's right edge (its x axis ends 0.04 before the domain): the input's colour bar stood
+                    # over the output panel's axis title at 1280 px
+                    "colorbar": {"x": dom[1] - 0.035, "xanchor": "left", "len": 0.9, "thickness": 14},
                     "hovertemplate": "row %{y}, col %{x}: %{z:.4g}<extra></extra>",
                 }
             )
@@ -176,7 +178,7 @@ def heatmaps_figure(
         (f"input, batch item {batch_item}", xin, lim_in, INPUT),
         (f"output, batch item {batch_item}", xout, lim_out, OUTPUT),
     )
-    for i, ((name, z, lim, color), dom) in enumerate(zip(panels, _panel_axes(2, 0.12), strict=True)):
+    for i, ((name, z, lim, color), dom) in enumerate(zip(panels, _panel_axes(2, 0.14), strict=True)):
         xa, ya = _axis_name("x", i), _axis_name("y", i)
         on = {"xaxis": xa, "yaxis": ya}
         layout["annotations"].append(_panel_title(name, dom, color))
@@ -187,7 +189,9 @@ def heatmaps_figure(
                 "zmin": -lim,
                 "zmax": lim,
                 "colorscale": DIVERGING,
-                "colorbar": {"x": dom[1] + 0.005, "len": 0.9, "thickness": 14},
+                # at the panel's right edge (its x axis ends 0.04 before the domain): the input's colour bar stood
+                # over the output panel's axis title at 1280 px
+                "colorbar": {"x": dom[1] - 0.035, "xanchor": "left", "len": 0.9, "thickness": 14},
                 "hovertemplate": "s=%{y} f=%{x}: %{z:.4g}<extra></extra>",
                 **({"texttemplate": "%{z:.2f}", "textfont": {"size": 15 if max(s, f) <= 4 else 11}} if numbers else {}),
                 **on,
@@ -244,7 +248,9 @@ def heatmaps_figure(
         }
         layout[_axis_name("yaxis", i)] = {
             "anchor": xa,
-            "title": {"text": AXIS_TITLES["sequence"]},
+            # one title for the two panels' shared rows: the output's would sit between the input's colour bar
+            # and its own tick labels, where there is no room at 1280 px
+            "title": {"text": AXIS_TITLES["sequence"] if i == 0 else ""},
             "autorange": "reversed",
             **_ticks(s),
         }

@@ -109,8 +109,9 @@ def batch_requirement(batch: int) -> str | None:
 
 
 def factors_up_to(top: float) -> tuple[float, ...]:
-    """Six factors from 0 (the other sample zeroed out) to `top`, evenly spaced."""
-    return tuple(round(top * i / 5, 6) for i in range(6))
+    """Six factors from 0 (the other sample zeroed out) to `top`, evenly spaced, plus ×1 (the sample as it is, where
+    every output is unchanged): without it a line from ×0 to ×2 drew a change at ×1 that is not there."""
+    return tuple(sorted({round(top * i / 5, 6) for i in range(6)} | {1.0}))
 
 
 def dependence_takeaway(check: DependenceCheck, labels: dict[str, str]) -> str:

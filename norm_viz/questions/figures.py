@@ -27,6 +27,7 @@ from norm_viz.core.theme import (
     PAD,
     SELECTED,
     apply_layout,
+    log_ticks,
     wrap_label,
 )
 from norm_viz.questions.causal import CausalCheck
@@ -42,6 +43,9 @@ UNCHANGED = OUTPUT  # a norm whose outputs did not move
 NOT_RUN = FAINT
 DEVICE_COLOURS = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", INK)
 """Okabe-Ito colours, one per simulated device."""
+MOVING_COLOURS = tuple(c for c in (*DEVICE_COLOURS[1:], DEVICE_COLOURS[0]) if c not in (UNCHANGED, INK))
+"""Lines of norms that moved: never the green of 'unchanged' (the second one once was), nor the neutral grey."""
+MOVING_DASHES = ("solid", "dot", "dashdot")
 LEAK_SCALE = [[0.0, "rgba(253, 224, 178, 0)"], [0.15, "#FDE0B2"], [0.5, LIT], [1.0, "#7A3B00"]]
 """Blank (the theme's background, light or dark) for 'did not change', then orange to dark brown as it grows."""
 
@@ -167,7 +171,9 @@ def padding_mask_figure(check: PaddingCheck) -> go.Figure:
     )
     return apply_layout(
         fig,
-        f"{check.pads} of {plural(b * s, 'position')} {'is' if check.pads == 1 else 'are'} padding (value {check.pad_value:g})",
+        # short: the grid sits in a narrow column (its title, with the pad value, was cut at 1280 px); the cells and
+        # the hover say "pad", the field above says the value
+        f"{check.pads} of {plural(b * s, 'position')} padded",
         130 + 30 * b,
         showlegend=False,
         grid=True,
@@ -317,7 +323,7 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
     moving = 0
     for ys, keys in curves.items():
         moved = bool(check.depends(keys[0]))
-        colour = (DEVICE_COLOURS[1:] + DEVICE_COLOURS[:1])[moving % 8] if moved else UNCHANGED
+        colour = MOVING_COLOURS[moving % len(MOVING_COLOURS)] if moved else UNCHANGED
         moving += moved
         name = (
             " = ".join(labels.get(k, k) for k in keys)
@@ -331,7 +337,12 @@ def dependence_figure(check: DependenceCheck, labels: dict[str, str]) -> go.Figu
                 y=list(ys),
                 name=legend_name,
                 mode="lines+markers",
-                line={"width": 4 if moved else 3, "dash": None if moved else "dash", "color": colour},
+                # past the palette's length a moving line repeats a colour, so it takes a dash pattern too
+                line={
+                    "width": 4 if moved else 3,
+                    "dash": MOVING_DASHES[(moving - 1) // len(MOVING_COLOURS) % 3] if moved else "dash",
+                    "color": colour,
+                },
                 marker={"size": 10},
                 hovertemplate=name + "<br>×%{x:g}: %{y:.3g}<extra></extra>",
             )
@@ -479,23 +490,8 @@ def grad_figure(comp: Comparison) -> go.Figure:
         ticktext=[str(t) if t <= n else "output" for t in ticks],
     )
     values = [v for p in PLACEMENTS for v in comp.result(p).grad_norm if 0 < v < math.inf]
-    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", **_log_ticks(values))
+    fig.update_yaxes(title="gradient norm ‖∂loss/∂x‖", type="log", **log_ticks(values))
     return fig
-
-
-def _log_ticks(values: list[float]) -> dict[str, Any]:
-    """Ticks at 1, 2, 5 × 10^k over the data's range, written as plain numbers (plotly labels minor ticks 2…9)."""
-    if not values:
-        return {}
-    lo, hi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
-    mantissas = (1, 2, 5) if hi - lo <= 4 else (1,)
-    ticks = [m * 10.0**k for k in range(lo, hi + 1) for m in mantissas]
-    ticks = [t for t in ticks if min(values) / 2 <= t <= max(values) * 2]
-    return {
-        "tickmode": "array",
-        "tickvals": ticks,
-        "ticktext": [f"{t:.0e}" if t < 1e-3 or t >= 1e4 else f"{t:g}" for t in ticks],
-    }
 
 
 # --- the two block layouts ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Which LayerNorm do transformers use? A popular Q&A answer's reading (over sequence and features) against the per-token one and
+"""Which LayerNorm do transformers use? The Q&A thread's reading (over sequence and features) against the per-token one and
 against the LayerNorm inside torch.nn.TransformerEncoderLayer, on the user's tensor.
 
 torch only.
@@ -51,7 +51,7 @@ def which_layernorm_takeaway(d_token: float, d_sample: float) -> str:
     if d_token < SAME:
         return (
             "Transformers normalize **each token over its own features**: PyTorch's transformer LayerNorm matches the per-token "
-            f"reading (max |Δ| = {d_token:.1e}) and not the popular Q&A answer's (max |Δ| = {d_sample:.3g}). That answer's claim is wrong; its comments are right."
+            f"reading (max |Δ| = {d_token:.1e}) and not the Q&A answer's (max |Δ| = {d_sample:.3g}). The answer's claim is wrong; its comments are right."
         )
     return (
         f"On this tensor the two readings cannot be told apart (max |Δ| per token {d_token:.1e}, per sequence {d_sample:.1e}): "

@@ -65,8 +65,10 @@ def batch_stats_figure(steps: Sequence[LMStep], layer: str) -> go.Figure:
     fig.add_scatter(x=xs, y=[s.dist_var for s in steps], mode="lines", name="|σ²_B − σ²|",
                     line={"color": theme.OUTPUT}, row=3, col=1)  # fmt: skip
     fig.update_xaxes(title="training step", row=3, col=1)
-    fig.update_yaxes(type="log", row=2, col=1)
-    fig.update_yaxes(type="log", row=3, col=1)
+    var = [v for s in steps for v in s.stat_var]
+    dist = [v for s in steps for v in (s.dist_mean, s.dist_var)]
+    fig.update_yaxes(type="log", row=2, col=1, **theme.log_ticks(var))
+    fig.update_yaxes(type="log", row=3, col=1, **theme.log_ticks(dist))
     return theme.apply_layout(
         fig, f"Batch statistics of the input of {layer}", 640, grid=True, legend_below=True, showlegend=True
     )
@@ -82,7 +84,7 @@ def grad_norms_figure(steps: Sequence[LMStep], groups: Sequence[str]) -> go.Figu
             line={"color": PALETTE[i % len(PALETTE)], "width": 2, "dash": "dot" if "norm" in g else "solid"},
         )  # fmt: skip
     fig.update_xaxes(title="training step")
-    fig.update_yaxes(title="gradient L2 norm", type="log")
+    fig.update_yaxes(title="gradient L2 norm", type="log", **theme.log_ticks([v for s in steps for v in s.grad_norms]))
     return theme.apply_layout(fig, "Gradient norm per layer", 420, grid=True, legend_below=True, showlegend=True)
 
 
@@ -122,7 +124,7 @@ def error_vs_batch_figure(records: Sequence[dict[str, Any]], rates: dict[str, fl
                 legendgroup=n, showlegend=False, row=1, col=col,
             )  # fmt: skip
     sizes = sorted({r["batch_size"] for r in runs})
-    fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sizes)
+    fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sizes, ticktext=[str(b) for b in sizes])
     fig.update_yaxes(title="validation error (%)", rangemode="tozero", row=1, col=1)
     return theme.apply_layout(
         fig, "Validation error vs batch size (mean ± sd over seeds)", 500, grid=True, showlegend=True,

@@ -12,6 +12,8 @@ from norm_viz.core.params import flag
 from norm_viz.ui.state import _RUN, GLOBAL_KEYS, _write_url, init_state
 
 _PAGES: dict[str, Any] = {}
+_ALIASES: dict[str, str] = {}
+"""url_path of a hidden alias page -> url_path of the page in PAGES that runs the same file (/start -> "/")."""
 _ORDER: list[Any] = []
 """Every page in app.py's PAGES order: the suggested path that the 'next' links follow."""
 
@@ -21,18 +23,31 @@ def _path(page: Any) -> str:
     return str(getattr(page, "_url_path", "") or page.url_path)
 
 
-def register_pages(pages: dict[str, list[Any]]) -> None:
-    """Called by app.py with its PAGES, so that pages can link to each other by url_path."""
+def register_pages(pages: dict[str, list[Any]], aliases: Sequence[Any] = ()) -> None:
+    """Called by app.py with its PAGES (and hidden alias pages), so that pages can link to each other by url_path."""
     _PAGES.clear()
     _ORDER.clear()
+    _ALIASES.clear()
     _ORDER.extend(p for group in pages.values() for p in group)
     _PAGES.update({_path(p): p for p in _ORDER})
+    by_file = {str(p._page): _path(p) for p in _ORDER if hasattr(p, "_page")}
+    for a in aliases:
+        _ALIASES[_path(a)] = by_file.get(str(getattr(a, "_page", "")), "")
+        _PAGES[_path(a)] = a
+
+
+def current_path(current: Any) -> str | None:
+    """The url_path in PAGES of the page being shown (an alias counts as the page it repeats)."""
+    if current is None:
+        return None
+    here = _path(current)
+    return _ALIASES.get(here, here)
 
 
 def neighbours(current: Any) -> tuple[Any, Any]:
     """The pages before and after `current` along PAGES (None at either end or for an unknown page)."""
     paths = [_path(p) for p in _ORDER]
-    here = _path(current) if current is not None else None
+    here = current_path(current)
     if here not in paths:
         return None, None
     i = paths.index(here)
@@ -64,14 +79,31 @@ _PAGE_CSS = """
 
 
 def begin_page(current: Any = None) -> None:
-    """Called by app.py on every run before the page: the presentation bar and the box for URL notices."""
-    st.markdown(_PAGE_CSS, unsafe_allow_html=True)
-    presentation_toggle(current)
+    """Called by app.py on every run before the page: the presentation bar (with the lesson's steps while the URL
+    names one), the lesson's question, and the box for URL notices."""
+    from norm_viz.ui import lesson
+
+    st.markdown(_PAGE_CSS.replace("</style>", lesson.CSS + "</style>"), unsafe_allow_html=True)
+    step = lesson.active_step(current_path(current))
+    presentation_toggle(current, step)
     _RUN.notice_box = st.container()
+    if step:
+        lesson.question(step)
 
 
 def end_page(current: Any = None) -> None:
-    """Called by app.py after the page: a link to the next page along PAGES (and back to the previous one)."""
+    """Called by app.py after the page: the lesson's computed answer (when revealed), then a link to the next page
+    along PAGES (and back to the previous one); on the start page, the link that starts the lesson."""
+    from norm_viz.ui import lesson
+
+    lesson.answer()
+    step = lesson.active_step(current_path(current))
+    if step:
+        st.divider()
+        lesson.bottom_links(step, presenting())
+        return
+    if current_path(current) == _ALIASES.get("start", "start"):
+        lesson.start_link()
     before, after = neighbours(current)
     if before is None and after is None:
         return
@@ -136,13 +168,17 @@ def _present_hidden() -> list[str]:
     return [*keys(TENSOR_PARAMS), *keys(NORM_PARAMS[1:])]
 
 
-def presentation_toggle(current: Any = None) -> None:
+def presentation_toggle(current: Any = None, lesson_step: int = 0) -> None:
     """The 'Presentation mode' switch, top right of every page; when on, the bar also links the previous and next
-    pages (the sidebar and the top navigation are then hidden)."""
+    pages (the sidebar and the top navigation are then hidden). During a lesson the bar links the lesson's steps."""
     init_state("present", False, flag)
     on = presenting()
     bar = st.container(horizontal=True, vertical_alignment="center", key="present_bar")
-    if on:
+    if lesson_step:
+        from norm_viz.ui import lesson
+
+        lesson.nav(bar, lesson_step, on)
+    elif on:
         before, after = neighbours(current)
         if before is not None:
             bar.page_link(before, label=before.title, icon=":material/arrow_back:", query_params=_keep_present())

@@ -50,7 +50,7 @@ class _SharedKeys(Sequence[str]):
 SHARED_KEYS: Sequence[str] = _SharedKeys()
 
 
-GLOBAL_KEYS = ("present",)
+GLOBAL_KEYS = ("present", "lesson")  # "lesson": the lesson step, read by ui/lesson.py (never a widget)
 
 
 CELL_KEYS = ("cb", "cs", "cf")
