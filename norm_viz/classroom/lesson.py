@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from norm_viz.beyond.real_model import Composition
 from norm_viz.core.compute import normalize
 from norm_viz.core.data import default_lengths, lengths_mask
 from norm_viz.core.numbers import fmt_delta, small
+from norm_viz.real.view import Composition
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,9 @@ def error_vs_batch_figure(records: Sequence[dict[str, Any]], rates: dict[str, fl
                 legendgroup=n, showlegend=False, row=1, col=col,
             )  # fmt: skip
     sizes = sorted({r["batch_size"] for r in runs})
-    fig.update_xaxes(title="batch size (images per batch)", type="log", tickvals=sizes, ticktext=[str(b) for b in sizes])
+    fig.update_xaxes(
+        title="batch size (images per batch)", type="log", tickvals=sizes, ticktext=[str(b) for b in sizes]
+    )
     fig.update_yaxes(title="validation error (%)", rangemode="tozero", row=1, col=1)
     return theme.apply_layout(
         fig, "Validation error vs batch size (mean ± sd over seeds)", 500, grid=True, showlegend=True,

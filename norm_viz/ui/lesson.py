@@ -120,7 +120,7 @@ def _input(step: L.Step) -> L.LessonInput:
         x = demo_tensor()
         return L.LessonInput(x, "the start page's seeded tensor")
     if step.uses == "real":
-        from norm_viz.core import real
+        from norm_viz.real import minilm as real
         from norm_viz.ui.real import model_problem, real_view
 
         problem = model_problem()
