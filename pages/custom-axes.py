@@ -29,7 +29,7 @@ _, x = ui.user_tensor()
 b, s, f = x.shape
 
 st.subheader("Average over …")
-c1, c2, c3, c4, c5 = st.columns(5)
+c1, c2, c3, c4, c5 = st.columns([1, 1, 1.1, 1.6, 1.5])  # the last label, "subtract the mean", needs ~190 px at 1280
 c1.toggle("batch", key="cx_b", help="across the sequences of the batch")
 c2.toggle("sequence", key="cx_s", help="across the tokens of a sequence")
 c3.toggle("features", key="cx_f", help="across the features of a token (or of a feature group)")

@@ -52,7 +52,13 @@ def click(page, cube, face: str, cell: tuple[int, int, int]) -> None:
 
 
 def test_clicking_the_cubes_cells_records_those_cells_and_the_verdict_is_right(page, live_app):
-    q = quiz.make_question(1, 4)  # InstanceNorm on (2, 4, 8): one (batch item, feature) column of 4 cells
+    # InstanceNorm on (2, 4, 8): one (batch item, feature) column of 4 cells (found, not named by seed: a row added to
+    # the table changes which norm a seed draws)
+    q = next(
+        q
+        for s in range(20_000)
+        if (q := quiz.make_question(s, 4)).kind == "share_cells" and q.norm == "instancenorm" and q.shape == (2, 4, 8)
+    )
     assert q.kind == "share_cells" and q.norm == "instancenorm"
     want = sorted(quiz.shared_cells(q))
     assert len(want) == 4 and all(c[0] == q.cell[0] for c in want)  # all on the front face's slice through the cell
@@ -77,7 +83,15 @@ def test_clicking_the_cubes_cells_records_those_cells_and_the_verdict_is_right(p
 
 
 def test_the_top_and_side_faces_mark_cells_at_other_depths_and_a_partial_answer_is_named(page, live_app):
-    q = quiz.make_question(1, 1)  # LayerNorm on (2, 3, 12): the 12 features of token (0, 0)
+    # LayerNorm on (2, 3, 12): the 12 features of token (0, 0), cell (0, 0, 4) (found, as above)
+    q = next(
+        q
+        for s in range(20_000)
+        if (q := quiz.make_question(s, 1)).kind == "share_cells"
+        and q.norm == "layernorm"
+        and q.shape == (2, 3, 12)
+        and q.cell == (0, 0, 4)
+    )
     assert q.kind == "share_cells" and q.norm == "layernorm" and q.cell == (0, 0, 4)
     want = quiz.shared_cells(q)
     cube = open_question(page, live_app, q)

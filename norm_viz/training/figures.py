@@ -166,6 +166,7 @@ def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
     """Gradient norm of each block's weights at initialization, per depth (one panel each), pre- and post-norm:
     mean ± sd over seeds, on a log scale (Xiong et al., 2020, figure 3, on the tiny LM)."""
     depths = sorted({r["layers"] for r in records})
+    shown: list[float] = []  # every mean drawn, for the log axis's ticks
     fig = make_subplots(rows=1, cols=len(depths), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[f"{d} blocks" for d in depths])  # fmt: skip
     for col, d in enumerate(depths, start=1):
@@ -174,6 +175,7 @@ def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
             if not runs:
                 continue
             per_block = [rs.spread(g[k] for g in runs) for k in range(d)]
+            shown += [s.mean for s in per_block]
             fig.add_scatter(
                 x=list(range(1, d + 1)), y=[s.mean for s in per_block], mode="lines+markers", name=f"{p}-norm",
                 error_y={"type": "data", "array": [s.sd for s in per_block], "visible": True},
@@ -181,7 +183,7 @@ def init_grads_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
                 row=1, col=col,
             )  # fmt: skip
         fig.update_xaxes(title="block", dtick=1, row=1, col=col)
-    fig.update_yaxes(type="log", dtick=1)
+    fig.update_yaxes(type="log", **theme.log_ticks(shown))
     fig.update_yaxes(title="gradient norm of the block's weights", row=1, col=1)
     return theme.apply_layout(
         fig, "Gradient per block at initialization (mean ± sd over seeds)", 440, grid=True, showlegend=True,
