@@ -23,7 +23,8 @@ def measure(sentences: tuple[str, ...]) -> modern.ModernView:
     points, so that choosing another norm below costs no forward)."""
     loaded_model()
     loaded_smollm()
-    return in_worker(modern.modern_view, list(sentences), checkpoint=ui.checkpoint)
+    with ui.heavy("real-model", cost_s=1.4):  # one heavy run at a time per server (norm_viz/ui/admission.py)
+        return in_worker(modern.modern_view, list(sentences), checkpoint=ui.checkpoint)
 
 
 st.title("Inside a modern LLM: RMSNorm at work")

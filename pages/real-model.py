@@ -27,7 +27,8 @@ PARAMS = (
 @st.cache_data(max_entries=8, show_spinner="Running the model on up to 128 corpus sentences …")
 def claim_of(layer: int, site: str, n: int) -> Claim:
     """The PowerNorm measurement (cached: 8 of ~50 KB each); stops when the tab closes."""
-    return real.in_worker(powernorm_claim, layer, site, n, checkpoint=ui.checkpoint)
+    with ui.heavy("real-model", cost_s=1.8):  # one heavy run at a time per server (norm_viz/ui/admission.py)
+        return real.in_worker(powernorm_claim, layer, site, n, checkpoint=ui.checkpoint)
 
 
 st.title("A real transformer: what its LayerNorms see")

@@ -263,3 +263,21 @@ def test_the_modern_page_bad_input_gives_messages(query, needle):
     at = app_test("modern-llm", query)
     no_exception(at)
     assert any(needle in t for t in texts(at, "error") + texts(at, "warning"))
+
+
+def test_the_model_work_of_both_real_pages_enters_the_real_model_pool():
+    """Issue 18 §3: the pretrained models' work goes through the admission pool 'real-model' (one heavy run at a time
+    per process, in line with a notice): a page run that computes (new sentences, so no cache hit) releases the pool,
+    which moves the pool's wait estimate; a cache hit does not."""
+    from norm_viz.ui import admission
+
+    pool = admission.POOLS["real-model"]
+    for page, key in (("real-model", "rl_text"), ("modern-llm", "rl_text")):
+        before = pool.typical_s
+        at = app_test(page, {key: f"A sentence only this test writes, for {page}."})
+        no_exception(at)
+        assert pool.typical_s != before, f"{page}: no run went through the pool"
+        assert pool.running == 0 and not pool.waiting
+        after = pool.typical_s
+        no_exception(app_test(page, {key: f"A sentence only this test writes, for {page}."}))
+        assert pool.typical_s == after, f"{page}: a cache hit entered the pool"

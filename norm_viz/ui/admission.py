@@ -60,7 +60,9 @@ class Pool:
 POOLS: dict[str, Pool] = {
     "compute": Pool("compute", slots=1, line=64, per_minute=20, typical_s=1.5),  # placement, fluctuation, causal
     "export": Pool("export", slots=1, line=2, per_minute=6, typical_s=2.5),  # PNG exports
-    "real-model": Pool("real-model", slots=1, line=16, per_minute=10, typical_s=2.0),  # the pretrained model
+    # the pretrained models: the Real model and Modern LLM pages and the "Real sentences" tensor source (20 a minute: a
+    # student stepping through layers and sites makes one run per new setting)
+    "real-model": Pool("real-model", slots=1, line=16, per_minute=20, typical_s=2.0),
     "training": Pool("training", slots=1, line=0, per_minute=4, typical_s=60.0),  # a live training run
 }
 """The pools. `line` 0: never wait (training says "in use" and lets the visitor come back)."""

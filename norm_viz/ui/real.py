@@ -33,6 +33,7 @@ from norm_viz.real.source import (
     parse_sentences,
 )
 from norm_viz.real.view import RealModelView, real_model_view
+from norm_viz.ui.admission import heavy
 from norm_viz.ui.safety import checkpoint
 
 
@@ -70,7 +71,8 @@ def real_batch(sentences: tuple[str, ...], layer: int, site: str, model: str = "
         loaded_model()
     else:
         loaded_smollm()
-    a = real.in_worker(real_activations, list(sentences), layer, site, model, checkpoint=checkpoint)
+    with heavy("real-model", cost_s=1.0):  # one heavy run at a time per server, in line with a notice (ui/admission.py)
+        a = real.in_worker(real_activations, list(sentences), layer, site, model, checkpoint=checkpoint)
     return RealBatch(a.x.numpy(), a.mask.numpy(), a.tokens, tuple(a.notes), a.name)
 
 
@@ -78,7 +80,8 @@ def real_batch(sentences: tuple[str, ...], layer: int, site: str, model: str = "
 def real_view(sentences: tuple[str, ...], layer: int = 0, site: str = "ffn") -> RealModelView:
     """The real model page's measurements (cached; the interview cards cite them too)."""
     loaded_model()
-    return real.in_worker(real_model_view, list(sentences), layer, site, checkpoint=checkpoint)
+    with heavy("real-model", cost_s=0.5):
+        return real.in_worker(real_model_view, list(sentences), layer, site, checkpoint=checkpoint)
 
 
 def sentences_box(container: Any = None) -> str:
