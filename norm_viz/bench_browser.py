@@ -77,11 +77,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(script: Path, cwd: Path, log_path: Path | None = None) -> Iterator[str]:
+def server(script: Path, cwd: Path, log_path: Path | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
     """`streamlit run script` on a free loopback port; yields its base URL, stops it afterwards.
 
     The server's output goes to `log_path` (a file, not a pipe: a pipe nobody reads fills up and blocks the server),
-    or to a temporary file. The tests' live servers start here too (tests/conftest.py)."""
+    or to a temporary file; `env` replaces the environment (None: this process's). The tests' live servers start here
+    too (tests/conftest.py, tests/test_offline.py)."""
     port = free_port()
     if log_path is None:
         fd, name = tempfile.mkstemp(prefix="bench_browser_", suffix=".log")
@@ -89,7 +90,9 @@ def server(script: Path, cwd: Path, log_path: Path | None = None) -> Iterator[st
         log_path = Path(name)
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true"]
     with open(log_path, "wb") as log:  # the server keeps its own handle
-        proc = subprocess.Popen([*cmd, "--server.port", str(port)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*cmd, "--server.port", str(port)], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         end = time.monotonic() + 120

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 import tomllib
-import urllib.request
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from conftest import APP, ROOT, nav_link, page_entries, rerun, wait_for_app, wait_for_charts
 
-from norm_viz.bench_browser import free_port
+from norm_viz.bench_browser import server
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 ICON_LINK = "document.querySelector(\"link[rel='shortcut icon']\")"
@@ -98,28 +98,14 @@ def recorded_app(tmp_path_factory):
     record.write_text("")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(d), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     env["NV_CONNECT_LOG"] = str(record)
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.port", str(port)]
-    with open(d / "streamlit.log", "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        end = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=2)
-                break
-            except OSError:
-                assert time.monotonic() < end and proc.poll() is None, (d / "streamlit.log").read_text()[-2000:]
-                time.sleep(0.2)  # the health check answers once the server listens
+    log = d / "streamlit.log"
+    with server(Path(APP), Path(ROOT), log, env) as base:
         # the banner is printed once the server listens: wait for it, so that its lookups (if any) are done
-        while "localhost:" not in (d / "streamlit.log").read_text():
-            assert time.monotonic() < end, (d / "streamlit.log").read_text()[-2000:]
+        end = time.monotonic() + 120
+        while "localhost:" not in log.read_text():
+            assert time.monotonic() < end, log.read_text()[-2000:]
             time.sleep(0.1)
         yield base, record
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_the_recorder_sees_an_outside_connection(tmp_path):
