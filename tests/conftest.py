@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from norm_viz.bench_browser import CHROMIUM, CHROMIUM_ARGS, server
+from norm_viz.tools.bench_browser import CHROMIUM, CHROMIUM_ARGS, server
 
 # One torch thread per process (this one, the app server, the export scripts' subprocess): the tensors of the tests
 # are tiny, and on a busy 2-core machine torch's worker threads wait on each other behind other processes. Measured

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from norm_viz import loadtest as L
-from norm_viz.bench_browser import free_port
+from norm_viz.tools import loadtest as L
+from norm_viz.tools.bench_browser import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-from norm_viz import bench
 from norm_viz.core import kernels
 from norm_viz.core.table import AXES, NORMS, valid_group_counts
+from norm_viz.tools import bench
 
 KEYS = [key for key, norm in NORMS.items() if norm.kernel is not None]
 """The rows with a fast kernel, read from the table itself."""

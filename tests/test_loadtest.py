@@ -17,7 +17,7 @@ from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from norm_viz import loadtest as L
+from norm_viz.tools import loadtest as L
 
 
 def element(kind: str, **fields) -> Element:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 import pytest
 from conftest import APP, ROOT, nav_link, page_entries, rerun, wait_for_app, wait_for_charts
 
-from norm_viz.bench_browser import server
+from norm_viz.tools.bench_browser import server
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 ICON_LINK = "document.querySelector(\"link[rel='shortcut icon']\")"
@@ -136,7 +136,7 @@ def test_a_cross_origin_page_makes_the_server_ask_nobody(recorded_app):
     offline); norm_viz/ui/process.py fixes the answer once the app has run."""
     import websockets
 
-    from norm_viz import loadtest as L
+    from norm_viz.tools import loadtest as L
 
     base, record = recorded_app
 

@@ -51,5 +51,5 @@ def test_the_first_screen_says_what_it_is_how_to_run_and_test_it_and_what_the_su
         assert "apt-get install -y chromium nginx" in first and need in (ROOT / ".ci" / "run").read_text()
     assert "docs/explorer.png" in first and (ROOT / "docs" / "explorer.png").exists()
     # internals are below the first screen
-    for internal in ("norm_viz.loadtest", "norm_viz.bench", "deploy/"):
+    for internal in ("norm_viz.tools.loadtest", "norm_viz.tools.bench", "deploy/"):
         assert internal not in first, internal

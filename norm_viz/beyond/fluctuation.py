@@ -220,7 +220,7 @@ class FluctuationView:
 def cost(sizes: Sequence[int], batches: int, sequence: int, features: int) -> budget.Cost:
     """The estimated cost of fluctuation_view: every drawn value is read about once per kind of data, plus a fixed
     cost per drawn batch and for making the dataset. Fitted to runs of 78 to 6,400 batches and 1.6 to 210 million
-    values (one thread, one reused batch buffer; `python -m norm_viz.worstcase --page fluctuation`), then raised by
+    values (one thread, one reused batch buffer; `python -m norm_viz.tools.worstcase --page fluctuation`), then raised by
     60%, the margin whole-page runs at the budget's edge needed on the busy machine."""
     values = batches * sum(sizes) * sequence * features
     per_kind = values * 3.1e-9 + batches * len(sizes) * 1.1e-4 + MAX_BATCH * sequence * features * 8e-8

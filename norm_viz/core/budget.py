@@ -3,7 +3,7 @@
 Pure Python. Each heavy view declares a cost function next to its config (placement.cost, fluctuation.cost,
 causal.cost) returning a `Cost`; `check` refuses a config over budget with a message that says what is too large
 and what would be valid. The coefficients were measured on the 2-core development machine with
-`python -m norm_viz.worstcase` (one torch thread); the limits sit below the issue's goal of 2 CPU-seconds and
+`python -m norm_viz.tools.worstcase` (one torch thread); the limits sit below the issue's goal of 2 CPU-seconds and
 300 MB per rerun, to leave room for the page around the view (its figures and tables).
 """
 

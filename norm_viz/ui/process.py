@@ -42,7 +42,7 @@ def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     (then one new batch copy each) grew the process by 835 MB and kept it; issue 12's budget is 300 MB per rerun.
     A fixed threshold (what the environment variable MALLOC_MMAP_THRESHOLD_ also does) keeps every larger tensor in
     its own mapping, returned when freed: that loop then grew by 38 MB. Its price is CPU, since a fresh mapping's pages
-    are zeroed on first touch. `python -m norm_viz.worstcase --page placement` (its two heaviest links, CPU-seconds and
+    are zeroed on first touch. `python -m norm_viz.tools.worstcase --page placement` (its two heaviest links, CPU-seconds and
     peak MB): glibc's default 0.84 s / 161-199 MB; 128 KiB 1.23-1.31 s / 96-105 MB; 1 MiB, chosen, 0.96-1.13 s /
     110-153 MB; 4 MiB 0.88-1.14 s / 115-166 MB.
     """
@@ -60,7 +60,7 @@ def tcp_nodelay() -> int:
     Streamlit's server (uvicorn) makes its listening socket without naming the protocol, so asyncio does not set
     TCP_NODELAY on the connections it accepts. Each rerun's reply is a burst of small websocket frames; with Nagle on,
     the second one waits for the browser to acknowledge the first, which a client delays by 40 ms (Linux) to 200 ms
-    (Windows). Measured with `python -m norm_viz.loadtest --sessions 1 --think 0,0`: a one-checkbox Streamlit app
+    (Windows). Measured with `python -m norm_viz.tools.loadtest --sessions 1 --think 0,0`: a one-checkbox Streamlit app
     took 48 ms per rerun and 6 ms with TCP_NODELAY. Set on the listening socket, the option is inherited by every
     connection accepted later (Linux); connections already open are set here too.
     """

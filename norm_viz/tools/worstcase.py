@@ -1,4 +1,4 @@
-"""Worst case per page: `python -m norm_viz.worstcase` runs every page with the largest parameters its URL accepts
+"""Worst case per page: `python -m norm_viz.tools.worstcase` runs every page with the largest parameters its URL accepts
 (AppTest, in this process) and prints CPU seconds and peak memory per rerun, plus the upload parser's worst files.
 
 The goal (issue 12): no link, widget value or upload costs more than 2 CPU-seconds or 300 MB per rerun.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIG = {"B": "16", "S": "32", "F": "64", "src": "generate"}
 """The sidebar tensor at its largest."""
 

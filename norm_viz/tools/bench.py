@@ -1,4 +1,4 @@
-"""Benchmark: `python -m norm_viz.bench` prints, for every row of NORMS, normalize() against the usual call of
+"""Benchmark: `python -m norm_viz.tools.bench` prints, for every row of NORMS, normalize() against the usual call of
 its torch counterpart (median time and peak memory, same run), then the Explorer's rerun time and chart payload.
 Figures only, never asserted (machines here are noisy).
 """
@@ -175,7 +175,7 @@ def bench_explorer(repeats: int) -> dict[str, float]:
     """AppTest rerun times of the Explorer at its default size, and the bytes of its plotly charts."""
     from streamlit.testing.v1 import AppTest
 
-    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    app = str(Path(__file__).resolve().parents[2] / "app.py")
     at = AppTest.from_file(app, default_timeout=120)
     at.run()
     same = []

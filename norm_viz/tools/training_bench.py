@@ -1,4 +1,4 @@
-"""Benchmark of the training lab: `python -m norm_viz.training.bench` prints, for the default settings, the CPU time
+"""Benchmark of the training lab: `python -m norm_viz.tools.training_bench` prints, for the default settings, the CPU time
 per training step and per whole run of the tiny LM (per norm) and of the digits ConvNet (per batch size), and the
 process's peak resident memory. Figures only, never asserted. CPU time (time.process_time) rather than wall time,
 so that other work on a shared machine disturbs it less; run with OMP_NUM_THREADS=1 for the one-thread figures.

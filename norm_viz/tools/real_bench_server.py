@@ -1,4 +1,4 @@
-"""`python -m norm_viz.real.bench_server`: what the real-model pages cost a live server, per link (prints figures).
+"""`python -m norm_viz.tools.real_bench_server`: what the real-model pages cost a live server, per link (prints figures).
 
 Starts `streamlit run app.py` on loopback (OMP_NUM_THREADS=1, as deployed), opens each link in headless Chromium,
 waits until Streamlit says the run is over, and reads the server's CPU time (utime + stime of the process, all its

@@ -1,4 +1,4 @@
-"""`python -m norm_viz.real.bench`: what the pretrained models cost here (prints figures, asserts nothing).
+"""`python -m norm_viz.tools.real_bench`: what the pretrained models cost here (prints figures, asserts nothing).
 
 Install size on disk, sha256 check + load time, resident memory before and after loading (once per process), the
 forward pass of 8 padded sentences with 1 and 2 torch threads (median of alternated runs), and max |Δ| of
@@ -9,7 +9,7 @@ Then SmolLM2-135M (`--smollm`, on by default): install size, sha256 + load time,
 weights in float16 vs float32, the forward of 16 sentences × 64 and × 24 tokens (384 positions: the app's cap) with
 1 and 2 torch threads (median wall and CPU seconds), and the Modern LLM page's numbers on the default sentences
 (massive activation, RMSNorm's effect, attention sink, residual growth, the DyT/Derf fit errors of both models).
-`python -m norm_viz.real.bench_server` measures the pages on a live server (CPU-s and RSS per link).
+`python -m norm_viz.tools.real_bench_server` measures the pages on a live server (CPU-s and RSS per link).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Load test: `python -m norm_viz.loadtest --url http://127.0.0.1:8501 --sessions N --think 5,15 --duration S`.
+"""Load test: `python -m norm_viz.tools.loadtest --url http://127.0.0.1:8501 --sessions N --think 5,15 --duration S`.
 
 Each simulated user is a real Streamlit session: it opens the app's websocket (`/_stcore/stream`) and speaks the
 browser's protocol (BackMsg/ForwardMsg protobufs from `streamlit.proto`, the only streamlit code imported here):
@@ -1116,7 +1116,7 @@ async def export_resend(url: str, pids: Sequence[int], n: int = 96, timeout: flo
 def heavy_links(n: int, seed: int = 0) -> list[tuple[str, str]]:
     """`n` of the heaviest links the budgets allow (placement, fluctuation, causal Jacobian in turn), each with its
     own seed so that no cache answers it."""
-    from norm_viz.worstcase import edges
+    from norm_viz.tools.worstcase import edges
 
     e = edges()
     base = [("placement", q, "pl_seed") for q in e["placement"]] + [
@@ -1196,7 +1196,7 @@ async def heavy_visitor(url: str, tabs: int, stop: asyncio.Event, timeout: float
 async def largest_messages(url: str, timeout: float = 300.0) -> list[tuple[int, str]]:
     """The largest websocket message (bytes) the server sends for each page at its worst links (worstcase.WORST and
     the budgets' edges), largest first; what .streamlit/config.toml's server.maxMessageSize must exceed."""
-    from norm_viz.worstcase import WORST, edges
+    from norm_viz.tools.worstcase import WORST, edges
 
     links = {page: list(qs) for page, qs in WORST.items()}
     for page, qs in edges().items():
@@ -1240,7 +1240,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m norm_viz.loadtest", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m norm_viz.tools.loadtest", description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:8501", help="the app (or the load balancer in front of it)")
     ap.add_argument("--sessions", type=int, default=10, help="simulated users, each a real Streamlit session")
     ap.add_argument("--think", type=_pair, default=(5.0, 15.0), help="think time LO,HI in seconds (0,0: no pause)")

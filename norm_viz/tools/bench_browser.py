@@ -1,4 +1,4 @@
-"""Browser benchmark: `python -m norm_viz.bench_browser` times the Explorer end to end in headless Chromium against a
+"""Browser benchmark: `python -m norm_viz.tools.bench_browser` times the Explorer end to end in headless Chromium against a
 bare one-chart Streamlit app (one 3D plotly chart of the same 4×6×8 tensor, a norm select box and three cell inputs)
 started beside it, in paired runs, and prints medians: first load, norm switch, cell change, the bytes the server
 sends per interaction (websocket frames, counted through the Chrome DevTools protocol), the server's share (first
@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
