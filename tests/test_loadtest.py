@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import urllib.parse
@@ -390,3 +391,102 @@ def test_two_heavy_links_at_once_run_one_after_the_other_with_a_message(live_app
     seen, errors = L.run_sync(go())
     assert errors == [[], []]
     assert sorted(seen) == [False, True], seen
+
+
+# ---------------------------------------------------------------- issue 20: bursts (every session acts at once)
+
+
+def _session_with(*elements: Element) -> L.Session:
+    s = L.Session("http://127.0.0.1:1", "explorer", seed=1)
+    for el in elements:
+        w = L.widget_from_element(el)
+        s.widgets[w.id] = w
+    return s
+
+
+def test_a_burst_changes_the_same_widget_for_every_session_and_names_a_missing_one():
+    from streamlit.proto.NumberInput_pb2 import NumberInput
+
+    norm = element("selectbox", id="$$ID-1-norm", options=["LayerNorm", "Masked LayerNorm", "BatchNorm"], default=0)
+    eps = element("number_input", id="$$ID-2-eps", data_type=NumberInput.FLOAT, default=1e-5)
+    cf = element("number_input", id="$$ID-3-cf", data_type=NumberInput.INT, default=0, value=7, has_max=True, max=7)
+    s = _session_with(norm, eps, cf)
+    assert L.burst_change(s, "norm") == L.Change("norm", "BatchNorm")  # another norm, not a masked one
+    assert L.burst_change(s, "param") == L.Change("eps", 1e-3)
+    assert L.burst_change(s, "cell") == L.Change("cf", 0)  # past the last index: back to the first
+    s.widgets["$$ID-2-eps"] = L.with_value(s.widgets["$$ID-2-eps"], 1e-3)
+    assert L.burst_change(s, "param") == L.Change("eps", 1e-5)  # already at the first value: the other one
+    bare = _session_with(eps)  # an Explorer that switches norms in the browser: no norm select box to send
+    assert L.burst_change(bare, "norm") is None and L.burst_change(bare, "cell") is None
+    with pytest.raises(ValueError, match="unknown burst"):
+        L.burst_change(s, "dance")
+
+
+def test_burst_offsets_spread_evenly_or_all_at_once():
+    assert L.offsets(4, 0.0) == [0.0, 0.0, 0.0, 0.0]
+    assert L.offsets(4, 1.0) == [0.0, 0.25, 0.5, 0.75]  # within one second, the last one before its end
+    assert L.offsets(0, 1.0) == []
+
+
+def test_index_assets_are_the_static_files_index_html_names():
+    html = (
+        '<link rel="shortcut icon" href="./favicon.png" />'
+        '<link rel="preload" href="./static/media/Font.woff2" as="font">'
+        '<script type="module" crossorigin src="./static/js/index.abc.js"></script>'
+        '<link rel="modulepreload" crossorigin href="./static/js/react.def.js">'
+        '<link rel="modulepreload" crossorigin href="./static/js/react.def.js">'
+        '<link rel="service-desc" href="./_stcore/agent/openapi.json" />'
+    )
+    assert L.index_assets(html) == ["/static/media/Font.woff2", "/static/js/index.abc.js", "/static/js/react.def.js"]
+
+
+def test_a_bursts_summary_counts_memory_per_added_session_and_keeps_session_state_out_of_the_caches():
+    b = L.Burst(
+        "norm",
+        sessions=11,
+        spread=0.0,
+        latencies=[0.1, 0.2, 0.3],
+        finished_at=[0.15, 0.25, 0.4],
+        errors=["x"],
+        rss_one_mb=300.0,
+        rss_all_mb=320.0,
+        rss_end_mb=321.0,
+        cache_bytes_after={"f": 2_000_000.0, L.SESSION_STATE: 5_000_000.0},
+        lookups={"hit": 9, "miss": 1},
+    )
+    s = b.summary()
+    assert s["rss_per_session_mb"] == 2.0  # 20 MB more for 10 more sessions
+    assert s["median_ms"] == 200.0 and s["max_ms"] == 300.0 and s["last_done_s"] == 0.4 and s["acted"] == 3
+    assert s["cache_mb_after"] == 2.0 and s["caches_mb"][L.SESSION_STATE] == 5.0
+    assert (s["cache_hits"], s["cache_misses"], s["errors"]) == (9, 1, 1)
+    assert "nothing measured" in L.print_burst({**s, "skipped": "no norm"}, "http://x", "explorer")
+
+
+def test_a_norm_burst_switches_every_session_at_once(live_app):
+    pids = L.pids_on_port(urllib.parse.urlparse(live_app).port)
+    query = "seed=1234567897&B=3&S=4&F=5"  # a tensor no other test asks for: the first session computes, then hits
+
+    async def go():
+        b = await L.run_burst(live_app, 4, "norm", pids, query=query, cache_wait=0)
+        return b
+
+    b = L.run_sync(go())
+    assert b.errors == [] and b.skipped == "" and len(b.latencies) == 4 and all(v > 0 for v in b.latencies)
+    assert max(b.finished_at) >= max(b.latencies)  # each from the one moment the burst began
+    assert b.rss_one_mb and b.rss_all_mb and b.rss_end_mb and b.server_cpu_s is not None
+    assert b.cache_bytes_after.get("norm_viz.ui.tensor.generated_tensor", 0) > 0  # the link's tensor is cached
+    assert b.lookups.get("hit", 0) >= 4  # every session's rerun found the tensor: it was made once, not per session
+
+
+def test_a_norm_burst_on_a_page_without_a_norm_select_box_measures_nothing_and_says_why(live_app):
+    b = L.run_sync(L.run_burst(live_app, 2, "norm", page="start", cache_wait=0))
+    assert b.errors == [] and b.latencies == [] and "does not reach the server" in b.skipped
+
+
+def test_an_open_burst_loads_every_page_with_its_static_files(live_app, capsys):
+    code = L.main(["--url", live_app, "--sessions", "3", "--burst", "open", "--spread", "0.3", "--assets", "--json"])
+    s = json.loads(capsys.readouterr().out)
+    assert code == 0 and s["errors"] == 0 and s["acted"] == 3, s
+    assert s["assets_per_open"] > 5  # index.html names Streamlit's script and its module preloads
+    assert s["last_done_s"] >= 0.2  # the last one opened 0.2 s after the first (spread over 0.3 s)
+    assert s["p95_ms"] >= s["median_ms"] > 0

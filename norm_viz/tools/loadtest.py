@@ -635,6 +635,12 @@ def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], Cha
             kind = "norm-switch"  # no cube on the page (the norm cannot run on this tensor): use the select box
         if kind == "cell" and not {"cb", "cs", "cf"} <= keys:
             kind = "norm-switch"
+        if kind == "norm-switch" and "norm" not in keys:
+            # an Explorer that switches norms in the browser sends nothing for it: a parameter change instead
+            change = burst_change(s, "param")
+            if change is None:
+                raise SessionError(f"neither a norm select box nor {BURST_PARAM[0]!r} on the page")
+            return change
         if kind == "norm-switch":
             w = s.by_key("norm")
             return Change("norm", rng.choice(simple(w.options, w.value()) or list(w.options)))
@@ -824,6 +830,252 @@ async def run_load(
         client_cpu_percent=100 * client_cpu / elapsed if elapsed > 0 else 0.0,
         heavy=heavy,
     )
+
+
+# ---------------------------------------------------------------- bursts: every session acts at the same moment
+
+BURSTS = ("norm", "param", "cell", "open")
+"""What the sessions of a burst do together. norm: choose another norm in the select box (today a whole-page rerun;
+an Explorer that switches norms in the browser has no `norm` widget and sends nothing: the burst says so and measures
+nothing, the switch is then timed in the browser by bench_browser); param: set ε to another value (a parameter
+change reruns the page on any Explorer); cell: type another cell index; open: open the page as a new tab."""
+
+BURST_PARAM = ("eps", (1e-3, 1e-5))
+"""The parameter a `param` burst sets, and the values it takes (the first one unless the page shows it already)."""
+
+
+def burst_change(s: Session, kind: str) -> Change | None:
+    """What session `s` does in a burst of `kind` (the same for every session on the same link, as when a teacher
+    says "now switch to BatchNorm"); None where the page offers no such widget (`norm` on an Explorer that switches
+    norms in the browser)."""
+    keys = {w.key for w in s.widgets.values()}
+    if kind == "norm":
+        if "norm" not in keys:
+            return None
+        w = s.by_key("norm")
+        labels = [o for o in w.options if "mask" not in o.lower()]
+        return Change("norm", next(o for o in (*labels, *w.options) if o != w.value()))
+    if kind == "param":
+        key, values = BURST_PARAM
+        if key not in keys:
+            return None
+        now = s.by_key(key).value()
+        return Change(key, next(v for v in values if now is None or abs(float(now) - v) > 1e-12))
+    if kind == "cell":
+        if "cf" not in keys:
+            return None
+        w = s.by_key("cf")
+        hi = int(w.hi if w.hi is not None else 0)
+        return Change("cf", (int(w.value() or 0) + 1) % (hi + 1))
+    raise ValueError(f"unknown burst {kind!r}; valid: {', '.join(BURSTS)}")
+
+
+def offsets(n: int, spread: float) -> list[float]:
+    """When each of `n` sessions acts, in seconds after the burst's start: evenly over `spread` (0: all at once)."""
+    return [spread * i / n for i in range(n)]
+
+
+def cache_bytes(url: str) -> dict[str, float]:
+    """Bytes each cache of the server holds, by name (Streamlit's cache_memory_bytes: every st.cache_data function,
+    "st_cache_resource" entries where Streamlit measures them, uploaded files, media); {} where the server does not
+    answer /_stcore/metrics. A snapshot: the server refreshes the figure at most every 5 s."""
+    try:
+        m = metrics(url)
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, float] = {}
+    for labels, v in m.items():
+        name = labels[1] if len(labels) > 1 and labels[1] else labels[0]
+        out[name] = out.get(name, 0.0) + v
+    return out
+
+
+def cache_lookups(url: str) -> dict[str, int]:
+    """Cache lookups so far, by "hit" / "miss", over every st.cache_data and st.cache_resource function of the server
+    ({} where it does not answer /_stcore/metrics): a burst's misses are the computations it caused."""
+    try:
+        m = metrics(url, "cache_lookups_total")
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, int] = {}
+    for labels, v in m.items():
+        out[labels[-1]] = out.get(labels[-1], 0) + int(v)
+    return out
+
+
+def index_assets(html: str) -> list[str]:
+    """The static files index.html names (scripts, module preloads, styles, fonts): what a browser without a cached
+    copy fetches before it opens the websocket (Streamlit's later lazy chunks not counted)."""
+    found = re.findall(r'(?:src|href)="\.?/?(static/[^"]+)"', html)
+    return list(dict.fromkeys("/" + f for f in found))
+
+
+SESSION_STATE = "st_session_state"
+"""The name cache_memory_bytes gives the session state of every session together (not a cache)."""
+
+
+def _caches(held: dict[str, float]) -> float:
+    return sum(v for k, v in held.items() if k != SESSION_STATE)
+
+
+@dataclass
+class Burst:
+    kind: str
+    sessions: int
+    spread: float
+    latencies: list[float]  # per session that acted: from its message to its run's end (open: to its page)
+    finished_at: list[float]  # per session that acted: from the burst's start to its run's end
+    errors: list[str]
+    skipped: str = ""  # why the burst measured nothing (the page offers no such widget)
+    server_cpu_s: float | None = None
+    rss_one_mb: float | None = None  # the server with one session on the page (warm)
+    rss_all_mb: float | None = None  # with every session on the page, before the burst
+    rss_end_mb: float | None = None
+    cache_bytes_before: dict[str, float] = field(default_factory=dict)
+    cache_bytes_after: dict[str, float] = field(default_factory=dict)
+    lookups: dict[str, int] = field(default_factory=dict)  # cache hits and misses during the burst
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    client_cpu_s: float = 0.0
+    assets: int = 0  # static files each opening session fetched first (--assets)
+
+    def summary(self) -> dict[str, Any]:
+        ms = [v * 1000 for v in self.latencies]
+        per = None
+        if self.rss_one_mb is not None and self.rss_all_mb is not None and self.sessions > 1:
+            per = round((self.rss_all_mb - self.rss_one_mb) / (self.sessions - 1), 2)
+        return {
+            "burst": self.kind,
+            "sessions": self.sessions,
+            "spread_s": self.spread,
+            "acted": len(ms),
+            "skipped": self.skipped,
+            "median_ms": round(statistics.median(ms), 1) if ms else None,
+            "p95_ms": round(percentile(ms, 95), 1) if ms else None,
+            "max_ms": round(max(ms), 1) if ms else None,
+            "last_done_s": round(max(self.finished_at), 2) if self.finished_at else None,
+            "errors": len(self.errors),
+            "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 2),
+            "server_rss_mb": None if self.rss_end_mb is None else round(self.rss_end_mb, 1),
+            "rss_per_session_mb": per,
+            "cache_mb_before": round(_caches(self.cache_bytes_before) / 1e6, 3),
+            "cache_mb_after": round(_caches(self.cache_bytes_after) / 1e6, 3),
+            "caches_mb": {k: round(v / 1e6, 4) for k, v in sorted(self.cache_bytes_after.items()) if v},
+            "cache_hits": self.lookups.get("hit", 0),
+            "cache_misses": self.lookups.get("miss", 0),
+            "client_cpu_s": round(self.client_cpu_s, 2),
+            "assets_per_open": self.assets,
+            "load_average_before": self.load_before,
+            "load_average_after": self.load_after,
+        }
+
+
+async def run_burst(
+    url: str,
+    sessions: int,
+    kind: str,
+    pids: Sequence[int] = (),
+    spread: float = 0.0,
+    page: str = "explorer",
+    query: str = "",
+    timeout: float = 120.0,
+    assets: bool = False,
+    load_together: int = 10,
+    cache_wait: float = 5.5,
+) -> Burst:
+    """`sessions` tabs on the same link (`page`?`query`); then every one of them acts at once (`kind`, one of BURSTS;
+    `spread` > 0: evenly over that many seconds) and each waits for its run. For `open` the tabs are opened by the
+    burst itself (connect, first run; with `assets`, index.html and its static files first, as an uncached
+    browser); for the others they are loaded before, `load_together` at a time, and the burst starts once the
+    server is idle. One more tab, opened first, stays on the page throughout (the warm server that the per-session
+    memory is measured against)."""
+    if kind not in BURSTS:
+        raise ValueError(f"unknown burst {kind!r}; valid: {', '.join(BURSTS)}")
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max(8, min(sessions + 4, 128))))
+
+    def tab(i: int) -> Session:
+        s = Session(url, page, i, timeout)
+        s.query_string = query
+        return s
+
+    out = Burst(kind, sessions, spread, [], [], [], load_before=os.getloadavg())
+    warm = tab(-1)
+    await warm.load()  # imports, caches: the first tab of a fresh server pays them
+    if pids:
+        await _server_idle(pids, timeout=timeout)
+        out.rss_one_mb = proc_sample(pids)[1]
+    out.cache_bytes_before = await asyncio.to_thread(cache_bytes, url)
+    users = [tab(i) for i in range(sessions)]
+    changes: list[Change | None] = [None] * sessions
+    if kind != "open":
+        gate = asyncio.Semaphore(max(1, load_together))
+
+        async def load(s: Session) -> None:
+            async with gate:
+                await s.load()
+
+        loaded = await asyncio.gather(*(load(s) for s in users), return_exceptions=True)
+        for r in loaded:
+            if isinstance(r, BaseException):
+                out.errors.append(f"load: {type(r).__name__}: {r}")
+        changes = [burst_change(s, kind) if s.ws is not None and s.last_run.status in FINISHED else None for s in users]
+        if all(c is None for c in changes) and not out.errors:
+            out.skipped = (
+                f"the page shows no {kind!r} widget: this change does not reach the server (measure it in the"
+                " browser: python -m norm_viz.tools.bench_browser)"
+            )
+        if pids:
+            await _server_idle(pids, timeout=timeout)
+            out.rss_all_mb = proc_sample(pids)[1]
+    html = ""
+    if kind == "open" and assets:
+        _, _, body = await asyncio.to_thread(warm._http, "GET", "/")
+        html = body.decode(errors="replace")
+    files = index_assets(html)
+    out.assets = len(files)
+    lookups0 = await asyncio.to_thread(cache_lookups, url)
+    cpu0 = proc_sample(pids)[0] if pids else 0.0
+    client0 = time.process_time()
+    t0 = time.monotonic()
+
+    async def act(i: int, s: Session, at: float) -> None:
+        await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
+        t = time.monotonic()
+        try:
+            if kind == "open":
+                for f in files:
+                    await asyncio.to_thread(s._http, "GET", f)
+                await s.load()
+            else:
+                change = changes[i]
+                if change is None:
+                    return
+                await change.apply(s)
+        except Exception as e:
+            out.errors.append(f"{type(e).__name__}: {str(e)[:120]}")
+            return
+        done = time.monotonic()
+        out.latencies.append(done - t)
+        out.finished_at.append(done - t0)
+
+    await asyncio.gather(
+        *(act(i, s, at) for i, (s, at) in enumerate(zip(users, offsets(sessions, spread), strict=True)))
+    )
+    out.client_cpu_s = time.process_time() - client0
+    lookups1 = await asyncio.to_thread(cache_lookups, url)
+    out.lookups = {k: v - lookups0.get(k, 0) for k, v in lookups1.items()}
+    if pids:
+        out.server_cpu_s = proc_sample(pids)[0] - cpu0
+        if kind == "open":
+            await _server_idle(pids, timeout=timeout)
+            out.rss_all_mb = proc_sample(pids)[1]
+        out.rss_end_mb = proc_sample(pids)[1]
+    await asyncio.sleep(cache_wait)  # the server's cache figure is a snapshot at most 5 s old
+    out.cache_bytes_after = await asyncio.to_thread(cache_bytes, url)
+    out.load_after = os.getloadavg()
+    await asyncio.gather(*(s.close() for s in [warm, *users]), return_exceptions=True)
+    return out
 
 
 STOP_PAGE = "fluctuation"
@@ -1220,6 +1472,36 @@ async def largest_messages(url: str, timeout: float = 300.0) -> list[tuple[int, 
     return sorted(out, reverse=True)
 
 
+def print_burst(s: dict[str, Any], url: str, page: str) -> str:
+    """The burst's summary as lines of text."""
+    when = "at the same moment" if not s["spread_s"] else f"within {s['spread_s']:g} s"
+    lines = [f"{s['sessions']} sessions on {url}/{page}, burst {s['burst']!r} {when}"]
+    if s["skipped"]:
+        lines.append(f"  nothing measured: {s['skipped']}")
+    else:
+        what = "open to page shown" if s["burst"] == "open" else "action to updated view (its run's end)"
+        lines.append(
+            f"  {what}, ms: median {s['median_ms']}  p95 {s['p95_ms']}  max {s['max_ms']}  ({s['acted']} acted);"
+            f" the last one done {s['last_done_s']} s after the burst began"
+        )
+    lines.append(f"  errors {s['errors']}  (this client used {s['client_cpu_s']} CPU-s)")
+    if s["server_rss_mb"] is not None:
+        lines.append(
+            f"  server: {s['server_cpu_s']} CPU-s for the burst, RSS {s['server_rss_mb']} MB,"
+            f" {s['rss_per_session_mb']} MB more per added session"
+        )
+    else:
+        lines.append("  server CPU/RSS: no PID given and none found listening on the URL's port on this machine")
+    lines.append(
+        f"  caches hold {s['cache_mb_after']} MB (before the sessions came: {s['cache_mb_before']} MB);"
+        f" during the burst {s['cache_hits']} cache hits, {s['cache_misses']} misses (computations)"
+    )
+    for name, mb in s["caches_mb"].items():
+        lines.append(f"    {mb * 1000:>10,.1f} kB  {name}")
+    lines.append(f"  load average (1, 5, 15 min) before {s['load_average_before']}, after {s['load_average_after']}")
+    return "\n".join(lines)
+
+
 def _pair(text: str) -> tuple[float, float]:
     lo, _, hi = text.partition(",")
     a, b = float(lo), float(hi or lo)
@@ -1271,7 +1553,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     attack.add_argument("--concurrent-heavy", type=int, metavar="N", help="N tabs open the heaviest links at once")
     attack.add_argument(
+        "--burst",
+        choices=BURSTS,
+        help="every session acts at the same moment: norm (choose another norm), param (set ε), cell (type a cell), open"
+        " (open the page); prints median/p95/max from each session's action to its run's end, the last one's end,"
+        " server CPU-s, RSS per added session and the bytes the caches hold",
+    )
+    attack.add_argument(
         "--largest-message", action="store_true", help="the largest websocket message of every page at its worst links"
+    )
+    ap.add_argument(
+        "--spread",
+        type=float,
+        default=None,
+        help="--burst: the sessions act evenly over this many seconds (default: 1 for open, 0 for the others)",
+    )
+    ap.add_argument("--query", default="", help="--burst: the link's query string (default: the page's defaults)")
+    ap.add_argument(
+        "--assets", action="store_true", help="--burst open: fetch index.html and its static files first (no cache)"
     )
     a = ap.parse_args(argv)
     pids = [int(p) for p in a.pid.split(",") if p.strip()]
@@ -1287,6 +1586,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = run_sync(concurrent_heavy(a.url, pids, a.concurrent_heavy, timeout=max(a.timeout, 600)))
         print(json.dumps(out) if a.json else "\n".join(f"  {k}: {v}" for k, v in out.items()))
         return 0
+    if a.burst:
+        spread = a.spread if a.spread is not None else (1.0 if a.burst == "open" else 0.0)
+        b = run_sync(
+            run_burst(a.url, a.sessions, a.burst, pids, spread, a.page, a.query, max(a.timeout, 120), a.assets)
+        )
+        bs = b.summary()
+        if a.json:
+            print(json.dumps(bs))
+        else:
+            print(print_burst(bs, a.url, a.page))
+        return 1 if b.errors else 0
     if a.largest_message:
         for size, what in run_sync(largest_messages(a.url, max(a.timeout, 300))):
             print(f"{size:>10,} B  {what}")
