@@ -1,8 +1,16 @@
 """Browser benchmark: `python -m norm_viz.tools.bench_browser` times the Explorer end to end in headless Chromium against a
-bare one-chart Streamlit app (one 3D plotly chart of the same 4×6×8 tensor, a norm select box and three cell inputs)
-started beside it, in paired runs, and prints medians: first load, norm switch, cell change, the bytes the server
-sends per interaction (websocket frames, counted through the Chrome DevTools protocol), the server's share (first
-frame sent to last frame received) and the time the browser cube takes to relight after a click.
+bare one-chart Streamlit app (one plotly heatmap of the same 4×6×8 tensor with the cells that share one mean lit, a
+norm select box and three cell inputs; SVG, no WebGL, as the app) started beside it, in paired runs, and prints
+medians: first load, norm switch, cell change, the bytes the server sends per interaction (websocket frames, counted
+through the Chrome DevTools protocol), the server's share (first frame sent to last frame received), the time from a
+click until the statistics and heatmaps are redrawn, the cube's own relighting time, and each figure against issue
+20's goals (norm switch and cell change ≤ 0.3× the bare app; click to redrawn ≤ 150 ms).
+
+Two Explorers are understood. One that redraws in the browser marks its root (`.nv-explorer`) with
+`data-drawn="<norm key>|<b>,<s>,<f>"` after each redraw: "redrawn" is the click until that attribute names the new
+view. One that reruns the page (before issue 20): "redrawn" is the click until the statistics chart shows the new
+norm's title and the heatmaps have new data (a norm switch), or the arithmetic shows the new cell (a cell change).
+"End to end" waits, after that, until the app is idle and every chart is drawn, for either.
 
 Figures only, never asserted. Needs Debian's chromium (/usr/bin/chromium) and the playwright package.
 """
@@ -52,19 +60,17 @@ c1, c2, c3 = st.columns(3)
 cb = c1.number_input("b (batch)", 0, 3, key="cb")
 cs = c2.number_input("s (sequence)", 0, 5, key="cs")
 cf = c3.number_input("f (feature)", 0, 7, key="cf")
-bb, ss, ff = np.indices((4, 6, 8)).reshape(3, -1)
+bb, ss, ff = np.indices((4, 6, 8))
 lit = {"layernorm": (bb == cb) & (ss == cs), "batchnorm": ff == cf, "instancenorm": (bb == cb) & (ff == cf)}[norm]
-
-
-def cells(sel, color, opacity):
-    return go.Scatter3d(x=ff[sel], y=ss[sel], z=bb[sel], mode="markers", opacity=opacity,
-                        marker={"size": 9, "color": color, "symbol": "square"})
-
-
-fig = go.Figure([cells(~lit, "#9AA5B1", 0.12), cells(lit, "#E69F00", 0.9)])
-fig.update_layout(title=f"{norm}: cell (b, s, f) = ({cb}, {cs}, {cf})", height=560)
-st.plotly_chart(fig, key="chart", config={"plotGlPixelRatio": 1})
+z = np.where(lit, 1.0, 0.0).reshape(4 * 6, 8)  # rows: (b, s); columns: f
+z[cb * 6 + cs, cf] = 2.0  # the chosen cell
+fig = go.Figure(go.Heatmap(z=z, zmin=0, zmax=2, showscale=False, xgap=1, ygap=1,
+                           colorscale=[[0, "#E4E7EB"], [0.5, "#E69F00"], [1, "#D55E00"]]))
+fig.update_layout(title=f"{norm}: cell (b, s, f) = ({cb}, {cs}, {cf})", height=560,
+                  xaxis_title="f", yaxis={"title": "b, s", "autorange": "reversed"})
+st.plotly_chart(fig, key="chart")
 """
+"""The bare app: one 2D plotly chart (a heatmap, drawn in SVG: the app has no WebGL, and neither does its baseline)."""
 
 CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => {
   const gd = c.querySelector('.js-plotly-plot'); return gd && gd._fullLayout && gd.querySelector('.main-svg'); })"""
@@ -140,9 +146,10 @@ class Frames:
 
 @dataclass
 class Sample:
-    ms: float
+    ms: float  # end to end: the click until the app is idle and every chart drawn
     bytes: int
     server_ms: float | None
+    redrawn_ms: float | None = None  # the click until the page shows the new view (see the module's docstring)
 
 
 class Tab:
@@ -172,17 +179,20 @@ class Tab:
         self.page.locator('[data-testid="stSkeleton"]').first.wait_for(state="detached", timeout=180_000)
 
     def act(self, action: Callable[[], None], done: str, arg: Any = None) -> Sample:
-        """Do `action`, then wait until the page shows its result (`done`, a JS condition) and the app is idle."""
+        """Do `action`, then wait until the page shows its result (`done`, a JS condition: "redrawn") and then until
+        the app is idle with every chart drawn ("end to end")."""
         self.idle()
         self.page.wait_for_timeout(300)  # let the previous interaction's last frames arrive before counting
+        self.page.evaluate(MARK_HEAT)
         self.frames.reset()
         t = time.perf_counter()
         action()
         self.page.wait_for_function(done, arg=arg, timeout=180_000, polling="raf")
+        redrawn = (time.perf_counter() - t) * 1e3
         self.idle()
         self.page.wait_for_function(CHARTS_DRAWN, timeout=180_000, polling="raf")
         ms = (time.perf_counter() - t) * 1e3
-        return Sample(ms, self.frames.received, self.frames.server_ms())
+        return Sample(ms, self.frames.received, self.frames.server_ms(), redrawn)
 
     def close(self) -> None:
         self.ctx.close()
@@ -204,18 +214,36 @@ def _x(x: Any, cell: list[int]) -> str:
     return f"x = {tex(float(x[tuple(cell)]))}"
 
 
-def _x_is() -> str:
-    """The arithmetic's LaTeX source (KaTeX keeps it in an annotation) starts with `x = …` of the expected cell."""
-    return """t => [...document.querySelectorAll('.katex-display annotation')]
-      .some(a => a.textContent.includes('{gathered}' + t + ' '))"""
-
-
 def _title_is() -> str:
     return """t => document.querySelector('.st-key-chart .js-plotly-plot')?.layout?.title?.text?.includes(t)"""
 
 
-def _stats_is() -> str:
-    return """t => document.querySelector('.st-key-stats .js-plotly-plot')?.layout?.title?.text?.includes(t)"""
+MARK_HEAT = (
+    """() => { const gd = document.querySelector('.st-key-heat .js-plotly-plot'); if (gd) gd.__nvOld = gd.data; }"""
+)
+"""Before an action: remember the heatmaps' data, so that "redrawn" can wait for new data."""
+
+APP_SHOWS = """a => {
+  const find = root => {
+    const e = root.querySelector('.nv-explorer');
+    if (e) return e;
+    for (const h of root.querySelectorAll('*')) if (h.shadowRoot) { const f = find(h.shadowRoot); if (f) return f; }
+    return null;
+  };
+  if (!(window.__nvRoot && window.__nvRoot.isConnected)) window.__nvRoot = find(document);
+  const root = window.__nvRoot;
+  if (root) return root.dataset.drawn === a.drawn;  // an Explorer that redraws in the browser says what it drew
+  if (a.title !== undefined) {  // a norm switch that reruns the page: the new statistics and new heatmap data
+    const stats = document.querySelector('.st-key-stats .js-plotly-plot');
+    const heat = document.querySelector('.st-key-heat .js-plotly-plot');
+    return !!(stats?.layout?.title?.text?.includes(a.title) && heat?._fullLayout && heat.data !== heat.__nvOld);
+  }
+  return [...document.querySelectorAll('.katex-display annotation')]  // a cell change: the cell's arithmetic
+    .some(n => n.textContent.includes('{gathered}' + a.x + ' '));
+}"""
+"""The Explorer shows the view `a` asks for: a.drawn ("<norm>|<b>,<s>,<f>") on an Explorer that marks its root with
+data-drawn; otherwise a.title (the statistics chart's title after a norm switch) or a.x (the arithmetic's first line
+after a cell change)."""
 
 
 def _set_number(page: Any, label: str, value: int) -> Callable[[], None]:
@@ -268,13 +296,15 @@ def _bare_interactions(tab: Tab, add: Add) -> None:
 
 
 def _app_interactions(tab: Tab, add: Add, x: Any, titles: dict[str, str]) -> None:
-    """Per norm of NORM_ORDER: click a cell on the cube, type a cell index, click the norm's small cube; then the
-    cube's own relighting time, measured inside the page."""
+    """Per norm of NORM_ORDER: click a cell on the cube, type a cell index (where the page has the input), click the
+    norm's small cube; then the cube's own relighting time, measured inside the page."""
     from norm_viz.core.table import NORMS
 
     pg = tab.page
     cube = pg.locator(".nvcube")
     cube.scroll_into_view_if_needed()
+    typed_input = pg.get_by_label("s (sequence)", exact=True)
+    norm = "layernorm"
 
     def click_cell(cell: list[int]) -> None:
         at = cube.evaluate("(e, c) => e.__locate('front', c)", cell)
@@ -283,15 +313,22 @@ def _app_interactions(tab: Tab, add: Add, x: Any, titles: dict[str, str]) -> Non
     def click_norm(key: str) -> None:
         cube.locator(f'button[data-norm="{key}"]').click()
 
+    def shows(cell: list[int], title: str | None = None) -> dict[str, Any]:
+        a: dict[str, Any] = {"drawn": f"{norm}|{','.join(map(str, cell))}", "x": _x(x, cell)}
+        return a if title is None else {**a, "title": title}
+
+    cell = [0, 0, 0]
     for j, key in enumerate(NORM_ORDER):
-        target = [0, 1, j + 2]
-        add("app cell change (cube click)", tab.act(partial(click_cell, target), _x_is(), _x(x, target)))
-        typed = [0, 3 + j, j + 2]
-        add(
-            "app cell change (number input)",
-            tab.act(_set_number(pg, "s (sequence)", 3 + j), _x_is(), _x(x, typed)),
-        )
-        add("app norm switch (small cube)", tab.act(partial(click_norm, key), _stats_is(), titles[key]))
+        cell = [0, 1, j + 2]
+        add("app cell change (cube click)", tab.act(partial(click_cell, cell), APP_SHOWS, shows(cell)))
+        if typed_input.count():
+            cell = [0, 3 + j, j + 2]
+            add(
+                "app cell change (number input)",
+                tab.act(_set_number(pg, "s (sequence)", 3 + j), APP_SHOWS, shows(cell)),
+            )
+        norm = key
+        add("app norm switch (small cube)", tab.act(partial(click_norm, key), APP_SHOWS, shows(cell, titles[key])))
     for k in list(NORMS)[:4]:
         add("cube relight, norm (ms in page)", cube.evaluate(RELIGHT, ["norm", k])["ms"])
     for c in ([1, 2, 3], [2, 4, 5], [3, 0, 1]):
@@ -344,15 +381,23 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+GOAL_RATIO = 0.3
+"""Issue 20: a norm switch and a cell change take at most 0.3× the bare app's time, end to end."""
+GOAL_REDRAWN_MS = 150.0
+"""Issue 20: from a click until the statistics and heatmaps are redrawn, at most 150 ms."""
+
+
 def report(out: dict[str, list[Any]], n: int, width: int, height: int) -> dict[str, Any]:
     summary: dict[str, Any] = {"runs": n, "viewport": f"{width}x{height}"}
     for name, xs in out.items():
         if xs and isinstance(xs[0], Sample):
             server = [s.server_ms for s in xs if s.server_ms is not None]
+            redrawn = [s.redrawn_ms for s in xs if s.redrawn_ms is not None]
             summary[name] = {
                 "ms": _median([s.ms for s in xs]),
                 "bytes": _median([s.bytes for s in xs]),
                 "server_ms": _median(server) if server else None,
+                "redrawn_ms": _median(redrawn) if redrawn else None,
                 "n": len(xs),
             }
         else:
@@ -366,6 +411,16 @@ def report(out: dict[str, list[Any]], n: int, width: int, height: int) -> dict[s
     summary["ratios"] = {
         label: summary[a]["ms"] / summary[b]["ms"] for label, a, b in pairs if a in summary and b in summary
     }
+    goals = {}
+    for label, r in summary["ratios"].items():
+        if label != "first load":
+            goals[f"{label}, end to end / bare app"] = (r, GOAL_RATIO, r <= GOAL_RATIO)
+    for name in ("app norm switch (small cube)", "app cell change (cube click)", "app cell change (number input)"):
+        ms = summary.get(name, {}).get("redrawn_ms")
+        if ms is not None:
+            goals[f"{name[4:]}, click to redrawn ms"] = (ms, GOAL_REDRAWN_MS, ms <= GOAL_REDRAWN_MS)
+    summary["goals"] = goals
+    summary["load_average"] = os.getloadavg()
     return summary
 
 
@@ -389,18 +444,23 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     print(
-        f"Explorer vs a bare one-chart app (one 3D plotly chart), headless Chromium {a.size}, medians of {a.runs} paired runs"
+        f"Explorer vs a bare one-chart app (one plotly heatmap, no WebGL), headless Chromium {a.size},"
+        f" medians of {a.runs} paired runs"
     )
-    print(f"{'interaction':<34}{'ms':>9}{'bytes':>10}{'server ms':>11}")
+    print(f"{'interaction':<34}{'ms':>9}{'redrawn':>9}{'bytes':>10}{'server ms':>11}")
     for name, v in summary.items():
         if isinstance(v, dict) and "ms" in v:
-            server = v.get("server_ms")
-            size = v.get("bytes")
+            server, size, redrawn = v.get("server_ms"), v.get("bytes"), v.get("redrawn_ms")
             print(
-                f"{name:<34}{v['ms']:>9.0f}{'' if size is None else f'{size:,.0f}':>10}"
-                f"{'' if server is None else f'{server:.0f}':>11}"
+                f"{name:<34}{v['ms']:>9.0f}{'' if redrawn is None else f'{redrawn:.0f}':>9}"
+                f"{'' if size is None else f'{size:,.0f}':>10}{'' if server is None else f'{server:.0f}':>11}"
             )
-    print("ratio app / bare: " + ", ".join(f"{k} {r:.2f}×" for k, r in summary["ratios"].items()))
+    print("ratio app / bare (end to end): " + ", ".join(f"{k} {r:.2f}×" for k, r in summary["ratios"].items()))
+    print("issue 20's goals:")
+    for label, (value, goal, met) in summary["goals"].items():
+        unit = "×" if "bare" in label else " ms"
+        print(f"  {label}: {value:.2f}{unit} (goal ≤ {goal:g}{unit}): {'met' if met else 'NOT met'}")
+    print(f"load average (1, 5, 15 min) at the end: {summary['load_average']}")
     return 0
 
 
