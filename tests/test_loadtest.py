@@ -490,3 +490,47 @@ def test_an_open_burst_loads_every_page_with_its_static_files(live_app, capsys):
     assert s["assets_per_open"] > 5  # index.html names Streamlit's script and its module preloads
     assert s["last_done_s"] >= 0.2  # the last one opened 0.2 s after the first (spread over 0.3 s)
     assert s["p95_ms"] >= s["median_ms"] > 0
+
+
+def test_cache_bounds_reads_every_decorator_with_its_max_entries(tmp_path):
+    (tmp_path / "norm_viz" / "ui").mkdir(parents=True)
+    (tmp_path / "norm_viz" / "tools").mkdir()
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "norm_viz" / "ui" / "a.py").write_text(
+        "@st.cache_data(max_entries=64, show_spinner=False)\ndef small(x): ...\n\n"
+        '@st.cache_resource(\n    max_entries=1, show_spinner="Loading (90 MB) …"\n)\ndef model(): ...\n\n'
+        "@st.cache_data\ndef unbounded(x): ...\n"
+    )
+    (tmp_path / "norm_viz" / "tools" / "t.py").write_text("@st.cache_data\ndef tool(x): ...\n")  # not the app's
+    (tmp_path / "pages" / "multi-device.py").write_text(
+        "@st.cache_data(max_entries=32, hash_funcs=ui.HASH_FUNCS)\ndef view_of(x): ...\n"
+    )
+    b = L.cache_bounds(tmp_path)
+    assert b == {
+        "norm_viz.ui.a.small": ("cache_data", 64),
+        "norm_viz.ui.a.model": ("cache_resource", 1),
+        "norm_viz.ui.a.unbounded": ("cache_data", None),
+        "multi-device.view_of": ("cache_data", 32),
+    }
+    assert L.cache_match("norm_viz.ui.a.small", b) == "norm_viz.ui.a.small"
+    assert L.cache_match("/srv/app/pages/multi-device.view_of", b) == "multi-device.view_of"
+    assert L.cache_match("somewhere.else", b) is None
+
+
+def test_every_cache_of_the_app_has_max_entries():
+    """Issue 20 §2: a class of different tensors cannot grow a cache without limit. Every st.cache_data and
+    st.cache_resource of norm_viz/ and pages/ is a decorator (so that cache_bounds sees it) with max_entries."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    undecorated = [
+        f"{f.relative_to(root)}: {line.strip()}"
+        for f in [*root.glob("norm_viz/**/*.py"), *root.glob("pages/*.py")]
+        if "tools" not in f.parts
+        for line in f.read_text().splitlines()
+        if ("cache_data(" in line or "cache_resource(" in line) and not line.strip().startswith("@st.")
+    ]
+    assert undecorated == []
+    bounds = L.cache_bounds()
+    assert "norm_viz.ui.tensor.generated_tensor" in bounds and len(bounds) >= 20
+    assert [k for k, (_, cap) in bounds.items() if cap is None] == []

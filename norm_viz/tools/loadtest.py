@@ -711,6 +711,9 @@ class Report:
             "reruns_per_s": round(self.reruns_per_s, 2),
             "server_cpu_percent": None if self.cpu_percent is None else round(self.cpu_percent, 1),
             "server_rss_mb": None if self.rss_end_mb is None else round(self.rss_end_mb, 1),
+            "server_cpu_ms_per_rerun": None
+            if self.cpu_percent is None or not ms
+            else round(10 * self.cpu_percent * self.duration / len(ms), 1),
             "rss_per_session_mb": None if self.rss_per_session_mb is None else round(self.rss_per_session_mb, 2),
             "replicas": self.replicas,
             "client_cpu_percent": round(self.client_cpu_percent, 1),
@@ -1502,6 +1505,119 @@ def print_burst(s: dict[str, Any], url: str, page: str) -> str:
     return "\n".join(lines)
 
 
+CACHE_DECORATOR = re.compile(r"@st\.(cache_data|cache_resource)(?P<args>.*?)\ndef (?P<name>\w+)", re.DOTALL)
+
+
+def cache_bounds(root: Path | None = None) -> dict[str, tuple[str, int | None]]:
+    """Every st.cache_data / st.cache_resource function of the app's source (norm_viz/ and pages/), by the name
+    Streamlit's metrics give it (the module and function: `norm_viz.ui.tensor.generated_tensor`, or the page's file
+    stem and function for pages, `padding.view_of`): (its kind, its max_entries; None where it has none)."""
+    root = root or Path(__file__).resolve().parents[2]
+    out: dict[str, tuple[str, int | None]] = {}
+    files = [*sorted((root / "norm_viz").rglob("*.py")), *sorted((root / "pages").glob("*.py"))]
+    for f in files:
+        rel = f.relative_to(root)
+        if rel.parts[:2] == ("norm_viz", "tools"):
+            continue
+        module = ".".join(rel.with_suffix("").parts) if rel.parts[0] == "norm_viz" else f.stem
+        for m in CACHE_DECORATOR.finditer(f.read_text()):
+            n = re.search(r"max_entries\s*=\s*(\d+)", m.group("args") or "")
+            out[f"{module}.{m.group('name')}"] = (m.group(1), int(n.group(1)) if n else None)
+    return out
+
+
+def cache_match(metric_name: str, bounds: dict[str, tuple[str, int | None]]) -> str | None:
+    """The source function a metric's cache name stands for (pages' functions are named by the page's script, in
+    whatever form Streamlit gives it: a path's stem, or a dotted module)."""
+    if metric_name in bounds:
+        return metric_name
+    tail = metric_name.replace("/", ".")
+    return next((k for k in bounds if tail.endswith("." + k) or tail.endswith(k)), None)
+
+
+def _page_name(name: str, page: str) -> str:
+    """Streamlit names a page's cached function `__main__.<function>` (every page's `view_of` under one name): the
+    audit, which fills one page at a time, names it `<page>.<function>` as cache_bounds does."""
+    return f"{page}.{name.removeprefix('__main__.')}" if name.startswith("__main__.") else name
+
+
+async def cache_audit(url: str, pids: Sequence[int], timeout: float = 600.0, settle: float = 5.5) -> dict[str, Any]:
+    """Fill every page's caches at its heaviest links (worstcase.WORST and the budgets' edges), one tab and one page
+    at a time; per cache: its max_entries (from the source), the entries made (misses), the bytes they hold
+    (Streamlit's cache_memory_bytes, read `settle` s after each page: the server's figure is a snapshot at most 5 s
+    old), the bytes per entry at those links and the bound they give (max_entries × bytes per entry); and the
+    server's RSS before and after. A cache without max_entries is listed as unbounded."""
+    from norm_viz.tools.worstcase import WORST, edges
+
+    links = {page: list(qs) for page, qs in WORST.items()}
+    for page, qs in edges().items():
+        links.setdefault(page, []).extend(qs)
+    bounds = cache_bounds()
+    rss0 = proc_sample(pids)[1] if pids else None
+
+    def misses() -> dict[str, float]:
+        return {k[0]: v for k, v in metrics(url, "cache_lookups_total").items() if k[-1] == "miss"}
+
+    held_before, made_before = cache_bytes(url), misses()
+    held: dict[str, float] = {}
+    made: dict[str, int] = {}
+    errors = []
+    for page, qs in links.items():
+        for q in qs:
+            s = Session(url, page, 0, timeout)
+            s.query_string = urllib.parse.urlencode(q)
+            try:
+                await s.load()
+            except Exception as e:
+                errors.append(f"/{page}: {type(e).__name__}: {str(e)[:80]}")
+            finally:
+                with contextlib.suppress(Exception):
+                    await s.close()
+        await asyncio.sleep(settle)
+        held_now, made_now = cache_bytes(url), misses()
+        for name in set(held_now) | set(made_now):
+            if name in (SESSION_STATE, "UploadedFileManager"):
+                continue
+            key = _page_name(name, page)
+            grew = held_now.get(name, 0.0) - held_before.get(name, 0.0)
+            new = int(made_now.get(name, 0) - made_before.get(name, 0))
+            if new or grew:
+                held[key] = held.get(key, 0.0) + grew
+                made[key] = made.get(key, 0) + new
+        held_before, made_before = held_now, made_now
+    rows: list[dict[str, Any]] = []
+    seen = set()
+    for name in sorted(set(held) | set(made)):
+        src = cache_match(name, bounds)
+        if src:
+            seen.add(src)
+        kind, cap = bounds.get(src or "", ("?", None))
+        entries, b = made.get(name, 0), max(held.get(name, 0.0), 0.0)
+        per = b / min(entries, cap or entries) if entries and b else None
+        rows.append(
+            {
+                "cache": name,
+                "kind": kind,
+                "max_entries": cap,
+                "entries_made": entries,
+                "bytes_held": int(b),
+                "bytes_per_entry": None if per is None else int(per),
+                "bound_bytes": None if per is None or cap is None else int(per * cap),
+            }
+        )
+    return {
+        "caches": sorted(rows, key=lambda r: -(r["bound_bytes"] or 0)),
+        "unbounded": sorted(k for k, (_, cap) in bounds.items() if cap is None),
+        "not_filled": sorted(set(bounds) - seen),
+        "bound_total_mb": round(sum(r["bound_bytes"] or 0 for r in rows) / 1e6, 1),
+        "held_total_mb": round(sum(r["bytes_held"] for r in rows) / 1e6, 1),
+        "rss_before_mb": None if rss0 is None else round(rss0, 1),
+        "rss_after_mb": round(proc_sample(pids)[1], 1) if pids else None,
+        "errors": errors,
+        "load_average": os.getloadavg(),
+    }
+
+
 def _pair(text: str) -> tuple[float, float]:
     lo, _, hi = text.partition(",")
     a, b = float(lo), float(hi or lo)
@@ -1560,6 +1676,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         " server CPU-s, RSS per added session and the bytes the caches hold",
     )
     attack.add_argument(
+        "--cache-audit",
+        action="store_true",
+        help="fill every page's caches at its heaviest links; per cache: max_entries, bytes held, bytes per entry and"
+        " the bound (max_entries × bytes per entry)",
+    )
+    attack.add_argument(
         "--largest-message", action="store_true", help="the largest websocket message of every page at its worst links"
     )
     ap.add_argument(
@@ -1597,6 +1719,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(print_burst(bs, a.url, a.page))
         return 1 if b.errors else 0
+    if a.cache_audit:
+        audit = run_sync(cache_audit(a.url, pids, max(a.timeout, 600)))
+        if a.json:
+            print(json.dumps(audit))
+            return 1 if audit["errors"] else 0
+        print(f"{'cache':<58}{'max':>5}{'made':>6}{'held kB':>10}{'kB/entry':>10}{'bound MB':>10}")
+        for r in audit["caches"]:
+            per, bound = r["bytes_per_entry"], r["bound_bytes"]
+            print(
+                f"{r['cache'][:57]:<58}{r['max_entries'] if r['max_entries'] is not None else '∞':>5}"
+                f"{r['entries_made']:>6}{r['bytes_held'] / 1e3:>10,.1f}"
+                f"{'' if per is None else f'{per / 1e3:,.1f}':>10}{'' if bound is None else f'{bound / 1e6:,.2f}':>10}"
+            )
+        print(f"  held {audit['held_total_mb']} MB; bound (max_entries × bytes per entry) {audit['bound_total_mb']} MB")
+        print(f"  without max_entries: {', '.join(audit['unbounded']) or 'none'}")
+        print(f"  not filled by these links: {', '.join(audit['not_filled']) or 'none'}")
+        print(f"  server RSS {audit['rss_before_mb']} -> {audit['rss_after_mb']} MB")
+        print(f"  load average (1, 5, 15 min): {audit['load_average']}")
+        for e in audit["errors"]:
+            print(f"  error: {e}")
+        return 1 if audit["errors"] else 0
     if a.largest_message:
         for size, what in run_sync(largest_messages(a.url, max(a.timeout, 300))):
             print(f"{size:>10,} B  {what}")
@@ -1645,7 +1788,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if pids:
             print(
-                f"  server (PIDs {','.join(map(str, pids))} and children): CPU {s['server_cpu_percent']}% of one core,"
+                f"  server (PIDs {','.join(map(str, pids))} and children): CPU {s['server_cpu_percent']}% of one core"
+                f" ({s['server_cpu_ms_per_rerun']} CPU-ms per rerun),"
                 f" RSS {s['server_rss_mb']} MB, {s['rss_per_session_mb']} MB more per added session"
             )
         else:

@@ -37,13 +37,17 @@ from norm_viz.ui.admission import heavy
 from norm_viz.ui.safety import checkpoint
 
 
-@st.cache_resource(show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …")
+@st.cache_resource(
+    max_entries=1, show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …"
+)
 def loaded_model() -> real.Model:
     """The one MiniLM of this process."""
     return real.in_worker(real.model)
 
 
-@st.cache_resource(show_spinner="Loading SmolLM2-135M (93 MB file, checked by sha256; once per server) …")
+@st.cache_resource(
+    max_entries=1, show_spinner="Loading SmolLM2-135M (93 MB file, checked by sha256; once per server) …"
+)
 def loaded_smollm() -> smollm.Model:
     """The one SmolLM2 of this process (the server shares it; loading holds the model thread ~5-9 s, once)."""
     return real.in_worker(smollm.model)
