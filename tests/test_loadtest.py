@@ -472,6 +472,7 @@ def test_a_norm_burst_switches_every_session_at_once(live_app):
 
     b = L.run_sync(go())
     assert b.errors == [] and b.skipped == "" and len(b.latencies) == 4 and all(v > 0 for v in b.latencies)
+    assert len(b.received) == 4 and min(b.received) > 1000  # a norm switch resends the page's charts
     assert max(b.finished_at) >= max(b.latencies)  # each from the one moment the burst began
     assert b.rss_one_mb and b.rss_all_mb and b.rss_end_mb and b.server_cpu_s is not None
     assert b.cache_bytes_after.get("norm_viz.ui.tensor.generated_tensor", 0) > 0  # the link's tensor is cached

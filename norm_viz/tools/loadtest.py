@@ -929,6 +929,7 @@ class Burst:
     latencies: list[float]  # per session that acted: from its message to its run's end (open: to its page)
     finished_at: list[float]  # per session that acted: from the burst's start to its run's end
     errors: list[str]
+    received: list[int] = field(default_factory=list)  # per session that acted: the bytes its run sent it
     skipped: str = ""  # why the burst measured nothing (the page offers no such widget)
     server_cpu_s: float | None = None
     rss_one_mb: float | None = None  # the server with one session on the page (warm)
@@ -957,6 +958,7 @@ class Burst:
             "p95_ms": round(percentile(ms, 95), 1) if ms else None,
             "max_ms": round(max(ms), 1) if ms else None,
             "last_done_s": round(max(self.finished_at), 2) if self.finished_at else None,
+            "bytes_median": int(statistics.median(self.received)) if self.received else None,
             "errors": len(self.errors),
             "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 2),
             "server_rss_mb": None if self.rss_end_mb is None else round(self.rss_end_mb, 1),
@@ -1061,6 +1063,7 @@ async def run_burst(
         done = time.monotonic()
         out.latencies.append(done - t)
         out.finished_at.append(done - t0)
+        out.received.append(sum(len(d) for d in s.last_run.raw))
 
     await asyncio.gather(
         *(act(i, s, at) for i, (s, at) in enumerate(zip(users, offsets(sessions, spread), strict=True)))
@@ -1485,7 +1488,8 @@ def print_burst(s: dict[str, Any], url: str, page: str) -> str:
         what = "open to page shown" if s["burst"] == "open" else "action to updated view (its run's end)"
         lines.append(
             f"  {what}, ms: median {s['median_ms']}  p95 {s['p95_ms']}  max {s['max_ms']}  ({s['acted']} acted);"
-            f" the last one done {s['last_done_s']} s after the burst began"
+            f" the last one done {s['last_done_s']} s after the burst began; {s['bytes_median'] or 0:,} bytes sent to"
+            " each (median, websocket messages of its run)"
         )
     lines.append(f"  errors {s['errors']}  (this client used {s['client_cpu_s']} CPU-s)")
     if s["server_rss_mb"] is not None:
