@@ -150,6 +150,8 @@ class Sample:
     bytes: int
     server_ms: float | None
     redrawn_ms: float | None = None  # the click until the page shows the new view (see the module's docstring)
+    in_page_ms: float | None = None  # the same, timed inside the page: the last pointerdown/keydown until the first
+    # animation frame that shows the new view (no driver round trips)
 
 
 class Tab:
@@ -184,15 +186,17 @@ class Tab:
         self.idle()
         self.page.wait_for_timeout(300)  # let the previous interaction's last frames arrive before counting
         self.page.evaluate(MARK_HEAT)
+        self.page.evaluate(ARM)
         self.frames.reset()
         t = time.perf_counter()
         action()
-        self.page.wait_for_function(done, arg=arg, timeout=180_000, polling="raf")
+        self.page.wait_for_function(f"a => ({STAMP})(({done})(a))", arg=arg, timeout=180_000, polling="raf")
         redrawn = (time.perf_counter() - t) * 1e3
+        in_page = self.page.evaluate("() => window.__nvT0 === undefined ? null : window.__nvDone - window.__nvT0")
         self.idle()
         self.page.wait_for_function(CHARTS_DRAWN, timeout=180_000, polling="raf")
         ms = (time.perf_counter() - t) * 1e3
-        return Sample(ms, self.frames.received, self.frames.server_ms(), redrawn)
+        return Sample(ms, self.frames.received, self.frames.server_ms(), redrawn, in_page)
 
     def close(self) -> None:
         self.ctx.close()
@@ -217,6 +221,20 @@ def _x(x: Any, cell: list[int]) -> str:
 def _title_is() -> str:
     return """t => document.querySelector('.st-key-chart .js-plotly-plot')?.layout?.title?.text?.includes(t)"""
 
+
+ARM = """() => {
+  if (!window.__nvArmed) {
+    window.__nvArmed = true;
+    for (const type of ['pointerdown', 'keydown'])
+      window.addEventListener(type, () => { if (window.__nvDone === undefined) window.__nvT0 = performance.now(); },
+                              {capture: true});
+  }
+  window.__nvT0 = undefined; window.__nvDone = undefined;
+}"""
+"""Before an action: time its last pointerdown or keydown inside the page (the click, the option chosen, Enter)."""
+
+STAMP = """ok => { if (ok && window.__nvDone === undefined) window.__nvDone = performance.now(); return ok; }"""
+"""Wrapped around a done condition: the first animation frame in which it holds, timed inside the page."""
 
 MARK_HEAT = (
     """() => { const gd = document.querySelector('.st-key-heat .js-plotly-plot'); if (gd) gd.__nvOld = gd.data; }"""
@@ -393,11 +411,13 @@ def report(out: dict[str, list[Any]], n: int, width: int, height: int) -> dict[s
         if xs and isinstance(xs[0], Sample):
             server = [s.server_ms for s in xs if s.server_ms is not None]
             redrawn = [s.redrawn_ms for s in xs if s.redrawn_ms is not None]
+            in_page = [s.in_page_ms for s in xs if s.in_page_ms is not None]
             summary[name] = {
                 "ms": _median([s.ms for s in xs]),
                 "bytes": _median([s.bytes for s in xs]),
                 "server_ms": _median(server) if server else None,
                 "redrawn_ms": _median(redrawn) if redrawn else None,
+                "in_page_ms": _median(in_page) if in_page else None,
                 "n": len(xs),
             }
         else:
@@ -416,9 +436,10 @@ def report(out: dict[str, list[Any]], n: int, width: int, height: int) -> dict[s
         if label != "first load":
             goals[f"{label}, end to end / bare app"] = (r, GOAL_RATIO, r <= GOAL_RATIO)
     for name in ("app norm switch (small cube)", "app cell change (cube click)", "app cell change (number input)"):
-        ms = summary.get(name, {}).get("redrawn_ms")
+        v = summary.get(name, {})
+        ms = v.get("in_page_ms") if v.get("in_page_ms") is not None else v.get("redrawn_ms")
         if ms is not None:
-            goals[f"{name[4:]}, click to redrawn ms"] = (ms, GOAL_REDRAWN_MS, ms <= GOAL_REDRAWN_MS)
+            goals[f"{name[4:]}, click to redrawn ms (in page)"] = (ms, GOAL_REDRAWN_MS, ms <= GOAL_REDRAWN_MS)
     summary["goals"] = goals
     summary["load_average"] = os.getloadavg()
     return summary
@@ -447,14 +468,20 @@ def main(argv: list[str] | None = None) -> int:
         f"Explorer vs a bare one-chart app (one plotly heatmap, no WebGL), headless Chromium {a.size},"
         f" medians of {a.runs} paired runs"
     )
-    print(f"{'interaction':<34}{'ms':>9}{'redrawn':>9}{'bytes':>10}{'server ms':>11}")
+    print(f"{'interaction':<34}{'ms':>9}{'redrawn':>9}{'in page':>9}{'bytes':>10}{'server ms':>11}")
     for name, v in summary.items():
         if isinstance(v, dict) and "ms" in v:
-            server, size, redrawn = v.get("server_ms"), v.get("bytes"), v.get("redrawn_ms")
+            server, size = v.get("server_ms"), v.get("bytes")
+            redrawn, in_page = v.get("redrawn_ms"), v.get("in_page_ms")
             print(
                 f"{name:<34}{v['ms']:>9.0f}{'' if redrawn is None else f'{redrawn:.0f}':>9}"
+                f"{'' if in_page is None else f'{in_page:.0f}':>9}"
                 f"{'' if size is None else f'{size:,.0f}':>10}{'' if server is None else f'{server:.0f}':>11}"
             )
+    print(
+        "ms: the click until the app is idle with every chart drawn; redrawn: until the new view shows, seen by this"
+        " driver; in page: the same timed inside the page (the last pointerdown/keydown to the first frame showing it)"
+    )
     print("ratio app / bare (end to end): " + ", ".join(f"{k} {r:.2f}×" for k, r in summary["ratios"].items()))
     print("issue 20's goals:")
     for label, (value, goal, met) in summary["goals"].items():
