@@ -535,3 +535,55 @@ def test_every_cache_of_the_app_has_max_entries():
     bounds = L.cache_bounds()
     assert "norm_viz.ui.tensor.generated_tensor" in bounds and len(bounds) >= 20
     assert [k for k, (_, cap) in bounds.items() if cap is None] == []
+
+
+# ---------------------------------------------------------------- issue 20: the browser bench's conditions and goals
+
+
+def test_the_browser_bench_waits_for_the_explorers_data_drawn_mark_inside_a_shadow_root(browser):
+    """bench_browser's "redrawn" condition in Chromium: on an Explorer whose root (.nv-explorer, here in a
+    component's shadow root) says what it drew, only the asked view counts; without such a root, the cell's
+    arithmetic does; the in-page timer runs from the last pointerdown to the frame that shows the view."""
+    from norm_viz.tools import bench_browser as B
+
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.set_content(
+        '<div id="host"></div><button id="b">b</button><script>'
+        "const r = document.getElementById('host').attachShadow({mode: 'open'});"
+        'r.innerHTML = \'<div class="nv-explorer" data-drawn="layernorm|0,1,2"></div>\';'
+        "document.getElementById('b').addEventListener('click', () => setTimeout(() =>"
+        " r.querySelector('.nv-explorer').dataset.drawn = 'batchnorm|0,1,2', 50));</script>"
+    )
+    shows = f"a => ({B.APP_SHOWS})(a)"
+    assert page.evaluate(shows, {"drawn": "layernorm|0,1,2", "x": "x = 1"}) is True
+    assert page.evaluate(shows, {"drawn": "batchnorm|0,1,2", "x": "x = 1"}) is False
+    page.evaluate(B.ARM)
+    page.click("#b")
+    page.wait_for_function(f"a => ({B.STAMP})(({B.APP_SHOWS})(a))", arg={"drawn": "batchnorm|0,1,2"}, polling="raf")
+    in_page = page.evaluate("() => window.__nvDone - window.__nvT0")
+    assert in_page >= 50  # the redraw came 50 ms after the click, and the timer saw it
+    page.set_content(
+        '<div class="katex-display"><annotation>\\begin{gathered}x = 0.25 \\\\ y</annotation></div>'
+    )  # an Explorer without the mark (before issue 20): the arithmetic of the cell
+    assert page.evaluate(shows, {"drawn": "layernorm|0,0,1", "x": "x = 0.25"}) is True
+    assert page.evaluate(shows, {"drawn": "layernorm|0,0,1", "x": "x = 0.5"}) is False
+    ctx.close()
+
+
+def test_the_browser_bench_reports_ratios_and_goals_from_its_samples():
+    from norm_viz.tools import bench_browser as B
+
+    out = {
+        "bare norm switch": [B.Sample(1000, 8000, 200, 900, 800), B.Sample(1200, 8000, 200, 900, 800)],
+        "app norm switch (small cube)": [B.Sample(200, 0, None, 120, 30), B.Sample(260, 0, None, 140, 40)],
+        "bare cell change": [B.Sample(500, 8000, 200, 400, 300)],
+        "app cell change (cube click)": [B.Sample(400, 5000, 100, 300, None)],
+    }
+    s = B.report(out, 2, 1280, 720)
+    assert s["ratios"]["norm switch (small cube)"] == pytest.approx(230 / 1100)
+    g = s["goals"]
+    assert g["norm switch (small cube), end to end / bare app"][2] is True  # 0.21x <= 0.3x
+    assert g["cell change (cube click), end to end / bare app"][2] is False  # 0.8x
+    assert g["norm switch (small cube), click to redrawn ms (in page)"][:1] == (35.0,)  # the in-page median
+    assert g["cell change (cube click), click to redrawn ms (in page)"][:1] == (300.0,)  # none in page: the driver's
