@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import socket
 import urllib.parse
 
@@ -587,3 +588,30 @@ def test_the_browser_bench_reports_ratios_and_goals_from_its_samples():
     assert g["cell change (cube click), end to end / bare app"][2] is False  # 0.8x
     assert g["norm switch (small cube), click to redrawn ms (in page)"][:1] == (35.0,)  # the in-page median
     assert g["cell change (cube click), click to redrawn ms (in page)"][:1] == (300.0,)  # none in page: the driver's
+
+
+def test_a_cache_of_our_own_is_reported_with_streamlits_cache_figures():
+    """norm_viz.ui.cache_stats: a registered cache's bytes appear in Streamlit's cache_memory_bytes family (what
+    /_stcore/metrics serves and the load driver reads), read when the figures are asked for, once per manager."""
+    from streamlit.runtime.stats import CACHE_MEMORY_FAMILY, StatsManager
+
+    from norm_viz.ui import cache_stats
+
+    held = {"n": 1000}
+    mgr = StatsManager()
+    cache_stats.register("test.cache", lambda: held["n"], manager=mgr)
+    cache_stats.register("test.cache2", lambda: 7, manager=mgr)  # the same provider: registered once
+    cache_stats.register("test.broken", lambda: 1 // 0, manager=mgr)  # a failing figure is left out
+    held["n"] = 2500
+
+    def figures():
+        stats = mgr.get_stats([CACHE_MEMORY_FAMILY])[CACHE_MEMORY_FAMILY]
+        return {(s.category_name, s.cache_name): s.byte_length for s in stats}
+
+    got = figures()
+    assert got[(cache_stats.CACHE_TYPE, "test.cache")] == 2500 and got[(cache_stats.CACHE_TYPE, "test.cache2")] == 7
+    assert (cache_stats.CACHE_TYPE, "test.broken") not in got
+    line = next(s for s in mgr.get_stats()[CACHE_MEMORY_FAMILY] if s.cache_name == "test.cache").to_metric_str()
+    labels, _, value = line.rpartition(" ")  # as L.metrics reads the endpoint's lines
+    assert labels.startswith(CACHE_MEMORY_FAMILY + "{") and float(value) == 2500.0
+    assert tuple(re.findall(r'="([^"]*)"', labels)) == (cache_stats.CACHE_TYPE, "test.cache")
