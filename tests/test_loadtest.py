@@ -206,7 +206,7 @@ def test_clicks_in_the_cube_move_the_cell_and_switch_the_norm_as_the_browser_doe
     assert s.stats.leaks == [] and s.stats.errors == []
 
 
-@pytest.mark.parametrize("action", [*L.EXPLORER_KINDS, "mixed"])
+@pytest.mark.parametrize("action", [*L.EXPLORER_KINDS, "mixed", "param"])
 def test_every_explorer_action_changes_what_it_says(live_app, action):
     import random
 
@@ -216,10 +216,10 @@ def test_every_explorer_action_changes_what_it_says(live_app, action):
         nxt = L.explorer_actions(random.Random(3), action)
         seen = []
         for _ in range(4):
-            before = {k: s.by_key(k).value() for k in ("norm", "cb", "cs", "cf")}
+            before = {k: s.by_key(k).value() for k in ("norm", "cb", "cs", "cf", "eps")}
             change = nxt(s)
             await change.apply(s)
-            after = {k: s.by_key(k).value() for k in ("norm", "cb", "cs", "cf")}
+            after = {k: s.by_key(k).value() for k in ("norm", "cb", "cs", "cf", "eps")}
             seen.append((change, before, after))
         await s.close()
         return s, seen
@@ -237,6 +237,7 @@ def test_every_explorer_action_changes_what_it_says(live_app, action):
         "cube-norm": {"cube-norm"},
         "cell": {"cb", "cs", "cf"},
         "norm-switch": {"norm"},
+        "param": {"eps"},
     }
     assert kinds <= allowed.get(action, {"cube-cell", "cube-norm", "cb", "cs", "cf", "norm"}), kinds
 

@@ -621,7 +621,7 @@ norm in the select box. "mixed" draws one of them at random for each change."""
 
 
 def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], Change]:
-    """A function giving a session's next change on the Explorer (`action`: one of EXPLORER_KINDS, or "mixed")."""
+    """A function giving a session's next change on the Explorer (`action`: one of EXPLORER_KINDS, "mixed" or "param")."""
 
     def simple(options: Iterable[str], now: Any) -> list[str]:
         # the norms that run on any generated tensor (the masked ones want lengths typed in)
@@ -630,6 +630,11 @@ def explorer_actions(rng: random.Random, action: str) -> Callable[[Session], Cha
     def next_change(s: Session) -> Change:
         kind = action if action != "mixed" else rng.choice(EXPLORER_KINDS)
         keys = {w.key for w in s.widgets.values()}
+        if kind == "param":  # a parameter change: the page reruns on any Explorer
+            param = burst_change(s, "param")
+            if param is None:
+                raise SessionError(f"no {BURST_PARAM[0]!r} on the page")
+            return param
         cube = next((c for c in s.components.values() if c.key == "explorer_cube" and c.data), None)
         if kind.startswith("cube") and (cube is None or not {"cb", "cs", "cf", "norm"} <= keys):
             kind = "norm-switch"  # no cube on the page (the norm cannot run on this tensor): use the select box
@@ -1651,9 +1656,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--action",
         default="mixed",
-        choices=["mixed", *EXPLORER_KINDS],
+        choices=["mixed", *EXPLORER_KINDS, "param"],
         help="what users do on the Explorer: click the cube (a cell, a small cube's norm), type a cell, choose a norm,"
-        " or a mix of all four (other pages: presentation mode on and off)",
+        " set ε (param), or a mix of the first four (other pages: presentation mode on and off); where the page has no"
+        " such widget (an Explorer that switches norms and cells in the browser sends nothing for them), ε instead",
     )
     ap.add_argument("--pid", default="", help="server PIDs to measure, comma-separated (default: found from the port)")
     ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which users arrive")
