@@ -453,11 +453,13 @@ def test_a_bursts_summary_counts_memory_per_added_session_and_keeps_session_stat
         rss_one_mb=300.0,
         rss_all_mb=320.0,
         rss_end_mb=321.0,
+        server_cpu_s=0.6,
         cache_bytes_after={"f": 2_000_000.0, L.SESSION_STATE: 5_000_000.0},
         lookups={"hit": 9, "miss": 1},
     )
     s = b.summary()
     assert s["rss_per_session_mb"] == 2.0  # 20 MB more for 10 more sessions
+    assert s["server_cpu_ms_per_action"] == 200.0  # 0.6 CPU-s for 3 actions
     assert s["median_ms"] == 200.0 and s["max_ms"] == 300.0 and s["last_done_s"] == 0.4 and s["acted"] == 3
     assert s["cache_mb_after"] == 2.0 and s["caches_mb"][L.SESSION_STATE] == 5.0
     assert (s["cache_hits"], s["cache_misses"], s["errors"]) == (9, 1, 1)

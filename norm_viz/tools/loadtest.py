@@ -966,6 +966,9 @@ class Burst:
             "bytes_median": int(statistics.median(self.received)) if self.received else None,
             "errors": len(self.errors),
             "server_cpu_s": None if self.server_cpu_s is None else round(self.server_cpu_s, 2),
+            "server_cpu_ms_per_action": None
+            if self.server_cpu_s is None or not ms
+            else round(1000 * self.server_cpu_s / len(ms), 1),
             "server_rss_mb": None if self.rss_end_mb is None else round(self.rss_end_mb, 1),
             "rss_per_session_mb": per,
             "cache_mb_before": round(_caches(self.cache_bytes_before) / 1e6, 3),
@@ -1499,7 +1502,8 @@ def print_burst(s: dict[str, Any], url: str, page: str) -> str:
     lines.append(f"  errors {s['errors']}  (this client used {s['client_cpu_s']} CPU-s)")
     if s["server_rss_mb"] is not None:
         lines.append(
-            f"  server: {s['server_cpu_s']} CPU-s for the burst, RSS {s['server_rss_mb']} MB,"
+            f"  server: {s['server_cpu_s']} CPU-s for the burst ({s['server_cpu_ms_per_action']} CPU-ms an action),"
+            f" RSS {s['server_rss_mb']} MB,"
             f" {s['rss_per_session_mb']} MB more per added session"
         )
     else:
