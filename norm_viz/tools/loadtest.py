@@ -1502,8 +1502,9 @@ def print_burst(s: dict[str, Any], url: str, page: str) -> str:
     lines.append(f"  errors {s['errors']}  (this client used {s['client_cpu_s']} CPU-s)")
     if s["server_rss_mb"] is not None:
         lines.append(
-            f"  server: {s['server_cpu_s']} CPU-s for the burst ({s['server_cpu_ms_per_action']} CPU-ms an action),"
-            f" RSS {s['server_rss_mb']} MB,"
+            f"  server: {s['server_cpu_s']} CPU-s for the burst"
+            + ("" if s["server_cpu_ms_per_action"] is None else f" ({s['server_cpu_ms_per_action']} CPU-ms an action)")
+            + f", RSS {s['server_rss_mb']} MB,"
             f" {s['rss_per_session_mb']} MB more per added session"
         )
     else:
