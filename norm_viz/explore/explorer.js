@@ -82,6 +82,9 @@ export function groupId(row, shape, [b, s, f]) {
 const at = (shape, [b, s, f]) => (b * shape[1] + s) * shape[2] + f;
 const countOf = (row, gid) => (Array.isArray(row.counts) ? row.counts[gid] : row.counts);
 
+/** Where a cell's γ or β is in its array: one number, one per feature, or one per (sequence, feature). */
+const affineAt = (p, [, S, F], [, s, f]) => (p.length === 1 ? 0 : p.length === F ? f : s * F + f);
+
 /** erf with a relative error below 1.2e-7 (Numerical Recipes' erfcc): JS has none. */
 export function erf(x) {
   const z = Math.abs(x), t = 1 / (1 + 0.5 * z);
@@ -96,8 +99,8 @@ export function cellNumbers(P, key, cell) {
   const i = at(P.shape, cell);
   const x = P.x[i];
   const f = cell[2];
-  const gamma = row.gamma ? row.gamma[row.gamma.length > 1 ? f : 0] : 1;
-  const beta = row.beta ? row.beta[row.beta.length > 1 ? f : 0] : 0;
+  const gamma = row.gamma ? row.gamma[affineAt(row.gamma, P.shape, cell)] : 1;
+  const beta = row.beta ? row.beta[affineAt(row.beta, P.shape, cell)] : 0;
   const y = row.y ? row.y[i] : null;
   if (!row.statistic) {
     const a = row.alpha[f];
@@ -107,7 +110,8 @@ export function cellNumbers(P, key, cell) {
   const gid = groupId(row, P.shape, cell);
   const mean = row.mean ? row.mean[gid] : 0;
   const v = row.var[gid];
-  const xh = ((row.centered ? x - mean : x)) / Math.sqrt(v + P.eps);
+  // x̂ from the shipped statistics; where the formula does not give torch's x̂ (PowerNorm's GroupScaling), torch's
+  const xh = row.xhat ? row.xhat[i] : (row.centered ? x - mean : x) / Math.sqrt(v + P.eps);
   return { x, group: gid, mean, var: v, n: countOf(row, gid), x_hat: xh, gamma, beta, y };
 }
 

@@ -139,6 +139,22 @@ def _about(key: str) -> dict[str, Any]:
     }
 
 
+def _formula_holds(r: NormResult) -> bool:
+    """True when x̂ = (x - μ) / √(σ² + ε) (x / √(ms + ε) uncentered, the squash without a statistic) of the shipped
+    statistics gives torch's x̂, so the browser may form one cell's x̂ itself; False (PowerNorm's GroupScaling, say):
+    x̂ itself travels."""
+    if not r.norm.has_statistic:
+        return True  # tanh / erf of αx: explorer.js forms it (tested against torch)
+    x = r.input.double()
+    mean = r.mean.double() if r.mean is not None and r.norm.centered else 0.0
+    xhat = (x - mean) / torch.sqrt(r.var.double() + r.eps)
+    want = r.normalized.double()
+    both = torch.isfinite(xhat) & torch.isfinite(want)
+    if not torch.equal(torch.isfinite(xhat), torch.isfinite(want)):
+        return False
+    return bool(torch.allclose(xhat[both], want[both], rtol=1e-5, atol=1e-6))
+
+
 def _counts(r: NormResult) -> int | list[int]:
     """How many values each statistic averaged: one number when they are all equal (the usual case)."""
     counts = [int(c) for c in r.counts.tolist()]
@@ -208,6 +224,7 @@ def row_payload(r: NormResult, lengths: tuple[int, ...] = ()) -> dict[str, Any]:
         "stats_title": _stats_title(r),
         "hist": _histogram(r.input, r.output),
         "snippet": torch_snippet(r.key, r.shape, r.groups, r.eps, lengths, **dict(r.options)),
+        "xhat": None if _formula_holds(r) else f32(r.normalized),
         "kept": list(r._kept4),  # the statistics' (B, S, G, F/G) sizes, 1 where reduced: a cell's group id
         "y": f32(r.output),
         "ok": ver.ok,

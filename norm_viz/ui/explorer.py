@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import streamlit as st
@@ -23,7 +21,8 @@ import torch
 from norm_viz.core.config import NormConfig, parse_lengths
 from norm_viz.core.data import default_lengths
 from norm_viz.core.table import NORMS, norm_params
-from norm_viz.explore.payload import explorer_payload, message
+from norm_viz.explore.payload import explorer_payload, message, ships_all
+from norm_viz.explore.script import script, style
 from norm_viz.ui.norm import NORM_PARAMS, _url_parser, _widget
 from norm_viz.ui.real import source_lengths
 from norm_viz.ui.safety import literal
@@ -31,18 +30,7 @@ from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 
 ID = "nvx"
 """The component's id; its widgets' keys start with it (explorer.js hides and fills them by these keys)."""
-_HOME = Path(__file__).resolve().parent.parent
-_CUBE_JS = (_HOME / "cube" / "cube.js").read_text()
-_ENTRY = "export default function (component) {"
-if _ENTRY not in _CUBE_JS:  # the explorer reuses the cube's mount function: its default export must be there
-    raise RuntimeError("norm_viz/cube/cube.js lost its default export")
-JS = (
-    _CUBE_JS.replace(_ENTRY, "function mountCube(component) {", 1)
-    + "\n"
-    + (_HOME / "explore" / "explorer.js").read_text()
-)
-"""The Explorer's script: the shared cube renderer (its default export renamed mountCube), then explorer.js."""
-CSS = (_HOME / "cube" / "cube.css").read_text() + "\n" + (_HOME / "explore" / "explorer.css").read_text()
+JS, CSS = script(), style()
 
 _COMPONENT = st.components.v2.component("norm_viz.explorer", js=JS, css=CSS)
 VIEW_JS = """
@@ -261,11 +249,9 @@ def take_report(shape: tuple[int, int, int]) -> bool:
 
 def _message(x: torch.Tensor, c: Controls, outputs: tuple[str, ...]) -> tuple[bytes, bool]:
     """The cached message of this tensor and these parameters; True when every row's output is in it."""
-    key = (_digest(x), c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params)
+    key = (_digest(x), c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params, tuple(NORMS))
     params = dict(c.params)
     payload = PAYLOADS.get(key, lambda: explorer_payload(x, NormConfig("layernorm", *_base(c)), params))
-    from norm_viz.explore.payload import ships_all
-
     full = ships_all(payload)
     wanted = None if full else tuple(sorted(k for k in set(outputs) if k in payload["rows"]))
     return MESSAGES.get((key, wanted), lambda: message(payload, wanted)), full
@@ -313,11 +299,3 @@ def explorer(
             "Explorer view (filled by the page)", key=_REPORT, on_change="ignore", label_visibility="collapsed"
         )
     st.html(f"<style>.st-key-{ID}_hidden {{ display: none !important; }}</style>")
-
-
-def timed_message(x: torch.Tensor, c: Controls) -> tuple[float, int]:
-    """Seconds and bytes of one uncached message (for tools): what the first visitor of a link costs."""
-    t = time.process_time()
-    payload = explorer_payload(x, NormConfig("layernorm", *_base(c)), dict(c.params))
-    data = message(payload, (c.base.key,))
-    return time.process_time() - t, len(data)
