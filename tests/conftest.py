@@ -127,7 +127,7 @@ def cubes(at) -> dict[str, dict]:
     lighting the page last told it ("cell", "norm", "lit" from the page's session state: its last command)."""
     out = {}
     for el in at.get("bidi_component"):
-        d = json.loads(el.proto.json)
+        d = json.loads(el.proto.json or "{}")  # the Explorer's component sends bytes, not JSON
         if "rules" in d:
             _, cell, norm, lit, *_ = at.session_state["_cube_known"][d["id"]]
             out[d["id"]] = {**d, "cell": tuple(cell), "norm": norm, "lit": d["lit"] and lit}

@@ -213,7 +213,7 @@ def explorer_controls(shape: tuple[int, int, int]) -> Controls:
 _REPORT = f"{ID}_report"
 _SEEN = f"_{ID}_report_seen"
 _KNOWN = f"_{ID}_known"
-"""(revision, view sent, view the browser is known to show)."""
+"""(revision, (view sent, presenting), view the browser is known to show)."""
 
 
 def take_report(shape: tuple[int, int, int]) -> bool:
@@ -242,7 +242,7 @@ def take_report(shape: tuple[int, int, int]) -> bool:
     ss.show_b, ss.shared_scale = item_n, shared_b
     view = (norm, cell, item_n, shared_b)
     known = ss.get(_KNOWN)
-    if known is not None:
+    if known is not None:  # the browser shows it already: no command for it
         ss[_KNOWN] = (known[0], known[1], view)
     return True
 
@@ -271,12 +271,13 @@ def explorer(
     """The Explorer component: every row on `x` with the parameters `c`, showing `view` (norm, cell, batch item,
     shared colour scale); the browser then moves the view by itself."""
     ss = st.session_state
-    known = ss.get(_KNOWN)
-    if known is None or known[2] != view:
+    known: Any = ss.get(_KNOWN)
+    changed = known is None or known[2] != view or known[1][4] != present
+    if changed:
         rev = 0 if known is None else known[0] + 1
-        known = (rev, view, view)
+        known = (rev, (*view, present), view)
         ss[_KNOWN] = known
-    rev, (norm, cell, item, shared), _ = known
+    rev, (norm, cell, item, shared, _), _ = known
     loaded = ss.setdefault(f"_{ID}_outputs", set())
     need = (ss.get(ID) or {}).get("need")
     if isinstance(need, str) and need in NORMS:
@@ -292,7 +293,8 @@ def explorer(
         "shared": shared,
         "present": present,
     }
-    _VIEW(key=f"{ID}_view", data=command, height=0)
+    if changed:  # the browser keeps the last view it took (a reload starts a new session: rev 0 again)
+        _VIEW(key=f"{ID}_view", data=command, height=0)
     _COMPONENT(key=ID, data=data, height="content", on_need_change=lambda: None)
     with st.container(key=f"{ID}_hidden"):
         st.text_input(
