@@ -490,22 +490,30 @@ export default function (component) {
     }
   };
   const cubeHost = root.querySelector(".nvx-cube");
-  const cubeData = { id: cubeId, shape: P.shape, groups: P.groups, lengths: P.lengths, rules: P.cube_rules, multiples: !cmd.present, height: cmd.present ? 260 : 430, fit: cmd.present ? 0.5 : 0, mode: "choose", lit: true, marks: [] };
-  sendCube();
-  mountCube({ data: cubeData, parentElement: cubeHost, setTriggerValue: (name, v) => {
-    if (name !== "pick") return;
-    const s = root.__st;
-    s.view = { ...s.view, cell: v.cell.slice(), norm: v.norm };
-    redraw("cube");
-  } });
+  // the shared cube renderer, told through a stand-in for Streamlit's component: its "pick" moves this view
+  const mountTheCube = () => {
+    const { P: p, opts } = root.__st;
+    const present = !!opts.present; // on a projector: no small multiples, up to half the window (as ui.cube)
+    const cubeData = { id: cubeId, shape: p.shape, groups: p.groups, lengths: p.lengths, rules: p.cube_rules, multiples: !present, height: present ? 260 : 430, fit: present ? 0.5 : 0, mode: "choose", lit: true, marks: [] };
+    sendCube();
+    mountCube({ data: cubeData, parentElement: cubeHost, setTriggerValue: (name, v) => {
+      if (name !== "pick") return;
+      const s = root.__st;
+      s.view = { ...s.view, cell: v.cell.slice(), norm: v.norm };
+      redraw("cube");
+    } });
+  };
+  mountTheCube();
   if (!root.__wired) {
     root.__wired = true;
     window.addEventListener("nvx-view", (ev) => { // Python moved the view (a link, a clamped cell): newer wins
       const s = root.__st, c = ev.detail;
       if (c.id !== id || c.rev <= s.rev) return;
       s.rev = c.rev;
+      const remount = !!s.opts.present !== !!c.present;
       s.opts = c;
       s.view = { norm: c.norm, cell: c.cell.slice(), item: c.item, shared: c.shared };
+      if (remount) mountTheCube();
       redraw(null);
     });
     root.addEventListener("change", (ev) => {
@@ -516,6 +524,9 @@ export default function (component) {
       else if (t.matches(".nvx-shared")) s.view = { ...s.view, shared: t.checked };
       else return;
       redraw("ui");
+    });
+    root.addEventListener("keydown", (ev) => { // Enter commits a number at once (not only when the box loses focus)
+      if (ev.key === "Enter" && ev.target.matches("input[type=number]")) ev.target.dispatchEvent(new Event("change", { bubbles: true }));
     });
     root.addEventListener("click", (ev) => {
       const cellEl = ev.target.closest("rect.hc");
