@@ -13,6 +13,7 @@ const INK = "#7F7F7F", IN = "#0072B2", OUT = "#009E73", SEL = "#D55E00", LITC = 
 export const RDBU_R = [[0, "#053061"], [0.1, "#2166ac"], [0.2, "#4393c3"], [0.3, "#92c5de"], [0.4, "#d1e5f0"], [0.5, "#f7f7f7"], [0.6, "#fddbc7"], [0.7, "#f4a582"], [0.8, "#d6604d"], [0.9, "#b2182b"], [1, "#67001f"]];
 export const CIVIDIS = [[0, "#00224e"], [1 / 9, "#123570"], [2 / 9, "#3b496c"], [3 / 9, "#575d6d"], [4 / 9, "#707173"], [5 / 9, "#8a8678"], [6 / 9, "#a59c74"], [7 / 9, "#c3b369"], [8 / 9, "#e1cc55"], [1, "#fee838"]];
 export const NUMBERS_UP_TO = 8; // a heatmap prints its values while both sides are at most this long
+export const PRESENT_SCALE = 1.45;
 const AXIS = { batch: "batch (b)", sequence: "sequence (s)", feature: "feature (f)", group: "group (g)" };
 
 // ---- the message -------------------------------------------------------------------------------------------
@@ -366,7 +367,9 @@ export function draw(root, P, view, opts = {}) {
   const q = (c) => root.querySelector(c);
   q(".nvx-norm").value = view.norm;
   q(".nvx-about").innerHTML = `<b>${escq(row.label)}</b> — ${escq(row.summary)}. <span class="paper">(${escq(row.paper)})</span>`;
-  const width = Math.max(560, root.clientWidth || 1100);
+  // the drawings' coordinates are px at this width; on a projector they are drawn for a narrower width and scaled up,
+  // so that every label grows by PRESENT_SCALE (13 px ticks become 19 px)
+  const width = Math.max(560, (root.clientWidth || 1100) / (opts.present ? PRESENT_SCALE : 1));
   const alert = q(".nvx-alert");
   const rest = q(".nvx-rest"), main = q(".nvx-main"), verdictEl = q(".nvx-verdict");
   if (row.error) {
