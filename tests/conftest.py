@@ -134,6 +134,21 @@ def cubes(at) -> dict[str, dict]:
     return out
 
 
+def explorer_rows(at) -> dict[str, dict]:
+    """The Explorer's message of an AppTest run (explore/payload.py: every row of NORMS on the tensor), by row."""
+    from norm_viz.explore.payload import unpack
+
+    (el,) = [el for el in at.get("bidi_component") if el.proto.component_name == "norm_viz.explorer"]
+    return unpack(el.proto.bytes)["rows"]
+
+
+def explorer_choose(at, norm: str, cell: tuple[int, int, int] = (0, 0, 0)):
+    """What the Explorer's browser code does after a norm switch or a click: it writes the view into its hidden
+    input (which reruns nothing in a browser); here the next run follows at once."""
+    at.text_input(key="_nvx_report").input(f"{norm}|{','.join(map(str, cell))}|{cell[0]}|0")
+    return at.run()
+
+
 def lit_cells(cube: dict) -> set[tuple[int, int, int]]:
     """The cells a cube payload lights for its cell and norm (the tile of the norm's block), empty when unlit."""
     rule = cube["rules"][cube["norm"]]

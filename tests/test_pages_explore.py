@@ -46,7 +46,7 @@ def sent_views(at) -> list[dict]:
 def browser_shows(at, norm: str, cell=(0, 0, 0), item: int = 0, shared: bool = False):
     """What explorer.js does after a norm switch or a click: it writes the view into the hidden input (which reruns
     nothing in a browser); the next run, here run at once, reads it."""
-    at.text_input(key="nvx_report").input(f"{norm}|{','.join(map(str, cell))}|{item}|{int(shared)}")
+    at.text_input(key="_nvx_report").input(f"{norm}|{','.join(map(str, cell))}|{item}|{int(shared)}")
     return at.run()
 
 

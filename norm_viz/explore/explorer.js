@@ -432,7 +432,7 @@ export const reportText = (view) => `${view.norm}|${view.cell.join(",")}|${view.
 function report(view, id) {
   if (typeof window === "undefined") return;
   try { window.history.replaceState(window.history.state, "", viewUrl(window.location.href, view)); } catch (e) { /* a sandboxed frame */ }
-  const input = document.querySelector(`.st-key-${id}_report input`);
+  const input = document.querySelector(`.st-key-_${id}_report input`);
   if (!input) return;
   const text = reportText(view);
   if (input.value === text) return;

@@ -210,7 +210,8 @@ def explorer_controls(shape: tuple[int, int, int]) -> Controls:
     return Controls(base, tuple((p.key, ss[p.key]) for p in norm_params()))
 
 
-_REPORT = f"{ID}_report"
+_REPORT = f"_{ID}_report"
+"""The hidden input the browser writes its view into ("_": never in the URL; the view is there by its own keys)."""
 _SEEN = f"_{ID}_report_seen"
 _KNOWN = f"_{ID}_known"
 """(revision, (view sent, presenting), view the browser is known to show)."""
