@@ -180,3 +180,15 @@ def test_presentation_mode_fits_1280x720_and_the_dark_theme_reads(browser, live_
         assert sum(int(v) for v in re.findall(r"\d+", tick)[:3]) > 3 * 150, tick
     finally:
         ctx.close()
+
+
+def test_the_largest_tensor_brings_a_rows_output_on_its_first_use(page, live_app):
+    """16 × 32 × 64: the first message holds the chosen row's output only; another row is drawn at once (cube,
+    statistics, arithmetic) and its output heatmap follows after one rerun that adds that row's output."""
+    root = open_explorer(page, live_app, "?B=16&S=32&F=64")
+    expect(root.locator("svg.nvx-heat g.out")).to_have_count(1)
+    rerun(page, lambda: page.get_by_role("combobox", name="Normalization").select_option("rmsnorm"))
+    expect(root).to_have_attribute("data-drawn", "rmsnorm|0,0,0")
+    expect(root.locator("svg.nvx-heat g.out")).to_have_count(1, timeout=60_000)
+    expect(root.locator(".nvx-math math").last).not_to_contain_text("…")
+    expect(root.locator("svg.nvx-heat rect.hc")).to_have_count(2 * 32 * 64)

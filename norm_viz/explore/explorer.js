@@ -252,10 +252,10 @@ export function statsSvg(P, key, cell, width) {
   const gid = groupId(row, P.shape, cell);
   const varName = row.centered ? "variance σ²" : (row.symbol === "psi" ? "mean square ψ²" : "mean square");
   const panels = (row.mean ? [["mean μ", row.mean]] : []).concat([[varName, row.var]]);
-  const gap = 110, left = 64, top = 44;
-  const w = Math.max(120, (width - left - (panels.length - 1) * gap - 80) / panels.length);
   const axes = row.axes, shape = row.stats_shape;
   const grid = axes.length > 1;
+  const gap = grid ? 170 : 110, left = 64, top = 44; // a grid's colour bar and its labels sit in the gap
+  const w = Math.max(120, (width - left - (panels.length - 1) * gap - 80) / panels.length);
   const cols = grid ? shape[shape.length - 1] : 0, rowsN = grid ? row.var.length / cols : 0;
   const h = grid ? Math.max(80, Math.min(320, (w * rowsN) / cols, rowsN * 40)) : 220;
   let svg = "";
