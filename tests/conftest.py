@@ -127,11 +127,26 @@ def cubes(at) -> dict[str, dict]:
     lighting the page last told it ("cell", "norm", "lit" from the page's session state: its last command)."""
     out = {}
     for el in at.get("bidi_component"):
-        d = json.loads(el.proto.json)
+        d = json.loads(el.proto.json or "{}")  # the Explorer's component sends bytes, not JSON
         if "rules" in d:
             _, cell, norm, lit, *_ = at.session_state["_cube_known"][d["id"]]
             out[d["id"]] = {**d, "cell": tuple(cell), "norm": norm, "lit": d["lit"] and lit}
     return out
+
+
+def explorer_rows(at) -> dict[str, dict]:
+    """The Explorer's message of an AppTest run (explore/payload.py: every row of NORMS on the tensor), by row."""
+    from norm_viz.explore.payload import unpack
+
+    (el,) = [el for el in at.get("bidi_component") if el.proto.component_name == "norm_viz.explorer"]
+    return unpack(el.proto.bytes)["rows"]
+
+
+def explorer_choose(at, norm: str, cell: tuple[int, int, int] = (0, 0, 0)):
+    """What the Explorer's browser code does after a norm switch or a click: it writes the view into its hidden
+    input (which reruns nothing in a browser); here the next run follows at once."""
+    at.text_input(key="_nvx_report").input(f"{norm}|{','.join(map(str, cell))}|{cell[0]}|0")
+    return at.run()
 
 
 def lit_cells(cube: dict) -> set[tuple[int, int, int]]:

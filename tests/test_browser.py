@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import page_fixture, rerun, wait_for_app
+from conftest import page_fixture, wait_for_app
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -24,36 +24,26 @@ def test_explorer_draws_the_cube_and_switching_norm_changes_the_statistics(page,
     expect(page.get_by_text("24 statistics, one per batch × sequence, each over 8 cells")).to_have_count(1)
     expect(page.get_by_text(re.compile(r"matches nn\.LayerNorm\(8\)\(x\): max \|Δ\|"))).to_have_count(1)
 
-    page.get_by_test_id("stSelectbox").filter(has_text="Normalization").click()
-    rerun(page, page.get_by_role("option", name="BatchNorm", exact=True).click)
+    # the norm picker is the Explorer's own select: the switch is drawn in the browser, no rerun to wait for
+    page.get_by_role("combobox", name="Normalization").select_option(label="BatchNorm")
     expect(page.get_by_text("8 statistics, one per feature, each over 24 cells")).to_have_count(1, timeout=60_000)
     expect(page.get_by_text("24 statistics, one per batch × sequence")).to_have_count(0)
     expect(page.get_by_text(re.compile(r"matches nn\.BatchNorm1d\(8\)"))).to_have_count(1)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
-# Where cell (s, f) of the input heatmap is on screen, from plotly's own axes of the drawn chart (the input panel is
-# on x/y): the centre of that cell, whatever the chart's size and position.
-_CELL_CENTRE = """([s, f]) => {
-  const gd = document.querySelector('.st-key-heat .js-plotly-plot');
-  const box = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  return {x: box.left + xa._offset + xa.l2p(f), y: box.top + ya._offset + ya.l2p(s)};
-}"""
-
-
 def test_clicking_a_heatmap_cell_chooses_it(page, live_app):
     page.goto(live_app + "/explorer?norm=instancenorm", timeout=120_000)
     wait_for_app(page)
-    heat = page.locator(".st-key-heat")  # the input/output heatmaps (the chart's key on the Explorer)
+    heat = page.locator(".nv-explorer svg.nvx-heat")  # the input/output heatmaps, drawn by the Explorer's script
     heat.scroll_into_view_if_needed()
-    heat.locator(".heatmaplayer image").first.wait_for(timeout=60_000)  # drawn, so plotly's axes are laid out
     expect(page.get_by_label("s (sequence)")).not_to_have_value("4")
-    # the third column, fifth row: the transparent marker there carries (b, s, f) = (0, 4, 2)
-    centre = page.evaluate(_CELL_CENTRE, [4, 2])
-    rerun(page, lambda: page.mouse.click(centre["x"], centre["y"]))
+    # the third column, fifth row of the input panel: (b, s, f) = (0, 4, 2)
+    heat.locator('rect.hc[data-s="4"][data-f="2"]').first.click()
     expect(page.get_by_label("s (sequence)")).to_have_value("4", timeout=60_000)
     expect(page.get_by_label("f (feature)")).to_have_value("2")
     expect(page.get_by_label("b (batch)")).to_have_value("0")
+    expect(page.locator(".nv-explorer")).to_have_attribute("data-drawn", "instancenorm|0,4,2")
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 

@@ -4,8 +4,10 @@ without waiting for the server, the view is never reset by a rerun, and no formu
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from conftest import page_entries, page_fixture, rerun, wait_for_app, wait_for_charts
+from conftest import page_entries, page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 from norm_viz.core.data import make_tensor
@@ -25,8 +27,7 @@ page = page_fixture(1280, 720)
 def open_explorer(page, base: str, query: str = "") -> object:
     page.goto(f"{base}/{EXPLORER}{query}", timeout=120_000)
     wait_for_app(page)
-    wait_for_charts(page)
-    cube = page.locator(".nvcube")
+    cube = page.locator(".nv-explorer .nvcube")
     cube.locator("svg.main polygon").first.wait_for(timeout=60_000)
     cube.scroll_into_view_if_needed()
     return cube
@@ -45,9 +46,9 @@ def state(cube) -> dict:
 
 
 def click_face(page, cube, face: str, cell: tuple[int, int, int]) -> None:
-    """Click the middle of `cell`'s square on a face of the cube, and wait for the rerun that follows."""
-    # where the cell is once the page has stopped moving (charts below still drawing can shift the layout): the same
-    # place two frames apart
+    """Click the middle of `cell`'s square on a face of the cube; the Explorer redraws in the browser (no rerun)."""
+    cube.locator("svg.main").evaluate("e => e.scrollIntoView({block: 'center'})")  # the whole drawing on screen
+    # where the cell is once the page has stopped moving: the same place two frames apart
     at = cube.evaluate(
         """(e, [face, cell]) => new Promise(resolve => {
              let last = null;
@@ -60,7 +61,8 @@ def click_face(page, cube, face: str, cell: tuple[int, int, int]) -> None:
            })""",
         [face, list(cell)],
     )
-    rerun(page, lambda: page.mouse.click(at["x"], at["y"]))
+    page.mouse.click(at["x"], at["y"])
+    expect(page.locator(".nv-explorer")).to_have_attribute("data-drawn", re.compile(rf"\|{','.join(map(str, cell))}$"))
 
 
 def shown_cell(page) -> tuple[int, int, int]:
@@ -79,57 +81,63 @@ def test_clicking_the_cube_chooses_the_cell_and_lights_its_group(page, live_app)
         assert now["lit"] == lit_box("groupnorm", SHAPE, target, 2)
         expect(page.get_by_label("f (feature)")).to_have_value(str(target[2]), timeout=60_000)
         assert shown_cell(page) == target
-        # the page's arithmetic is the chosen cell's: x = its input value
-        expect(page.locator(".katex-display").first).to_contain_text(fmt(float(x[target]), 4).replace("-", "−"))
+        # the arithmetic is the chosen cell's: x = its input value
+        expect(page.locator(".nvx-math math").first).to_contain_text(fmt(float(x[target]), 4))
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
 def test_a_small_cube_switches_the_norm_without_a_server_round_trip(page, live_app):
     cube = open_explorer(page, live_app, "?cb=1&cs=2&cf=3")
     assert state(cube)["lit"] == lit_box("layernorm", SHAPE, (1, 2, 3))
-    # one synchronous step in the page: click, then read the drawing; no websocket message can arrive in between
-    lit = cube.evaluate("""e => { e.querySelector('button[data-norm="batchnorm"]').click(); return e.dataset.lit; }""")
+    # one synchronous step in the page: click, then read the drawing and the statistics; no websocket message can
+    # arrive in between, so both were drawn here
+    got = cube.evaluate(
+        """e => { e.querySelector('button[data-norm="batchnorm"]').click();
+                  const root = e.closest('.nv-explorer');
+                  return [e.dataset.lit, root.querySelector('.nvx-stats-title').textContent, root.dataset.drawn]; }"""
+    )
+    lit, title, drawn = got
     assert tuple(zip(*[iter(int(v) for v in lit.split(","))] * 2, strict=True)) == lit_box(
         "batchnorm", SHAPE, (1, 2, 3)
     )
-    # then the server follows: the statistics and the verdict are BatchNorm's
-    expect(page.get_by_text("8 statistics, one per feature, each over 24 cells")).to_have_count(1, timeout=60_000)
-    wait_for_app(page)
-    expect(page.get_by_role("combobox", name="Normalization")).to_have_value("BatchNorm")
+    assert title == "8 statistics, one per feature, each over 24 cells" and drawn == "batchnorm|1,2,3"
+    expect(page.get_by_role("combobox", name="Normalization")).to_have_value("batchnorm")
     assert state(cube)["norm"] == "batchnorm" and state(cube)["cell"] == (1, 2, 3)
 
 
-def test_the_view_survives_cell_changes_norm_switches_and_inputs(page, live_app):
+def test_the_view_survives_cell_changes_norm_switches_and_reruns(page, live_app):
     cube = open_explorer(page, live_app)
     cube.locator('button[data-view="above"]').click()
     assert state(cube)["view"] == "above"
     click_face(page, cube, "front", (0, 3, 6))
-    rerun(page, lambda: cube.locator('button[data-norm="instancenorm"]').click())
+    cube.locator('button[data-norm="instancenorm"]').click()
     expect(page.get_by_text(r"32 statistics, one per batch × feature", exact=False)).to_have_count(1, timeout=60_000)
-    # the small cube's click reruns the cube's fragment, which then reruns the whole page for the new norm: wait for
-    # that second run too (the norm picker shows it), or typing below races it
-    expect(page.get_by_role("combobox", name="Normalization")).to_have_value("InstanceNorm", timeout=60_000)
-    wait_for_app(page)
-    # a change made in Python (the number input) moves the cube's cell; the view stays
+    # the component's own cell input moves the cube's cell
     box = page.get_by_label("b (batch)")
-    rerun(page, lambda: (box.fill("2"), box.press("Enter")))
+    box.fill("2")
+    box.press("Enter")
     expect(cube).to_have_attribute("data-cell", "2,3,6", timeout=60_000)
+    # a rerun (a new ε: a new message) keeps the view, the norm and the cell
+    eps = page.get_by_role("spinbutton", name="ε (eps)")
+    rerun(page, lambda: (eps.fill("0.01"), eps.press("Enter")))
+    expect(page.locator(".nvx-math")).to_contain_text("0.01")
     now = state(cube)
-    assert now["view"] == "above" and now["norm"] == "instancenorm"
+    assert now["view"] == "above" and now["norm"] == "instancenorm" and now["cell"] == (2, 3, 6)
     assert now["lit"] == lit_box("instancenorm", SHAPE, (2, 3, 6))
 
 
 @pytest.mark.parametrize("query", ["", "?src=preset&preset=d2l&norm=batchnorm&cb=1"])
 def test_no_formula_is_wider_than_its_column_at_1280(page, live_app, query):
     open_explorer(page, live_app, query)
-    page.locator(".katex-display").first.wait_for(timeout=60_000)
-    # each formula's drawing against the element that holds it (the column's width): nothing sticks out
-    spans = page.locator(".katex-display").evaluate_all(
-        """es => es.map(e => { const k = e.querySelector('.katex').getBoundingClientRect();
-             const c = e.closest('[data-testid="stElementContainer"]').getBoundingClientRect();
-             return [k.left - c.left, c.right - k.right]; })"""
+    maths = page.locator(".nvx-math math")
+    maths.first.wait_for(timeout=60_000)
+    # each formula's drawing against its column (the cell part of the Explorer): nothing sticks out
+    spans = maths.evaluate_all(
+        """es => es.map(e => { const k = e.getBoundingClientRect();
+             const c = e.closest('.nvx-cell').getBoundingClientRect();
+             return [k.left - c.left, c.right - k.right, e.scrollWidth - e.clientWidth]; })"""
     )
-    assert spans and all(left >= -1 and right >= -1 for left, right in spans), spans
+    assert spans and all(left >= -1 and right >= -1 and over <= 1 for left, right, over in spans), spans
     if query:  # the D2L example: BatchNorm gives 1 for the second example, and ε is shown
-        text = " ".join(page.locator(".katex-display").all_inner_texts())
-        assert "ε" in text or "varepsilon" in text
+        text = " ".join(maths.evaluate_all("es => es.map(e => e.textContent)"))
+        assert "ε" in text and text.endswith("=1")  # y = 1

@@ -101,27 +101,27 @@ _OVERFLOW = """() => {
 def test_presentation_mode_at_1280x720_keeps_the_controls_and_clips_nothing(small, live_app):
     open_page(small, live_app + "/explorer?present=1")
     wait_for_charts(small)
-    small.wait_for_selector(".katex", timeout=30_000)  # the chosen cell's arithmetic
+    small.wait_for_selector(".nv-explorer .nvx-math math", timeout=30_000)  # the chosen cell's arithmetic
     bar = small.locator(".st-key-present_bar")
     for control in (
         bar.get_by_text("Presentation mode"),
         bar.locator('a[data-testid="stPageLink-NavLink"]', has_text="Start"),  # previous
         bar.locator('a[data-testid="stPageLink-NavLink"]', has_text="Which LayerNorm?"),  # next
-        small.locator(".st-key-norm"),
-        small.locator(".st-key-cb"),
-        small.locator(".st-key-cs"),
-        small.locator(".st-key-cf"),
+        small.get_by_role("combobox", name="Normalization"),
+        small.locator(".nv-explorer .nvx-cb"),
+        small.locator(".nv-explorer .nvx-cs"),
+        small.locator(".nv-explorer .nvx-cf"),
     ):
         assert inside_viewport(small, control), control
     for hidden in ('[data-testid="stSidebar"]', ".st-key-eps", ".st-key-gamma", '[data-testid="stTopNav"]'):
         assert not small.locator(hidden).first.is_visible(), hidden
     assert small.evaluate(_OVERFLOW) == []
     # the cube and the chosen cell's arithmetic fit on one screen under the bar that stays on top
-    cube = small.locator(".st-key-explorer_cube")
+    cube = small.locator(".nv-explorer .nvcube")
     cube.scroll_into_view_if_needed()
     top = bar.bounding_box()["height"]
     assert cube.bounding_box()["height"] + top <= SMALL[1]
-    formulas = small.locator('[data-testid="stColumn"]:has(.st-key-cb) .katex-display')
+    formulas = small.locator(".nv-explorer .nvx-math math")
     last = formulas.nth(formulas.count() - 1).bounding_box()
     assert last["y"] + last["height"] - cube.bounding_box()["y"] + top <= SMALL[1]
     # and the bar stays on top when the page scrolls
@@ -132,15 +132,23 @@ def test_presentation_mode_at_1280x720_keeps_the_controls_and_clips_nothing(smal
 
 _SMALL_TEXT = """(limit) => {
   const out = [];
-  const walker = document.createTreeWalker(document.querySelector('[data-testid="stMain"]'), NodeFilter.SHOW_TEXT);
+  // the main area, and the Explorer's component (its shadow root: its texts are drawn there)
+  const roots = [document.querySelector('[data-testid="stMain"]'), ...[...document.querySelectorAll('*')]
+    .map((n) => n.shadowRoot).filter((r) => r && r.querySelector('.nv-explorer'))];
+  for (const root of roots) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const t = walker.currentNode, el = t.parentElement;
     if (!el || !t.textContent.replace(/\\u200b/g, '').trim()) continue;
     if (el.closest('.katex-mathml, .modebar, .hoverlayer, [data-testid="stIconMaterial"]')) continue;
     const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
     if (!r.width || !r.height || cs.visibility === 'hidden' || cs.fontFamily.includes('Material')) continue;
-    const size = parseFloat(cs.fontSize);
+    // the Explorer's SVG text is drawn in a scaled viewBox: its size on screen
+    if (el.closest('.nvcube')) continue;  // the shared cube's labels (a component of their own, not walked before)
+    const m = el instanceof SVGElement && el.closest('.nv-explorer') && el.getScreenCTM();
+    const size = parseFloat(cs.fontSize) * (m ? Math.hypot(m.a, m.b) : 1);
     if (size < limit) out.push([t.textContent.trim().slice(0, 30), size]);
+  }
   }
   return out;
 }"""
@@ -153,6 +161,8 @@ def test_presentation_mode_text_is_at_least_18px_on_a_1080p_projector(browser, l
     try:
         open_page(page, f"{live_app}/{path}?present=1")
         wait_for_charts(page)
+        if path == "explorer":  # drawn by its component, not by plotly
+            page.locator(".nv-explorer[data-drawn]").wait_for(timeout=60_000)
         # plotly's SVG text, where the page has charts (the start page's cubes are drawn by a component)
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stPlotlyChart\"]')"

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from norm_viz import NORMS, make_tensor
+from norm_viz.core.numbers import fmt
 from tests.conftest import app_test, charts, no_exception
 
 EXPLORER = "pages/explorer.py"
@@ -18,77 +19,92 @@ def tex(el) -> str:
     return el.value.strip("$\n ")
 
 
-def cube_data(at) -> dict:
-    """The data the Explorer's browser cube was given (st.components.v2: its JSON payload)."""
-    (data,) = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rules" in d]
-    return data
+def message(at) -> dict:
+    """The Explorer component's message (explore/payload.py): every row of NORMS, unpacked."""
+    from norm_viz.explore.payload import unpack
+
+    (el,) = [el for el in at.get("bidi_component") if el.proto.component_name == "norm_viz.explorer"]
+    return unpack(el.proto.bytes)
 
 
-def cube_command(at) -> dict:
-    """The page's cell and norm as last sent to the cube (the small command component, rendered on a change only)."""
-    sent = [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
-    rev, cell, norm, *_ = at.session_state["_cube_known"]["explorer_cube"]
-    if sent:
-        assert sent == [{"id": "explorer_cube", "rev": rev, "norm": norm, "cell": list(cell), "lit": True}]
-    return {"rev": rev, "norm": norm, "cell": list(cell)}
+def raw(at) -> bytes:
+    (el,) = [el for el in at.get("bidi_component") if el.proto.component_name == "norm_viz.explorer"]
+    return el.proto.bytes
 
 
-def derivation(at) -> list[str]:
-    """The steps of the chosen cell's arithmetic (one st.latex element, a step per block)."""
-    from norm_viz.explore.explorer import STEP
-
-    block = next(tex(el) for el in at.latex if tex(el).startswith(r"\begin{gathered}"))
-    return block.removeprefix(r"\begin{gathered}").removesuffix(r"\end{gathered}").split(STEP)
+def view(at) -> dict:
+    """The view the page last told the browser (norm, cell, item, shared) and its revision."""
+    rev, _, (norm, cell, item, shared) = at.session_state["_nvx_known"]  # what the browser shows
+    return {"rev": rev, "norm": norm, "cell": list(cell), "item": item, "shared": shared}
 
 
-def y_line(at) -> str:
-    """The last row of the chosen cell's y = γ x̂ + β derivation."""
-    line = next(t for t in derivation(at) if t.startswith(r"\begin{aligned}y"))
-    return line.removesuffix(r"\end{aligned}").split(r"\\")[-1].strip()
+def sent_views(at) -> list[dict]:
+    """The view commands this run sent (the small JSON component)."""
+    return [json.loads(el.proto.json) for el in at.get("bidi_component") if el.proto.component_name.endswith("_view")]
 
 
-def stats_chart(at) -> dict:
-    return next(c for c in charts(at) if "statistics, one per" in c["layout"]["title"]["text"])
+def browser_shows(at, norm: str, cell=(0, 0, 0), item: int = 0, shared: bool = False):
+    """What explorer.js does after a norm switch or a click: it writes the view into the hidden input (which reruns
+    nothing in a browser); the next run, here run at once, reads it."""
+    at.text_input(key="_nvx_report").input(f"{norm}|{','.join(map(str, cell))}|{item}|{int(shared)}")
+    return at.run()
+
+
+def row(at, key: str | None = None) -> dict:
+    return message(at)["rows"][key or view(at)["norm"]]
+
+
+def y_of(at, key: str, cell) -> float:
+    _, s, f = message(at)["shape"]
+    return float(row(at, key)["y"][(cell[0] * s + cell[1]) * f + cell[2]])
 
 
 def test_explorer_default_view_verifies_against_torch():
     at = app_test(EXPLORER)
     no_exception(at)
-    assert any("matches `nn.LayerNorm(8)(x)`" in s.value for s in at.success)
-    cube = cube_data(at)
-    assert cube_command(at)["norm"] == "layernorm" and cube["shape"] == [4, 6, 8] and list(cube["rules"]) == list(NORMS)
-    assert stats_chart(at)["layout"]["title"]["text"] == "24 statistics, one per batch × sequence, each over 8 cells"
+    m = message(at)
+    assert m["rows"]["layernorm"]["verdict"]["kind"] == "success"
+    assert "matches `nn.LayerNorm(8)(x)`" in m["rows"]["layernorm"]["verdict"]["text"]
+    assert view(at)["norm"] == "layernorm" and m["shape"] == [4, 6, 8] and list(m["cube_rules"]) == list(NORMS)
+    assert m["rows"]["layernorm"]["stats_title"] == "24 statistics, one per batch × sequence, each over 8 cells"
+    assert not charts(at), "the statistics and heatmaps are drawn in the browser, not sent as plotly charts"
 
 
-def test_every_norm_runs_verifies_and_changes_the_statistics():
+def test_every_norm_is_in_one_message_verified_and_with_its_own_statistics():
     at = app_test(EXPLORER)
+    m = message(at)
     seen = {}
-    for key in NORMS:
-        at.selectbox(key="norm").select(key).run()
-        no_exception(at)
-        assert not at.error, [e.value for e in at.error]
-        checked = at.success if NORMS[key].has_torch_module else at.info  # no torch.nn module: a neutral line
-        assert any(s.value.startswith("matches") or "agrees with" in s.value for s in checked), key
+    for key, r in m["rows"].items():
+        assert "error" not in r, key
+        checked = "success" if NORMS[key].has_torch_module else "info"  # no torch.nn module: a neutral line
+        assert r["verdict"]["kind"] == checked and (
+            "matches" in r["verdict"]["text"] or "agrees with" in r["verdict"]["text"]
+        )
         if not NORMS[key].reduce:  # DyT: no statistics at all, each cell is its own group
-            assert not any("statistics, one per" in c["layout"]["title"]["text"] for c in charts(at))
+            assert r["var"] is None
             continue
-        seen[key] = json.dumps(stats_chart(at)["data"])
+        seen[key] = r["var"].tobytes() + (b"" if r["mean"] is None else r["mean"].tobytes())
     assert len(set(seen.values())) == len(seen) - 1  # masked BN without padding = BN; every other pair differs
     assert seen["masked_batchnorm"] == seen["batchnorm"]
+    before = raw(at)
+    browser_shows(at, "batchnorm", (1, 2, 3))  # a norm switch in the browser reaches Python with the next run
+    no_exception(at)
+    assert at.session_state["norm"] == "batchnorm" and at.query_params["norm"] == "batchnorm"
+    assert [at.session_state[k] for k in ("cb", "cs", "cf")] == [1, 2, 3] and at.query_params["cf"] == "3"
+    assert raw(at) == before and sent_views(at) == []  # nothing to resend: the browser shows it already
 
 
 def test_groups_and_padding_change_the_numbers():
     at = app_test(EXPLORER)
-    at.selectbox(key="norm").select("groupnorm").run()
     assert at.selectbox(key="G").options == ["1", "2", "4", "8"]
     at.selectbox(key="G").select(2).run()
-    assert stats_chart(at)["layout"]["title"]["text"].startswith("8 statistics, one per batch × group")
-    at.selectbox(key="norm").select("masked_batchnorm").run()
-    full = stats_chart(at)["data"]
+    assert row(at, "groupnorm")["stats_title"].startswith("8 statistics, one per batch × group")
+    full = row(at, "masked_batchnorm")["var"].copy()
     at.text_input(key="lengths").input("6, 3, 2, 1").run()
     no_exception(at)
-    assert stats_chart(at)["data"] != full
-    assert cube_data(at)["lengths"] == [6, 3, 2, 1] and cube_command(at)["norm"] == "masked_batchnorm"
+    assert message(at)["lengths"] == [6, 3, 2, 1]
+    assert row(at, "masked_batchnorm")["var"].tolist() != full.tolist()
+    assert row(at, "batchnorm")["var"].tolist() == full.tolist()  # lengths mask only the masked row
 
 
 @pytest.mark.parametrize(("norm", "expected"), [("layernorm", "-1"), ("batchnorm", "-1")])
@@ -96,11 +112,9 @@ def test_d2l_preset_reproduces_the_seed(norm, expected):
     at = app_test(EXPLORER)
     at.radio(key="src").set_value("preset").run()
     at.selectbox(key="preset").select("d2l").run()
-    at.selectbox(key="norm").select(norm).run()
     no_exception(at)
-    assert y_line(at) == f"&= {expected}"
-    at.number_input(key="cb").set_value(1).run()
-    assert y_line(at) == ("&= 1" if norm == "batchnorm" else "&= -1")
+    assert fmt(y_of(at, norm, (0, 0, 0))) == expected
+    assert fmt(y_of(at, norm, (1, 0, 0))) == ("1" if norm == "batchnorm" else "-1")
     # the source document's example as numeric matrices, LayerNorm and BatchNorm side by side
     matrices = [tex(el) for el in at.latex if "bmatrix" in tex(el)]
     assert matrices == [
@@ -110,19 +124,15 @@ def test_d2l_preset_reproduces_the_seed(norm, expected):
     ]
 
 
-def test_choosing_a_cell_shows_its_numbers():
-    at = app_test(EXPLORER)
-    at.number_input(key="cb").set_value(1).run()
-    at.number_input(key="cs").set_value(2).run()
-    at.number_input(key="cf").set_value(3).run()
+def test_a_cell_from_a_link_reaches_the_view_and_the_message_holds_its_numbers():
+    at = app_test(EXPLORER, query={"cb": "1", "cs": "2", "cf": "3"})
     x = make_tensor(4, 6, 8, kind="normal", seed=0)
-    assert derivation(at)[0] == f"x = {float(x[1, 2, 3]):.4g}"
-    assert cube_command(at)["cell"] == [1, 2, 3]
-    assert not any("chosen cell" in json.dumps(c) for c in charts(at)), "no chart depends on the chosen cell"
+    assert view(at)["cell"] == [1, 2, 3] and view(at)["item"] == 1  # the heatmaps start at the cell's batch item
+    assert float(message(at)["x"][(1 * 6 + 2) * 8 + 3]) == float(x[1, 2, 3])
 
 
 @pytest.mark.parametrize(
-    ("setup", "message"),
+    ("setup", "message_"),
     [
         ({"norm": "masked_batchnorm", "lengths": "3, x"}, "whole numbers separated by commas"),
         ({"norm": "masked_batchnorm", "lengths": "1, 2"}, "give one length per sequence: 4 numbers"),
@@ -132,18 +142,19 @@ def test_choosing_a_cell_shows_its_numbers():
         ({"norm": "instancenorm", "S": 1}, "sequence length = 1"),
     ],
 )
-def test_bad_inputs_give_messages_not_tracebacks(setup, message):
-    at = app_test(EXPLORER)
+def test_bad_inputs_give_messages_not_tracebacks(setup, message_):
+    at = app_test(EXPLORER, query={"norm": setup["norm"]})
     if "B" in setup:
         at.slider(key="B").set_value(setup["B"]).run()
     if "S" in setup:
         at.slider(key="S").set_value(setup["S"]).run()
-    at.selectbox(key="norm").select(setup["norm"]).run()
     if "lengths" in setup:
         at.text_input(key="lengths").input(setup["lengths"]).run()
     no_exception(at)
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert not charts(at), "the figures wait until the input is valid"
+    shown = [e.value for e in at.error] + [row(at, setup["norm"]).get("error", "")]
+    assert any(message_ in t for t in shown), shown
+    if not at.error:  # the row cannot run: the browser shows its message instead of its figures
+        assert "y" not in row(at, setup["norm"])
 
 
 def test_malformed_url_parameters_fall_back_with_a_notice():
@@ -172,8 +183,9 @@ def test_url_reproduces_the_view():
         },
     )
     no_exception(at)
-    assert at.selectbox(key="norm").value == "groupnorm" and at.selectbox(key="G").value == 4
-    assert derivation(at)[0] == f"x = {float(make_tensor(2, 5, 8, seed=7)[1, 4, 6]):.4g}"
+    assert view(at)["norm"] == "groupnorm" and view(at)["cell"] == [1, 4, 6] and at.selectbox(key="G").value == 4
+    assert message(at)["rows"]["groupnorm"]["groups"] == 4
+    assert float(message(at)["x"][(1 * 5 + 4) * 8 + 6]) == float(make_tensor(2, 5, 8, seed=7)[1, 4, 6])
 
 
 def test_edit_source_shows_a_table():
@@ -216,45 +228,43 @@ def test_clicked_cell_reads_every_shape_of_selection(state, expected):
 def test_a_single_value_tensor_is_explained_where_torch_refuses_it():
     at = app_test(EXPLORER, query={"B": "1", "S": "1", "F": "1", "norm": "groupnorm"})
     no_exception(at)
-    assert any("refuses this input" in w.value for w in at.warning)
-    assert charts(at), "the page still shows norm-viz's own numbers"
+    r = row(at, "groupnorm")
+    assert r["verdict"]["kind"] == "warning" and "refuses this input" in r["verdict"]["text"]
+    assert r["y"] is not None, "the page still shows norm-viz's own numbers"
 
 
 def test_eps_zero_on_a_constant_group_warns_and_still_verifies():
     at = app_test(EXPLORER, query={"src": "preset", "preset": "d2l", "norm": "batchnorm"})
     at.number_input(key="eps").set_value(0.0).run()
-    at.selectbox(key="norm").select("layernorm_sample").run()
     no_exception(at)
-    assert not at.warning  # the D2L sample has variance > 0: no NaN
+    assert row(at, "layernorm_sample")["warning"] == ""  # the D2L sample has variance > 0: no NaN
     at.radio(key="src").set_value("generate").run()
     at.number_input(key="scale").set_value(1e-6).run()
     at.slider(key="F").set_value(1).run()
-    at.selectbox(key="norm").select("layernorm").run()  # F = 1: every token's variance is exactly 0
     no_exception(at)
-    assert any("x̂ = 0 / √0 = NaN" in w.value for w in at.warning)
-    assert any(s.value.startswith("matches") for s in at.success)
+    r = row(at, "layernorm")  # F = 1: every token's variance is exactly 0
+    assert "x̂ = 0 / √0 = NaN" in r["warning"] and r["verdict"]["text"].startswith("matches")
 
 
 def test_norm_parameters_come_from_the_table_and_their_url_values_are_checked():
-    """Every row's parameters (NORMS[key].params) get their widgets from the table: DyT's α next to the picker,
-    PowerNorm's warm-up toggle and GroupScaling groups below it; a GroupScaling count that does not divide F from a
-    link falls back to 0 (off) with a notice."""
+    """Every row's parameters (NORMS[key].params) get their widgets from the table, each in a container the browser
+    shows while its row is chosen; a GroupScaling count that does not divide F from a link falls back to 0 (off)
+    with a notice."""
     at = app_test(EXPLORER, query={"norm": "powernorm", "gscale": "3", "F": "8"})
     no_exception(at)
     assert at.selectbox(key="gscale").value == 0 and at.toggle(key="warmup").value is True
     warnings = " ".join(w.value for w in at.warning)
     assert "`gscale=3` does not divide F = 8; valid: 0, 1, 2, 4, 8 (0 = off)" in warnings
+    assert message(at)["rows"]["powernorm"]["params"] == ["warmup", "gscale"]
     at.selectbox(key="gscale").select(2).run()
     at.toggle(key="warmup").set_value(False).run()
     no_exception(at)
-    assert any("agrees with an independent implementation" in s.value for s in at.info)
-    assert any("xg = x.reshape(4, 6, 2, 4)" in c.value and "divisor = running_psi2" in c.value for c in at.code)
-    at.selectbox(key="norm").select("dyt").run()
+    r = row(at, "powernorm")
+    assert "agrees with an independent implementation" in r["verdict"]["text"]
+    assert "xg = x.reshape(4, 6, 2, 4)" in r["snippet"] and "divisor = running_psi2" in r["snippet"]
     at.number_input(key="alpha").set_value(1.5).run()
     no_exception(at)
-    assert any("alpha = 1.5" in c.value for c in at.code)
-    assert r"\tanh(1.5 \cdot" in derivation(at)[1]
-    assert not at.get("toggle") or all(t.key != "warmup" for t in at.toggle)
+    assert "alpha = 1.5" in row(at, "dyt")["snippet"] and row(at, "dyt")["alpha"] == [1.5] * 8
 
 
 def test_masked_lengths_hint_is_not_a_value_and_the_padding_pattern_is_one_click_away():
@@ -267,30 +277,36 @@ def test_masked_lengths_hint_is_not_a_value_and_the_padding_pattern_is_one_click
     box = at.text_input(key="lengths")
     assert box.value == "" and box.placeholder.startswith("empty = no padding")
     assert any("No padding applied" in c.value for c in at.caption)
-    assert cube_data(at)["lengths"] == [6, 6, 6, 6]  # every token real
-    unmasked = stats_chart(at)["data"]
+    assert message(at)["lengths"] == [6, 6, 6, 6]  # every token real
+    unmasked = row(at, "masked_batchnorm")["var"].tolist()
     at.button(key="_pad_like").click().run()
     no_exception(at)
     pattern = list(default_lengths(4, 6))
     assert at.text_input(key="lengths").value == ", ".join(map(str, pattern))
-    assert cube_data(at)["lengths"] == pattern and stats_chart(at)["data"] != unmasked
+    assert message(at)["lengths"] == pattern and row(at, "masked_batchnorm")["var"].tolist() != unmasked
     assert not any("No padding applied" in c.value for c in at.caption)
 
 
-def test_the_cube_command_is_sent_only_when_the_page_changes_the_cell_or_norm():
-    """The cube's own payload never holds the cell; the small command that carries it is sent when Python changes
-    the cell or the norm (a new revision) and not on a rerun that changes neither."""
-
-    def sent(at):
-        return [d for d in (json.loads(el.proto.json) for el in at.get("bidi_component")) if "rev" in d]
-
+def test_the_message_is_sent_once_and_the_view_only_when_python_changes_it():
+    """The big message does not change with the view; the small view command goes out when Python changes the view
+    (a link, a clamped cell), not on a rerun that changes neither, nor for a view the browser reported."""
     at = app_test(EXPLORER)
-    first = cube_data(at)
-    assert [(c["rev"], c["cell"]) for c in sent(at)] == [(0, [0, 0, 0])]
+    first = raw(at)
+    assert [(c["rev"], c["cell"]) for c in sent_views(at)] == [(0, [0, 0, 0])]
     at.run()
-    assert sent(at) == [] and cube_data(at) == first
-    at.number_input(key="cf").set_value(5).run()
-    assert [(c["rev"], c["cell"], c["norm"]) for c in sent(at)] == [(1, [0, 0, 5], "layernorm")]
-    assert cube_data(at) == first  # the cube itself is not resent with new data
-    at.selectbox(key="norm").select("batchnorm").run()
-    assert [(c["rev"], c["norm"]) for c in sent(at)] == [(2, "batchnorm")]
+    assert raw(at) == first and view(at)["rev"] == 0
+    browser_shows(at, "rmsnorm", (0, 0, 5))
+    assert raw(at) == first and view(at)["rev"] == 0 and view(at)["cell"] == [0, 0, 5]
+    at.slider(key="F").set_value(4).run()  # the chosen cell's f = 5 no longer exists: Python moves it
+    assert view(at)["rev"] == 1 and view(at)["cell"] == [0, 0, 3] and view(at)["norm"] == "rmsnorm"
+    assert raw(at) != first
+
+
+def test_a_large_tensor_ships_the_chosen_rows_output_and_the_others_on_first_use():
+    at = app_test(EXPLORER, query={"B": "16", "S": "32", "F": "64", "norm": "batchnorm"})
+    no_exception(at)
+    outputs = [k for k, r in message(at)["rows"].items() if r.get("y") is not None]
+    assert outputs == ["batchnorm"] and len(raw(at)) < 400_000
+    at.session_state["nvx"] = {"need": "rmsnorm"}  # what explorer.js's setTriggerValue("need") sends
+    at.run()
+    assert sorted(k for k, r in message(at)["rows"].items() if r.get("y") is not None) == ["batchnorm", "rmsnorm"]

@@ -23,7 +23,7 @@ from norm_viz.core.params import NormParam
 from norm_viz.core.table import Call, default_groups, norm_params, torch_body, valid_group_counts
 from norm_viz.cube import static
 from norm_viz.cube.rule import rules as cube_rules
-from tests.conftest import app_test, no_exception
+from tests.conftest import app_test, explorer_choose, explorer_rows, no_exception
 
 COPY = "layernorm_copy"
 SOFT = "softsign_test"
@@ -191,13 +191,12 @@ def test_registered_row_export_script_reproduces_normalize(copied_row, tmp_path)
 
 
 def test_registered_row_runs_in_the_explorer(copied_row):
-    at = app_test("explorer")
-    assert copied_row.label in at.selectbox(key="norm").options
-    at.selectbox(key="norm").select(COPY).run()
+    at = explorer_choose(app_test("explorer"), COPY)
     no_exception(at)
     assert not at.error, [e.value for e in at.error]
-    assert any(s.value.startswith("matches `nn.LayerNorm(8)(x)`") for s in at.success)
-    assert any(copied_row.label in m.value for m in at.markdown)
+    row = explorer_rows(at)[COPY]  # the Explorer's select lists every row of its message
+    assert at.session_state["norm"] == COPY and row["label"] == copied_row.label
+    assert row["verdict"]["text"].startswith("matches `nn.LayerNorm(8)(x)`") and row["verdict"]["kind"] == "success"
 
 
 def test_a_row_with_its_own_parameter_and_function(param_row, tmp_path):
@@ -214,16 +213,16 @@ def test_a_row_with_its_own_parameter_and_function(param_row, tmp_path):
     assert "a = 3.0" in torch_body(SOFT, (2, 3, 4), a=3.0)
     got = _run_script(export.reproduce_script(r, (0, 0, 0)), tmp_path)
     assert torch.allclose(torch.tensor(got["xhat"]), r.normalized, atol=2e-5)
-    at = app_test("explorer")
-    at.selectbox(key="norm").select(SOFT).run()
+    at = explorer_choose(app_test("explorer"), SOFT)
     no_exception(at)
     widget = at.number_input(key="ss_a")
     assert widget.value == 2.0 and widget.min == 0.1 and widget.max == 10.0
     widget.set_value(4.0).run()
     no_exception(at)
     # a row without a torch.nn module is checked against its own reference: a neutral line (tests/test_copy.py)
-    assert any(s.value.startswith("matches") or "agrees with" in s.value for s in [*at.success, *at.info])
-    assert any("a = 4.0" in c.value for c in at.code)
+    row = explorer_rows(at)[SOFT]
+    assert row["verdict"]["text"].startswith("matches") or "agrees with" in row["verdict"]["text"]
+    assert "a = 4.0" in row["snippet"] and row["params"] == ["ss_a"]
 
 
 def test_groupnorm_groups_come_from_the_row_parameter():
@@ -237,8 +236,7 @@ def test_a_row_parameter_is_kept_in_a_shared_link(param_row):
     from norm_viz import ui
 
     assert "ss_a" in ui.SHARED_KEYS
-    at = app_test("explorer")
-    at.selectbox(key="norm").select(SOFT).run()
+    at = explorer_choose(app_test("explorer"), SOFT)
     at.number_input(key="ss_a").set_value(4.0).run()
     assert at.query_params["ss_a"] == "4.0"
     fresh = app_test("explorer", query={"norm": SOFT, "ss_a": "5.0"})

@@ -1,0 +1,304 @@
+"""The Explorer as one browser component (st.components.v2): the server computes every row of NORMS on the tensor
+once (norm_viz/explore/payload.py, cached for the whole process and bounded), the browser (explore/explorer.js, on
+top of the shared cube renderer cube/cube.js) switches norms and cells with no rerun.
+
+The browser's view comes back without a rerun: it writes it into a hidden text input whose on_change is "ignore",
+so Python reads it with the next rerun that something else causes (take_report), and into the URL itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import streamlit as st
+import torch
+
+from norm_viz.core.config import NormConfig, parse_lengths
+from norm_viz.core.data import default_lengths
+from norm_viz.core.table import NORMS, norm_params
+from norm_viz.explore.payload import explorer_payload, message, ships_all
+from norm_viz.explore.script import script, style
+from norm_viz.ui.norm import NORM_PARAMS, _url_parser, _widget
+from norm_viz.ui.real import source_lengths
+from norm_viz.ui.safety import literal
+from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
+
+ID = "nvx"
+"""The component's id; its widgets' keys start with it (explorer.js hides and fills them by these keys)."""
+JS, CSS = script(), style()
+
+_COMPONENT = st.components.v2.component("norm_viz.explorer", js=JS, css=CSS)
+VIEW_JS = """
+export default function ({ data }) {
+  const all = (window.__nvxView = window.__nvxView || {});
+  const last = all[data.id];
+  if (last && last.rev >= data.rev) return;
+  all[data.id] = data;
+  window.dispatchEvent(new CustomEvent("nvx-view", { detail: data }));
+}
+"""
+_VIEW = st.components.v2.component("norm_viz.explorer_view", js=VIEW_JS)
+"""Carries the page's view (norm, cell, batch item, colour scale) with a revision: the browser takes a newer one."""
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass
+class CacheInfo:
+    entries: int
+    bytes: int
+    hits: int
+    misses: int
+    max_entries: int
+    max_bytes: int
+
+
+class BoundedCache(Generic[K, V]):
+    """A process-wide LRU cache bounded in entries AND bytes; concurrent misses on one key compute it once (the
+    others wait for it), so a class opening the same link costs one computation."""
+
+    def __init__(self, max_entries: int, max_bytes: int, size: Callable[[V], int]) -> None:
+        self.max_entries, self.max_bytes, self._size = max_entries, max_bytes, size
+        self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict[K, threading.Event] = {}
+        self.hits = self.misses = 0
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        while True:
+            with self._lock:
+                if key in self._data:
+                    self._data.move_to_end(key)
+                    self.hits += 1
+                    return self._data[key][0]
+                wait = self._pending.get(key)
+                if wait is None:
+                    self._pending[key] = threading.Event()
+                    self.misses += 1
+                    break
+            wait.wait(timeout=60)  # another session is computing it
+        try:
+            value = compute()
+            n = self._size(value)
+            with self._lock:
+                if n <= self.max_bytes:
+                    self._data[key] = (value, n)
+                    while len(self._data) > self.max_entries or self.bytes > self.max_bytes:
+                        self._data.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key).set()
+
+    @property
+    def bytes(self) -> int:
+        return sum(n for _, n in self._data.values())
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(len(self._data), self.bytes, self.hits, self.misses, self.max_entries, self.max_bytes)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+
+def _payload_size(p: dict[str, Any]) -> int:
+    arrays = [p["x"]] + [r[k] for r in p["rows"].values() for k in ("y", "mean", "var") if r.get(k) is not None]
+    return sum(int(a.nbytes) for a in arrays) + 2048 * len(p["rows"])
+
+
+PAYLOADS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(32, 48 * 2**20, _payload_size)
+"""Every row computed, per (tensor, parameters): the largest allowed tensor takes about 1.6 MB."""
+MESSAGES: BoundedCache[tuple, bytes] = BoundedCache(64, 32 * 2**20, len)
+"""The binary messages, per (tensor, parameters, rows whose outputs travel)."""
+
+
+def cache_info() -> dict[str, CacheInfo]:
+    """Entries, bytes, hits and misses of the Explorer's process-wide caches (for tools and the bench)."""
+    return {"payloads": PAYLOADS.info(), "messages": MESSAGES.info()}
+
+
+def _digest(x: torch.Tensor) -> str:
+    data = x.detach().cpu().contiguous()
+    return hashlib.blake2b(
+        data.numpy().tobytes() + f"{tuple(data.shape)}{data.dtype}".encode(), digest_size=16
+    ).hexdigest()
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The page's parameters: ε, γ, β and lengths (base) and every row's own parameters by URL key."""
+
+    base: NormConfig
+    params: tuple[tuple[str, Any], ...]
+
+
+def explorer_controls(shape: tuple[int, int, int]) -> Controls:
+    """ε, γ, β, the padding lengths and the parameters of EVERY row (GroupNorm's G, DyT's α, …) in containers the
+    browser shows or hides as its norm changes; the norm picker itself is in the component."""
+    b, s, f = shape
+    declare(NORM_PARAMS[:1])
+    if st.session_state.norm not in NORMS:
+        st.session_state.norm = "layernorm"
+    from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
+    declare(NORM_PARAMS[1:])
+    for p in norm_params():  # a value not valid for this F falls back (with a notice when it came from a link)
+        v = st.session_state[p.key]
+        ok = p.settle(v, f)
+        if ok != v:
+            if from_url.get(p.key):
+                valid = ", ".join(map(str, p.valid(f) or ()))
+                notice(f"URL parameter {literal(f'{p.key}={v}')} {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
+            st.session_state[p.key] = ok
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    row.number_input(
+        "ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root", width=130
+    )
+    row.number_input(
+        "γ", -100.0, 100.0, key="gamma", help="scale applied after normalizing (same for every feature)", width=110
+    )
+    row.number_input("β", -100.0, 100.0, key="beta", help="shift applied after scaling", width=110)
+    seen: set[str] = set()
+    for spec in NORMS.values():
+        for p in spec.params:
+            if p.key in seen:
+                continue
+            seen.add(p.key)
+            _widget(row.container(key=f"{ID}_param_{p.key}", width=220), p, f)
+    lengths: tuple[int, ...] = ()
+    box = st.container(key=f"{ID}_param_lengths")
+    real = source_lengths(shape)
+    pattern = ", ".join(map(str, default_lengths(b, s)))
+    t1, t2 = box.columns([3, 1], vertical_alignment="bottom")
+    text = t1.text_input(
+        f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
+        key="lengths",
+        placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}"
+        if real is None
+        else ", ".join(map(str, real)),
+        help="The grey text is a hint, not a value: while the box is empty every token is real."
+        if real is None
+        else "Empty: the real sentences' own lengths (shown in grey) are applied.",
+    )
+    t2.button(
+        "Pad like the Padding page",
+        key="_pad_like",
+        on_click=lambda: st.session_state.update(lengths=pattern),
+        help=f"Fills in {pattern}: full sequences and half-length ones.",
+    )
+    try:
+        lengths = real if real is not None and not text.strip() else parse_lengths(text, b, s)
+    except ValueError as e:
+        box.error(f"{e}. Example for B = {b}: {pattern}")
+        lengths = ()
+    if not text.strip():
+        box.caption(
+            f"No padding applied: every sequence keeps all {s} tokens, so the mask removes nothing."
+            if real is None
+            else f"The real sentences' own lengths are applied: {', '.join(map(str, real))}."
+        )
+    ss = st.session_state
+    base = NormConfig(ss.norm, float(ss.eps), float(ss.gamma), float(ss.beta), lengths)
+    return Controls(base, tuple((p.key, ss[p.key]) for p in norm_params()))
+
+
+_REPORT = f"_{ID}_report"
+"""The hidden input the browser writes its view into ("_": never in the URL; the view is there by its own keys)."""
+_SEEN = f"_{ID}_report_seen"
+_KNOWN = f"_{ID}_known"
+"""(revision, (view sent, presenting), view the browser is known to show)."""
+
+
+def take_report(shape: tuple[int, int, int]) -> bool:
+    """The view the browser reported since the last run (norm|b,s,f|item|shared) into session state; True if any.
+
+    Call before the cell and norm widgets' state is read. A malformed report (it is the browser's own text, but a
+    visitor could type into it) is ignored."""
+    ss = st.session_state
+    text = ss.get(_REPORT) or ""
+    if not text or text == ss.get(_SEEN):
+        return False
+    ss[_SEEN] = text
+    try:
+        norm, cell_text, item, shared = text.split("|")
+        cell = tuple(int(v) for v in cell_text.split(","))
+        item_n, shared_b = int(item), shared == "1"
+    except ValueError:
+        return False
+    if norm not in NORMS or len(cell) != 3 or not all(0 <= v < n for v, n in zip(cell, shape, strict=True)):
+        return False
+    if not 0 <= item_n < shape[0]:
+        return False
+    ss.norm = norm
+    for k, v in zip(CELL_KEYS, cell, strict=True):
+        ss[k] = v
+    ss.show_b, ss.shared_scale = item_n, shared_b
+    view = (norm, cell, item_n, shared_b)
+    known = ss.get(_KNOWN)
+    if known is not None:  # the browser shows it already: no command for it
+        ss[_KNOWN] = (known[0], known[1], view)
+    return True
+
+
+def _message(x: torch.Tensor, c: Controls, outputs: tuple[str, ...]) -> tuple[bytes, bool]:
+    """The cached message of this tensor and these parameters; True when every row's output is in it."""
+    key = (_digest(x), c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params, tuple(NORMS))
+    params = dict(c.params)
+    payload = PAYLOADS.get(key, lambda: explorer_payload(x, NormConfig("layernorm", *_base(c)), params))
+    full = ships_all(payload)
+    wanted = None if full else tuple(sorted(k for k in set(outputs) if k in payload["rows"]))
+    return MESSAGES.get((key, wanted), lambda: message(payload, wanted)), full
+
+
+def _base(c: Controls) -> tuple[float, float, float, tuple[int, ...]]:
+    return c.base.eps, c.base.gamma, c.base.beta, c.base.lengths
+
+
+def explorer(
+    x: torch.Tensor,
+    c: Controls,
+    view: tuple[str, tuple[int, int, int], int, bool],
+    *,
+    present: bool = False,
+) -> None:
+    """The Explorer component: every row on `x` with the parameters `c`, showing `view` (norm, cell, batch item,
+    shared colour scale); the browser then moves the view by itself."""
+    ss = st.session_state
+    known: Any = ss.get(_KNOWN)
+    changed = known is None or known[2] != view or known[1][4] != present
+    if changed:
+        rev = 0 if known is None else known[0] + 1
+        known = (rev, (*view, present), view)
+        ss[_KNOWN] = known
+    rev, (norm, cell, item, shared, _), _ = known
+    loaded = ss.setdefault(f"_{ID}_outputs", set())
+    need = (ss.get(ID) or {}).get("need")
+    if isinstance(need, str) and need in NORMS:
+        loaded.add(need)
+    loaded.add(view[0])
+    data, _full = _message(x, c, tuple(sorted(loaded)))
+    command = {
+        "id": ID,
+        "rev": rev,
+        "norm": norm,
+        "cell": list(cell),
+        "item": item,
+        "shared": shared,
+        "present": present,
+    }
+    if changed:  # the browser keeps the last view it took (a reload starts a new session: rev 0 again)
+        _VIEW(key=f"{ID}_view", data=command, height=0)
+    _COMPONENT(key=ID, data=data, height="content", on_need_change=lambda: None)
+    with st.container(key=f"{ID}_hidden"):
+        st.text_input(
+            "Explorer view (filled by the page)", key=_REPORT, on_change="ignore", label_visibility="collapsed"
+        )
+    st.html(f"<style>.st-key-{ID}_hidden {{ display: none !important; }}</style>")
