@@ -77,3 +77,18 @@ def test_ln_inputs_matches_one_batch_at_a_time():
         n = one.lengths[0]
         assert int(mask[i].sum()) == n
         torch.testing.assert_close(x[i, :n], one.x[0], rtol=1e-5, atol=1e-4)
+
+
+def test_the_interview_note_shows_the_sentence_literally(view):
+    """The card's live note quotes the batch-composition sentence through the page's `quote` (ui.literal): Markdown,
+    HTML and LaTeX in a sentence stay text."""
+    import dataclasses
+
+    from norm_viz.classroom.cards import real_notes
+    from norm_viz.ui.safety import literal
+
+    hostile = "[click](http://e.vil) <b>bold</b> $x^2$ **loud**"
+    v = dataclasses.replace(view, composition=dataclasses.replace(view.composition, sentence=hostile))
+    note = real_notes(v, quote=literal)["why_ln"]
+    assert f"the sentence {literal(hostile)} run in" in note
+    assert note.count(hostile) == 1 and f"“{hostile}”" not in note

@@ -16,31 +16,26 @@ from norm_viz.real.modern import Fit, ModernView
 DEPTHS = [f"block {i}" for i in range(30)] + ["the output norm"]
 
 
+def _line(x: object, y: object, name: str, color: str, width: int = 3, dash: str = "solid", **kw: object) -> go.Scatter:
+    """One measured series as lines and markers (the look every line of this module shares)."""
+    return go.Scatter(
+        x=x, y=y, name=name, mode="lines+markers", line={"color": color, "width": width, "dash": dash}, **kw
+    )
+
+
 def massive_figure(v: ModernView) -> go.Figure:
     """The largest |x| of the residual stream at each depth against the median |x|, log scale."""
     big = [abs(m.value) for m in v.massive]
     med = [m.median for m in v.massive]
     hover = [
-        f"{html.escape(m.token)}, feature {m.feature}: x = {m.value:,.1f}<br>{m.ratio:,.0f}× the median"
+        f"“{html.escape(m.token)}” ({m.where}), feature {m.feature}: x = {m.value:,.1f}<br>{m.ratio:,.0f}× the median"
         for m in v.massive
     ]
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=DEPTHS,
-            y=big,
-            name="largest |x|",
-            mode="lines+markers",
-            line={"color": SELECTED, "width": 3},
-            hovertext=hover,
-            hoverinfo="text",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(x=DEPTHS, y=med, name="median |x|", mode="lines+markers", line={"color": INPUT, "width": 3})
-    )
+    fig.add_trace(_line(DEPTHS, big, "largest |x|", SELECTED, hovertext=hover, hoverinfo="text"))
+    fig.add_trace(_line(DEPTHS, med, "median |x|", INPUT))
     fig.update_yaxes(type="log", title_text="|x| in the residual stream (log)")
-    fig.update_xaxes(title_text="the residual stream entering block … (30 = the output norm)", dtick=5)
+    fig.update_xaxes(title_text="the residual stream entering each block, then the output norm", dtick=5)
     return apply_layout(fig, "SmolLM2: the largest residual entry vs the median entry", 430, grid=True)
 
 
@@ -69,12 +64,11 @@ def sink_figure(v: ModernView) -> go.Figure:
         col=1,
     )
     fig.add_trace(
-        go.Scatter(
-            x=list(range(31)),
-            y=v.first_rms_ratio.numpy(),
-            mode="lines+markers",
-            line={"color": SELECTED, "width": 3},
-            name="first token's RMS ÷ median of the others",
+        _line(
+            list(range(31)),
+            v.first_rms_ratio.numpy(),
+            "first token's RMS ÷ median of the others",
+            SELECTED,
             hovertemplate="%{y:.1f}×<extra></extra>",
         ),
         row=1,
@@ -138,12 +132,13 @@ def fit_errors_figure(v: ModernView) -> go.Figure:
             ("line_error", "line", FAINT),
         ):
             fig.add_trace(
-                go.Scatter(
-                    x=depth,
-                    y=[getattr(f, attr) for f in fits],
-                    mode="lines+markers",
-                    name=f"{model}: {label}",
-                    line={"color": color, "dash": dash, "width": 2},
+                _line(
+                    depth,
+                    [getattr(f, attr) for f in fits],
+                    f"{model}: {label}",
+                    color,
+                    2,
+                    dash,
                     marker={"size": 5},
                     text=names,
                     hovertemplate="%{text}: %{y:.0%} left<extra>" + f"{model} {label}" + "</extra>",
@@ -159,33 +154,12 @@ def fit_errors_figure(v: ModernView) -> go.Figure:
 def growth_figure(v: ModernView) -> go.Figure:
     """The residual stream's median token RMS across depth: SmolLM2 (pre-norm) vs MiniLM (post-norm), log scale."""
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=np.linspace(0, 1, len(v.resid_rms)),
-            y=v.resid_rms.numpy(),
-            mode="lines+markers",
-            name="SmolLM2 residual stream (pre-norm: never normalized)",
-            line={"color": SELECTED, "width": 3},
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=np.linspace(0, 1, len(v.minilm_stream_rms)),
-            y=v.minilm_stream_rms.numpy(),
-            mode="lines+markers",
-            name="MiniLM stream (post-norm: after each LayerNorm)",
-            line={"color": INPUT, "width": 3},
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=np.linspace(1 / 6, 1, len(v.minilm_sum_rms)),
-            y=v.minilm_sum_rms.numpy(),
-            mode="lines+markers",
-            name="MiniLM sums before each layer's last LayerNorm",
-            line={"color": PAD, "width": 2, "dash": "dot"},
-        )
-    )
+    for start, rms, name, color, width, dash in (
+        (0.0, v.resid_rms, "SmolLM2 residual stream (pre-norm: never normalized)", SELECTED, 3, "solid"),
+        (0.0, v.minilm_stream_rms, "MiniLM stream (post-norm: after each LayerNorm)", INPUT, 3, "solid"),
+        (1 / 6, v.minilm_sum_rms, "MiniLM sums before each layer's last LayerNorm", PAD, 2, "dot"),
+    ):
+        fig.add_trace(_line(np.linspace(start, 1, len(rms)), rms.numpy(), name, color, width, dash))
     fig.update_yaxes(type="log", title_text="median RMS of a token (log)")
     fig.update_xaxes(title_text="relative depth (0 = input, 1 = last block)")
     return apply_layout(
