@@ -92,3 +92,20 @@ def test_the_interview_note_shows_the_sentence_literally(view):
     note = real_notes(v, quote=literal)["why_ln"]
     assert f"the sentence {literal(hostile)} run in" in note
     assert note.count(hostile) == 1 and f"“{hostile}”" not in note
+
+
+def test_no_page_file_has_a_stray_string():
+    """Streamlit's magic writes a bare string statement of a page file onto the page (pages/real-model.py showed a
+    note meant for developers at its top): below the module docstring, a page's notes are comments."""
+    import ast
+    from pathlib import Path
+
+    stray = []
+    for f in sorted(Path(__file__).resolve().parents[1].glob("pages/*.py")):
+        body = ast.parse(f.read_text()).body
+        stray += [
+            f"{f.name}:{n.lineno}"
+            for n in body[1:]
+            if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+        ]
+    assert not stray, stray
