@@ -291,3 +291,27 @@ def test_the_modern_view_cuts_minilm_to_smollms_length():
     assert any("256 token positions" in n for n in v.notes)
     assert any("MiniLM reads the same sentences cut at 18 word pieces" in n for n in v.notes)
     assert v.worst_delta <= 1e-5 and len(v.fits) == 61 and len(v.minilm_fits) == 13
+
+
+def test_the_dyt_scatter_stretches_its_axis_only_for_a_massive_activation():
+    """A massive entry would squash every other dot into one vertical line on a linear axis: the x axis is then
+    asinh-stretched, its ticks still in x's own values, the dots' hover the real x; an ordinary norm stays linear."""
+    import numpy as np
+
+    from norm_viz.real import modern
+    from norm_viz.real import modern_figures as mf
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1000, generator=g, dtype=torch.float64)
+    x[0] = 24_000.0
+    fit = modern.fit_curves("test norm", x, torch.tanh(x / 3))
+    fig = mf.dyt_figure((x.float(), torch.tanh(x / 3).float()), fit, "massive")
+    dots = fig.data[0]
+    assert "asinh" in fig.layout.xaxis.title.text and "10,000" in fig.layout.xaxis.ticktext
+    np.testing.assert_allclose(dots.customdata, x.float().numpy())
+    c = float(np.median(np.abs(x.float().numpy())))
+    np.testing.assert_allclose(dots.x, np.arcsinh(x.float().numpy() / c), rtol=1e-5)
+    assert float(np.max(dots.x)) < 15, "24,000 sits a few units from the bulk, not 10,000 of them"
+    plain = mf.dyt_figure((x[1:].float(), torch.tanh(x[1:] / 3).float()), fit, "ordinary")
+    assert plain.layout.xaxis.title.text == "input x"
+    np.testing.assert_allclose(plain.data[0].x, x[1:].float().numpy())
