@@ -89,8 +89,13 @@ def test_a_tampered_file_is_refused(tmp_path):
 
 
 def test_no_network_and_no_hub_library():
-    """A fresh interpreter whose sockets cannot connect loads the model and runs it; no hub client is imported."""
+    """A fresh interpreter whose sockets cannot connect preloads the model and the sentence corpus on the model thread
+    (as a server does at its start) and runs the model; no hub client is imported."""
     run_offline(
+        "from norm_viz.core import corpus\n"
+        "from norm_viz.real import common, minilm\n"
+        "done = {k: f.result(timeout=600) for k, f in common.preload(['minilm']).items()}\n"
+        "assert done['minilm'] is minilm.model() and done['corpus'] is corpus.sentences() and len(done) == 2\n"
         "from norm_viz import real_activations\n"
         "a = real_activations(['No network here.'], layer=5, site='attention')\n"
         "assert a.x.shape[-1] == 384\n"

@@ -173,9 +173,9 @@ def test_no_network_during_the_background_load_and_forward():
     run_offline(
         "import threading\n"
         "from norm_viz.real import common, smollm\n"
-        "loaded = common.preload(['smollm2-135m'])['smollm2-135m'].result(timeout=600)\n"
+        "loaded = common.preload(['smollm2-135m'], corpus=False)['smollm2-135m'].result(timeout=600)\n"
         "assert loaded is smollm.model() and common.preloading() == ()\n"
-        "assert common.preload(['smollm2-135m'])['smollm2-135m'].result() is loaded, 'once per process'\n"
+        "assert common.preload(['smollm2-135m'], corpus=False)['smollm2-135m'].result() is loaded, 'once'\n"
         "from norm_viz import real_activations\n"
         "a = real_activations(['No network here.'], layer=29, site='final', model='smollm2-135m')\n"
         "assert a.x.shape[-1] == 576\n"
@@ -315,3 +315,26 @@ def test_the_dyt_scatter_stretches_its_axis_only_for_a_massive_activation():
     plain = mf.dyt_figure((x[1:].float(), torch.tanh(x[1:] / 3).float()), fit, "ordinary")
     assert plain.layout.xaxis.title.text == "input x"
     np.testing.assert_allclose(plain.data[0].x, x[1:].float().numpy())
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ({"rl_text": "\n".join(f"Sentence number {i}." for i in range(20))}, "At most 16"),
+        ({"rl_text": "   \n  \n"}, "Write at least one sentence"),
+        ({"rl_text": "word " * 700}, "cut to the first 64"),
+        ({"rl_text": "\x00\x01\x02"}, "contains control characters"),
+        ({"rl_text": "x" * 4001}, "rl_text"),
+        ({"ml_ln": "13"}, "ml_ln"),
+    ],
+)
+def test_the_modern_page_says_what_is_wrong_with_bad_input(query, needle):
+    """Too many, none, too long, unreadable, an over-long link and an out-of-range slider: a message naming the
+    problem, never a traceback, and the page still shows its measurements."""
+    from conftest import app_test, no_exception
+
+    at = app_test("modern-llm", query)
+    no_exception(at)
+    said = [e.value for kind in ("error", "warning") for e in [*getattr(at, kind), *getattr(at.sidebar, kind)]]
+    assert any(needle in t for t in said), said
+    assert any("all 61 RMSNorms" in e.value for e in at.success)

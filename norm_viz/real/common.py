@@ -130,18 +130,25 @@ PRELOAD_ENV = "NORM_VIZ_PRELOAD"
 _PRELOADED: dict[str, Future[Any]] = {}
 
 
-def preload(models: Sequence[str] = MODELS) -> dict[str, Future[Any]]:
-    """Queue the loading of each model on the model thread and return at once (once per process; later calls return
-    the same futures). The server calls this at start, so that a class's first visitor of a real page waits for the
-    rest of a load already under way instead of paying it (measured by python -m norm_viz.tools.real_bench_server:
-    MiniLM ~1 CPU-s and ~100 MB, SmolLM2 ~5 CPU-s and ~300 MB, once per process). Local files only: no request
-    leaves the machine. A model that is not installed ends its future with ModelUnavailable, which the pages show
-    (functools.cache keeps no failure, so a later install is picked up)."""
+def preload(models: Sequence[str] = MODELS, *, corpus: bool = True) -> dict[str, Future[Any]]:
+    """Queue the loading of each model, then of the sentence corpus, on the model thread and return at once (once
+    per process; later calls return the same futures). The server calls this at start, so that a class's first
+    visitor of a real page waits for the rest of a load already under way instead of paying it (measured by
+    python -m norm_viz.tools.real_bench_server: MiniLM ~1 CPU-s and ~100 MB, SmolLM2 ~5 CPU-s and ~300 MB, and the
+    standard library's docstrings that the Real model page's batch-composition experiment draws companions from
+    ~3 CPU-s, once per process). Local files only: no request leaves the machine. A model that is not installed ends
+    its future with ModelUnavailable, which the pages show (functools.cache keeps no failure, so a later install is
+    picked up)."""
+    from norm_viz.core import corpus as text_corpus
+
+    jobs: dict[str, Callable[[], Any]] = {name: _spec(name).model for name in models}
+    if corpus:
+        jobs["corpus"] = text_corpus.sentences
     with _PRELOAD_LOCK:
-        for name in models:
+        for name, load in jobs.items():
             if name not in _PRELOADED:
-                _PRELOADED[name] = _WORKER.submit(_load_and_trim, _spec(name).model)
-        return {name: _PRELOADED[name] for name in models}
+                _PRELOADED[name] = _WORKER.submit(_load_and_trim, load)
+        return {name: _PRELOADED[name] for name in jobs}
 
 
 def _load_and_trim(load: Callable[[], T]) -> T:
