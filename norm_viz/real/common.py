@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def file_sha256(path: Path) -> str:
 LOCK = threading.RLock()
 _WORKER_NAME = "norm-viz-model"
 _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_WORKER_NAME)
+_PRELOAD_LOCK = threading.Lock()
 T = TypeVar("T")
 
 
@@ -121,6 +123,44 @@ def in_worker(fn: Callable[..., T], *args: Any, checkpoint: Callable[[], None] |
         raise
     finally:
         release_memory()
+
+
+PRELOAD_ENV = "NORM_VIZ_PRELOAD"
+"""Set to 0 to load the models on the first visit of a real page instead of at server start."""
+_PRELOADED: dict[str, Future[Any]] = {}
+
+
+def preload(models: Sequence[str] = MODELS, *, corpus: bool = True) -> dict[str, Future[Any]]:
+    """Queue the loading of each model, then of the sentence corpus, on the model thread and return at once (once
+    per process; later calls return the same futures). The server calls this at start, so that a class's first
+    visitor of a real page waits for the rest of a load already under way instead of paying it (measured by
+    python -m norm_viz.tools.real_bench_server: MiniLM ~1 CPU-s and ~100 MB, SmolLM2 ~5 CPU-s and ~300 MB, and the
+    standard library's docstrings that the Real model page's batch-composition experiment draws companions from
+    ~3 CPU-s, once per process). Local files only: no request leaves the machine. A model that is not installed ends
+    its future with ModelUnavailable, which the pages show (functools.cache keeps no failure, so a later install is
+    picked up)."""
+    from norm_viz.core import corpus as text_corpus
+
+    jobs: dict[str, Callable[[], Any]] = {name: _spec(name).model for name in models}
+    if corpus:
+        jobs["corpus"] = text_corpus.sentences
+    with _PRELOAD_LOCK:
+        for name, load in jobs.items():
+            if name not in _PRELOADED:
+                _PRELOADED[name] = _WORKER.submit(_load_and_trim, load)
+        return {name: _PRELOADED[name] for name in jobs}
+
+
+def _load_and_trim(load: Callable[[], T]) -> T:
+    try:
+        return load()
+    finally:
+        release_memory()  # the dequantized file's temporaries go back to the system (see in_worker)
+
+
+def preloading() -> tuple[str, ...]:
+    """The models whose preload is queued or running now."""
+    return tuple(name for name, f in _PRELOADED.items() if not f.done())
 
 
 def release_memory() -> None:
@@ -249,13 +289,27 @@ def tokenizer_notes(
             f"Sentence(s) {which} had more than {limit} tokens and were cut to the first {limit} "
             "(the model's input limit here"
             + (
-                "; SmolLM2 keeps 384 token positions per batch, 24 tokens each for 16 sentences)."
+                "; SmolLM2 keeps 256 token positions per batch, 16 tokens each for 16 sentences)."
                 if model != "minilm"
                 else ")."
             )
         )
     if unknown:
-        shown = ", ".join(f"{t!r} (sentence {i + 1})" for i, t in unknown[:6])
+        shown = ", ".join(f"“{readable(t)}” (sentence {i + 1})" for i, t in unknown[:6])
         more = f" and {len(unknown) - 6} more" if len(unknown) > 6 else ""
         msgs.append(f"The model's vocabulary has no word piece for {shown}{more}: they became [UNK].")
     return msgs
+
+
+def readable(text: str, limit: int = 24) -> str:
+    """A piece of a visitor's sentence, readable and inert in any message: letters, digits, marks and symbols beyond
+    ASCII (emoji, other scripts) stay as they are; every other character (ASCII punctuation and symbols, spaces,
+    control, format and bidi characters) is written as its code point, ⟨U+XXXX⟩. What is left can open no Markdown,
+    HTML, $LaTeX$, link, address or Streamlit directive, and hide or reorder nothing, wherever the message is shown."""
+    out = [
+        c
+        if (c.isascii() and c.isalnum()) or (not c.isascii() and unicodedata.category(c)[0] in "LMNS")
+        else f"⟨U+{ord(c):04X}⟩"
+        for c in text[:limit]
+    ]
+    return "".join(out) + ("…" if len(text) > limit else "")

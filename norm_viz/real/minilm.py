@@ -210,23 +210,29 @@ LN_SITES: tuple[tuple[int, str], ...] = (
 """(layer, site) of the 13 LayerNorms, in the order of the forward pass."""
 
 
-def encode(m: Model, sentences: Sequence[str]) -> Encoded:
-    """Tokenize, pad to the longest sentence, cut at 128 tokens; RealInputError for unreadable sentences."""
+def encode(m: Model, sentences: Sequence[str], max_tokens: int = MAX_TOKENS) -> Encoded:
+    """Tokenize, pad to the longest sentence, cut at `max_tokens` tokens (128 at most; [CLS] and [SEP] included,
+    a cut sentence keeps its [SEP]); RealInputError for unreadable sentences."""
     sents = check_sentences(sentences)
+    limit = max(3, min(MAX_TOKENS, max_tokens))
     encs = m.tokenizer.encode_batch(sents)
-    ids = torch.tensor([e.ids for e in encs], dtype=torch.long)
-    mask = torch.tensor([e.attention_mask for e in encs], dtype=torch.bool)
+    lengths = [min(int(sum(e.attention_mask)), limit) for e in encs]
+    s_max = max(lengths)
+    ids = torch.zeros(len(sents), s_max, dtype=torch.long)
+    mask = torch.zeros(len(sents), s_max, dtype=torch.bool)
     tokens, unknown, truncated = [], [], []
-    for i, (s, e) in enumerate(zip(sents, encs, strict=True)):
-        n = int(sum(e.attention_mask))
+    for i, (s, e, n) in enumerate(zip(sents, encs, lengths, strict=True)):
         if n <= 2:
             raise RealInputError(
                 f"sentence {i + 1} has no characters the model can read (only control or invisible characters)"
             )
-        tokens.append(list(e.tokens[:n]))
-        if e.overflowing:
+        full = int(sum(e.attention_mask))  # the last real token is [SEP]: a cut sentence keeps it
+        ids[i, :n] = torch.tensor([*e.ids[: n - 1], e.ids[full - 1]])
+        mask[i, :n] = True
+        tokens.append([*e.tokens[: n - 1], e.tokens[full - 1]])
+        if e.overflowing or n < full:
             truncated.append(i)
-        for tid, (a, b) in zip(e.ids[:n], e.offsets[:n], strict=True):
+        for tid, (a, b) in zip(e.ids[: n - 1], e.offsets[: n - 1], strict=True):
             if tid == 100:  # [UNK]
                 unknown.append((i, s[a:b]))
     return Encoded(ids, mask, tokens, tuple(truncated), tuple(unknown))
@@ -313,11 +319,13 @@ def real_activations(
     return _activations(m, enc, tuple(check_sentences(sentences)), layer, site, outs)
 
 
-def all_layernorms(sentences: Sequence[str], *, threads: int = THREADS) -> list[Activations]:
-    """The 13 LayerNorms' Activations for one batch of sentences (one forward pass)."""
+def all_layernorms(
+    sentences: Sequence[str], *, threads: int = THREADS, max_tokens: int = MAX_TOKENS
+) -> list[Activations]:
+    """The 13 LayerNorms' Activations for one batch of sentences (one forward pass; sentences cut at `max_tokens`)."""
     m = model()
     with LOCK, torch_threads(threads):
-        enc = encode(m, sentences)
+        enc = encode(m, sentences, max_tokens)
         outs = forward(m, enc.ids, enc.mask)
     sents = tuple(check_sentences(sentences))
     return [_activations(m, enc, sents, layer, site, outs) for layer, site in LN_SITES]

@@ -48,7 +48,7 @@ def _points(x: Tensor, xhat: Tensor, mask: Tensor, n: int, seed: int = 0) -> tup
     if xs.numel() <= n:
         return xs.double(), ys.double()
     k = min(100, n // 4)
-    top = xs.abs().topk(k).indices
+    top = xs.abs().topk(k, sorted=False).indices
     g = torch.Generator().manual_seed(seed)
     rest = torch.randint(xs.numel(), (n - k,), generator=g)
     idx = torch.unique(torch.cat([top, rest]))
@@ -78,12 +78,12 @@ def fit_curves(name: str, x: Tensor, y: Tensor) -> Fit:
     j, a, b, e = _best(torch.tanh(fine[:, None] * x), y)
     tanh = (a, float(fine[j]), b)
     tanh_err = math.sqrt(e) / sd
-    shifts = torch.linspace(-1.0, 1.0, 9, dtype=torch.float64)
+    shifts = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64)
     grid_a, grid_s = torch.meshgrid(alphas, shifts, indexing="ij")
     ga, gs = grid_a.reshape(-1), grid_s.reshape(-1)
     i, a, b, e = _best(torch.erf(ga[:, None] * x + gs[:, None]), y)
-    fa = ga[i] * torch.logspace(-0.17, 0.17, 9, dtype=torch.float64)
-    fs = gs[i] + torch.linspace(-0.125, 0.125, 9, dtype=torch.float64)
+    fa = ga[i] * torch.logspace(-0.17, 0.17, 7, dtype=torch.float64)
+    fs = gs[i] + torch.linspace(-0.25, 0.25, 7, dtype=torch.float64)
     ma, ms = (t.reshape(-1) for t in torch.meshgrid(fa, fs, indexing="ij"))
     j, a, b, e = _best(torch.erf(ma[:, None] * x + ms[:, None]), y)
     erf = (a, float(ma[j]), float(ms[j]), b)
@@ -100,9 +100,14 @@ class Massive:
     sentence: int
     position: int
     token: str
+    """The token's text as the visitor's sentence has it (the page shows it through ui.literal)."""
     feature: int
     median: float
     """Median |x| over every real token and feature at that depth."""
+
+    @property
+    def where(self) -> str:
+        return f"sentence {self.sentence + 1}, token {self.position}"
 
     @property
     def ratio(self) -> float:
@@ -187,10 +192,6 @@ class ModernView:
         return float(self.sink[2:].mean())
 
 
-def _token_text(tokens: list[list[str]], b: int, s: int) -> str:
-    return f"{tokens[b][s]!r} (sentence {b + 1}, token {s})"
-
-
 def _f32(points: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     return points[0].float(), points[1].float()
 
@@ -228,9 +229,7 @@ def modern_view(sentences: Sequence[str], *, threads: int = THREADS) -> ModernVi
                 flat = int(x.abs().masked_fill(~mask[..., None], -1).argmax())
                 b, rest = divmod(flat, x.shape[1] * x.shape[2])
                 s, f = divmod(rest, x.shape[2])
-                massive.append(
-                    Massive(float(x[b, s, f]), b, s, _token_text(enc.tokens, b, s), f, float(real.abs().median()))
-                )
+                massive.append(Massive(float(x[b, s, f]), b, s, enc.tokens[b][s], f, float(real.abs().median())))
                 resid.append((i, tok_rms))
                 best = massive[-1]
                 if not tamed_in or best.ratio > tamed_in["ratio"]:  # type: ignore[operator]
@@ -267,7 +266,9 @@ def modern_view(sentences: Sequence[str], *, threads: int = THREADS) -> ModernVi
     top = tuple(sorted(counts.items(), key=lambda kv: -kv[1])[:3])
 
     stop_point()
-    acts = minilm.all_layernorms(sents, threads=threads)
+    # MiniLM reads as many word pieces as SmolLM2 reads tokens (+ [CLS] and [SEP]): the same stretch of text, and
+    # its forward stays small beside SmolLM2's (16 long sentences: 16 × 18 instead of 16 × 64 positions)
+    acts = minilm.all_layernorms(sents, threads=threads, max_tokens=smollm.token_limit(len(sents)) + 2)
     m_fits, m_scatter = [], []
     for a in acts:
         xhat = normalize(a.x, "layernorm", eps=a.ln_eps).normalized
@@ -282,7 +283,12 @@ def modern_view(sentences: Sequence[str], *, threads: int = THREADS) -> ModernVi
     return ModernView(
         tuple(sents),
         enc.tokens,
-        tuple(tokenizer_notes(smollm.NAME, enc.truncated, enc.mask.shape[1])),
+        tuple(tokenizer_notes(smollm.NAME, enc.truncated, enc.mask.shape[1]))
+        + tuple(
+            f"MiniLM reads the same sentences cut at {m_mask.shape[1]} word pieces ([CLS] and [SEP] included) here, "
+            "about the stretch of text SmolLM2 reads."
+            for _ in acts[0].truncated[:1]
+        ),
         tuple(smollm.ln_name(i) for i in range(smollm.N_NORMS)),
         rel,
         tuple(massive),
@@ -306,3 +312,29 @@ def fit_summary(fits: Sequence[Fit]) -> tuple[float, float, float]:
     t = torch.tensor([[f.tanh_error, f.erf_error, f.line_error] for f in fits])
     med = t.median(0).values
     return float(med[0]), float(med[1]), float(med[2])
+
+
+def check_claim(worst: float, bound: float = 1e-5) -> tuple[bool, str]:
+    """The page's verdict on the 61 RMSNorms: whether normalize() reproduces them (worst relative max |Δ| ≤ bound)."""
+    ok = worst <= bound
+    return ok, (
+        "`normalize(x, 'rmsnorm', eps=ε, weight=γ)` against the model's own output at all 61 RMSNorms: worst relative "
+        f"max |Δ| = {worst:.1e} ({'≤' if ok else '>'} {bound:.0e})."
+    )
+
+
+def fit_claim(smol: tuple[float, float, float], mini: tuple[float, float, float]) -> str:
+    """The DyT paragraph from the two models' fit_summary (tanh, erf, line): which curve fits, said from the numbers."""
+    (st_t, st_e, st_l), (mt_t, mt_e, mt_l) = smol, mini
+    verdict = (
+        "erf fits at least as well as tanh on both models here."
+        if st_e <= st_t and mt_e <= mt_t
+        else "tanh fits better than erf on at least one model here."
+    )
+    return (
+        "Each dot is one feature of one token: within a token the norm is a straight line (x̂ = x / RMS), but tokens "
+        "with a large RMS get a flatter line, and together the lines bend like tanh. Median over each model's norms of "
+        f"the spread left unexplained: **SmolLM2** tanh {st_t:.0%}, erf {st_e:.0%}, a straight line {st_l:.0%}; "
+        f"**MiniLM** tanh {mt_t:.0%}, erf {mt_e:.0%}, a straight line {mt_l:.0%}. {verdict} One batch of sentences, "
+        "one trained checkpoint each: a description of these models, not a verdict on DyT."
+    )

@@ -56,10 +56,11 @@ FFN = 1536
 VOCAB = 49152
 MAX_TOKENS = 64
 """Longer sentences are cut to their first 64 tokens."""
-MAX_POSITIONS = 384
-"""…and a batch to 384 token positions (sentences × longest): 16 sentences get 24 tokens each, 6 get 64. A forward
-of 16 × 64 positions took 2.3-2.6 CPU-s here, over the app's 2 CPU-s per request, and the Modern LLM page adds its
-measurements and MiniLM's forward to SmolLM2's: 384 positions keep the page's heaviest link near 2 CPU-s."""
+MAX_POSITIONS = 256
+"""…and a batch to 256 token positions (sentences × longest): 16 sentences get 16 tokens each, 4 get 64. The forward's
+cost grows with the positions (16 × 64 took 2.3-2.6 CPU-s, 16 × 24 about 0.8), and the Modern LLM page adds MiniLM's
+forward and 74 fits to SmolLM2's: 256 positions keep the page's heaviest link inside the app's 2 CPU-s per request
+(python -m norm_viz.tools.real_bench_server measures it)."""
 N_NORMS = 2 * N_LAYERS + 1
 SITES: dict[str, str] = {
     "attention": "the RMSNorm before self-attention (its input: the residual stream entering the block)",
@@ -267,7 +268,7 @@ LN_SITES: tuple[tuple[int, str], ...] = (
 
 
 def token_limit(n_sentences: int) -> int:
-    """Tokens each of `n_sentences` sentences keeps: 64, or fewer so that the batch holds at most 384 positions."""
+    """Tokens each of `n_sentences` sentences keeps: 64, or fewer so that the batch holds at most MAX_POSITIONS (256)."""
     return min(MAX_TOKENS, MAX_POSITIONS // max(1, n_sentences))
 
 
@@ -283,7 +284,7 @@ def _check_text(i: int, s: str) -> None:
 
 def encode(m: Model, sentences: Sequence[str]) -> Encoded:
     """Tokenize (byte BPE: every character has tokens, none is unknown), pad at the end, cut each sentence at 64
-    tokens and the batch at 384 positions."""
+    tokens and the batch at 256 positions."""
     sents = check_sentences(sentences)
     for i, s in enumerate(sents):
         _check_text(i, s)

@@ -6,7 +6,7 @@ normalize() against the model at each of the 13 LayerNorms. On a busy machine th
 matters most: run it again on a quiet one.
 
 Then SmolLM2-135M (`--smollm`, on by default): install size, sha256 + load time, RSS before/after the load, its
-weights in float16 vs float32, the forward of 16 sentences × 64 and × 24 tokens (384 positions: the app's cap) with
+weights in float16 vs float32, the forward of 16 sentences × 64 and × 16 tokens (256 positions: the app's cap) with
 1 and 2 torch threads (median wall and CPU seconds), and the Modern LLM page's numbers on the default sentences
 (massive activation, RMSNorm's effect, attention sink, residual growth, the DyT/Derf fit errors of both models).
 `python -m norm_viz.tools.real_bench_server` measures the pages on a live server (CPU-s and RSS per link).
@@ -183,9 +183,9 @@ def smollm_bench(repeats: int = 3) -> dict:
     out["paris"] = smollm.generate(m, "The capital of France is", 2)
     long = [" ".join(corpus.sample(12, i)) for i in range(16)]
     ids64 = torch.tensor([m.tokenizer.encode(s, add_special_tokens=False).ids[:64] for s in long], dtype=torch.long)
-    ids24 = smollm.encode(m, long).ids
+    ids_cap = smollm.encode(m, long).ids
     fw: dict[str, dict[str, float]] = {}
-    for label, ids in (("16x64", ids64), ("16x24 (the cap)", ids24)):
+    for label, ids in (("16x64", ids64), (f"16x{ids_cap.shape[1]} (the cap)", ids_cap)):
         for n in (1, 2):
             walls, cpus = [], []
             for _ in range(repeats):

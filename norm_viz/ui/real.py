@@ -8,15 +8,18 @@ variable ones or the biggest outliers) and says which model feature each column 
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
+from streamlit import runtime
 
 from norm_viz.core.config import TensorConfig
 from norm_viz.real import minilm as real
 from norm_viz.real import real_activations, smollm
+from norm_viz.real.common import PRELOAD_ENV, preload
 from norm_viz.real.source import (
     DEFAULT_TEXT,
     FEATURE_MODES,
@@ -37,19 +40,31 @@ from norm_viz.ui.admission import heavy
 from norm_viz.ui.safety import checkpoint
 
 
+def preload_models() -> None:
+    """Start loading both models in the background when a Streamlit server starts (app.py calls this at the end of
+    every run, so the first page is drawn before it starts; it acts once per process, never under AppTest, and not
+    with NORM_VIZ_PRELOAD=0): the first visitor of a real page meets a loaded model or the rest of a load under way
+    (see common.preload)."""
+    if os.environ.get(PRELOAD_ENV, "1") != "0" and runtime.exists():
+        preload()
+
+
 @st.cache_resource(
-    max_entries=1, show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256; once per server) …"
+    max_entries=1,
+    show_spinner="Loading the pretrained MiniLM (90 MB, checked by sha256): once per server, about 1 CPU-second …",
 )
 def loaded_model() -> real.Model:
-    """The one MiniLM of this process."""
+    """The one MiniLM of this process (usually loaded already: preload_models starts it with the server)."""
     return real.in_worker(real.model)
 
 
 @st.cache_resource(
-    max_entries=1, show_spinner="Loading SmolLM2-135M (93 MB file, checked by sha256; once per server) …"
+    max_entries=1,
+    show_spinner="Loading SmolLM2-135M (93 MB file, checked by sha256): once per server, about 5 CPU-seconds and "
+    "300 MB; the page comes when it is done …",
 )
 def loaded_smollm() -> smollm.Model:
-    """The one SmolLM2 of this process (the server shares it; loading holds the model thread ~5-9 s, once)."""
+    """The one SmolLM2 of this process (usually loaded already: preload_models starts it with the server)."""
     return real.in_worker(smollm.model)
 
 
@@ -215,6 +230,7 @@ __all__ = [
     "loaded_model",
     "model_problem",
     "parse_sentences",
+    "preload_models",
     "real_batch",
     "real_source_controls",
     "real_source_tensor",
