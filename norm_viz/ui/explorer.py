@@ -23,6 +23,7 @@ from norm_viz.core.data import default_lengths
 from norm_viz.core.table import NORMS, norm_params
 from norm_viz.explore.payload import explorer_payload, message, ships_all
 from norm_viz.explore.script import script, style
+from norm_viz.ui import cache_stats
 from norm_viz.ui.norm import NORM_PARAMS, _url_parser, _widget
 from norm_viz.ui.real import source_lengths
 from norm_viz.ui.safety import literal
@@ -119,6 +120,8 @@ PAYLOADS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(32, 48 * 2**20, _pa
 """Every row computed, per (tensor, parameters): the largest allowed tensor takes about 1.6 MB."""
 MESSAGES: BoundedCache[tuple, bytes] = BoundedCache(64, 32 * 2**20, len)
 """The binary messages, per (tensor, parameters, rows whose outputs travel)."""
+cache_stats.register("norm_viz.ui.explorer.PAYLOADS", lambda: PAYLOADS.info().bytes)
+cache_stats.register("norm_viz.ui.explorer.MESSAGES", lambda: MESSAGES.info().bytes)
 
 
 def cache_info() -> dict[str, CacheInfo]:
