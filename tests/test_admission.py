@@ -90,7 +90,7 @@ def test_a_session_is_limited_to_its_runs_per_minute(pool):
     now = 1000.0
     for _ in range(3):
         A._rate(pool, "s1", now)
-    with pytest.raises(A.Busy, match="3 heavy runs .* try again in 60 s"):
+    with pytest.raises(A.Busy, match="3 heavy views in the last minute .* try again in 60 s"):
         A._rate(pool, "s1", now + 0.5)
     A._rate(pool, "s2", now + 0.5)  # another tab is not affected
     A._rate(pool, "s1", now + 61)  # a minute later: allowed again
@@ -112,3 +112,65 @@ def test_the_wait_estimate_and_message(pool):
     assert A.estimate_s(pool, 0) == pytest.approx(1.0) and A.estimate_s(pool, 2) == pytest.approx(3.0)
     assert "your turn in ~3 s" in A.message(pool, 2) and "3 runs are ahead" in A.message(pool, 2)
     pool.running = 0
+
+
+def test_training_has_its_own_slots_outside_the_process_wide_limit(pool, monkeypatch):
+    """The training pool (a live run of the training lab, a minute or more) neither waits for nor holds the
+    process-wide heavy slot; a second run is refused at once (no line) with the pool's words, and the refusal is not
+    counted against the tab's runs per minute."""
+    training = A.Pool("training", slots=1, line=0, per_minute=2, typical_s=60.0, shared=False, what="training runs")
+    monkeypatch.setitem(A.POOLS, "training", training)
+    monkeypatch.setattr(A, "HEAVY_SLOTS", 1)
+    monkeypatch.setattr(A, "_session_id", lambda: "tab")
+    release, entered, order = threading.Event(), threading.Event(), []
+    t1 = _hold(release, entered, order, "t-run")  # a compute-like run holds the process-wide slot
+    entered.wait(30)
+    with A.attempt("training") as refused:  # training starts all the same
+        assert refused is None
+        assert A.status()["training"] == {"running": 1, "waiting": 0} and A._running_total == 1
+        with A.attempt("training") as second:  # the slot is taken: refused at once, nothing waits
+            assert isinstance(second, A.Busy) and "busy with other visitors' training runs" in str(second)
+    assert len(A._started[("tab", "training")]) == 1  # only the run that started counts
+    with A.attempt("training") as third:
+        assert third is None
+    release.set()
+    t1.join(30)
+    assert A.status()["training"] == {"running": 0, "waiting": 0} and A._running_total == 0
+
+
+def test_an_exception_inside_an_admitted_attempt_releases_the_slot(pool):
+    with pytest.raises(RuntimeError, match="boom"), A.attempt("t") as refused:
+        assert refused is None
+        raise RuntimeError("boom")
+    assert A.status()["t"] == {"running": 0, "waiting": 0}
+
+
+@pytest.mark.skipif(not A.can_restore_priority(), reason="this process may not raise a thread's priority back")
+def test_heavy_work_runs_at_a_lower_os_priority_and_gets_it_back(pool):
+    """Linux applies nice per thread: inside heavy() this thread runs HEAVY_NICE steps lower, so that light reruns and
+    the event loop get the cores first; afterwards it is back where it was. Other threads are not touched."""
+    import os
+
+    assert A.HEAVY_NICE > 0  # on by default
+    me = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, me)
+    other: list[int] = []
+    ready, done = threading.Event(), threading.Event()
+
+    def bystander() -> None:
+        other.append(threading.get_native_id())
+        ready.set()
+        done.wait(30)
+
+    th = threading.Thread(target=bystander)
+    th.start()
+    ready.wait(30)
+    with A.heavy("t", show=False):
+        assert os.getpriority(os.PRIO_PROCESS, me) == min(19, before + A.HEAVY_NICE)
+        assert os.getpriority(os.PRIO_PROCESS, other[0]) == before
+    assert os.getpriority(os.PRIO_PROCESS, me) == before
+    calls = A.limited("t", lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert calls() == min(19, before + A.HEAVY_NICE)  # a download's callable too
+    assert os.getpriority(os.PRIO_PROCESS, me) == before
+    done.set()
+    th.join(30)
