@@ -1,7 +1,7 @@
 """Settings for the server process, applied once by app.py: one torch thread, startup objects out of the GC, large
 tensors given back to the system when freed, replies sent without Nagle's delay, and the guards that keep one
 browser from hurting the others (issue 18): no cache clearing from a browser, bounded uploads per session, released
-when the tab closes, and no lookup of the machine's addresses on the internet.
+when the tab closes, a refused download that says why, and no lookup of the machine's addresses on the internet.
 
 Every rerun is a script run in its own thread, so the parallelism of a busy server comes from concurrent sessions,
 never from inside one small tensor op; with torch's default of one thread per core, the worker threads of two runs
@@ -104,6 +104,7 @@ def configure_process() -> None:
     tcp_nodelay()
     refuse_client_cache_clear()
     bound_uploads()
+    explain_refused_downloads()
     no_address_lookup()
     gc.freeze()
 
@@ -209,6 +210,62 @@ def bound_uploads(per_session: int = UPLOADS_PER_SESSION, total: int = UPLOAD_BY
     MemoryUploadedFileManager.remove_session_files = remove_session_files  # type: ignore[method-assign]
     MemoryUploadedFileManager.remove_file = remove_file  # type: ignore[method-assign]
     WebsocketSessionManager.disconnect_session = disconnect_session  # type: ignore[method-assign]
+    return True
+
+
+GENERIC_DOWNLOAD_ERROR = "Failed to generate file for download"
+"""What Streamlit's download button shows under itself when its deferred callable raised (its own words)."""
+
+
+def _notice_in(exc: BaseException | None) -> BaseException | None:
+    """The app's Notice (a refusal with a message: the server is busy, a limit was reached) in `exc`'s chain."""
+    from norm_viz.ui.safety import Notice
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, Notice):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def explain_refused_downloads() -> bool:
+    """A download whose deferred callable was refused (ui.limited: too many exports this minute, the line full)
+    shows the app's own message under its button ("Not now: … try again in N s") instead of Streamlit's generic
+    "Failed to generate file for download"; any other failure keeps Streamlit's words (details in the log).
+
+    Streamlit runs the callable when the button is clicked, outside any script run, and answers the browser with a
+    BackendOperationResponse whose error_msg the button shows as plain text (5 s) - it has no way for the app to name
+    the reason (streamlit/streamlit#13466). The handler is replaced by one that does the same and takes the message
+    of a Notice. Returns True where it was replaced (False if Streamlit's classes moved)."""
+    import asyncio
+
+    try:
+        from streamlit.proto.ForwardMsg_pb2 import BackendOperationResponse, DeferredFileResponsePayload
+        from streamlit.runtime.backend_operation_handler import DeferredFileHandler
+    except ImportError:  # pragma: no cover - another Streamlit layout
+        return False
+    if getattr(DeferredFileHandler.handle, "explains", False):
+        return True
+
+    async def handle(self: DeferredFileHandler, request: Any, session_id: str) -> Any:
+        file_id = request.deferred_file.file_id
+        try:
+            url = await asyncio.to_thread(self._get_media_file_mgr().execute_deferred, file_id)
+        except Exception as e:
+            notice = _notice_in(e)
+            if notice is None:
+                LOG.exception("Error executing deferred callable for file_id %s", file_id)
+                return BackendOperationResponse(request_id=request.request_id, error_msg=GENERIC_DOWNLOAD_ERROR)
+            LOG.info("download refused for session %s: %s", session_id, notice)
+            # plain text in the browser (React escapes it): no Markdown escaping, which would show its backslashes
+            return BackendOperationResponse(request_id=request.request_id, error_msg=f"Not now: {notice}.")
+        return BackendOperationResponse(
+            request_id=request.request_id, deferred_file=DeferredFileResponsePayload(url=url)
+        )
+
+    handle.explains = True  # type: ignore[attr-defined]
+    DeferredFileHandler.handle = handle  # type: ignore[method-assign]
     return True
 
 
