@@ -666,3 +666,16 @@ def test_a_class_behind_one_address_loads_the_app_while_one_flooding_browser_is_
         neighbour = browsers[2]
         assert neighbour.get("/_stcore/health") == 200  # meanwhile the class behind the same address is not refused
         assert neighbour.get(assets[0]) == 200
+
+        # a client that invents a new cookie for every upload meets its address's ceiling (a burst of 200, 5 a second)
+        forger = _Browser(front)
+        t0 = time.monotonic()
+        for i in range(300):
+            forger.conn.request("PUT", "/_stcore/upload_file/x/y", body=b"0", headers={"Cookie": f"nv_route=f{i}"})
+            r = forger.conn.getresponse()
+            r.read()
+            forger.codes.append(r.status)
+        allowed = 200 + 5 * (time.monotonic() - t0) + 10
+        if allowed >= 300:
+            pytest.skip(f"this machine sent 300 uploads too slowly to pass the limit ({allowed:.0f} allowed)")
+        assert 300 - forger.codes.count(429) <= allowed and forger.codes.count(429) > 0, forger.codes[-5:]
