@@ -174,3 +174,37 @@ def test_heavy_work_runs_at_a_lower_os_priority_and_gets_it_back(pool):
     assert os.getpriority(os.PRIO_PROCESS, me) == before
     done.set()
     th.join(30)
+
+
+def test_heavy_work_pauses_at_its_checkpoints_while_light_runs_are_in_progress(pool, monkeypatch):
+    """At each checkpoint (ui.checkpoint calls the hook) heavy work pauses, GIL and core released, in proportion to
+    the work it did since the last one, but only while another script run that is neither heavy nor waiting is in
+    progress; outside heavy work, or with nobody else running, it never pauses."""
+    from norm_viz.ui import safety
+
+    assert A._yield_to_light_runs in safety.CHECKPOINT_HOOKS
+    pauses: list[float] = []
+    monkeypatch.setattr(A, "_sleep", pauses.append)
+    done = threading.Event()
+    with A.heavy("t", show=False):
+        A._yield_to_light_runs()
+        assert pauses == []  # nobody else is running
+        light = threading.Thread(target=done.wait, args=(30,), name=A.SCRIPT_THREAD)  # a student's rerun
+        light.start()
+        assert A.light_runs() == 1
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 0.01:  # a block of heavy work
+            pass
+        A._yield_to_light_runs()
+        assert len(pauses) == 1 and 0.0 < pauses[0] <= A.MAX_PAUSE_S
+        done.set()
+        light.join(30)
+        A._yield_to_light_runs()
+        assert len(pauses) == 1  # the rerun has finished: no pause
+    done2 = threading.Event()
+    light2 = threading.Thread(target=done2.wait, args=(30,), name=A.SCRIPT_THREAD)
+    light2.start()
+    A._yield_to_light_runs()  # not heavy work: never paused
+    done2.set()
+    light2.join(30)
+    assert len(pauses) == 1

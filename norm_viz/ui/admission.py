@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx, in_cached_function
 
+from norm_viz.ui import safety
 from norm_viz.ui.safety import Notice, checkpoint
 
 T = TypeVar("T")
@@ -89,6 +90,15 @@ POOLS: dict[str, Pool] = {
     ),
 }
 """The pools. `line` 0: never wait (training says "in use" and lets the visitor come back)."""
+
+HEAVY_SHARE = min(1.0, max(0.1, float(os.environ.get("NORM_VIZ_HEAVY_SHARE", "0.5") or 1.0)))
+"""While other script runs (light reruns: a click, a page) are in progress, heavy work takes at most this share of
+its wall time: at each checkpoint (ui.checkpoint, between the blocks of its work) it pauses, with the GIL and its core
+released, in proportion to the work it did since the last one (at most MAX_PAUSE_S at a time). Nobody else running:
+no pause. 1 turns it off."""
+MAX_PAUSE_S = 0.05
+SCRIPT_THREAD = "ScriptRunner.scriptThread"
+"""The name Streamlit gives the thread of each script run (one thread per run)."""
 
 HEAVY_NICE = max(0, int(os.environ.get("NORM_VIZ_HEAVY_NICE", "10") or 0))
 """How much lower (in nice steps, Linux applies them per thread) the OS priority of a thread is while it runs heavy
@@ -189,6 +199,8 @@ def _acquire(pool: Pool, show: bool) -> None:
                 f"waiting): try again in about {max(1, round(estimate_s(pool, len(pool.waiting))))} s"
             )
         pool.waiting.append(ticket)
+    me = threading.get_native_id()
+    _in_line.add(me)
     placeholder: Any = None
     shown = ""
     t0 = time.monotonic()
@@ -218,6 +230,7 @@ def _acquire(pool: Pool, show: bool) -> None:
                     shown = text
             checkpoint()  # the tab closed or reran: leave the line (the finally below)
     finally:
+        _in_line.discard(me)
         if not started:
             with _cv:
                 with contextlib.suppress(ValueError):
@@ -238,6 +251,32 @@ def _release(pool: Pool, seconds: float) -> None:
 
 
 _lowered: set[int] = set()  # native ids of threads whose priority could not be raised back (see _lower_priority)
+_in_heavy: dict[int, float] = {}  # native id of a thread running heavy work -> when it last checked in
+_in_line: set[int] = set()  # native ids of threads waiting in a pool's line
+_sleep = time.sleep
+
+
+def light_runs() -> int:
+    """Script runs in progress that are neither running heavy work nor waiting for it."""
+    busy = set(_in_heavy) | _in_line
+    return sum(1 for t in threading.enumerate() if t.name == SCRIPT_THREAD and t.native_id not in busy)
+
+
+def _yield_to_light_runs() -> None:
+    """At a checkpoint of heavy work: pause while light runs are in progress (HEAVY_SHARE)."""
+    tid = threading.get_native_id()
+    last = _in_heavy.get(tid)
+    if last is None or HEAVY_SHARE >= 1.0:
+        return
+    now = time.monotonic()
+    if light_runs():
+        pause = min(MAX_PAUSE_S, (now - last) * (1 - HEAVY_SHARE) / HEAVY_SHARE)
+        _sleep(pause)
+        now += pause
+    _in_heavy[tid] = now
+
+
+safety.CHECKPOINT_HOOKS.append(_yield_to_light_runs)
 
 
 @functools.cache
@@ -317,10 +356,15 @@ def heavy(pool: str, cost_s: float | None = None, show: bool = True) -> Iterator
         _uncount(p, session, now)
         raise
     t0 = time.monotonic()
+    tid = threading.get_native_id()
+    outer = _in_heavy.get(tid)  # heavy work inside heavy work (a cached view inside another): the outer one's
+    _in_heavy[tid] = t0
     try:
         with _lower_priority():
             yield
     finally:
+        if outer is None:
+            _in_heavy.pop(tid, None)
         _release(p, time.monotonic() - t0)
 
 
