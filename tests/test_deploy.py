@@ -679,3 +679,51 @@ def test_a_class_behind_one_address_loads_the_app_while_one_flooding_browser_is_
         if allowed >= 300:
             pytest.skip(f"this machine sent 300 uploads too slowly to pass the limit ({allowed:.0f} allowed)")
         assert 300 - forger.codes.count(429) <= allowed and forger.codes.count(429) > 0, forger.codes[-5:]
+
+
+def test_the_deploys_command_guards_uploads_before_the_first_page(tmp_path):
+    """`python -m norm_viz.ui.process` (the Dockerfile's CMD) installs the guards before the server accepts a
+    connection: a websocket that asks for 20 upload URLs and sends 2 MB to each before anyone opened a page leaves
+    one file (the session's newest) on the server. (`streamlit run app.py` installs them at the first script run:
+    the same flood then left all 40 MB.)"""
+    import uuid
+
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r'^CMD \["python", "-m", "norm_viz\.ui\.process", "app\.py"', text, re.M)
+    port = free_port()
+    log = tmp_path / "server.log"
+    cmd = [sys.executable, "-m", "norm_viz.ui.process", "app.py", "--server.headless", "true"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*cmd, "--server.port", str(port)], cwd=ROOT, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+
+        async def flood() -> tuple[list[int], float | None]:
+            s = L.Session(url, "explorer", 0, 120)
+            await s.connect()  # a websocket, and no script run
+            rid = uuid.uuid4().hex
+            await s.ws.send(L.file_urls_message(rid, "", [f"f{i}.csv" for i in range(20)]))
+            deadline = time.monotonic() + 120
+            while True:
+                msg, _ = await s._recv(deadline)
+                if msg.WhichOneof("type") == "file_urls_response" and msg.file_urls_response.response_id == rid:
+                    break
+            body = b"1\n" * 1_000_000
+            codes = [
+                await asyncio.to_thread(s._put_file, u.upload_url, "f.csv", body)
+                for u in msg.file_urls_response.file_urls
+            ]
+            held = await asyncio.to_thread(L.uploads_held, url, lambda b: b is not None)
+            await s.close()
+            return codes, held
+
+        codes, held = L.run_sync(flood())
+        assert codes == [204] * 20
+        assert held == 2_000_000  # one file of 2 MB, not 20
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -102,11 +102,36 @@ def configure_process() -> None:
     torch.set_num_threads(1)
     fix_mmap_threshold()
     tcp_nodelay()
+    install_guards()
+    gc.freeze()
+
+
+def install_guards() -> None:
+    """The guards against one browser hurting the others, which patch Streamlit's classes. configure_process runs them
+    at the server's first script run; `python -m norm_viz.ui.process` (the deploy's command) runs them before the
+    server starts, so that a websocket that floods uploads before anyone opened a page meets them too."""
     refuse_client_cache_clear()
     bound_uploads()
     explain_refused_downloads()
     no_address_lookup()
-    gc.freeze()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m norm_viz.ui.process [app.py] [streamlit run options]`: `streamlit run`, with the guards installed
+    before the server accepts its first connection (the rest of configure_process follows at the first script run)."""
+    import sys
+
+    from streamlit.web import cli
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0].startswith("-"):
+        args = ["app.py", *args]
+    install_guards()
+    try:
+        cli.main.main(args=["run", *args], prog_name="streamlit", standalone_mode=False)
+    except SystemExit as e:  # click's own exits (--help, a bad option)
+        return int(e.code or 0)
+    return 0
 
 
 def refuse_client_cache_clear() -> bool:
@@ -283,3 +308,7 @@ def no_address_lookup() -> None:
 
     net_util._external_ip = ""  # not None: "already looked up", and matches no origin's host name
     net_util._internal_ip = "127.0.0.1"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
