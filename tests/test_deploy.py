@@ -727,3 +727,33 @@ def test_the_deploys_command_guards_uploads_before_the_first_page(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_a_replica_answers_its_metrics_only_to_this_machine():
+    """With the launcher (`python -m norm_viz.ui.process`), /_stcore/metrics (cache names and sizes, session counts)
+    answers 404 to a client that is not on loopback, as nginx does to every visitor; the operator on the machine
+    still reads it (the upload test above reads it through loopback from a launcher-started server)."""
+    from unittest import mock
+
+    from starlette.requests import Request
+    from streamlit.web.server.starlette import starlette_routes
+
+    from norm_viz.ui import process
+
+    assert process.metrics_for_loopback_only()
+    routes = starlette_routes.create_metrics_routes(mock.MagicMock(), None)
+    (get,) = [r for r in routes if "GET" in r.methods]
+
+    def status(host: str) -> int:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": get.path,
+            "headers": [],
+            "query_string": b"",
+            "client": (host, 5000),
+        }
+        return asyncio.run(get.endpoint(Request(scope))).status_code
+
+    for host in ("192.0.2.9", "10.1.2.3", "fd00::2", "::ffff:192.0.2.9", "not-an-address"):
+        assert status(host) == 404, host

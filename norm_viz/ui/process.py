@@ -116,6 +116,51 @@ def install_guards() -> None:
     no_address_lookup()
 
 
+def metrics_for_loopback_only() -> bool:
+    """Streamlit's /_stcore/metrics (cache names and sizes, session counts) answers only clients on this machine
+    (loopback: the operator, `kubectl port-forward`, the load driver); anyone else gets 404. nginx's template already
+    refuses it to visitors; this covers a replica reached directly. Must run before the server is built (the launcher,
+    `main`, does). Returns True where Streamlit's route factory was wrapped."""
+    import ipaddress
+
+    try:
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+        from streamlit.web.server.starlette import starlette_app, starlette_routes
+    except ImportError:  # pragma: no cover - another Streamlit layout
+        return False
+    original = starlette_routes.create_metrics_routes
+    if getattr(original, "loopback_only", False):
+        return True
+
+    def loopback(endpoint: Any) -> Any:
+        async def guarded(request: Any) -> Any:
+            host = request.client.host if request.client is not None else ""
+            try:
+                ip = ipaddress.ip_address(host)
+            except ValueError:
+                ip = None
+            mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+            local = ip is not None and (ip.is_loopback or (mapped is not None and mapped.is_loopback))
+            if not local:
+                return PlainTextResponse("Not Found", status_code=404)
+            return await endpoint(request)
+
+        return guarded
+
+    def create_metrics_routes(*args: Any, **kwargs: Any) -> list[Any]:
+        routes = original(*args, **kwargs)
+        return [
+            Route(r.path, loopback(r.endpoint), methods=sorted(r.methods or ())) if isinstance(r, Route) else r
+            for r in routes
+        ]
+
+    create_metrics_routes.loopback_only = True  # type: ignore[attr-defined]
+    starlette_routes.create_metrics_routes = create_metrics_routes
+    starlette_app.create_metrics_routes = create_metrics_routes  # type: ignore[attr-defined]
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m norm_viz.ui.process [app.py] [streamlit run options]`: `streamlit run`, with the guards installed
     before the server accepts its first connection (the rest of configure_process follows at the first script run)."""
@@ -127,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0].startswith("-"):
         args = ["app.py", *args]
     install_guards()
+    metrics_for_loopback_only()
     try:
         cli.main.main(args=["run", *args], prog_name="streamlit", standalone_mode=False)
     except SystemExit as e:  # click's own exits (--help, a bad option)
