@@ -186,12 +186,17 @@ def test_heavy_work_pauses_at_its_checkpoints_while_light_runs_are_in_progress(p
     pauses: list[float] = []
     monkeypatch.setattr(A, "_sleep", pauses.append)
     done = threading.Event()
+
+    def rerun() -> None:  # a student's rerun, computing
+        while not done.is_set():
+            sum(range(1000))
+
     with A.heavy("t", show=False):
         A._yield_to_light_runs()
         assert pauses == []  # nobody else is running
-        light = threading.Thread(target=done.wait, args=(30,), name=A.SCRIPT_THREAD)  # a student's rerun
+        light = threading.Thread(target=rerun, name=A.SCRIPT_THREAD)
         light.start()
-        assert A.light_runs() == 1
+        _wait(lambda: (A._thread_cpu(light.ident or 0) or 0.0) > 0.002)  # it has computed a little
         t0 = time.monotonic()
         while time.monotonic() - t0 < 0.01:  # a block of heavy work
             pass
@@ -201,10 +206,30 @@ def test_heavy_work_pauses_at_its_checkpoints_while_light_runs_are_in_progress(p
         light.join(30)
         A._yield_to_light_runs()
         assert len(pauses) == 1  # the rerun has finished: no pause
-    done2 = threading.Event()
-    light2 = threading.Thread(target=done2.wait, args=(30,), name=A.SCRIPT_THREAD)
+    done.clear()
+    light2 = threading.Thread(target=rerun, name=A.SCRIPT_THREAD)
     light2.start()
     A._yield_to_light_runs()  # not heavy work: never paused
-    done2.set()
+    done.set()
     light2.join(30)
     assert len(pauses) == 1
+
+
+def test_a_run_that_only_waits_is_not_a_light_run_to_pause_for(pool):
+    """A script run blocked on something else (another session computing the same cached view) uses no CPU: heavy work
+    does not pause for it (it would only make that run wait longer); one that computes counts."""
+    done = threading.Event()
+    waiting = threading.Thread(target=done.wait, args=(30,), name=A.SCRIPT_THREAD)
+    waiting.start()
+    A.light_runs()  # the first look notes every thread's CPU time
+    try:
+        assert A.light_runs() == 0
+        busy = threading.Thread(
+            target=lambda: [sum(range(1000)) for _ in iter(done.is_set, True)], name=A.SCRIPT_THREAD
+        )
+        busy.start()
+        _wait(lambda: A.light_runs() == 1)
+    finally:
+        done.set()
+        waiting.join(30)
+    busy.join(30)

@@ -256,10 +256,37 @@ _in_line: set[int] = set()  # native ids of threads waiting in a pool's line
 _sleep = time.sleep
 
 
+_cpu_seen: dict[int, float] = {}  # thread ident -> its CPU seconds when light_runs last looked
+
+
+def _thread_cpu(ident: int) -> float | None:
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except (AttributeError, OSError):  # not Linux, or the thread has just ended
+        return None
+
+
 def light_runs() -> int:
-    """Script runs in progress that are neither running heavy work nor waiting for it."""
+    """Script runs in progress that are neither running heavy work nor waiting for it, and that used CPU since the
+    last look (a run blocked on something else - another session computing the same cached view, a model thread -
+    does not count: pausing for it would only make it wait longer)."""
     busy = set(_in_heavy) | _in_line
-    return sum(1 for t in threading.enumerate() if t.name == SCRIPT_THREAD and t.native_id not in busy)
+    n = 0
+    alive = set()
+    for th in threading.enumerate():
+        if th.name != SCRIPT_THREAD or th.native_id in busy or th.ident is None:
+            continue
+        alive.add(th.ident)
+        cpu = _thread_cpu(th.ident)
+        if cpu is None:
+            n += 1  # cannot tell: count it
+            continue
+        if cpu - _cpu_seen.get(th.ident, 0.0) > 0.0005:
+            n += 1
+        _cpu_seen[th.ident] = cpu
+    for ident in [i for i in _cpu_seen if i not in alive]:
+        _cpu_seen.pop(ident, None)
+    return n
 
 
 def _yield_to_light_runs() -> None:
