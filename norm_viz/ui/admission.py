@@ -100,10 +100,14 @@ MAX_PAUSE_S = 0.05
 SCRIPT_THREAD = "ScriptRunner.scriptThread"
 """The name Streamlit gives the thread of each script run (one thread per run)."""
 
-HEAVY_NICE = max(0, int(os.environ.get("NORM_VIZ_HEAVY_NICE", "10") or 0))
-"""How much lower (in nice steps, Linux applies them per thread) the OS priority of a thread is while it runs heavy
-work: when the cores are busy, the students' light reruns and the server's event loop (health checks, websocket
-traffic) run first and heavy work gets what is left. 0 turns it off."""
+HEAVY_NICE = max(0, int(os.environ.get("NORM_VIZ_HEAVY_NICE", "0") or 0))
+"""How much lower (in nice steps, Linux applies them per thread) the OS priority of a thread running heavy work is
+while light runs compute (checked at each checkpoint; its own priority otherwise). Off by default (0): heavy work
+holds the GIL between torch ops, and a thread the OS rarely schedules while it holds the GIL stalls every other
+thread of the process. Measured on a machine shared with other programs (load average 34-43, `loadtest --sessions 30
+--think 2,6 --duration 45 --heavy-tabs 4` beside an unchanged server): lowered for good (+10), heavy work got 0.1 %
+of a core and the students' p95 was once better (5.1 vs 8.6 s) and once worse (10.2 vs 7.4 s) than without. Try 10
+on a server of its own (`NORM_VIZ_HEAVY_NICE=10`) and measure; HEAVY_SHARE does the in-process part either way."""
 
 _cv = threading.Condition()
 _running_total = 0
@@ -250,7 +254,8 @@ def _release(pool: Pool, seconds: float) -> None:
         _cv.notify_all()
 
 
-_lowered: set[int] = set()  # native ids of threads whose priority could not be raised back (see _lower_priority)
+_lowered: set[int] = set()  # native ids of threads whose priority could not be raised back (see _set_lowered)
+_own_nice: dict[int, int] = {}  # native id of a thread running heavy work at a lower priority -> its own nice
 _in_heavy: dict[int, float] = {}  # native id of a thread running heavy work -> when it last checked in
 _in_line: set[int] = set()  # native ids of threads waiting in a pool's line
 _sleep = time.sleep
@@ -290,13 +295,16 @@ def light_runs() -> int:
 
 
 def _yield_to_light_runs() -> None:
-    """At a checkpoint of heavy work: pause while light runs are in progress (HEAVY_SHARE)."""
+    """At a checkpoint of heavy work: while light runs compute, run at a lower OS priority (HEAVY_NICE) and pause
+    (HEAVY_SHARE); otherwise at the thread's own priority, without pausing."""
     tid = threading.get_native_id()
     last = _in_heavy.get(tid)
-    if last is None or HEAVY_SHARE >= 1.0:
+    if last is None:
         return
     now = time.monotonic()
-    if light_runs():
+    others = light_runs()
+    _set_lowered(tid, others > 0)
+    if others and HEAVY_SHARE < 1.0:
         pause = min(MAX_PAUSE_S, (now - last) * (1 - HEAVY_SHARE) / HEAVY_SHARE)
         _sleep(pause)
         now += pause
@@ -330,37 +338,27 @@ def can_restore_priority() -> bool:
     return ok == [True]
 
 
-@contextlib.contextmanager
-def _lower_priority(own_thread: bool = True) -> Iterator[None]:
-    """Run the block at HEAVY_NICE lower OS priority (this thread only; Linux, where nice is per thread).
-
-    Back to the thread's own priority afterwards where the process may raise it (`can_restore_priority`). Where it
-    may not (the deploy's non-root container drops every capability), a script run's thread (`own_thread`) keeps
-    the lower priority until its run ends (Streamlit starts a thread per run): the rest of the heavy page's run is
-    the heavy visitor's own work. A thread shared with other work (the pool of threads that run download
-    callables, `own_thread=False`) is then left as it is."""
-    tid = threading.get_native_id()
+def _set_lowered(tid: int, lower: bool) -> None:
+    """Lower (`lower`) or give back the OS priority of thread `tid`, which runs heavy work: HEAVY_NICE steps lower
+    while light runs compute (Linux applies nice per thread), its own priority otherwise, so that on a machine shared
+    with other programs heavy work is not starved when no student is waiting for the server. Where the process may
+    not raise a priority back (a non-root container without CAP_SYS_NICE), the thread stays lower until its script
+    run ends (Streamlit starts a thread per run): the rest of that run is the heavy visitor's own work."""
     if HEAVY_NICE <= 0 or not sys.platform.startswith("linux") or tid in _lowered:
-        yield
-        return
-    if not own_thread and not can_restore_priority():
-        yield
         return
     try:
-        old = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, old + HEAVY_NICE))
-    except OSError:  # a sandbox without setpriority: run as it is
-        yield
-        return
-    try:
-        yield
-    finally:
-        try:
-            os.setpriority(os.PRIO_PROCESS, tid, old)
-        except OSError:
-            _lowered.add(tid)
+        if lower and tid not in _own_nice:
+            old = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, old + HEAVY_NICE))
+            _own_nice[tid] = old
+        elif not lower and tid in _own_nice:
+            os.setpriority(os.PRIO_PROCESS, tid, _own_nice[tid])
+            del _own_nice[tid]
+    except OSError:  # no setpriority here, or no right to raise it back
+        if not lower and _own_nice.pop(tid, None) is not None:
             if len(_lowered) > 10_000:  # thread ids are reused: forget old ones
                 _lowered.clear()
+            _lowered.add(tid)
             LOG.debug("thread %s stays at nice +%s until its script run ends", tid, HEAVY_NICE)
 
 
@@ -387,11 +385,11 @@ def heavy(pool: str, cost_s: float | None = None, show: bool = True) -> Iterator
     outer = _in_heavy.get(tid)  # heavy work inside heavy work (a cached view inside another): the outer one's
     _in_heavy[tid] = t0
     try:
-        with _lower_priority():
-            yield
+        yield
     finally:
         if outer is None:
             _in_heavy.pop(tid, None)
+            _set_lowered(tid, False)
         _release(p, time.monotonic() - t0)
 
 
@@ -426,8 +424,7 @@ def limited(pool: str, fn: Callable[[], T]) -> Callable[[], T]:
             raise
         t0 = time.monotonic()
         try:
-            with _lower_priority(own_thread=False):
-                return fn()
+            return fn()
         finally:
             _release(p, time.monotonic() - t0)
 

@@ -13,8 +13,8 @@ shows it as stopped and adds it to the results table. A closed tab stops the run
 Training is the one thing in the app that may take a minute of CPU, so a server trains for one user at a time
 (TRAINING_SLOTS, from NORM_VIZ_TRAINING_SLOTS): a class of 30 pressing Train at once would otherwise hold every core
 for half an hour and every other page would wait. The slots are the admission pool "training" (ui/admission.py: its
-runs per minute per tab, its message, the lower OS priority of heavy work). Who finds the slot taken is told so and
-can read the shipped results.
+runs per minute per tab, its message, its pauses while others' reruns compute). Who finds the slot taken is told so
+and can read the shipped results.
 """
 
 from __future__ import annotations
