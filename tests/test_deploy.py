@@ -753,7 +753,7 @@ def test_a_replica_answers_its_metrics_only_to_this_machine():
             "query_string": b"",
             "client": (host, 5000),
         }
-        return asyncio.run(get.endpoint(Request(scope))).status_code
+        return L.run_sync(get.endpoint(Request(scope))).status_code
 
     for host in ("192.0.2.9", "10.1.2.3", "fd00::2", "::ffff:192.0.2.9", "not-an-address"):
         assert status(host) == 404, host
