@@ -191,6 +191,15 @@ def no_exception(at) -> None:
     assert not caught, caught
 
 
+@pytest.fixture(autouse=True)
+def _fresh_admission_rates():
+    """AppTest runs every test's pages as one session ("test session id"): each test starts with none of that
+    session's heavy runs counted against its runs per minute (norm_viz/ui/admission.py), as a fresh tab would."""
+    from norm_viz.ui import admission
+
+    admission._started.clear()
+
+
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     """A `streamlit run app.py` server on a free loopback port; yields its base URL."""

@@ -90,7 +90,7 @@ def test_a_session_is_limited_to_its_runs_per_minute(pool):
     now = 1000.0
     for _ in range(3):
         A._rate(pool, "s1", now)
-    with pytest.raises(A.Busy, match="3 heavy runs .* try again in 60 s"):
+    with pytest.raises(A.Busy, match="3 heavy views in the last minute .* try again in 60 s"):
         A._rate(pool, "s1", now + 0.5)
     A._rate(pool, "s2", now + 0.5)  # another tab is not affected
     A._rate(pool, "s1", now + 61)  # a minute later: allowed again
@@ -112,3 +112,138 @@ def test_the_wait_estimate_and_message(pool):
     assert A.estimate_s(pool, 0) == pytest.approx(1.0) and A.estimate_s(pool, 2) == pytest.approx(3.0)
     assert "your turn in ~3 s" in A.message(pool, 2) and "3 runs are ahead" in A.message(pool, 2)
     pool.running = 0
+
+
+def test_training_has_its_own_slots_outside_the_process_wide_limit(pool, monkeypatch):
+    """The training pool (a live run of the training lab, a minute or more) neither waits for nor holds the
+    process-wide heavy slot; a second run is refused at once (no line) with the pool's words, and the refusal is not
+    counted against the tab's runs per minute."""
+    training = A.Pool("training", slots=1, line=0, per_minute=2, typical_s=60.0, shared=False, what="training runs")
+    monkeypatch.setitem(A.POOLS, "training", training)
+    monkeypatch.setattr(A, "HEAVY_SLOTS", 1)
+    monkeypatch.setattr(A, "_session_id", lambda: "tab")
+    release, entered, order = threading.Event(), threading.Event(), []
+    t1 = _hold(release, entered, order, "t-run")  # a compute-like run holds the process-wide slot
+    entered.wait(30)
+    with A.attempt("training") as refused:  # training starts all the same
+        assert refused is None
+        assert A.status()["training"] == {"running": 1, "waiting": 0} and A._running_total == 1
+        with A.attempt("training") as second:  # the slot is taken: refused at once, nothing waits
+            assert isinstance(second, A.Busy) and "busy with other visitors' training runs" in str(second)
+    assert len(A._started[("tab", "training")]) == 1  # only the run that started counts
+    with A.attempt("training") as third:
+        assert third is None
+    release.set()
+    t1.join(30)
+    assert A.status()["training"] == {"running": 0, "waiting": 0} and A._running_total == 0
+
+
+def test_an_exception_inside_an_admitted_attempt_releases_the_slot(pool):
+    with pytest.raises(RuntimeError, match="boom"), A.attempt("t") as refused:
+        assert refused is None
+        raise RuntimeError("boom")
+    assert A.status()["t"] == {"running": 0, "waiting": 0}
+
+
+@pytest.mark.skipif(not A.can_restore_priority(), reason="this process may not raise a thread's priority back")
+def test_heavy_work_runs_at_a_lower_os_priority_while_light_runs_compute(pool, monkeypatch):
+    """Linux applies nice per thread: heavy work's thread drops HEAVY_NICE steps at a checkpoint while a light run
+    computes (so that it and the event loop get the cores first), is back at its own priority when none does (no
+    starving on a machine shared with other programs), and after the heavy block. Other threads are not touched."""
+    import os
+
+    monkeypatch.setattr(A, "_sleep", lambda s: None)
+    monkeypatch.setattr(A, "HEAVY_NICE", 10)  # off by default (NORM_VIZ_HEAVY_NICE)
+    me = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, me)
+    done = threading.Event()
+
+    def rerun() -> None:  # a student's rerun, computing
+        while not done.is_set():
+            sum(range(1000))
+
+    with A.heavy("t", show=False):
+        A._yield_to_light_runs()
+        assert os.getpriority(os.PRIO_PROCESS, me) == before  # nobody waits: its own priority
+        light = threading.Thread(target=rerun, name=A.SCRIPT_THREAD)
+        light.start()
+        _wait(lambda: (A._thread_cpu(light.ident or 0) or 0.0) > 0.002)
+        A._yield_to_light_runs()
+        assert os.getpriority(os.PRIO_PROCESS, me) == min(19, before + A.HEAVY_NICE)
+        assert os.getpriority(os.PRIO_PROCESS, light.native_id or 0) == before  # the light run keeps its own
+        seen = A._thread_cpu(light.ident or 0) or 0.0
+        _wait(lambda: (A._thread_cpu(light.ident or 0) or 0.0) > seen + 0.002)  # it computed again since
+        A._yield_to_light_runs()
+        assert os.getpriority(os.PRIO_PROCESS, me) == min(19, before + A.HEAVY_NICE)  # lowered once, not twice
+        done.set()
+        light.join(30)
+        A._yield_to_light_runs()
+        assert os.getpriority(os.PRIO_PROCESS, me) == before  # the rerun has finished
+        done.clear()
+        light = threading.Thread(target=rerun, name=A.SCRIPT_THREAD)
+        light.start()
+        _wait(lambda: (A._thread_cpu(light.ident or 0) or 0.0) > 0.002)
+        A._yield_to_light_runs()
+        assert os.getpriority(os.PRIO_PROCESS, me) == min(19, before + A.HEAVY_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, me) == before  # the heavy block ended: given back
+    done.set()
+    light.join(30)
+
+
+def test_heavy_work_pauses_at_its_checkpoints_while_light_runs_are_in_progress(pool, monkeypatch):
+    """At each checkpoint (ui.checkpoint calls the hook) heavy work pauses, GIL and core released, in proportion to
+    the work it did since the last one, but only while another script run that is neither heavy nor waiting is in
+    progress; outside heavy work, or with nobody else running, it never pauses."""
+    from norm_viz.ui import safety
+
+    assert A._yield_to_light_runs in safety.CHECKPOINT_HOOKS
+    pauses: list[float] = []
+    monkeypatch.setattr(A, "_sleep", pauses.append)
+    done = threading.Event()
+
+    def rerun() -> None:  # a student's rerun, computing
+        while not done.is_set():
+            sum(range(1000))
+
+    with A.heavy("t", show=False):
+        A._yield_to_light_runs()
+        assert pauses == []  # nobody else is running
+        light = threading.Thread(target=rerun, name=A.SCRIPT_THREAD)
+        light.start()
+        _wait(lambda: (A._thread_cpu(light.ident or 0) or 0.0) > 0.002)  # it has computed a little
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 0.01:  # a block of heavy work
+            pass
+        A._yield_to_light_runs()
+        assert len(pauses) == 1 and 0.0 < pauses[0] <= A.MAX_PAUSE_S
+        done.set()
+        light.join(30)
+        A._yield_to_light_runs()
+        assert len(pauses) == 1  # the rerun has finished: no pause
+    done.clear()
+    light2 = threading.Thread(target=rerun, name=A.SCRIPT_THREAD)
+    light2.start()
+    A._yield_to_light_runs()  # not heavy work: never paused
+    done.set()
+    light2.join(30)
+    assert len(pauses) == 1
+
+
+def test_a_run_that_only_waits_is_not_a_light_run_to_pause_for(pool):
+    """A script run blocked on something else (another session computing the same cached view) uses no CPU: heavy work
+    does not pause for it (it would only make that run wait longer); one that computes counts."""
+    done = threading.Event()
+    waiting = threading.Thread(target=done.wait, args=(30,), name=A.SCRIPT_THREAD)
+    waiting.start()
+    A.light_runs()  # the first look notes every thread's CPU time
+    try:
+        assert A.light_runs() == 0
+        busy = threading.Thread(
+            target=lambda: [sum(range(1000)) for _ in iter(done.is_set, True)], name=A.SCRIPT_THREAD
+        )
+        busy.start()
+        _wait(lambda: A.light_runs() == 1)
+    finally:
+        done.set()
+        waiting.join(30)
+    busy.join(30)

@@ -53,8 +53,11 @@ def render_nginx(listen: str, upstreams: list[str], upstream_header: bool = True
     for k, v in values.items():
         text = text.replace("${" + k + "}", v)
     assert TEST_HEADERS in text
-    if upstream_header:
-        text = text.replace(TEST_HEADERS, "add_header X-Upstream $upstream_addr always;")
+    if upstream_header:  # and whether nginx's static cache answered (HIT) or a replica did (MISS)
+        text = text.replace(
+            TEST_HEADERS,
+            "add_header X-Upstream $upstream_addr always; add_header X-Cache $upstream_cache_status always;",
+        )
     return text
 
 
@@ -70,7 +73,9 @@ def nginx_in_front(tmp: Path, upstreams: list[str], upstream_header: bool = True
     nlog = tmp / "nginx.log"
     with open(nlog, "wb") as out:
         ng = subprocess.Popen(
-            [NGINX, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"], stdout=out, stderr=out
+            [NGINX, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;" + _AS_ME],
+            stdout=out,
+            stderr=out,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -79,6 +84,11 @@ def nginx_in_front(tmp: Path, upstreams: list[str], upstream_header: bool = True
     finally:
         ng.terminate()
         ng.wait(timeout=20)
+
+
+_AS_ME = " user root;" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+"""Started by root, nginx's workers would run as `nobody`, who cannot enter pytest's private temporary folders (the
+static cache lives there); deployed, nginx runs as one unprivileged user and this does not arise."""
 
 
 def _need_nginx() -> None:
@@ -546,3 +556,204 @@ def test_the_app_works_under_its_content_security_policy(browser, fresh_front):
     finally:
         ctx.close()
     assert violations == []
+
+
+# ---------------------------------------------------------------- a class behind one school NAT (one address)
+
+
+CLASS = 100
+"""Browsers behind one address in the NAT test (the template's per-address ceilings are sized for a class of 100)."""
+
+
+def _static_files(n: int) -> list[str]:
+    """`n` of Streamlit's hashed static files (the smallest: the test is about counts, not bytes), as URL paths."""
+    import streamlit
+
+    root = Path(streamlit.__file__).parent / "static"
+    files = sorted((f for f in (root / "static").rglob("*") if f.is_file()), key=lambda f: (f.stat().st_size, f.name))
+    return ["/" + f.relative_to(root).as_posix() for f in files[:n]]
+
+
+class _Browser:
+    """One browser on one keep-alive connection, with its own cookie jar (the affinity cookie nginx gives it)."""
+
+    def __init__(self, url: str) -> None:
+        import http.client
+
+        host, port = url.split("://", 1)[1].split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        self.cookie = ""
+        self.codes: list[int] = []
+        self.cache: list[str] = []
+
+    def get(self, path: str) -> int:
+        self.conn.request("GET", path, headers={"Cookie": f"nv_route={self.cookie}"} if self.cookie else {})
+        r = self.conn.getresponse()
+        r.read()
+        m = re.search(r"nv_route=([^;]+)", r.getheader("Set-Cookie") or "")
+        if m and not self.cookie:
+            self.cookie = m.group(1)
+        self.codes.append(r.status)
+        self.cache.append(r.getheader("X-Cache") or "")
+        return r.status
+
+
+def test_a_class_behind_one_address_loads_the_app_while_one_flooding_browser_is_refused(live_app, tmp_path):
+    """A school NAT: CLASS browsers from one address (loopback) each make a first page load's requests (the page, the
+    ~115 static files a browser fetches, the app's own requests) and hold a websocket, all at once: none is refused.
+    Meanwhile one browser (one cookie) that floods requests or opens 30 websockets is refused past its own limits
+    (50 r/s burst 200, 24 connections), and so is a client that sends no cookie. The static files come from nginx's
+    cache after the first browser."""
+    import concurrent.futures
+
+    import websockets
+
+    host = live_app.split("://", 1)[1]
+    assets = _static_files(115)
+    with nginx_in_front(tmp_path, [host]) as front:
+
+        def load(_: int) -> _Browser:
+            b = _Browser(front)
+            for path in ["/", *assets, "/_stcore/health", "/_stcore/host-config"]:
+                b.get(path)
+            return b
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            browsers = list(pool.map(load, range(CLASS)))
+        cookies = {b.cookie for b in browsers}
+        assert len(cookies) == CLASS and "" not in cookies  # each browser got its own key
+        codes = [c for b in browsers for c in b.codes]
+        assert len(codes) == CLASS * (len(assets) + 3) and set(codes) == {200}, {c: codes.count(c) for c in set(codes)}
+        hits = [h for b in browsers[CLASS // 2 :] for h in b.cache[1 : 1 + len(assets)]]  # their static files
+        assert hits.count("HIT") == len(hits) > 0  # later browsers got every static file from nginx's cache
+
+        ws_url = "ws" + front[4:] + "/_stcore/stream"
+
+        async def open_ws(cookie: str | None) -> object:
+            headers = {"Cookie": f"nv_route={cookie}"} if cookie else {}
+            return await websockets.connect(
+                ws_url, subprotocols=["streamlit"], origin=front, open_timeout=120, additional_headers=headers
+            )
+
+        async def sockets() -> tuple[int, int, int]:
+            held = await asyncio.gather(*(open_ws(b.cookie) for b in browsers))  # the whole class at once: all open
+            flood, refused = [], 0
+            for _ in range(30):  # one browser opens 30 more tabs
+                try:
+                    flood.append(await open_ws(browsers[0].cookie))
+                except websockets.InvalidStatus as e:
+                    assert e.response.status_code == 429
+                    refused += 1
+            n_held = sum(1 for ws in held if ws.state.name == "OPEN")
+            await asyncio.gather(*(ws.close() for ws in [*held, *flood]))
+            return n_held, len(flood), refused
+
+        n_held, flood_held, flood_refused = L.run_sync(sockets())
+        assert n_held == CLASS  # every student's websocket stayed open
+        assert flood_held <= 24 - 1 and flood_refused >= 7, (flood_held, flood_refused)  # its own tab + 23 more
+
+        flooder, cookieless = browsers[1], _Browser(front)
+        t0 = time.monotonic()
+        for _ in range(600):  # one browser (its cookie) and one client without cookies, as fast as they can (a
+            flooder.get(assets[0])  # cached file: nginx answers it itself, so this client is fast enough to flood)
+            cookieless.get(assets[0])
+        allowed = 200 + 50 * (time.monotonic() - t0) + 10
+        for who in (flooder, cookieless):
+            sent = who.codes[-600:]
+            if allowed >= 600:
+                pytest.skip(f"this machine sent 600 requests too slowly to pass the limit ({allowed:.0f} allowed)")
+            assert set(sent) <= {200, 429} and sent.count(200) <= allowed, {c: sent.count(c) for c in set(sent)}
+        neighbour = browsers[2]
+        assert neighbour.get("/_stcore/health") == 200  # meanwhile the class behind the same address is not refused
+        assert neighbour.get(assets[0]) == 200
+
+        # a client that invents a new cookie for every upload meets its address's ceiling (a burst of 200, 5 a second)
+        forger = _Browser(front)
+        t0 = time.monotonic()
+        for i in range(300):
+            forger.conn.request("PUT", "/_stcore/upload_file/x/y", body=b"0", headers={"Cookie": f"nv_route=f{i}"})
+            r = forger.conn.getresponse()
+            r.read()
+            forger.codes.append(r.status)
+        allowed = 200 + 5 * (time.monotonic() - t0) + 10
+        if allowed >= 300:
+            pytest.skip(f"this machine sent 300 uploads too slowly to pass the limit ({allowed:.0f} allowed)")
+        assert 300 - forger.codes.count(429) <= allowed and forger.codes.count(429) > 0, forger.codes[-5:]
+
+
+def test_the_deploys_command_guards_uploads_before_the_first_page(tmp_path):
+    """`python -m norm_viz.ui.process` (the Dockerfile's CMD) installs the guards before the server accepts a
+    connection: a websocket that asks for 20 upload URLs and sends 2 MB to each before anyone opened a page leaves
+    one file (the session's newest) on the server. (`streamlit run app.py` installs them at the first script run:
+    the same flood then left all 40 MB.)"""
+    import uuid
+
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r'^CMD \["python", "-m", "norm_viz\.ui\.process", "app\.py"', text, re.M)
+    port = free_port()
+    log = tmp_path / "server.log"
+    cmd = [sys.executable, "-m", "norm_viz.ui.process", "app.py", "--server.headless", "true"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*cmd, "--server.port", str(port)], cwd=ROOT, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+
+        async def flood() -> tuple[list[int], float | None]:
+            s = L.Session(url, "explorer", 0, 120)
+            await s.connect()  # a websocket, and no script run
+            rid = uuid.uuid4().hex
+            await s.ws.send(L.file_urls_message(rid, "", [f"f{i}.csv" for i in range(20)]))
+            deadline = time.monotonic() + 120
+            while True:
+                msg, _ = await s._recv(deadline)
+                if msg.WhichOneof("type") == "file_urls_response" and msg.file_urls_response.response_id == rid:
+                    break
+            body = b"1\n" * 1_000_000
+            codes = [
+                await asyncio.to_thread(s._put_file, u.upload_url, "f.csv", body)
+                for u in msg.file_urls_response.file_urls
+            ]
+            held = await asyncio.to_thread(L.uploads_held, url, lambda b: b is not None)
+            await s.close()
+            return codes, held
+
+        codes, held = L.run_sync(flood())
+        assert codes == [204] * 20
+        assert held == 2_000_000  # one file of 2 MB, not 20
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_a_replica_answers_its_metrics_only_to_this_machine():
+    """With the launcher (`python -m norm_viz.ui.process`), /_stcore/metrics (cache names and sizes, session counts)
+    answers 404 to a client that is not on loopback, as nginx does to every visitor; the operator on the machine
+    still reads it (the upload test above reads it through loopback from a launcher-started server)."""
+    from unittest import mock
+
+    from starlette.requests import Request
+    from streamlit.web.server.starlette import starlette_routes
+
+    from norm_viz.ui import process
+
+    assert process.metrics_for_loopback_only()
+    routes = starlette_routes.create_metrics_routes(mock.MagicMock(), None)
+    (get,) = [r for r in routes if "GET" in r.methods]
+
+    def status(host: str) -> int:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": get.path,
+            "headers": [],
+            "query_string": b"",
+            "client": (host, 5000),
+        }
+        return L.run_sync(get.endpoint(Request(scope))).status_code
+
+    for host in ("192.0.2.9", "10.1.2.3", "fd00::2", "::ffff:192.0.2.9", "not-an-address"):
+        assert status(host) == 404, host

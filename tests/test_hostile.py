@@ -142,3 +142,40 @@ def test_upload_errors_show_the_visitors_text_escaped(what, monkeypatch):
     shown = " ".join(el.value for el in at.error)
     assert "Could not use" in shown, shown
     assert hostile_elements(at) == [], shown
+
+
+@pytest.mark.browser
+def test_a_refused_export_says_why_under_its_button(browser, live_app):
+    """Issue 18 §5 as a visitor meets it: exports are limited per tab (6 a minute); the 7th click of a download button
+    shows the app's own message under the button ("Not now: … try again in N s"), not Streamlit's generic "Failed to
+    generate file", and downloads nothing. (The SVG: every download of the page goes through the same limit.)"""
+    from pathlib import Path
+
+    from conftest import wait_for_app
+
+    from norm_viz.ui import admission
+    from norm_viz.ui.process import GENERIC_DOWNLOAD_ERROR
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{live_app}/export?src=preset&preset=d2l&norm=layernorm&ex_fig=cube")
+        wait_for_app(page)
+        button = page.get_by_role("button", name="This figure as SVG")
+        for _ in range(admission.POOLS["export"].per_minute):
+            with page.expect_download(timeout=120_000) as dl:
+                button.click()
+            assert Path(dl.value.path()).read_bytes().lstrip().startswith(b"<")  # an SVG, not a message
+            wait_for_app(page)
+        downloads: list[object] = []
+        page.on("download", lambda d: downloads.append(d))
+        button.click()
+        error = page.locator('[data-testid="stDownloadButtonError"]')
+        error.first.wait_for(timeout=60_000)
+        text = error.first.inner_text()
+        assert text.startswith("Not now: this tab started 6 exports in the last minute"), text
+        assert re.search(r"try again in \d+ s\.$", text) and GENERIC_DOWNLOAD_ERROR not in text, text
+        assert "\\" not in text  # plain text: no Markdown escapes showing
+        assert downloads == []
+    finally:
+        ctx.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from conftest import app_test, charts, decode, no_exception
 
 from norm_viz.training import lm, shipped_results
+from norm_viz.ui import admission
 from norm_viz.ui import training as tl
 
 TINY_LM = {"tl_steps": "6", "tl_width": "32", "tl_layers": "1", "tl_batch": "4"}
@@ -35,22 +36,18 @@ def test_lm_page_tiny_run_shows_curves_evaluation_and_a_table_row():
 
 
 def test_one_training_run_at_a_time_per_server():
-    """While another session's run holds the server's training slot, Train says so and trains nothing; the slot is
-    free again when that run ends, and a run's own slot is released when it ends."""
+    """While another session's run holds the server's training slot (the admission pool "training"), Train says so
+    and trains nothing; the slot is free again when that run ends, and a run's own slot is released when it ends."""
     at = app_test("pages/train-lm.py", TINY_LM)
-    assert tl._SLOTS.acquire(blocking=False)  # another user's run
-    try:
+    with admission.heavy("training", show=False):  # another user's run
         at.button(key="tl_train").click().run()
         no_exception(at)
-        assert any("training for another user" in i.value for i in at.info)
+        assert any("Not now" in w.value and "training runs" in w.value for w in at.warning)
         assert tl.LM_RUNS not in at.session_state
-    finally:
-        tl._SLOTS.release()
     at.button(key="tl_train").click().run()
-    assert not any("training for another user" in i.value for i in at.info)
+    assert not any("Not now" in w.value for w in at.warning)
     assert len(table(at)) == 1
-    assert tl._SLOTS.acquire(blocking=False)  # the run gave its slot back
-    tl._SLOTS.release()
+    assert admission.status()["training"] == {"running": 0, "waiting": 0}  # the run gave its slot back
 
 
 def test_lm_page_batchnorm_run_explains_the_leak():
@@ -104,8 +101,7 @@ def test_a_run_over_the_cpu_limit_gets_the_message_not_a_run():
     no_exception(at)
     assert any("limited to 60 CPU seconds" in e.value for e in at.error)
     assert tl.LM_RUNS not in at.session_state and tl.LM_LAST not in at.session_state
-    assert tl._SLOTS.acquire(blocking=False)  # nothing holds the training slot
-    tl._SLOTS.release()
+    assert admission.status()["training"] == {"running": 0, "waiting": 0}  # nothing holds the training slot
 
 
 def test_over_limit_message_names_the_limit_and_the_command():

@@ -1,7 +1,7 @@
 """Settings for the server process, applied once by app.py: one torch thread, startup objects out of the GC, large
 tensors given back to the system when freed, replies sent without Nagle's delay, and the guards that keep one
 browser from hurting the others (issue 18): no cache clearing from a browser, bounded uploads per session, released
-when the tab closes, and no lookup of the machine's addresses on the internet.
+when the tab closes, a refused download that says why, and no lookup of the machine's addresses on the internet.
 
 Every rerun is a script run in its own thread, so the parallelism of a busy server comes from concurrent sessions,
 never from inside one small tensor op; with torch's default of one thread per core, the worker threads of two runs
@@ -102,10 +102,82 @@ def configure_process() -> None:
     torch.set_num_threads(1)
     fix_mmap_threshold()
     tcp_nodelay()
+    install_guards()
+    gc.freeze()
+
+
+def install_guards() -> None:
+    """The guards against one browser hurting the others, which patch Streamlit's classes. configure_process runs them
+    at the server's first script run; `python -m norm_viz.ui.process` (the deploy's command) runs them before the
+    server starts, so that a websocket that floods uploads before anyone opened a page meets them too."""
     refuse_client_cache_clear()
     bound_uploads()
+    explain_refused_downloads()
     no_address_lookup()
-    gc.freeze()
+
+
+def metrics_for_loopback_only() -> bool:
+    """Streamlit's /_stcore/metrics (cache names and sizes, session counts) answers only clients on this machine
+    (loopback: the operator, `kubectl port-forward`, the load driver); anyone else gets 404. nginx's template already
+    refuses it to visitors; this covers a replica reached directly. Must run before the server is built (the launcher,
+    `main`, does). Returns True where Streamlit's route factory was wrapped."""
+    import ipaddress
+
+    try:
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+        from streamlit.web.server.starlette import starlette_app, starlette_routes
+    except ImportError:  # pragma: no cover - another Streamlit layout
+        return False
+    original = starlette_routes.create_metrics_routes
+    if getattr(original, "loopback_only", False):
+        return True
+
+    def loopback(endpoint: Any) -> Any:
+        async def guarded(request: Any) -> Any:
+            host = request.client.host if request.client is not None else ""
+            try:
+                ip = ipaddress.ip_address(host)
+            except ValueError:
+                ip = None
+            mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+            local = ip is not None and (ip.is_loopback or (mapped is not None and mapped.is_loopback))
+            if not local:
+                return PlainTextResponse("Not Found", status_code=404)
+            return await endpoint(request)
+
+        return guarded
+
+    def create_metrics_routes(*args: Any, **kwargs: Any) -> list[Any]:
+        routes = original(*args, **kwargs)
+        return [
+            Route(r.path, loopback(r.endpoint), methods=sorted(r.methods or ())) if isinstance(r, Route) else r
+            for r in routes
+        ]
+
+    create_metrics_routes.loopback_only = True  # type: ignore[attr-defined]
+    starlette_routes.create_metrics_routes = create_metrics_routes
+    starlette_app.create_metrics_routes = create_metrics_routes  # type: ignore[attr-defined]
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m norm_viz.ui.process [app.py] [streamlit run options]`: `streamlit run`, with the guards installed
+    before the server accepts its first connection (the rest of configure_process follows at the first script run)."""
+    import sys
+
+    from streamlit.web import cli
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0].startswith("-"):
+        args = ["app.py", *args]
+    install_guards()
+    metrics_for_loopback_only()
+    try:
+        cli.main.main(args=["run", *args], prog_name="streamlit", standalone_mode=False)
+    except SystemExit as e:  # click's own exits (--help, a bad option)
+        return int(e.code or 0)
+    return 0
 
 
 def refuse_client_cache_clear() -> bool:
@@ -212,6 +284,62 @@ def bound_uploads(per_session: int = UPLOADS_PER_SESSION, total: int = UPLOAD_BY
     return True
 
 
+GENERIC_DOWNLOAD_ERROR = "Failed to generate file for download"
+"""What Streamlit's download button shows under itself when its deferred callable raised (its own words)."""
+
+
+def _notice_in(exc: BaseException | None) -> BaseException | None:
+    """The app's Notice (a refusal with a message: the server is busy, a limit was reached) in `exc`'s chain."""
+    from norm_viz.ui.safety import Notice
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, Notice):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def explain_refused_downloads() -> bool:
+    """A download whose deferred callable was refused (ui.limited: too many exports this minute, the line full)
+    shows the app's own message under its button ("Not now: … try again in N s") instead of Streamlit's generic
+    "Failed to generate file for download"; any other failure keeps Streamlit's words (details in the log).
+
+    Streamlit runs the callable when the button is clicked, outside any script run, and answers the browser with a
+    BackendOperationResponse whose error_msg the button shows as plain text (5 s) - it has no way for the app to name
+    the reason (streamlit/streamlit#13466). The handler is replaced by one that does the same and takes the message
+    of a Notice. Returns True where it was replaced (False if Streamlit's classes moved)."""
+    import asyncio
+
+    try:
+        from streamlit.proto.ForwardMsg_pb2 import BackendOperationResponse, DeferredFileResponsePayload
+        from streamlit.runtime.backend_operation_handler import DeferredFileHandler
+    except ImportError:  # pragma: no cover - another Streamlit layout
+        return False
+    if getattr(DeferredFileHandler.handle, "explains", False):
+        return True
+
+    async def handle(self: DeferredFileHandler, request: Any, session_id: str) -> Any:
+        file_id = request.deferred_file.file_id
+        try:
+            url = await asyncio.to_thread(self._get_media_file_mgr().execute_deferred, file_id)
+        except Exception as e:
+            notice = _notice_in(e)
+            if notice is None:
+                LOG.exception("Error executing deferred callable for file_id %s", file_id)
+                return BackendOperationResponse(request_id=request.request_id, error_msg=GENERIC_DOWNLOAD_ERROR)
+            LOG.info("download refused for session %s: %s", session_id, notice)
+            # plain text in the browser (React escapes it): no Markdown escaping, which would show its backslashes
+            return BackendOperationResponse(request_id=request.request_id, error_msg=f"Not now: {notice}.")
+        return BackendOperationResponse(
+            request_id=request.request_id, deferred_file=DeferredFileResponsePayload(url=url)
+        )
+
+    handle.explains = True  # type: ignore[attr-defined]
+    DeferredFileHandler.handle = handle  # type: ignore[method-assign]
+    return True
+
+
 def no_address_lookup() -> None:
     """Streamlit never asks an outside host for this machine's addresses.
 
@@ -226,3 +354,7 @@ def no_address_lookup() -> None:
 
     net_util._external_ip = ""  # not None: "already looked up", and matches no origin's host name
     net_util._internal_ip = "127.0.0.1"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -72,6 +72,11 @@ def literal(text: object, limit: int = 80) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
+CHECKPOINT_HOOKS: list[Callable[[], None]] = []
+"""Called at every checkpoint of a script run (ui/admission.py adds one: heavy work pauses there while other
+visitors' light reruns are in progress)."""
+
+
 def checkpoint() -> None:
     """Stop here if this script run should end (the tab was closed, or a newer rerun was asked for).
 
@@ -81,6 +86,8 @@ def checkpoint() -> None:
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is not None:
         ctx.yield_check()
+        for hook in CHECKPOINT_HOOKS:
+            hook()
 
 
 @contextmanager

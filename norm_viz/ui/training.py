@@ -12,14 +12,14 @@ shows it as stopped and adds it to the results table. A closed tab stops the run
 
 Training is the one thing in the app that may take a minute of CPU, so a server trains for one user at a time
 (TRAINING_SLOTS, from NORM_VIZ_TRAINING_SLOTS): a class of 30 pressing Train at once would otherwise hold every core
-for half an hour and every other page would wait. Who finds the slot taken is told so and can read the shipped results.
+for half an hour and every other page would wait. The slots are the admission pool "training" (ui/admission.py: its
+runs per minute per tab, its message, its pauses while others' reruns compute). Who finds the slot taken is told so
+and can read the shipped results.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,12 +34,12 @@ from norm_viz.training import figures as tf
 from norm_viz.training import results as rs
 from norm_viz.training import verdicts as vd
 from norm_viz.training.layers import batch_dependent, label
+from norm_viz.ui import admission
 from norm_viz.ui.layout import chart
-from norm_viz.ui.safety import checkpoint
+from norm_viz.ui.safety import checkpoint, escape
 
-TRAINING_SLOTS = max(1, int(os.environ.get("NORM_VIZ_TRAINING_SLOTS", "1") or 1))
-"""How many training runs (or grid fills) one server process runs at once."""
-_SLOTS = threading.BoundedSemaphore(TRAINING_SLOTS)
+TRAINING_SLOTS = admission.POOLS["training"].slots
+"""How many training runs one server process runs at once (NORM_VIZ_TRAINING_SLOTS, default 1)."""
 
 LIVE_LIMIT_S = 60.0
 """The most CPU seconds one live run may take on the shared server (settings estimated above it are refused)."""
@@ -96,20 +96,17 @@ def over_limit(estimate: float, what: str) -> str | None:
 @contextmanager
 def training_slot(what: str) -> Iterator[bool]:
     """Hold one of the server's training slots while the block runs; yields False (after saying so on the page) when
-    every slot is taken by another session's run. The slot is released however the block ends (Stop, a closed tab)."""
-    got = _SLOTS.acquire(blocking=False)
-    if not got:
-        st.info(
-            f"The server is training for another user right now, so {what} did not start: it trains for "
-            f"{TRAINING_SLOTS} user{'s' if TRAINING_SLOTS > 1 else ''} at a time, so that the rest of the app stays "
-            "quick for everyone. Press the button again in a minute, or read the cached results below.",
-            icon=":material/hourglass_top:",
-        )
-    try:
-        yield got
-    finally:
-        if got:
-            _SLOTS.release()
+    every slot is taken by another session's run, or this tab started too many runs this minute. The slot is released
+    however the block ends (Stop, a closed tab)."""
+    with admission.attempt("training", cost_s=LIVE_LIMIT_S) as refused:
+        if refused is not None:
+            st.warning(
+                f"Not now: {escape(refused)}. {what[:1].upper()}{what[1:]} did not start: the server trains for "
+                f"{TRAINING_SLOTS} user{'s' if TRAINING_SLOTS > 1 else ''} at a time, so that the rest of the app "
+                "stays quick for everyone. Read the shipped results below meanwhile.",
+                icon=":material/hourglass_disabled:",
+            )
+        yield refused is None
 
 
 def _every(total: int) -> int:
