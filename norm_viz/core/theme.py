@@ -185,7 +185,7 @@ def _grow_fonts(
 ) -> None:
     """Enlarge, in place, every font dict under `node` (keys 'font', 'tickfont', 'textfont', …): its size times
     `factor`, at least `min_size`; a font without a size gets one only where `inherit` (else plotly's default).
-    A font dict shared by several places (one dict for three 3D axes) grows once."""
+    A font dict shared by several places (one tick font for several axes) grows once."""
     seen = set() if seen is None else seen
     if isinstance(node, dict):
         for k, v in node.items():
@@ -224,8 +224,6 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     if isinstance(layout.get("title"), dict):
         layout["title"].setdefault("font", {}).setdefault("size", round(max(base * 1.25 * factor, min_size), 1))
     axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis")) and isinstance(v, dict)]
-    for scene in (v for k, v in layout.items() if k.startswith("scene") and isinstance(v, dict)):
-        axes += [scene.setdefault(a, {}) for a in ("xaxis", "yaxis", "zaxis")]
     for axis in axes:  # tick labels: set (a copy per axis), so that a figure's own smaller tickfont is overridden too
         size = max(tick, axis.get("tickfont", {}).get("size", 0))
         if axis.get("type") == "log":  # plotly draws a log axis's in-between labels (2, 5) at 3/4 of the size
