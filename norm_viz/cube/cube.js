@@ -383,6 +383,7 @@ export default function (component) {
       if (view) {
         s.view = view.dataset.view;
         redraw();
+        if (d.report_view) root.__ctx.component.setStateValue("view", s.view); // e.g. Export draws this view
         return;
       }
       const mini = ev.target.closest("button[data-norm]");
