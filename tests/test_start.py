@@ -171,3 +171,11 @@ def test_scaled_grows_every_font_once_and_leaves_the_figure_alone():
     assert big.data[0].textfont.size >= 18 and lay.legend.font.size >= 18
     assert lay.xaxis.tickfont.size * 0.75 >= 18  # a log axis's in-between labels are drawn at 3/4
     assert scaled(go.Figure(layout={"height": 700}), 1.35, 18, 600).layout.height == 700  # never shrinks
+
+
+def test_scaled_grows_numbers_the_figure_fitted_to_its_cells_only_as_much_as_the_figure():
+    cells = {"type": "heatmap", "z": [[1, 2]], "texttemplate": "%{z}", "textfont": {"size": 11}}
+    tall = scaled(go.Figure({"data": [cells], "layout": {"height": 936}}), 1.35, min_size=18, max_height=600)
+    assert tall.layout.height == 936 and tall.data[0].textfont.size == 11  # its rows did not grow: neither do they
+    short = scaled(go.Figure({"data": [cells], "layout": {"height": 400}}), 1.35, min_size=18, max_height=600)
+    assert short.layout.height == 540 and short.data[0].textfont.size == round(11 * 1.35, 1)

@@ -211,6 +211,15 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     by `factor` (up to `max_height`, but never lower than it was)."""
     spec = fig.to_dict()  # a deep copy: the figure may be cached and shown again
     layout = spec.setdefault("layout", {})
+    # numbers in heatmap cells sized by the figure itself (to fit its cells): they grow only as much as the figure
+    # does, so that they still fit (at 18 px the causal maps' labels ran into the next row's)
+    fitted = {
+        i: float(tr["textfont"]["size"])
+        for i, tr in enumerate(spec.get("data", []))
+        if tr.get("type") == "heatmap"
+        and tr.get("texttemplate")
+        and isinstance((tr.get("textfont") or {}).get("size"), (int, float))
+    }
     base = float((layout.get("font") or {}).get("size") or 12)
     big = round(max(base * factor, min_size), 1)
     tick = round(max(base * 0.85 * factor, min_size), 1)
@@ -249,4 +258,6 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     height = float(layout.get("height") or 450)
     grown = height * factor if max_height is None else max(height, min(height * factor, max_height))
     layout["height"] = round(grown)
+    for i, size in fitted.items():
+        spec["data"][i]["textfont"]["size"] = round(size * min(factor, grown / height), 1)
     return go.Figure(spec, _validate=VALIDATE)
