@@ -37,7 +37,7 @@ nav.radio(
 )
 nav.button("Next ▶", on_click=_move, args=(1,), disabled=step_i == LAST_STEP, key="_wt_next", type="primary")
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns(2, gap="large")  # pictures left, words right: half each, so the sums fit
 with right:  # the cell chooser beside the picture, visible in presentation mode too (the sidebar is hidden there)
     cell = ui.cell_inputs((b, s, f), row=True)
 view = walkthrough_view(r, cell, ui.config(WalkthroughConfig, PARAMS))
@@ -51,8 +51,8 @@ with left:  # pictures first: the shared cube on every step (the group lit from 
         key="wt_cube",
         multiples=False,
         lit=view.show_group,
-        height=260 if ui.presenting() else 380,
-        fit=0.5 if ui.presenting() and not view.picture else 0.0,  # a projector: up to half the window
+        height=(300 if view.picture else 260) if ui.presenting() else 380,
+        fit=0.5 if ui.presenting() and not view.picture else 0.0,  # a projector: up to half the window (steps 1-2)
         on_norm=None,
     )
     if view.picture == "line":

@@ -119,6 +119,9 @@ PRESENT_PAGES = [
     *["train-eval", "walkthrough", "train-lm", "train-cnn"],
 ]
 CASES += [(f"{p}?present=1", (1920, 1080)) for p in PRESENT_PAGES]
+# the walkthrough's number line (from step 3 on, beside the cube): its legend once covered its axis title there
+CASES += [("walkthrough?wt_step=2&present=1", (1920, 1080)), ("walkthrough?wt_step=6&present=1", (1280, 720))]
+CASES += [("walkthrough?wt_step=6", (1280, 720))]
 
 
 @pytest.mark.parametrize(("path", "size"), CASES, ids=[f"{p}@{w}x{h}" for p, (w, h) in CASES])

@@ -115,10 +115,10 @@ def number_line_figure(
     fig.update_xaxes(title_text="value", zeroline=False)
     k_vals = int(mask.sum())
     title = (
-        f"The {plural(k_vals, 'value')} that share the chosen cell's statistic"
+        f"The {plural(k_vals, 'value')} of the lit group"  # short: the picture is half the page beside the cube
         if k_vals > 1
         else "The chosen cell alone makes its statistic"
     )
-    apply_layout(fig, title, 240 + 130 * len(names))
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})  # below: titles stay clear
-    return fig
+    # the legend at the figure's foot, under the x axis's title (placed at y = -0.22 it covered the title once
+    # presentation mode enlarged the fonts)
+    return apply_layout(fig, title, 200 + 110 * len(names), legend_below=True)
