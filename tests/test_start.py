@@ -173,9 +173,11 @@ def test_scaled_grows_every_font_once_and_leaves_the_figure_alone():
     assert scaled(go.Figure(layout={"height": 700}), 1.35, 18, 600).layout.height == 700  # never shrinks
 
 
-def test_scaled_grows_numbers_the_figure_fitted_to_its_cells_only_as_much_as_the_figure():
-    cells = {"type": "heatmap", "z": [[1, 2]], "texttemplate": "%{z}", "textfont": {"size": 11}}
-    tall = scaled(go.Figure({"data": [cells], "layout": {"height": 936}}), 1.35, min_size=18, max_height=600)
-    assert tall.layout.height == 936 and tall.data[0].textfont.size == 11  # its rows did not grow: neither do they
-    short = scaled(go.Figure({"data": [cells], "layout": {"height": 400}}), 1.35, min_size=18, max_height=600)
-    assert short.layout.height == 540 and short.data[0].textfont.size == round(11 * 1.35, 1)
+def test_scaled_drops_numbers_the_figure_fitted_to_its_cells_where_they_no_longer_fit():
+    cells = {"type": "heatmap", "z": [[1, 2]] * 4, "texttemplate": "%{z}", "textfont": {"size": 11}}
+    short = {"height": 240, "margin": {"t": 40, "b": 40}}  # margins grow to 54 px: rows of 33 px, room for 18 px
+    fits = scaled(go.Figure({"data": [cells], "layout": short}), 1.35, min_size=18, max_height=240)
+    assert fits.data[0].texttemplate == "%{z}" and fits.data[0].textfont.size == 18
+    squeezed = {**short, "yaxis": {"domain": [0.0, 0.6]}}  # rows of 20 px: they would run into each other
+    dropped = scaled(go.Figure({"data": [cells], "layout": squeezed}), 1.35, min_size=18, max_height=240)
+    assert dropped.data[0].texttemplate is None and list(dropped.data[0].z[0]) == [1, 2]  # the colours stay
