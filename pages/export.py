@@ -11,6 +11,7 @@ from norm_viz.core.numbers import plural
 from norm_viz.core.table import NORMS
 from norm_viz.cube import static
 from norm_viz.explore import figures
+from norm_viz.ui.cube import cube_view
 
 st.title("Take it with you: data, figures and code")
 ui.show_url_notices()
@@ -39,35 +40,44 @@ ui.init_state("ex_fig", "cube", ui.choice(list(FIGS)))
 which: str = st.selectbox("Figure", list(FIGS), format_func=lambda k: FIGS[k], key="ex_fig")
 if which in ("cube", "overview"):  # the shared cube; its PNG and SVG are drawn on the server from the same geometry
     title = f"{NORMS[r.key].label}: the cells that share cell {cell}'s statistic"
+    cube_key = f"ex_cube_{which}"
     ui.cube(
         (b, s, f),
         r.key,
         groups=r.groups,
         lengths=ncfg.lengths,
         keys=None if which == "overview" else (r.key,),
-        key=f"ex_cube_{which}",
+        key=cube_key,
         multiples=which == "overview",
         height=380,
         on_norm=None,
+        report_view=which == "cube",  # the files are drawn from the view its buttons (↗ ↖ ⤒) chose
     )
+    view = cube_view(cube_key) if which == "cube" else "right"
 
     def svg_of() -> str:
         if which == "overview":
             return static.multiples_svg((b, s, f), cell, groups=r.groups, highlight=r.key)
-        return static.cube_svg((b, s, f), r.key, cell, groups=r.groups, lengths=ncfg.lengths, title=title)
+        return static.cube_svg((b, s, f), r.key, cell, groups=r.groups, lengths=ncfg.lengths, title=title, view=view)
 
+    stem = f"{name}_{which}" + (f"_{view}" if which == "cube" else "")
     p1, p2 = st.columns(2)
     p1.download_button(
         "⬇ This figure as PNG",
         ui.limited("export", lambda: static.svg_to_png(svg_of())),
-        f"{name}_{which}.png",
+        f"{stem}.png",
         "image/png",
         key="_ex_png",
     )
     p2.download_button(
-        "⬇ This figure as SVG", ui.limited("export", svg_of), f"{name}_{which}.svg", "image/svg+xml", key="_ex_svg"
+        "⬇ This figure as SVG", ui.limited("export", svg_of), f"{stem}.svg", "image/svg+xml", key="_ex_svg"
     )
-    st.caption("The files are the cube above, drawn on the server the same way (the PNG at twice the size).")
+    st.caption(
+        "The files are the cube above, seen from the view its buttons chose, drawn on the server the same way (the PNG "
+        "at twice the size)."
+        if which == "cube"
+        else "The file is the strip of small cubes above, drawn on the server the same way (the PNG at twice the size)."
+    )
 else:
     fig = {
         "stats": lambda: figures.stats_figure(r, cell),

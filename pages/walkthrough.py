@@ -37,26 +37,25 @@ nav.radio(
 )
 nav.button("Next ▶", on_click=_move, args=(1,), disabled=step_i == LAST_STEP, key="_wt_next", type="primary")
 
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns(2, gap="large")  # pictures left, words right: half each, so the sums fit
 with right:  # the cell chooser beside the picture, visible in presentation mode too (the sidebar is hidden there)
     cell = ui.cell_inputs((b, s, f), row=True)
 view = walkthrough_view(r, cell, ui.config(WalkthroughConfig, PARAMS))
-with left:
-    if view.figure == "cube":  # the shared cube: a click chooses the cell; the group lights at its step
-        ui.cube(
-            (b, s, f),
-            r.key,
-            groups=r.groups,
-            lengths=ncfg.lengths,
-            keys=(r.key,),
-            key="wt_cube",
-            multiples=False,
-            lit=view.show_group,
-            height=260 if ui.presenting() else 400,
-            fit=0.5 if ui.presenting() else 0.0,  # a projector: up to half the window
-            on_norm=None,
-        )
-    else:
+with left:  # pictures first: the shared cube on every step (the group lit from its step on), then the step's own
+    ui.cube(
+        (b, s, f),
+        r.key,
+        groups=r.groups,
+        lengths=ncfg.lengths,
+        keys=(r.key,),
+        key="wt_cube",
+        multiples=False,
+        lit=view.show_group,
+        height=(300 if view.picture else 260) if ui.presenting() else 380,
+        fit=0.5 if ui.presenting() and not view.picture else 0.0,  # a projector: up to half the window (steps 1-2)
+        on_norm=None,
+    )
+    if view.picture == "line":
         ui.chart(classroom_figures.number_line_figure(r, cell, view.step.key, view.group_mask.numpy()), key="wt_line")
 with right:
     st.subheader(view.heading)

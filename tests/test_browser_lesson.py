@@ -31,6 +31,41 @@ def _at_step(page, k: int) -> None:
     expect(page.locator(".st-key-lesson_question")).to_contain_text(step.question, timeout=60_000)
 
 
+SETTLED = """() => new Promise(r => { const e = [document, ...[...document.querySelectorAll('*')].map(n => n.shadowRoot).filter(Boolean)]
+    .map(d => d.querySelector('.nvcube svg.main')).find(Boolean);
+  const h = e && e.getBoundingClientRect().height;
+  requestAnimationFrame(() => requestAnimationFrame(() => r(!!e && e.getBoundingClientRect().height === h))); })"""
+"""True once the cube's drawing kept its height for two frames (it sizes itself to the room left on the screen)."""
+
+
+def _bottom(locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None
+    return box["y"] + box["height"]
+
+
+def _explorer_fits(page, height: int) -> float:
+    """On the Explorer step, below the lesson's question: the cube, the norm picker and the cell picker end inside
+    the first screen (`height` px). Returns the cube's height."""
+    cube = page.locator(".nvcube svg.main").first
+    cube.locator("polygon").first.wait_for(timeout=60_000)
+    page.wait_for_function(SETTLED, timeout=60_000)
+    assert _bottom(page.locator(".st-key-lesson_question")) < _bottom(cube)
+    assert _bottom(cube) <= height, (
+        f"the cube ends at {_bottom(cube)}, below the first screen ({height})",
+        page.evaluate("() => [window.scrollY, document.fonts.status]"),
+        _bottom(page.locator(".st-key-lesson_question")),
+        page.locator(".nvcube").first.get_attribute("data-height"),
+        page.locator(".nvcube").first.get_attribute("data-renders"),
+    )
+    assert _bottom(page.get_by_role("combobox", name="Normalization")) <= height
+    for name in ("b (batch)", "s (sequence)", "f (feature)"):
+        assert _bottom(page.get_by_label(name)) <= height, name
+    box = cube.bounding_box()
+    assert box is not None
+    return box["height"]
+
+
 def test_the_lesson_is_walked_with_the_arrow_keys_in_presentation_mode(page, live_app):
     page.goto(f"{live_app}/start?lesson=1&present=1", timeout=120_000)
     _at_step(page, 1)
@@ -42,6 +77,8 @@ def test_the_lesson_is_walked_with_the_arrow_keys_in_presentation_mode(page, liv
         bb = box.bounding_box()
         assert bb is not None and bb["y"] + bb["height"] <= 720, f"step {k}: the question ends below the first screen"
         assert page.locator("section[data-testid='stSidebar']").is_hidden()
+        if step.url_path == "explorer":  # with the question above it, the picture still fits the first screen
+            _explorer_fits(page, 720)
         expect(box).not_to_contain_text("Answer:")  # nothing is given away before the reveal
         box.get_by_text("Reveal").click()
         answer = page.locator(".st-key-lesson_answer")
@@ -68,6 +105,18 @@ def test_the_lesson_is_walked_with_the_arrow_keys_in_presentation_mode(page, liv
     page.keyboard.press("ArrowLeft")
     _at_step(page, len(STEPS) - 1)
     print("lesson step changes (s):", [round(t, 1) for t in times], "total", round(sum(times), 1))
+
+
+def test_at_1920x1080_the_lessons_explorer_gives_the_cube_40_percent_of_the_height(browser, live_app):
+    k = next(i for i, s in enumerate(STEPS, 1) if s.url_path == "explorer")
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{live_app}/explorer?lesson={k}&present=1", timeout=120_000)
+        _at_step(page, k)
+        assert _explorer_fits(page, 1080) >= 0.4 * 1080
+    finally:
+        ctx.close()
 
 
 def test_the_start_page_links_the_lesson(page, live_app):

@@ -152,12 +152,15 @@ def test_start_shows_no_empty_box_under_its_cubes(browser, live_app):
 def test_the_walkthrough_steps_through_the_shared_cube_and_a_click_follows_another_cell(browser, live_app):
     from conftest import rerun
 
+    from norm_viz.classroom.walkthrough import STEP_KEYS
     from norm_viz.core.table import lit_box
 
     ctx, page, _ = _open(browser, live_app, "walkthrough?norm=instancenorm", 1280, 900)
     try:
         cube = page.locator(".nvcube")
+        expect(cube).to_have_count(1)
         expect(cube).to_have_attribute("data-lit", "")  # step 1: the tensor, nothing lit yet
+        cube.evaluate("e => { e.__mark = 'first'; }")  # the same element on every step, not a new cube per step
         rerun(page, page.get_by_role("button", name="Next ▶").click)
         want = lit_box("instancenorm", (4, 6, 8), (0, 0, 0))
         expect(cube).to_have_attribute("data-lit", ",".join(f"{a},{b}" for a, b in want), timeout=60_000)
@@ -165,8 +168,20 @@ def test_the_walkthrough_steps_through_the_shared_cube_and_a_click_follows_anoth
         rerun(page, lambda: page.mouse.click(at["x"], at["y"]))
         expect(page.get_by_label("f (feature)")).to_have_value("6", timeout=60_000)
         expect(page.get_by_label("s (sequence)")).to_have_value("4")
-        want = lit_box("instancenorm", (4, 6, 8), (0, 4, 6))
-        expect(cube).to_have_attribute("data-lit", ",".join(f"{a},{b}" for a, b in want))
+        want = ",".join(f"{a},{b}" for a, b in lit_box("instancenorm", (4, 6, 8), (0, 4, 6)))
+        expect(cube).to_have_attribute("data-lit", want)
         expect(page.get_by_text("Step 2 of 7", exact=False)).to_be_visible()
+        for n in range(3, len(STEP_KEYS) + 1):  # every later step, clicked through as a user does
+            rerun(page, page.get_by_role("button", name="Next ▶").click)
+            expect(page.get_by_text(f"Step {n} of 7", exact=False)).to_be_visible(timeout=60_000)
+            expect(cube).to_have_count(1)  # one shared cube, the same one, still at the chosen cell, its group lit
+            assert cube.evaluate("e => e.__mark") == "first", n
+            expect(cube).to_have_attribute("data-cell", "0,4,6")
+            expect(cube).to_have_attribute("data-lit", want)
+            assert cube.locator("svg.main polygon.lit").count() > 0, n
+            line = page.locator('[data-testid="stPlotlyChart"]')  # the step's own picture, under the cube
+            expect(line).to_have_count(1)
+            assert _box(line)["y"] >= _box(cube.locator("svg.main"))["y"] + _box(cube.locator("svg.main"))["height"] - 1
+        expect(page.get_by_role("button", name="Next ▶")).to_be_disabled()
     finally:
         ctx.close()

@@ -1,5 +1,6 @@
 """No text of a chart runs into another (titles, legends, panel titles, axis titles, colour bars, the numbers printed
-in cells), no title, heading, label or table column is cut, and no formula is wider than its column, measured in Chromium on every page at a projector's 1280×720 and on a wide 1920×1080.
+in cells), no title, heading, label or table column is cut, and no formula is wider than its column, measured in
+Chromium on every page at a projector's 1280×720 and on a wide 1920×1080, and in presentation mode at 1920×1080.
 
 The boxes come from the drawn SVG (plotly's own layout of the text), so a legend that wraps onto the title, a note
 that grows the title onto the legend, or cell labels wider than their cells all fail here.
@@ -110,6 +111,17 @@ CASES = [(p, (1280, 720)) for p in [*PAGES, f"walkthrough?{LARGE}", f"export?{LA
         *["explorer", "padding", "train-lm", "real-model", "equivalences", "cheatsheet", "sources"],
     ]
 ]
+# presentation mode (fonts × 1.35, at least 18 px, taller charts) on a projector's 1080p: every page with a chart
+# (Real model's fluctuation chart once had a subplot title over an axis title there)
+PRESENT_PAGES = [
+    *["batch-dependence", "causal", "custom-axes", "dyt", "eps-dtype", "equivalences", "explorer", "export"],
+    *["fluctuation", "geometry", "modern-llm", "multi-device", "padding", "placement", "powernorm", "real-model"],
+    *["train-eval", "walkthrough", "train-lm", "train-cnn"],
+]
+CASES += [(f"{p}?present=1", (1920, 1080)) for p in PRESENT_PAGES]
+# the walkthrough's number line (from step 3 on, beside the cube): its legend once covered its axis title there
+CASES += [("walkthrough?wt_step=2&present=1", (1920, 1080)), ("walkthrough?wt_step=6&present=1", (1280, 720))]
+CASES += [("walkthrough?wt_step=6", (1280, 720))]
 
 
 @pytest.mark.parametrize(("path", "size"), CASES, ids=[f"{p}@{w}x{h}" for p, (w, h) in CASES])

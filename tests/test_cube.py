@@ -187,7 +187,7 @@ def test_the_server_draws_the_same_cube_as_the_browser(tmp_path):
     cases = []
     for shape, lengths in [((2, 3, 4), ()), ((4, 6, 8), (6, 3, 0, 1)), ((1, 7, 2), ()), ((32, 128, 64), ())]:
         for key in ("layernorm", "batchnorm", "groupnorm", "masked_batchnorm", "dyt"):
-            for view in ("right", "left", "above"):
+            for view in static.VIEWS:  # every view the browser's buttons offer (test below: the same list)
                 marks = [[0, 0, 0], [shape[0] - 1, shape[1] - 1, 0]] if view == "left" else []
                 data = cube_data(shape, groups=2, lengths=lengths, marks=marks, lit=view != "above")
                 cell = [n // 2 for n in shape]
@@ -207,6 +207,28 @@ def test_the_server_draws_the_same_cube_as_the_browser(tmp_path):
         svg, _ = static.draw_cube(d, s["norm"], s["cell"], p["w"], p["h"], s["view"])
         _same_drawing(svg, g["cube"])
         _same_drawing(static.draw_mini(d, s["norm"], s["cell"]), g["mini"])
+
+
+def test_the_server_knows_every_view_the_browser_offers_with_the_same_slant():
+    js = dict(
+        (m.group(1), (float(m.group(2)), float(m.group(3))))
+        for m in re.finditer(
+            r'(\w+): \{ icon: "[^"]*", title: "[^"]*", dx: ([-\d.]+), dy: ([-\d.]+) \}', CUBE_JS.read_text()
+        )
+    )
+    assert js == static.VIEWS and len(js) >= 3
+
+
+def test_the_exported_cube_is_drawn_from_the_view_asked_for():
+    shape, cell = (4, 6, 8), (1, 2, 3)
+    svgs = {v: static.cube_svg(shape, "layernorm", cell, view=v) for v in static.VIEWS}
+    assert len(set(svgs.values())) == len(static.VIEWS), "each view is another drawing"
+    for v, svg in svgs.items():  # the document holds exactly the drawing of that view
+        body, _ = static.draw_cube(cube_data(shape), "layernorm", cell, 800, 560, v)
+        assert body in svg
+    assert static.cube_svg(shape, "layernorm", cell) == svgs["right"]  # the browser's first view
+    with pytest.raises(ValueError, match="right, left, above"):
+        static.cube_svg(shape, "layernorm", cell, view="front")
 
 
 def _lit_polygons(svg: str) -> list[list[tuple[float, float]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import app_test, charts, cubes, decode, lit_cells, no_exception
 
@@ -40,6 +41,7 @@ def test_walkthrough_steps_forward_and_back_with_the_packages_numbers():
     assert len(lit) == r.group_size and all(gid[c] == gid[1, 2, 3] for c in lit)
     at.button(key="_wt_next").click().run()
     assert latex(at)[-1].endswith(f"= {tex(v['mean'])}")
+    assert lit_cells(cubes(at)["wt_cube"]) == lit, "the same cube, its group still lit, beside the number line"
     line = charts(at)[0]
     assert sorted(decode(line["data"][0]["x"]).tolist()) == pytest.approx(sorted(r.input[1, 2].tolist()), abs=1e-6)
     at.button(key="_wt_back").click().run()
@@ -56,6 +58,8 @@ def test_walkthrough_last_step_gives_a_computed_takeaway_and_follows_the_norm():
     assert at.button(key="_wt_next").disabled
     take = at.success[0].value
     assert "BatchNorm" in take and f"shared with {4 * 6 - 1} other cells" in take
+    gid = r.group_id  # the last step still shows the shared cube with the cell's group lit
+    assert lit_cells(cubes(at)["wt_cube"]) == {c for c in np.ndindex(4, 6, 8) if gid[c] == gid[0, 0, 0]}
 
 
 def test_walkthrough_bad_step_in_the_link_falls_back():

@@ -108,21 +108,6 @@ def test_unknown_kind_is_an_error():
 # --- what the quiz page shows ------------------------------------------------------------------------
 
 
-def test_clicks_toggle_one_cell_and_add_a_box():
-    picks = frozenset({(0, 0, 0)})
-    assert quiz.add_clicks(picks, [(0, 0, 0)]) == frozenset()
-    assert quiz.add_clicks(picks, [(1, 0, 0)]) == {(0, 0, 0), (1, 0, 0)}
-    assert quiz.add_clicks(picks, [(0, 0, 0), (1, 1, 1)]) == {(0, 0, 0), (1, 1, 1)}  # a box never removes
-    assert quiz.add_clicks(picks, [(0, 0, 0)], area=True) == picks  # nor does a box around one picked cell
-
-
-def test_a_box_or_lasso_event_is_an_area_selection_and_a_click_is_not():
-    assert quiz.is_area_selection({"selection": {"points": [{}], "box": [{"x": [0, 1], "y": [0, 1]}], "lasso": []}})
-    assert quiz.is_area_selection({"selection": {"points": [], "box": [], "lasso": [{"x": [0], "y": [0]}]}})
-    assert not quiz.is_area_selection({"selection": {"points": [{"customdata": [0, 0, 0]}], "box": [], "lasso": []}})
-    assert not quiz.is_area_selection(None)
-
-
 def test_score_counts_the_right_answers():
     right, wrong = quiz.Feedback(True, "", ""), quiz.Feedback(False, "", "")
     assert quiz.score({}) == "0 / 0"
@@ -154,59 +139,3 @@ def test_answer_result_is_the_questions_norm_on_its_tensor():
     assert r.key == q.norm and r.groups == q.groups and r.shape == q.shape
     assert r.n_groups == quiz.stat_count(q)
     assert quiz.norm_label("rmsnorm") == "RMSNorm"
-
-
-def test_clicked_cells_reads_the_chart_selection():
-    event = {"selection": {"points": [{"customdata": [1, 0, 2]}, {"x": 3}, {"customdata": [0.0, 1.0, 1.0]}]}}
-    assert quiz.clicked_cells(event) == [(1, 0, 2), (0, 1, 1)]
-    assert quiz.clicked_cells(None) == [] and quiz.clicked_cells({"selection": {}}) == []
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)))
-def test_a_cell_reads_the_same_from_the_browsers_list_and_keyed_object(cell):
-    # what Chromium sends for a point of the quiz grid: customdata as {"0": b, "1": s, "2": f} (a typed array
-    # serialized by plotly.js), or as a plain list; the page must record the clicked cell in both cases
-    b, s, f = cell
-    as_list = {"selection": {"points": [{"customdata": [b, s, f]}]}}
-    as_object = {"selection": {"points": [{"customdata": {"2": f, "0": b, "1": s}}]}}
-    as_floats = {"selection": {"points": [{"customdata": {"0": float(b), "1": float(s), "2": float(f)}}]}}
-    assert quiz.clicked_cells(as_list) == quiz.clicked_cells(as_object) == quiz.clicked_cells(as_floats) == [cell]
-
-
-def test_points_without_a_valid_cell_are_skipped():
-    points = [
-        {"customdata": {"1": 0, "2": 0, "3": 0}},  # no key "0"
-        {"customdata": {"a": 1, "b": 2, "c": 3}},
-        {"customdata": [1, 2]},
-        {"customdata": "012"},
-        {"customdata": [0.5, 1, 1]},
-        {"customdata": [float("nan"), 1, 1]},
-        {"customdata": [5, 0, 0]},  # outside the (2, 3, 4) tensor
-        {"customdata": {"0": 1, "1": 2, "2": 3}},
-        {"customdata": [1, 2, 3]},  # the same cell again (two traces at one place): recorded once
-    ]
-    assert quiz.clicked_cells({"selection": {"points": points}}, (2, 3, 4)) == [(1, 2, 3)]
-
-
-def test_the_grid_clicks_in_click_mode_and_drags_exact_boxes_in_box_mode():
-    import numpy as np
-
-    from norm_viz.classroom.figures import cell_grid_figure
-
-    click, box = (cell_grid_figure((2, 3, 4), (1, 2, 3), mouse=m) for m in ("click", "box"))
-    # Streamlit turns point clicks off while plotly's drag mode is a box or lasso selection: click mode must not be
-    # one, and its axes stay put under the mouse
-    assert click.layout.dragmode not in ("select", "lasso") and click.layout.clickmode == "event+select"
-    assert click.layout.xaxis.fixedrange and click.layout.yaxis.fixedrange
-    assert box.layout.dragmode == "select" and box.layout.selectdirection == "d"
-    assert "Click" in click.layout.title.text and "box" in box.layout.title.text
-    cells = next(t for t in click.data if t.name == "cell")
-    cd = np.asarray(cells.customdata)
-    assert len(cd) == 2 * 3 * 4 and set(map(tuple, cd.tolist())) == {
-        (b, s, f) for b in range(2) for s in range(3) for f in range(4)
-    }
-    np.testing.assert_array_equal(cells.x, cd[:, 2] + cd[:, 0] * 5)  # x = f + b·(F + 1): one panel per batch item
-    np.testing.assert_array_equal(cells.y, cd[:, 1])
-    with pytest.raises(ValueError, match="click, box"):
-        cell_grid_figure((2, 3, 4), (0, 0, 0), mouse="lasso")

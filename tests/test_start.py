@@ -146,14 +146,16 @@ def test_a_page_run_through_app_py_links_the_next_page():
 
 
 def test_scaled_grows_every_font_once_and_leaves_the_figure_alone():
-    axis = {"tickfont": {"size": 12}}  # one dict shared by three 3D axes, as the cube builds it
+    axis = {"tickfont": {"size": 12}}  # one dict shared by three axes
     fig = go.Figure(
         {
             "data": [{"type": "heatmap", "z": [[1, 2]], "texttemplate": "%{z}"}],
             "layout": {
                 "font": {"size": 16},
                 "height": 560,
-                "scene": {"xaxis": axis, "yaxis": axis, "zaxis": axis},
+                "yaxis": axis,
+                "xaxis2": axis,
+                "yaxis2": axis,
                 "annotations": [{"text": "a", "font": {"size": 13}}],
                 "xaxis": {"type": "log"},
             },
@@ -163,9 +165,19 @@ def test_scaled_grows_every_font_once_and_leaves_the_figure_alone():
     big = scaled(fig, 1.35, min_size=18, max_height=600)
     assert fig.to_json() == before, "the cached figure is not changed"
     lay = big.layout
-    assert lay.scene.xaxis.tickfont.size == lay.scene.zaxis.tickfont.size == 18.4  # 16 · 0.85 · 1.35, once
+    assert lay.yaxis.tickfont.size == lay.yaxis2.tickfont.size == 18.4  # 16 · 0.85 · 1.35, once
     assert lay.annotations[0].font.size == 18  # 13 · 1.35 = 17.55, raised to the floor
     assert lay.font.size == 21.6 and lay.height == 600  # 560 · 1.35 capped at 600
     assert big.data[0].textfont.size >= 18 and lay.legend.font.size >= 18
     assert lay.xaxis.tickfont.size * 0.75 >= 18  # a log axis's in-between labels are drawn at 3/4
     assert scaled(go.Figure(layout={"height": 700}), 1.35, 18, 600).layout.height == 700  # never shrinks
+
+
+def test_scaled_drops_numbers_the_figure_fitted_to_its_cells_where_they_no_longer_fit():
+    cells = {"type": "heatmap", "z": [[1, 2]] * 4, "texttemplate": "%{z}", "textfont": {"size": 11}}
+    short = {"height": 240, "margin": {"t": 40, "b": 40}}  # margins grow to 54 px: rows of 33 px, room for 18 px
+    fits = scaled(go.Figure({"data": [cells], "layout": short}), 1.35, min_size=18, max_height=240)
+    assert fits.data[0].texttemplate == "%{z}" and fits.data[0].textfont.size == 18
+    squeezed = {**short, "yaxis": {"domain": [0.0, 0.6]}}  # rows of 20 px: they would run into each other
+    dropped = scaled(go.Figure({"data": [cells], "layout": squeezed}), 1.35, min_size=18, max_height=240)
+    assert dropped.data[0].texttemplate is None and list(dropped.data[0].z[0]) == [1, 2]  # the colours stay

@@ -156,12 +156,12 @@ def test_formulas_name_the_statistic_and_need_alpha_for_tanh():
 # --- the walkthrough's view ---------------------------------------------------------------------------
 
 
-def test_walkthrough_view_picks_the_figure_and_gives_the_takeaway_last():
+def test_walkthrough_view_lights_the_group_from_its_step_on_and_gives_the_takeaway_last():
     r = normalize(make_tensor(2, 3, 4, seed=1), "layernorm")
     views = [walkthrough_view(r, (1, 2, 3), WalkthroughConfig(i)) for i in range(LAST_STEP + 1)]
-    assert [v.figure for v in views] == ["cube", "cube"] + ["line"] * (LAST_STEP - 1)
+    assert [v.picture for v in views] == [None, None] + ["line"] * (LAST_STEP - 1)  # beside the cube, from μ on
     assert views[0].cube_title == "x: 2 × 3 × 4, the chosen cell (1, 2, 3)" and not views[0].show_group
-    assert views[1].cube_title is None and views[1].show_group
+    assert views[1].cube_title is None and all(v.show_group for v in views[1:])
     assert [v.takeaway is not None for v in views] == [False] * LAST_STEP + [True]
     assert views[-1].takeaway == takeaway(r, (1, 2, 3)) and views[-1].last and views[0].first
     assert views[2].heading == f"Step 3 of {len(STEP_KEYS)}: Its mean μ"

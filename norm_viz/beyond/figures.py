@@ -406,7 +406,7 @@ def fluctuation_figure(runs: Sequence[Fluctuation]) -> go.Figure:
         sizes = list(runs[0].batch_sizes)
         fig.update_xaxes(
             type="log",
-            title_text="batch size (sequences)",
+            title_text="batch size (sequences)" if row == 2 else None,  # once per column: above, it met a panel title
             tickvals=sizes,
             ticktext=[str(v) for v in sizes],
             row=row,

@@ -1,5 +1,5 @@
 """Quiz questions generated from the NORMS table on seeded random shapes and cells, their answer checking, and
-what the quiz page shows (score, clicks on the grid, the answer's titles).
+what the quiz page shows (score, the answer's titles).
 
 Pure (no streamlit, no plotly): the answers come from the table (table.lit_box and the reduced axes); the tests
 check them against what normalize() computes. Torch only for the cube drawn with the answer (`answer_result`).
@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from norm_viz.core.compute import NormResult, normalize
 from norm_viz.core.data import make_tensor
@@ -195,62 +194,6 @@ def norm_label(key: str) -> str:
 def answer_result(q: Question) -> NormResult:
     """The question's norm computed on its seeded tensor: the cube that shows the answer."""
     return normalize(make_tensor(*q.shape, seed=q.seed), q.norm, groups=q.groups if NORMS[q.norm].uses_groups else None)
-
-
-def point_cell(customdata: object) -> Cell | None:
-    """The (b, s, f) a clicked point carries in its customdata, or None when it carries none.
-
-    The browser may send a point's customdata as a list ([b, s, f]) or as an object keyed by position
-    ({"0": b, "1": s, "2": f}: how a typed array arrives from plotly.js); both give the same cell.
-    """
-    if isinstance(customdata, Mapping):
-        try:
-            items = sorted((int(k), v) for k, v in customdata.items())
-        except (TypeError, ValueError):
-            return None
-        if [k for k, _ in items[:3]] != [0, 1, 2]:
-            return None
-        customdata = [v for _, v in items]
-    if isinstance(customdata, str | bytes) or not isinstance(customdata, Sequence) or len(customdata) < 3:
-        return None
-    try:
-        vals = [float(v) for v in customdata[:3]]
-    except (TypeError, ValueError):
-        return None
-    if not all(math.isfinite(v) and v == int(v) for v in vals):
-        return None
-    return int(vals[0]), int(vals[1]), int(vals[2])
-
-
-def clicked_cells(selection: Mapping[str, Any] | None, shape: tuple[int, int, int] | None = None) -> list[Cell]:
-    """The cells of a chart selection event (`st.plotly_chart(on_select=...)`'s value): each point's customdata.
-
-    Points without a cell (the answer's outline, the question's diamond) are skipped, and so are cells outside
-    `shape` when it is given.
-    """
-    points = ((selection or {}).get("selection") or {}).get("points") or []
-    out = []
-    for p in points:
-        cell = point_cell(p.get("customdata")) if isinstance(p, Mapping) else None
-        if cell is None or (shape is not None and not all(0 <= v < n for v, n in zip(cell, shape, strict=True))):
-            continue
-        if cell not in out:
-            out.append(cell)
-    return out
-
-
-def add_clicks(picks: frozenset[Cell], clicked: Sequence[Cell], area: bool = False) -> frozenset[Cell]:
-    """The picked cells after one chart event: a single click toggles its cell, a box or lasso (`area`) adds all
-    of its cells, even when it holds only one."""
-    if len(clicked) == 1 and not area:
-        return picks ^ {clicked[0]}
-    return picks | set(clicked)
-
-
-def is_area_selection(selection: Mapping[str, Any] | None) -> bool:
-    """Whether a chart selection event came from a dragged box or lasso (not from a click on one point)."""
-    sel = (selection or {}).get("selection") or {}
-    return bool(sel.get("box") or sel.get("lasso"))
 
 
 def score(results: Mapping[str, Feedback]) -> str:

@@ -267,13 +267,14 @@ class WalkthroughConfig:
 
 @dataclass(frozen=True, eq=False)
 class WalkthroughView:
-    """What the walkthrough shows at one step: the step's text and formulas, which figure, and the takeaway."""
+    """What the walkthrough shows at one step: the step's text and formulas, the shared cube (every step, lit from the
+    group's step on), the step's own picture beside it, and the takeaway."""
 
     index: int
     step: Step
     heading: str
-    figure: str
-    """"cube" (the tensor, or its lit group) or "line" (the group's values on a number line)."""
+    picture: str | None
+    """The step's own picture under the cube: "line" (the group's values on a number line, from μ on) or None."""
     cube_title: str | None
     """The cube's title (None: the figure's own)."""
     show_group: bool
@@ -297,14 +298,13 @@ def walkthrough_view(result: NormResult, cell: tuple[int, int, int], cfg: Walkth
         raise ValueError(f"step {cfg.step} does not exist; the walkthrough has steps 0 to {LAST_STEP}")
     b, s, f = result.shape
     step = steps(result, cell)[cfg.step]
-    cube = step.key in ("tensor", "group")
     return WalkthroughView(
         cfg.step,
         step,
         f"Step {cfg.step + 1} of {len(STEP_KEYS)}: {step.title}",
-        "cube" if cube else "line",
+        None if step.key in ("tensor", "group") else "line",
         f"x: {b} × {s} × {f}, the chosen cell {cell}" if step.key == "tensor" else None,
-        step.key == "group",
+        step.key != "tensor",  # the group stays lit on every step after its own: each number comes from it
         group_mask(result, cell),
         takeaway(result, cell) if cfg.step == LAST_STEP else None,
     )

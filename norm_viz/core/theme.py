@@ -185,7 +185,7 @@ def _grow_fonts(
 ) -> None:
     """Enlarge, in place, every font dict under `node` (keys 'font', 'tickfont', 'textfont', …): its size times
     `factor`, at least `min_size`; a font without a size gets one only where `inherit` (else plotly's default).
-    A font dict shared by several places (one dict for three 3D axes) grows once."""
+    A font dict shared by several places (one tick font for several axes) grows once."""
     seen = set() if seen is None else seen
     if isinstance(node, dict):
         for k, v in node.items():
@@ -211,6 +211,14 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     by `factor` (up to `max_height`, but never lower than it was)."""
     spec = fig.to_dict()  # a deep copy: the figure may be cached and shown again
     layout = spec.setdefault("layout", {})
+    # numbers in heatmap cells sized by the figure itself (to fit its cells): checked again below at their new size
+    fitted = [
+        i
+        for i, tr in enumerate(spec.get("data", []))
+        if tr.get("type") == "heatmap"
+        and tr.get("texttemplate")
+        and isinstance((tr.get("textfont") or {}).get("size"), (int, float))
+    ]
     base = float((layout.get("font") or {}).get("size") or 12)
     big = round(max(base * factor, min_size), 1)
     tick = round(max(base * 0.85 * factor, min_size), 1)
@@ -224,8 +232,6 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     if isinstance(layout.get("title"), dict):
         layout["title"].setdefault("font", {}).setdefault("size", round(max(base * 1.25 * factor, min_size), 1))
     axes = [v for k, v in layout.items() if k.startswith(("xaxis", "yaxis")) and isinstance(v, dict)]
-    for scene in (v for k, v in layout.items() if k.startswith("scene") and isinstance(v, dict)):
-        axes += [scene.setdefault(a, {}) for a in ("xaxis", "yaxis", "zaxis")]
     for axis in axes:  # tick labels: set (a copy per axis), so that a figure's own smaller tickfont is overridden too
         size = max(tick, axis.get("tickfont", {}).get("size", 0))
         if axis.get("type") == "log":  # plotly draws a log axis's in-between labels (2, 5) at 3/4 of the size
@@ -251,4 +257,23 @@ def scaled(fig: go.Figure, factor: float, min_size: float = 0.0, max_height: flo
     height = float(layout.get("height") or 450)
     grown = height * factor if max_height is None else max(height, min(height * factor, max_height))
     layout["height"] = round(grown)
+    for i in fitted:  # a number taller than its row now would run into the next row's: the colour alone tells it
+        trace = spec["data"][i]
+        row = _row_height(layout, trace)
+        # 1.6: a line of text is 1.35 font sizes tall in the page's font, and plotly's automatic margins take up to
+        # 15% of the estimated row (Causal's maps at 1920: rows of 22 px drawn, 27 estimated, 24 px labels)
+        if row is not None and trace["textfont"]["size"] * 1.6 > row:
+            trace["texttemplate"] = None
     return go.Figure(spec, _validate=VALIDATE)
+
+
+def _row_height(layout: dict[str, Any], trace: dict[str, Any]) -> float | None:
+    """The height (px) of one row of a heatmap's cells in a figure laid out with `layout` (None: unknown)."""
+    z, height, margin = trace.get("z"), layout.get("height"), layout.get("margin") or {}
+    # plotly's typed array {"dtype", "bdata", "shape": "rows, columns"}, or a list of rows
+    rows = int(str(z.get("shape", "0")).split(",")[0] or 0) if isinstance(z, dict) else (0 if z is None else len(z))
+    if not rows or not isinstance(height, (int, float)):
+        return None
+    axis = layout.get("yaxis" + str(trace.get("yaxis", "y"))[1:]) or {}
+    lo, hi = axis.get("domain") or (0.0, 1.0)
+    return (height - margin.get("t", 100) - margin.get("b", 80)) * (hi - lo) / rows

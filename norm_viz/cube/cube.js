@@ -383,6 +383,7 @@ export default function (component) {
       if (view) {
         s.view = view.dataset.view;
         redraw();
+        if (d.report_view) root.__ctx.component.setStateValue("view", s.view); // e.g. Export draws this view
         return;
       }
       const mini = ev.target.closest("button[data-norm]");
@@ -432,6 +433,16 @@ export default function (component) {
       redraw();
     });
     window.addEventListener("resize", () => { if (root.__ctx.data.fit > 0) redraw(); });
+    // a cube sized to the first screen fits again when the page above it changes height after it was drawn (a page
+    // reached by a link drew it while the elements above were still arriving: it then ended below the screen)
+    const page = document.querySelector('[data-testid="stMainBlockContainer"]');
+    if (page && typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => {
+        const { data: d } = root.__ctx;
+        const main = root.querySelector("svg.main");
+        if (d.fit > 0 && String(heightOf(d, Math.max(320, root.clientWidth || 640), main)) !== root.dataset.height) redraw();
+      }).observe(page);
+    }
     if (typeof ResizeObserver !== "undefined") {
       let lastWidth = 0;
       new ResizeObserver(() => {

@@ -299,16 +299,20 @@ def cube_svg(
     width: int = 800,
     height: int = 560,
     title: str = "",
+    view: str = "right",
     **options: Any,
 ) -> str:
     """The cube of a (B, S, F) tensor with `cell`'s group under `norm` lit, as a standalone SVG document (the same
-    drawing as the browser's). `options`: the rest of cube_data's arguments (rules, lit, marks)."""
+    drawing as the browser's, seen from `view`: one of VIEWS, the browser cube's view buttons). `options`: the rest
+    of cube_data's arguments (rules, lit, marks)."""
     _check_size(width, height)
+    if view not in VIEWS:
+        raise ValueError(f"view {view!r} is not one of {', '.join(VIEWS)}")
     data = cube_data(shape, groups=groups, lengths=lengths, **options)
     if not all(0 <= c < n for c, n in zip(cell, shape, strict=True)):
         raise ValueError(f"cell {tuple(cell)} is outside the tensor of shape {tuple(shape)}")
     top = 34 if title else 0
-    body, _ = draw_cube(data, norm, cell, width, height - top)
+    body, _ = draw_cube(data, norm, cell, width, height - top, view)
     head = f'<text class="axis" x="{width / 2:.1f}" y="24" text-anchor="middle">{_esc(title)}</text>' if title else ""
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'

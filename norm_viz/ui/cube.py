@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from norm_viz.cube.data import cube_command, cube_data
+from norm_viz.cube.static import VIEWS
 from norm_viz.ui.state import CELL_KEYS
 
 _HOME = Path(__file__).resolve().parent.parent / "cube"
@@ -73,6 +74,22 @@ def _on_pick(
         on_norm(norm)
 
 
+_VIEWS = "_cube_view"
+"""Per cube key: the view its buttons last chose (reported by cubes drawn with report_view=True)."""
+
+
+def _on_view(key: str) -> None:
+    view = (st.session_state.get(key) or {}).get("view")
+    if isinstance(view, str) and view in VIEWS:
+        st.session_state.setdefault(_VIEWS, {})[key] = view
+
+
+def cube_view(key: str) -> str:
+    """The view (one of cube.static.VIEWS) that cube `key`'s buttons chose, "right" until one is clicked; only cubes
+    drawn with report_view=True report it."""
+    return str(st.session_state.get(_VIEWS, {}).get(key, "right"))
+
+
 def _set_norm(norm: str) -> None:
     st.session_state["norm"] = norm
 
@@ -95,6 +112,7 @@ def cube(
     marks: Iterable[Cell] = (),
     on_norm: Callable[[str], None] | None = _set_norm,
     on_marks: Callable[[frozenset[Cell]], None] | None = None,
+    report_view: bool = False,
 ) -> tuple[Cell, str]:
     """Draw the cube of a (B, S, F) tensor with the chosen cell (session state `cell_keys`) and `norm` lit.
 
@@ -104,6 +122,7 @@ def cube(
     `keys`: the norms of the small multiples (default: every row of NORMS); `rules`: rules of one's own instead.
     `mode` "mark": a click marks or unmarks a cell and `on_marks` gets every marked cell; "view": no clicks.
     `lit` False: the group is not shown. `fit` > 0: the drawing is at least that fraction of the window's height.
+    `report_view`: a click on a view button is sent to Python (a rerun), read with `cube_view(key)`.
     Returns (cell, norm) as the page has them.
     """
     ss = st.session_state
@@ -136,5 +155,8 @@ def cube(
     if changed:  # the browser keeps the last command it took (a page reload starts a new session: rev 0 again)
         _COMMAND(key=f"{key}_command", data=command, height=0)
     kwargs: dict[str, Any] = {"on_pick_change": lambda: _on_pick(key, cell_keys, on_norm, on_marks)}
+    if report_view:
+        data["report_view"] = True
+        kwargs["on_view_change"] = lambda: _on_view(key)
     _COMPONENT(key=key, data=data, height="content", **kwargs)
     return cell, norm  # type: ignore[return-value]

@@ -37,8 +37,15 @@ _KEYS = st.components.v2.component("norm_viz.lesson_keys", js=KEYS_JS)
 CSS = """
 .st-key-lesson_question { gap: 0.3rem; padding: 0.45rem 0.9rem !important; }
 .st-key-lesson_question p { margin-bottom: 0; }
+.st-key-lesson_question [data-testid="stMarkdownContainer"] { margin-bottom: 0; }
+[data-testid="stElementContainer"]:has(style) + [data-testid="stLayoutWrapper"]:has(> .st-key-lesson_question) {
+  margin-top: -1rem; }
+[data-testid="stElementContainer"]:has(style) + [data-testid="stLayoutWrapper"] > .st-key-lesson_question {
+  padding: 0.2rem 0.9rem !important; }
 """
-"""The question box's spacing (layout.begin_page puts it in the page's one style element)."""
+"""The question box's spacing (layout.begin_page puts it in the page's one style element). In presentation mode the
+box follows the mode's style element directly (no URL notice between): it takes back the empty gap under that
+element and sits on one compact row, so that the Explorer's cube still ends inside a 1280 × 720 screen."""
 
 
 def step_number() -> int:
@@ -100,14 +107,22 @@ def bottom_links(k: int, present: bool) -> None:
 
 
 def question(k: int) -> None:
-    """The step's question: one line, the class's guess (optional) and the Reveal switch; the answer's place."""
+    """The step's question: one line, the class's guess (optional) and the Reveal switch; the answer's place.
+    In presentation mode question, guesses and switch share one row where the window is wide enough (a projector's
+    first screen keeps room for the page's picture: with two rows the Explorer's cube ended below 1280 × 720)."""
+    from norm_viz.ui.layout import presenting
+
+    present = presenting()
     step = L.STEPS[k - 1]
     box = st.container(key="lesson_question", border=True)
     row = box.container(horizontal=True, vertical_alignment="center", gap="small")
-    row.markdown(f"**Predict:** {step.question}")
+    row.markdown(f"**Predict:** {step.question}", width="content")
+    if present:
+        row.pills("The class's guess", step.options, key=f"_lesson_guess_{k}", label_visibility="collapsed")
     row.space("stretch")
     row.toggle("Reveal", key=f"_lesson_reveal_{k}", help="Shows the answer, computed on this page's numbers.")
-    box.pills("The class's guess", step.options, key=f"_lesson_guess_{k}", label_visibility="collapsed")
+    if not present:
+        box.pills("The class's guess", step.options, key=f"_lesson_guess_{k}", label_visibility="collapsed")
     _RUN.lesson_slot = (k, box.container(key="lesson_answer"))
 
 
