@@ -47,7 +47,7 @@ class LMConfig:
     stat_layer: int = 0
     """Which norm layer's batch statistics are recorded (0 = the first)."""
     leak_len: int = 40
-    """Sequence length of the causal-leak measurement (it runs one forward per prefix)."""
+    """Sequence length of the causal-leak measurements (each runs one forward per position)."""
 
     def check(self) -> None:
         """ValueError with what is wrong and what is valid."""
@@ -108,6 +108,26 @@ class Leak:
 
 
 @dataclass(frozen=True)
+class FutureLeak:
+    """How much the training-mode loss on a token depends on the batch's *future* tokens: the loss at position t of
+    a batch as it is, against the same batch with every position after t, in every row, replaced by other sentences'
+    tokens (same past, same targets, different future). A norm whose statistics stay within one token (LayerNorm,
+    RMSNorm) gives exactly 0: the model is causal; BatchNorm's statistics pool all positions of all rows."""
+
+    loss: float
+    """Mean training-mode loss at positions 0 … length − 2 with the batch's true future."""
+    swapped_loss: float
+    """The same losses, each position scored with the future swapped (one forward per position)."""
+    mean_abs_diff: float
+    """Mean over rows and positions of |loss with the true future − loss with a swapped future|: 0 when causal."""
+
+    @property
+    def gain(self) -> float:
+        """Swapped minus true-future loss: > 0 when the true future lowers the loss (the model profits from it)."""
+        return self.swapped_loss - self.loss
+
+
+@dataclass(frozen=True)
 class LMEval:
     """The final evaluation on the validation sentences."""
 
@@ -124,6 +144,8 @@ class LMEval:
     saturation: tuple[float, ...] = ()
     """DyT only: per norm layer, the fraction of |tanh(α·x)| > 0.99 on the same sentences (a saturated DyT passes
     almost no gradient); empty for other norms."""
+    future: FutureLeak | None = None
+    """The causal leak measured by swapping the future (FutureLeak)."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +349,45 @@ def causal_leak(model: CharLM, seqs: list[Tensor], length: int, pad: int) -> Lea
     )
 
 
+@torch.no_grad()
+def future_leak(model: CharLM, seqs: list[Tensor], others: list[Tensor], length: int) -> FutureLeak:
+    """Training-mode per-token losses of a batch of `seqs` (each cut to `length` inputs, no pads) against the same
+    batch with the inputs after position t replaced by `others`' tokens at those positions, for every t: the past
+    and the targets stay, only the future changes. Every forward starts from the same copy of the model (a norm that
+    updates state in training mode, like PowerNorm's running ψ², sees the same state each time)."""
+    if len(seqs) != len(others) or any(len(s) < length + 1 for s in [*seqs, *others]):
+        raise ValueError(f"future_leak needs two equal batches of sequences of at least {length + 1} tokens")
+    ids = torch.stack([s[: length + 1] for s in seqs])
+    alt = torch.stack([s[:length] for s in others])
+    inputs, targets = ids[:, :-1], ids[:, 1:]
+    mask = torch.ones_like(inputs, dtype=torch.bool)
+    net = copy.deepcopy(model).train()
+    true = F.cross_entropy(net(inputs, mask).transpose(1, 2), targets, reduction="none")[:, :-1].contiguous()
+    swapped = torch.zeros_like(true)
+    for t in range(length - 1):
+        x = inputs.clone()
+        x[:, t + 1 :] = alt[:, t + 1 :]
+        net = copy.deepcopy(model).train()
+        # the whole (B, S) loss, as for the true future, so that the arithmetic is the same: a causal model's
+        # position t then gives the very same bits
+        swapped[:, t] = F.cross_entropy(net(x, mask).transpose(1, 2), targets, reduction="none")[:, t]
+    return FutureLeak(
+        loss=float(true.double().mean()),
+        swapped_loss=float(swapped.double().mean()),
+        mean_abs_diff=float((true - swapped).abs().double().mean()),
+    )
+
+
+def leak_batches(data: TextData, length: int, n_val: int = 256, size: int = 16) -> tuple[list[Tensor], list[Tensor]]:
+    """Two batches of `size` validation sentences with at least `length` + 1 tokens, neither scored in the table
+    nor used to pick the learning rate: the batch whose future is swapped, and the sentences the new future comes
+    from."""
+    long = [s for s in data.val[n_val:-64] if len(s) >= length + 1]
+    if len(long) < 2 * size:
+        raise ValueError(f"only {len(long)} validation sentences have {length + 1} tokens; need {2 * size}")
+    return long[:size], long[size : 2 * size]
+
+
 def evaluate(model: CharLM, cfg: LMConfig, data: TextData, n_val: int = 256) -> LMEval:
     """The final evaluation: eval mode, training mode at the training batch size and at 1, and the causal leak."""
     val = data.val[:n_val]
@@ -338,6 +399,9 @@ def evaluate(model: CharLM, cfg: LMConfig, data: TextData, n_val: int = 256) -> 
         leak=causal_leak(model, list(data.val[n_val : n_val + 16]), cfg.leak_len, data.pad),
         input_rms=rms,
         saturation=sat,
+        future=future_leak(
+            model, *leak_batches(data, min(cfg.leak_len, cfg.max_len), n_val), min(cfg.leak_len, cfg.max_len)
+        ),
     )
 
 
