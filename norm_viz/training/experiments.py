@@ -269,6 +269,8 @@ def run_lm_grid(keys: Sequence[str] | None, out: Path, fresh: bool = False, log:
     part_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
     commit, dirty = _code_state()
     chosen = [c for c in LM_GRID if keys is None or c.key in keys or c.norm in keys]
+    if keys:  # in the order asked for
+        chosen.sort(key=lambda c: list(keys).index(c.key) if c.key in keys else list(keys).index(c.norm))
     learning_rates: dict[str, float] = {}
 
     def update(change: Any) -> dict[str, Any]:
