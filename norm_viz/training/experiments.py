@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from norm_viz.training import cnn, init_grads, lm
-from norm_viz.training.results import LM_WARMUP, lm_chosen_rates, lm_key, lm_record_key
+from norm_viz.training.results import LM_WARMUP, lm_chosen_rates, lm_key, lm_record_key, shipped_results
 
 RESULTS_DIR = Path(__file__).with_name("results")
 SEEDS = (0, 1, 2)
@@ -46,6 +46,13 @@ cell's best rate is at an end of its sweep, the sweep goes one step of the 1-3-1
 LM_SWEEP_EXTEND times, so that the chosen rate lies inside the sweep (the first grid also swept 1e-3 for some
 cells: those runs are kept and count)."""
 LM_SWEEP_EXTEND = 2
+
+
+def lm_rate_options() -> tuple[float, ...]:
+    """The learning rates the lab offers: 1e-3 to 1e-1 on the 1-3-10 series, and every rate of a shipped run (so
+    that any shipped run can be re-run live)."""
+    shipped = {r["lr"] for r in shipped_results("lm")}
+    return tuple(sorted({1e-3, 3e-3, 1e-2, 3e-2, 1e-1, *shipped}))
 
 
 @dataclass(frozen=True)
@@ -258,6 +265,11 @@ def _next_rate(lr: float, up: bool) -> float:
     return float(f"{3 if mant == 1 else 1}e{exp - 1 if mant == 1 else exp}")
 
 
+def lm_swept(records: Sequence[dict[str, Any]]) -> list[float]:
+    """Every rate some LM cell's sweep ran (each cell's own sweep is in its records)."""
+    return sorted({r["lr"] for r in records if r["phase"] == "sweep"})
+
+
 def _same_run(r: dict[str, Any], key: str, lr: float, seed: int) -> bool:
     return lm_record_key(r) == key and r["seed"] == seed and math.isclose(r["lr"], lr) and r["steps"] == LM_STEPS
 
@@ -300,6 +312,7 @@ def run_lm_grid(keys: Sequence[str] | None, out: Path, fresh: bool = False, log:
             }
             prov["parts"] = [p for p in prov.get("parts", []) if p.get("id") != part_id] + [part]
             prov.update(_settings("lm"))
+            prov["sweep_learning_rates"] = lm_swept(data["records"])
             _write(path, data)
             return data
 
@@ -459,7 +472,9 @@ def _settings(grid: str) -> dict[str, Any]:
             "seeds": list(SEEDS),
             "sweep_learning_rates": list(LM_LRS),
             "selection": "the swept rate with the lowest eval-mode loss on the last 64 validation sentences (seed 0);"
-            " the table scores the first 256 validation sentences",
+            f" each sweep starts at {', '.join(f'{v:g}' for v in LM_LRS)} and goes one step of the 1-3-10 series "
+            f"further while its best rate is at an end (at most {LM_SWEEP_EXTEND} steps); the warm-up study reuses "
+            "its cell's rate; the table scores the first 256 validation sentences",
             "model": {k: v for k, v in dataclasses.asdict(c).items() if k not in ("norm", "placement", "seed", "lr")},
             "data": f"{len(d.train):,} training and {len(d.val):,} validation sentences of the Python standard "
             f"library's docstrings ({d.vocab_size} characters)",

@@ -51,6 +51,11 @@ def lm_chosen_rates(records: Sequence[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def fmt_loss(v: float | None) -> str:
+    """A loss with 3 decimals, or 'diverged' when the run has none."""
+    return "diverged" if v is None or not math.isfinite(v) else f"{v:.3f}"
+
+
 def _finite(v: float | None) -> float:
     return v if v is not None and math.isfinite(v) else math.inf
 

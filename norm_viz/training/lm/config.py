@@ -39,7 +39,7 @@ class LMConfig:
         check_key(self.norm, LM_NORMS)
         if self.placement not in PLACEMENTS:
             raise ValueError(f"unknown placement {self.placement!r}; valid: {', '.join(PLACEMENTS)}")
-        for name, lo in (("steps", 1), ("batch_size", 2), ("layers", 1), ("heads", 1), ("max_len", 8)):
+        for name, lo in (("steps", 1), ("batch_size", 2), ("layers", 1), ("heads", 1), ("max_len", 8), ("warmup", 0)):
             if getattr(self, name) < lo:
                 raise ValueError(f"{name} must be at least {lo}, got {getattr(self, name)}")
         if self.width % self.heads:
