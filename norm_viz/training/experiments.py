@@ -274,18 +274,27 @@ def _same_run(r: dict[str, Any], key: str, lr: float, seed: int) -> bool:
     return lm_record_key(r) == key and r["seed"] == seed and math.isclose(r["lr"], lr) and r["steps"] == LM_STEPS
 
 
-def run_lm_grid(keys: Sequence[str] | None, out: Path, fresh: bool = False, log: Any = sys.stdout) -> dict[str, Any]:
+def run_lm_grid(
+    keys: Sequence[str] | None,
+    out: Path,
+    fresh: bool = False,
+    log: Any = sys.stdout,
+    runs: Sequence[str] = (),
+) -> dict[str, Any]:
     """Compute or extend the LM grid, running only what the file lacks: per cell, the sweep on seed 0 (extended past
     an end where the best rate lies; a sweep run at any rate is reused), then seeds 0-2 at the chosen rate, each of
     which must carry every current measurement (LM_FIELDS; else it is re-run, which reproduces its loss exactly).
     Runs at the chosen rate's old seeds that a new choice made stale are removed. Safe to run as several processes
     on disjoint cells at once (the file is updated under a lock after every run). `fresh` re-runs the chosen cells
-    from scratch."""
+    from scratch. `runs` ("cell:lr:seed", e.g. "rmsnorm/pre:0.01:1") runs just those (when missing) and chooses
+    nothing: many single runs can fill a grid in parallel, and the plain command then reuses them."""
     path = out / "lm.json"
     start_cpu, start = time.process_time(), time.time()
     part_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
     commit, dirty = _code_state()
     chosen = [c for c in LM_GRID if keys is None or c.key in keys or c.norm in keys]
+    if runs:
+        chosen = [c for c in LM_GRID if any(item.split(":")[0] == c.key for item in runs)]
     if keys:  # in the order asked for
         chosen.sort(key=lambda c: list(keys).index(c.key) if c.key in keys else list(keys).index(c.norm))
     learning_rates: dict[str, float] = {}
@@ -309,6 +318,7 @@ def run_lm_grid(keys: Sequence[str] | None, out: Path, fresh: bool = False, log:
                 "wall_s": round(time.time() - start, 1),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "learning_rates": dict(learning_rates),
+                **({"runs": list(runs)} if runs else {}),
             }
             prov["parts"] = [p for p in prov.get("parts", []) if p.get("id") != part_id] + [part]
             prov.update(_settings("lm"))
@@ -342,7 +352,12 @@ def run_lm_grid(keys: Sequence[str] | None, out: Path, fresh: bool = False, log:
         return rec
 
     with one_thread():
-        for cell in chosen:
+        for item in runs:
+            key, lr_text, seed_text = item.split(":")
+            cell = next(c for c in LM_GRID if c.key == key)
+            seed = int(seed_text)
+            run(cell, float(lr_text), seed, "fixed" if cell.rate_of else "sweep" if seed == SEEDS[0] else "seeds", True)
+        for cell in [] if runs else chosen:
             if cell.rate_of is None:
                 sweep = {lr: run(cell, lr, SEEDS[0], "sweep", False) for lr in LM_LRS}
                 for _ in range(LM_SWEEP_EXTEND):
@@ -497,9 +512,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--grid", choices=("lm", "cnn", "init"), required=True)
     ap.add_argument("--cells", nargs="*", help="only these norms (or norm/placement); the file keeps the others")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--runs", nargs="*", default=(), help="LM: only these runs, as cell:lr:seed (chooses nothing)")
     ap.add_argument("--fresh", action="store_true", help="LM: re-run the chosen cells (else only what is missing)")
     a = ap.parse_args(argv)
-    data = run_grid(a.grid, a.cells, a.out, fresh=a.fresh)
+    if a.runs and a.grid == "lm":
+        data = run_lm_grid(None, a.out, log=sys.stdout, runs=a.runs)
+    else:
+        data = run_grid(a.grid, a.cells, a.out, fresh=a.fresh)
     print(json.dumps(data["provenance"], indent=1))
 
 

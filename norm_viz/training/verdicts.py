@@ -338,6 +338,6 @@ def init_verdict(records: Sequence[dict[str, Any]]) -> str:
         "with this model's initialization (GPT-2's: weights and embeddings of standard deviation 0.02, so the first "
         "block's input has an RMS of about 0.03) post-norm's imbalance is at the first block instead. Either way "
         "pre-norm spreads the gradient more evenly. Scale: the tiny LM of width 64 at 2, 4 and 8 blocks, one batch "
-        "of 16 sentences. What it cannot test: the paper's Xavier-initialized 6–12-layer models, or training "
-        "without warm-up (every shipped run warms up for 30 steps)."
+        "of 16 sentences. What it cannot test: the paper's Xavier-initialized 6–12-layer models; whether warm-up "
+        "is needed is measured by training (the warm-up verdicts of the training lab, at 2 blocks)."
     )
