@@ -229,13 +229,17 @@ def lm_results(h: lm.LMHistory) -> None:
                        f"{fut.mean_abs_diff:.4f}"),
                        help="mean change of a token's training-mode loss when the batch's later positions are "
                        "swapped for other sentences' (same past, same targets): 0 for a causal model")  # fmt: skip
-        leak = (
-            ""
-            if fut is None
-            else f" **Causal leak:** swapping every later position of a batch of 16 validation sentences for other "
-            f"sentences' characters, keeping the past and the targets, changes a token's "
-            f"training-mode loss by {fut.mean_abs_diff:.4f} nats on average"
-        )
+        leak = ""
+        if fut is not None:
+            change = (
+                "does not change a token's training-mode loss at all (exactly 0)"
+                if fut.mean_abs_diff == 0
+                else f"changes a token's training-mode loss by {fut.mean_abs_diff:.4f} nats on average"
+            )
+            leak = (
+                " **Causal leak:** swapping every later position of a batch of 16 validation sentences for other "
+                f"sentences' characters, keeping the past and the targets, {change}"
+            )
         if batch_dependent(c.norm):
             st.markdown(
                 f"**Honest evaluation.** {label(c.norm)} computes its statistics over the batch. Deployed, it uses its "
@@ -246,6 +250,8 @@ def lm_results(h: lm.LMHistory) -> None:
                     f"{leak} (the true future {'lowers' if fut.gain > 0 else 'raises'} the mean loss by "
                     f"{abs(fut.gain):.4f}): in training mode the loss on a token depends on tokens that come after "
                     "it. In eval mode it does not."
+                    if fut is not None and fut.mean_abs_diff > 0
+                    else f"{leak}: in training mode, too, a token's loss does not depend on the future."
                     if fut is not None
                     else ""
                 )
