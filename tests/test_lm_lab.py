@@ -213,6 +213,20 @@ def test_lm_grid_reruns_old_batchnorm_records_and_drops_stale_seeds(tmp_path, mi
     assert not any(math.isclose(r["lr"], other) for r in new)
 
 
+def test_single_runs_fill_the_grid_and_the_plain_command_reuses_them(tmp_path, mini_grid):
+    """--runs cell:lr:seed runs just those and chooses nothing; the plain command then runs only what is left."""
+    items = ["batchnorm/pre:0.01:0", "batchnorm/pre:0.03:0", "batchnorm/pre/warmup0:0.01:2"]
+    data = experiments.run_lm_grid(None, tmp_path, log=io.StringIO(), runs=items)
+    assert [(r["lr"], r["seed"], r["warmup"], r["phase"]) for r in data["records"]] == [
+        (0.01, 0, 30, "sweep"), (0.03, 0, 30, "sweep"), (0.01, 2, 0, "fixed")]  # fmt: skip
+    (part,) = data["provenance"]["parts"]
+    assert part["runs"] == items and part["learning_rates"] == {} and part["cells"] == [
+        "batchnorm/pre", "batchnorm/pre/warmup0"]  # fmt: skip
+    mini_grid.clear()
+    experiments.run_lm_grid(None, tmp_path, log=io.StringIO())
+    assert (0.01, 0) not in [(c.lr, c.seed) for c in mini_grid if c.warmup == 30]  # reused, not re-run
+
+
 # --- verdicts -------------------------------------------------------------------------------------------------------
 
 
