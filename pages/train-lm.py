@@ -62,10 +62,11 @@ tl.live_section(tl.LM, cfg, "tl", tl.lm_results, tl.lm_row, refused)
 st.header("Shipped results: every norm, 3 seeds, each at its own learning rate")
 st.markdown(
     "Computed once with `python -m norm_viz.training.experiments --grid lm` and shipped with the app, so nothing "
-    "needs retraining. Each norm's learning rate comes from a sweep on seed 0; seeds 1 and 2 repeat it. A verdict "
+    "needs retraining. Each norm's learning rate comes from a sweep on seed 0 (extended while its best rate is at an "
+    "end); seeds 1 and 2 repeat it; the warm-up study trains its cell again at the same rate without warm-up. A verdict "
     "says *A beats B* only when the difference of the means exceeds the seed spread (the sum of the two standard "
     "deviations); otherwise *no difference at this scale*. Any row can be re-run above: choose its norm, placement, "
-    "seed and learning rate at the default model size."
+    "seed, learning rate and warm-up at the default model size."
 )
 tl.lm_shipped_section()
 ui.sync_url(PARAMS)
