@@ -112,10 +112,12 @@ def _edges(keys: Sequence[str], rates: dict[str, float], records: Sequence[dict[
     notes = []
     for k in keys:
         swept = swept_rates(records, k)
-        if len(swept) > 1 and rates[k] in (swept[0], swept[-1]):
+        if len(swept) == 1:
+            notes.append(f"{cell_name(k)} ran at one rate only ({rates[k]:g}, not swept)")
+        elif len(swept) > 1 and rates[k] in (swept[0], swept[-1]):
             end = "largest" if rates[k] == swept[-1] else "smallest"
             notes.append(f"{cell_name(k)} chose its sweep's {end} rate ({rates[k]:g})")
-    return f" {' and '.join(notes)}: a rate beyond it might change this." if notes else ""
+    return f" {' and '.join(notes)}: another rate might change this." if notes else ""
 
 
 def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float]) -> list[str]:
