@@ -145,15 +145,15 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
         "*'Pre-norm trains more easily; post-norm can end better'*",
         LM_CANNOT + "; post-norm's claimed advantage and its need for warm-up concern deep models",
     )  # fmt: skip
-    warm = "a 30-step linear warm-up (3 % of the run); Xiong et al.'s post-norm models warm up over thousands of steps"
+    warm = "a 30-step linear warm-up (3 % of the run; Xiong et al.'s post-norm models warm up over thousands of steps)"
     versus(
         "layernorm/post/warmup0", "layernorm/post",
-        "*Post-norm needs learning-rate warm-up (Xiong et al., 2020)* — the same rate, with and without " + warm,
+        "*Post-norm needs learning-rate warm-up (Xiong et al., 2020)*, trained at the same rate with and without " + warm,
         LM_CANNOT + "; the paper's 6–12-layer post-norm models, whose gradient near the output grows with depth",
     )  # fmt: skip
     versus(
         "layernorm/pre/warmup0", "layernorm/pre",
-        "*Pre-norm can drop the warm-up* — the same rate, with and without " + warm,
+        "*Pre-norm can drop the warm-up*, trained at the same rate with and without " + warm,
         LM_CANNOT + "; deep models",
     )  # fmt: skip
     versus("rmsnorm/pre", "layernorm/pre", "*RMSNorm: dropping the mean costs nothing*")
@@ -222,7 +222,7 @@ def leak_verdicts(cells: dict[str, list[dict[str, Any]]], scale: str) -> list[st
         else:
             head = f"**No future dependence measurable at this scale** for {cell_name(key)}"
         profit = (
-            f"The true future lowers the loss by {gain.text(4)} nats on average (swapped − true), "
+            f"Swapping the future changes the mean loss by {gain.text(4)} nats (swapped − true): "
             + ("more than the seed spread: the model profits from seeing the future"
                if gain.mean - gain.sd > 0 else
                "so the true future *raises* the loss beyond the seed spread: it moves each token's loss without "
