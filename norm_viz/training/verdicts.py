@@ -183,7 +183,9 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
             + f"; a model that ignores the context scores {uni:.3f}"
             + (f": within {abs(uni - loss.mean):.3f} of it, DyT barely uses the context at this scale" if stuck else "")
             + worst
-            + ". A saturated tanh passes almost no gradient, so the layers before it stop learning. "
+            + ". A saturated tanh passes almost no gradient, so the layers before it stop learning."
+            + _edges(["dyt/pre"], rates, records)
+            + " "
             f"Scale: {scale}. What it cannot test: the paper's models (LLaMA 7B–70B, α₀ tuned per width) and their "
             "training length."
         )
