@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import fcntl
 import functools
+import hashlib
 import json
 import math
 import os
@@ -23,6 +24,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -248,7 +250,11 @@ def run_init(out: Path) -> dict[str, Any]:
 def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on `path`'s grid (several grid processes may extend one file at once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a") as f:
+    lock = (
+        Path(tempfile.gettempdir())
+        / f"norm-viz-grid-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}.lock"
+    )
+    with open(lock, "a") as f:  # outside the package: the results folder ships
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
