@@ -32,7 +32,9 @@ def estimate_lm(cfg: lm.LMConfig, per_step: float | None = None) -> float:
     t = lm_seconds_per_step(cfg) if per_step is None else per_step
     evals = cfg.steps // cfg.eval_every + 1
     val_fwd = evals * 64 / cfg.batch_size / 3
-    final_fwd = (256 / cfg.batch_size * 2 + 64 / 1 * 0.3 + cfg.leak_len * 16 / cfg.batch_size * 0.6) / 3
+    final_fwd = (
+        256 / cfg.batch_size * 2 + 64 / 1 * 0.3 + 2 * cfg.leak_len * 16 / cfg.batch_size * 0.6
+    ) / 3  # two leaks
     return t * (cfg.steps + val_fwd + final_fwd)
 
 
