@@ -13,7 +13,8 @@ PARAMS = (
     Param("tl_place", "pre", options=lm.PLACEMENTS, field="placement"),
     Param("tl_steps", experiments.LM_STEPS, 5, 3000, field="steps"),
     Param("tl_seed", 0, 0, 2**31 - 1, field="seed"),
-    Param("tl_lr", 0.01, options=experiments.LM_LRS, field="lr"),
+    Param("tl_lr", 0.01, options=experiments.lm_rate_options(), field="lr"),
+    Param("tl_warmup", lm.LMConfig.warmup, 0, 1000, field="warmup"),
     Param("tl_width", lm.LMConfig.width, options=(32, 64, 128), field="width"),
     Param("tl_layers", lm.LMConfig.layers, 1, 6, field="layers"),
     Param("tl_batch", lm.LMConfig.batch_size, 2, 64, field="batch_size"),
@@ -35,12 +36,14 @@ c1.selectbox("normalization", LM_NORMS, format_func=label, key="tl_norm")
 c2.radio("placement", lm.PLACEMENTS, format_func=lambda p: f"{p}-norm", key="tl_place", horizontal=True)
 c3.number_input("training steps", 5, 3000, key="tl_steps")
 c4.number_input("seed", 0, 2**31 - 1, key="tl_seed")
-c5.selectbox("peak learning rate", experiments.LM_LRS, format_func=lambda v: f"{v:g}", key="tl_lr")
-with st.expander("Model size and the recorded layer"):
-    d1, d2, d3 = st.columns(3)
+c5.selectbox("peak learning rate", experiments.lm_rate_options(), format_func=lambda v: f"{v:g}", key="tl_lr")
+with st.expander("Model size, warm-up and the recorded layer"):
+    d1, d2, d3, d4 = st.columns(4)
     d1.selectbox("width (features per token)", (32, 64, 128), key="tl_width")
     d2.slider("blocks", 1, 6, key="tl_layers")
     d3.slider("batch size (sentences)", 2, 64, key="tl_batch")
+    d4.number_input("learning-rate warm-up (steps)", 0, 1000, key="tl_warmup",
+                    help="linear warm-up to the peak rate, then cosine decay to a tenth; 0 starts at the peak")  # fmt: skip
     names = lm.layout(ui.config(lm.LMConfig, PARAMS, stat_layer=0))[2]
     ui.clamp(PARAMS[-1], len(names) - 1)
     st.selectbox("norm layer whose batch statistics are recorded", range(len(names)), format_func=lambda i: names[i],
@@ -59,10 +62,11 @@ tl.live_section(tl.LM, cfg, "tl", tl.lm_results, tl.lm_row, refused)
 st.header("Shipped results: every norm, 3 seeds, each at its own learning rate")
 st.markdown(
     "Computed once with `python -m norm_viz.training.experiments --grid lm` and shipped with the app, so nothing "
-    "needs retraining. Each norm's learning rate comes from a sweep on seed 0; seeds 1 and 2 repeat it. A verdict "
+    "needs retraining. Each norm's learning rate comes from a sweep on seed 0 (extended while its best rate is at an "
+    "end); seeds 1 and 2 repeat it; the warm-up study trains its cell again at the same rate without warm-up. A verdict "
     "says *A beats B* only when the difference of the means exceeds the seed spread (the sum of the two standard "
     "deviations); otherwise *no difference at this scale*. Any row can be re-run above: choose its norm, placement, "
-    "seed and learning rate at the default model size."
+    "seed, learning rate and warm-up at the default model size."
 )
 tl.lm_shipped_section()
 ui.sync_url(PARAMS)

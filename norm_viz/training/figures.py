@@ -139,7 +139,7 @@ def lm_results_figure(records: Sequence[dict[str, Any]], rates: dict[str, float]
     over seeds, each seed a faint dot, and the loss of a model that ignores the context as a dashed line."""
     fig = go.Figure(_validate=theme.VALIDATE)
     cells = vd.lm_cells(records, rates)
-    names = [vd.cell_name(n, p) for n, p in cells]
+    names = [vd.cell_name(k) for k in cells]
     spreads = [rs.spread(r["val_loss"] for r in runs) for runs in cells.values()]
     fig.add_scatter(
         x=[s.mean for s in spreads], y=names, mode="markers", name="mean ± sd over seeds",
@@ -148,7 +148,7 @@ def lm_results_figure(records: Sequence[dict[str, Any]], rates: dict[str, float]
     )  # fmt: skip
     fig.add_scatter(
         x=[r["val_loss"] for runs in cells.values() for r in runs],
-        y=[vd.cell_name(n, p) for (n, p), runs in cells.items() for _ in runs],
+        y=[vd.cell_name(k) for k, runs in cells.items() for _ in runs],
         mode="markers", name="each seed", marker={"color": theme.INPUT, "size": 7, "opacity": 0.5},
     )  # fmt: skip
     fig.add_vline(x=context_free, line={"dash": "dash", "color": theme.FAINT})
@@ -159,6 +159,37 @@ def lm_results_figure(records: Sequence[dict[str, Any]], rates: dict[str, float]
     return theme.apply_layout(
         fig, "Tiny LM after the shipped runs (mean ± sd over seeds)", 120 + 44 * len(names), grid=True,
         showlegend=True,
+    )  # fmt: skip
+
+
+def future_leak_figure(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> go.Figure:
+    """The causal leak of each trained cell that measured it: mean |Δ loss| per token when the batch's future is
+    swapped (mean ± sd over seeds, each seed a faint dot); a causal model's is exactly 0, marked as such."""
+    fig = go.Figure(_validate=theme.VALIDATE)
+    cells = {
+        k: [r for r in runs if r.get("future_leak_abs") is not None] for k, runs in vd.lm_cells(records, rates).items()
+    }
+    cells = {k: runs for k, runs in cells.items() if runs}
+    names = [vd.cell_name(k) for k in cells]
+    spreads = [rs.spread(r["future_leak_abs"] for r in runs) for runs in cells.values()]
+    fig.add_scatter(
+        x=[s.mean for s in spreads], y=names, mode="markers", name="mean ± sd over seeds",
+        error_x={"type": "data", "array": [0.0 if s.n < 2 else s.sd for s in spreads], "visible": True},
+        marker={"color": theme.SELECTED, "size": 12},
+    )  # fmt: skip
+    fig.add_scatter(
+        x=[r["future_leak_abs"] for runs in cells.values() for r in runs],
+        y=[vd.cell_name(k) for k, runs in cells.items() for _ in runs],
+        mode="markers", name="each seed", marker={"color": theme.INPUT, "size": 7, "opacity": 0.5},
+    )  # fmt: skip
+    for name, runs in zip(names, cells.values(), strict=True):
+        if all(r["future_leak_abs"] == 0.0 for r in runs):
+            fig.add_annotation(x=0, y=name, text="exactly 0: causal", showarrow=False, xanchor="left", xshift=12)
+    fig.update_xaxes(title="mean |Δ loss| per token when the future is swapped (nats; 0 = causal)", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed")
+    return theme.apply_layout(
+        fig, "Does a token's training-mode loss depend on the batch's future?", 120 + 44 * max(1, len(names)),
+        grid=True, showlegend=True,
     )  # fmt: skip
 
 

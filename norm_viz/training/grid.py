@@ -1,133 +1,31 @@
-"""The training lab's run summaries (a line of the session's runs table) and CPU-time estimates of a run.
-
-torch only (no streamlit, no plotly). The shipped grids and their verdicts live in experiments.py, results.py and
-verdicts.py; the estimates decide which live runs fit the CPU limit of a live run (ui/training.LIVE_LIMIT_S).
+"""The training lab's run summaries and CPU-time estimates, split by concern: `summary` (one line of the session's
+runs table per run), `cost` (CPU estimates of a run); the shipped grids live in `experiments` (computing them),
+`results` (reading them, the verdict rule) and `verdicts` (the pages' tables and sentences). This module re-exports
+`summary` and `cost`, so `grid.estimate_lm` etc. work as before.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import statistics
-from dataclasses import dataclass
+from norm_viz.training.cost import (
+    cnn_seconds_per_step,
+    estimate_cnn,
+    estimate_lm,
+    lm_cost,
+    lm_seconds_per_step,
+    scaled_lm_step,
+)
+from norm_viz.training.summary import CNNSummary, LMSummary, fmt, summarize_cnn, summarize_lm
 
-from norm_viz.training import cnn, lm
-
-
-@dataclass(frozen=True)
-class LMSummary:
-    """One LM run in a line of the results table."""
-
-    norm: str
-    placement: str
-    seed: int
-    steps: int
-    train_loss: float
-    """Mean training loss of the last 10% of the steps (training-mode statistics)."""
-    val_loss: float | None
-    """Final validation loss in eval mode (running statistics)."""
-    val_loss_train_mode: float | None
-    val_loss_batch1: float | None
-    leak_gap: float | None
-    leak_abs: float | None
-    cpu_s: float
-    stopped: bool
-
-
-@dataclass(frozen=True)
-class CNNSummary:
-    """One ConvNet run."""
-
-    norm: str
-    batch_size: int
-    seed: int
-    epochs: int
-    val_error: float | None
-    val_error_train_mode: float | None
-    train_error: float | None
-    cpu_s: float
-    stopped: bool
-
-
-def summarize_lm(h: lm.LMHistory) -> LMSummary:
-    """The table line of an LM run."""
-    tail = h.steps[-max(1, len(h.steps) // 10) :]
-    f = h.final
-    return LMSummary(
-        norm=h.config.norm,
-        placement=h.config.placement,
-        seed=h.config.seed,
-        steps=len(h.steps),
-        train_loss=statistics.fmean(s.train_loss for s in tail),
-        val_loss=h.last_val,
-        val_loss_train_mode=f.val_loss_train_mode if f else None,
-        val_loss_batch1=f.val_loss_batch1 if f else None,
-        leak_gap=f.leak.gap if f else None,
-        leak_abs=f.leak.mean_abs_diff if f else None,
-        cpu_s=h.cpu_s,
-        stopped=h.stopped,
-    )
-
-
-def summarize_cnn(h: cnn.CNNHistory) -> CNNSummary:
-    """The table line of a ConvNet run."""
-    c = h.config
-    return CNNSummary(
-        c.norm, c.batch_size, c.seed, c.epochs, h.val_error, h.val_error_train_mode, h.train_error, h.cpu_s, h.stopped
-    )
-
-
-# --- time estimates from measured per-step CPU time ---------------------------------------------------------------
-
-
-def lm_seconds_per_step(cfg: lm.LMConfig, probe_steps: int = 3) -> float:
-    """CPU seconds per training step of this config, measured on a few steps (the first, warm-up one excluded)."""
-    h = lm.run_lm(dataclasses.replace(cfg, steps=probe_steps + 1, eval_every=10**9), evaluate_at_end=False)
-    return (h.steps[-1].cpu_s - h.steps[0].cpu_s) / probe_steps
-
-
-def lm_cost(cfg: lm.LMConfig, vocab: int = 97, mean_len: int = 75) -> float:
-    """Multiply-adds per training step, roughly: what scales a per-step time measured on one config to another."""
-    t = min(cfg.max_len, mean_len)
-    per_token = cfg.layers * (12 * cfg.width**2 + 2 * t * cfg.width) + cfg.width * vocab
-    return float(cfg.batch_size * t * per_token)
-
-
-def scaled_lm_step(measured: float, at: lm.LMConfig, cfg: lm.LMConfig) -> float:
-    """A per-step time measured at config `at`, scaled to `cfg` by their multiply-adds (an estimate)."""
-    return measured * lm_cost(cfg) / lm_cost(at)
-
-
-def estimate_lm(cfg: lm.LMConfig, per_step: float | None = None) -> float:
-    """Estimated CPU seconds of a whole run: steps, periodic validation and the final evaluation, each counted in
-    training-step equivalents (a forward is about a third of a training step)."""
-    t = lm_seconds_per_step(cfg) if per_step is None else per_step
-    evals = cfg.steps // cfg.eval_every + 1
-    val_fwd = evals * 64 / cfg.batch_size / 3
-    final_fwd = (256 / cfg.batch_size * 2 + 64 / 1 * 0.3 + cfg.leak_len * 16 / cfg.batch_size * 0.6) / 3
-    return t * (cfg.steps + val_fwd + final_fwd)
-
-
-def cnn_seconds_per_step(cfg: cnn.CNNConfig, probe_steps: int = 5) -> float:
-    """CPU seconds per ConvNet step at this batch size, measured on a few steps."""
-    times: list[float] = []
-
-    def stop(step: cnn.CNNStep, total: int) -> bool:
-        times.append(step.cpu_s)
-        return len(times) <= probe_steps
-
-    cnn.run_cnn(cfg, callback=stop)
-    return (times[-1] - times[0]) / (len(times) - 1)
-
-
-def estimate_cnn(cfg: cnn.CNNConfig, per_step: float | None = None) -> float:
-    """Estimated CPU seconds of a ConvNet run (training steps plus the evaluations, about 2 epochs of forwards)."""
-    t = cnn_seconds_per_step(cfg) if per_step is None else per_step
-    return t * (cfg.total_steps + 0.3 * cnn.steps_per_epoch(cfg.batch_size))
-
-
-# --- tables and verdicts -------------------------------------------------------------------------------------------
-
-
-def fmt(v: float | None, digits: int = 3) -> str:
-    return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+__all__ = [
+    "CNNSummary",
+    "LMSummary",
+    "cnn_seconds_per_step",
+    "estimate_cnn",
+    "estimate_lm",
+    "fmt",
+    "lm_cost",
+    "lm_seconds_per_step",
+    "scaled_lm_step",
+    "summarize_cnn",
+    "summarize_lm",
+]

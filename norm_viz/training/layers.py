@@ -18,8 +18,14 @@ __all__ = ["DyT", "MaskedBatchNorm", "PowerNorm", "SequenceNorm", "image_norm"]
 
 NONE = "none"
 """The key for "no normalization" (not a row of the table: nothing is averaged and nothing divides)."""
-LM_NORMS: tuple[str, ...] = (*(k for k, n in NORMS.items() if n.make is not None), NONE)
-"""The norms the language model can use: every row of the table with a trainable layer (Norm.module), and none."""
+_TRAINABLE = tuple(k for k, n in NORMS.items() if n.make is not None)
+LM_NORMS: tuple[str, ...] = (
+    *(k for k in _TRAINABLE if k == "layernorm"),
+    *(k for k in _TRAINABLE if k != "layernorm"),
+    NONE,
+)
+"""The norms the language model can use: every row of the table with a trainable layer (Norm.module), and none;
+LayerNorm first (the transformer default users expect at the top of a select box), then the table's order."""
 CNN_NORMS: tuple[str, ...] = ("batchnorm", "groupnorm", "layernorm", "instancenorm", NONE)
 """The ConvNet's norms, as table keys on an image viewed as (batch, pixels, channels): LayerNorm is ConvNeXt's (one
 statistic per pixel, over its channels), GroupNorm and InstanceNorm average over the pixels as well."""

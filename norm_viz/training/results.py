@@ -23,6 +23,41 @@ from typing import Any
 RESULTS_DIR = Path(__file__).with_name("results")
 GRIDS = ("lm", "cnn", "init")
 MIN_SEEDS = 3
+LM_WARMUP = 30
+"""The LM's default learning-rate warm-up in steps (lm.LMConfig.warmup; a record without "warmup" had it)."""
+
+
+def lm_key(norm: str, placement: str, warmup: int = LM_WARMUP) -> str:
+    """An LM cell's key: "norm/placement", with "/warmup<n>" when the warm-up is not the default."""
+    return f"{norm}/{placement}" + ("" if warmup == LM_WARMUP else f"/warmup{warmup}")
+
+
+def lm_record_key(r: dict[str, Any]) -> str:
+    """The cell key of an LM record."""
+    return lm_key(r["norm"], r["placement"], r.get("warmup", LM_WARMUP))
+
+
+def lm_chosen_rates(records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Each LM cell's chosen rate, from its records: the swept rate with the lowest selection ("probe") loss on
+    seed 0 (ties: the smaller rate); a cell without a sweep (the warm-up study) has one rate, its runs'."""
+    out: dict[str, float] = {}
+    for key in dict.fromkeys(lm_record_key(r) for r in records):
+        rs_ = [r for r in records if lm_record_key(r) == key]
+        sweep = sorted((r for r in rs_ if r["phase"] == "sweep"), key=lambda r: r["lr"])
+        if sweep:
+            out[key] = min(sweep, key=lambda r: _finite(r.get("probe_loss")))["lr"]
+        elif len({r["lr"] for r in rs_}) == 1:
+            out[key] = rs_[0]["lr"]
+    return out
+
+
+def fmt_loss(v: float | None) -> str:
+    """A loss with 3 decimals, or 'diverged' when the run has none."""
+    return "diverged" if v is None or not math.isfinite(v) else f"{v:.3f}"
+
+
+def _finite(v: float | None) -> float:
+    return v if v is not None and math.isfinite(v) else math.inf
 
 
 @functools.cache
@@ -50,6 +85,8 @@ def provenance(grid: str) -> dict[str, Any]:
 
 def learning_rates(grid: str) -> dict[str, float]:
     """The learning rate each cell's sweep chose ("norm/placement" for the LM, "norm" for the ConvNet)."""
+    if grid == "lm":
+        return lm_chosen_rates(shipped_results("lm"))
     out: dict[str, float] = {}
     for part in provenance(grid).get("parts", []):
         out.update(part.get("learning_rates", {}))
@@ -159,5 +196,5 @@ def select(records: Sequence[dict[str, Any]], **match: Any) -> list[dict[str, An
 def at_chosen_rate(records: Sequence[dict[str, Any]], rates: dict[str, float], grid: str) -> list[dict[str, Any]]:
     """The runs at each cell's chosen learning rate (the seeds behind every verdict), sweep runs at other rates
     left out."""
-    key = (lambda r: f"{r['norm']}/{r['placement']}") if grid == "lm" else (lambda r: str(r["norm"]))
+    key = lm_record_key if grid == "lm" else (lambda r: str(r["norm"]))
     return [r for r in records if key(r) in rates and math.isclose(r["lr"], rates[key(r)])]

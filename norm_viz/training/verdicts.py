@@ -15,7 +15,7 @@ from norm_viz.training.layers import label
 
 LM_CANNOT = (
     "models of the papers' size (6+ layers, width 512+), long training, large batches (BatchNorm's statistics improve "
-    "with batch size), learning rates outside the 3-point sweep"
+    "with batch size), learning rates outside each cell's sweep"
 )
 CNN_CANNOT = (
     "the GroupNorm paper's ResNet-50 on ImageNet trained to convergence; 8×8 digits are nearly solved; each norm's rate "
@@ -23,8 +23,14 @@ CNN_CANNOT = (
 )
 
 
-def cell_name(norm: str, placement: str) -> str:
-    return f"{label(norm)} {placement}-norm"
+def cell_name(key: str) -> str:
+    """A cell key ("norm/placement", maybe "/warmup<n>") in words: "LayerNorm post-norm, no warm-up"."""
+    norm, placement, *rest = key.split("/")
+    name = f"{label(norm)} {placement}-norm"
+    if rest:
+        n = int(rest[0].removeprefix("warmup"))
+        name += ", no warm-up" if n == 0 else f", {n}-step warm-up"
+    return name
 
 
 def lm_scale(records: Sequence[dict[str, Any]], prov: dict[str, Any]) -> str:
@@ -39,29 +45,40 @@ def lm_scale(records: Sequence[dict[str, Any]], prov: dict[str, Any]) -> str:
     )
 
 
-def lm_cells(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """(norm, placement) → the runs at its chosen learning rate (its seeds), in the grid's order."""
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def lm_cells(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> dict[str, list[dict[str, Any]]]:
+    """Cell key → the runs at its chosen learning rate (its seeds), in the grid's order."""
+    out: dict[str, list[dict[str, Any]]] = {}
     for r in rs.at_chosen_rate(records, rates, "lm"):
-        out.setdefault((r["norm"], r["placement"]), []).append(r)
+        out.setdefault(rs.lm_record_key(r), []).append(r)
     return out
 
 
+def _zero_or_spread(values: Sequence[float | None], digits: int = 4) -> str:
+    """'exactly 0 (3 seeds)' when every value is 0.0, else mean ± sd; '—' when none was measured."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "—"
+    if all(v == 0.0 for v in vals):
+        return f"exactly 0 ({len(vals)} seed{'s' if len(vals) > 1 else ''})"
+    return rs.spread(vals).text(digits)
+
+
 def lm_table(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> list[dict[str, str]]:
-    """One line per (norm, placement): chosen rate, seeds, eval-mode validation loss mean ± sd, the per-seed values,
-    training-mode and batch-1 losses, the causal-leak gap."""
+    """One line per cell: chosen rate, seeds, eval-mode validation loss mean ± sd, the per-seed values,
+    training-mode and batch-1 losses, the swapped-future leak and the prefix-forward gap."""
     out = []
-    for (n, p), runs in lm_cells(records, rates).items():
+    for key, runs in lm_cells(records, rates).items():
         runs = sorted(runs, key=lambda r: r["seed"])
         out.append({
-            "norm": cell_name(n, p),
-            "learning rate": f"{rates[f'{n}/{p}']:g}",
+            "norm": cell_name(key),
+            "learning rate": f"{rates[key]:g}",
             "seeds": ", ".join(str(r["seed"]) for r in runs),
             "val loss, eval mode (mean ± sd)": rs.spread(r["val_loss"] for r in runs).text(),
             "per seed": ", ".join(f"{r['val_loss']:.3f}" for r in runs if r["val_loss"] is not None),
             "train-mode statistics": rs.spread(r["val_loss_train_mode"] for r in runs).text(),
             "batch size 1": rs.spread(r["val_loss_batch1"] for r in runs).text(),
-            "causal-leak gap": rs.spread(r["leak_gap"] for r in runs).text(),
+            "future leak |Δ loss|": _zero_or_spread([r.get("future_leak_abs") for r in runs]),
+            "prefix-forward gap": rs.spread(r["leak_gap"] for r in runs).text(),
         })  # fmt: skip
     return out
 
@@ -69,53 +86,81 @@ def lm_table(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> list
 def lm_sweep_table(records: Sequence[dict[str, Any]], rates: dict[str, float]) -> list[dict[str, str]]:
     """The learning-rate sweep (seed 0): per cell, the selection loss and the table's loss at each swept rate."""
     out = []
-    for n, p in dict.fromkeys((r["norm"], r["placement"]) for r in records):
-        sweep = sorted(rs.select(records, norm=n, placement=p, phase="sweep"), key=lambda r: r["lr"])
-        line = {"norm": cell_name(n, p), "chosen": f"{rates.get(f'{n}/{p}', float('nan')):g}"}
-        for r in sweep:
-            line[f"lr {r['lr']:g}: selection loss / val loss"] = f"{r['probe_loss']:.3f} / {r['val_loss']:.3f}"
+    for key in dict.fromkeys(rs.lm_record_key(r) for r in records):
+        sweep = sorted((r for r in records if rs.lm_record_key(r) == key and r["phase"] == "sweep"),
+                       key=lambda r: r["lr"])  # fmt: skip
+        if not sweep:
+            continue
+        line = {"norm": cell_name(key), "chosen": f"{rates.get(key, float('nan')):g}"}
+        for lr_ in sorted({r["lr"] for r in records if r["phase"] == "sweep"}):
+            r_ = next((r for r in sweep if r["lr"] == lr_), None)
+            line[f"lr {lr_:g}: selection / val loss"] = (
+                "—" if r_ is None else f"{rs.fmt_loss(r_['probe_loss'])} / {rs.fmt_loss(r_['val_loss'])}"
+            )
         out.append(line)
     return out
 
 
-def _edges(cells: Sequence[tuple[str, str]], rates: dict[str, float], swept: Sequence[float]) -> str:
-    """A note naming the cells whose chosen rate is the sweep's largest (a larger one might change the verdict)."""
-    at = [cell_name(n, p) for n, p in cells if swept and rates[f"{n}/{p}"] == max(swept)]
-    if not at:
-        return ""
-    return f" {' and '.join(at)} chose the sweep's largest rate ({max(swept):g}): a larger one might change this."
+def swept_rates(records: Sequence[dict[str, Any]], key: str) -> list[float]:
+    """The rates a cell's sweep ran (seed 0)."""
+    return sorted({r["lr"] for r in records if rs.lm_record_key(r) == key and r["phase"] == "sweep"})
+
+
+def _edges(keys: Sequence[str], rates: dict[str, float], records: Sequence[dict[str, Any]]) -> str:
+    """A note naming the cells whose chosen rate is an end of their own sweep (a rate beyond might change the
+    verdict); empty when every chosen rate lies inside its sweep."""
+    notes = []
+    for k in keys:
+        swept = swept_rates(records, k)
+        if len(swept) == 1:
+            notes.append(f"{cell_name(k)} ran at one rate only ({rates[k]:g}, not swept)")
+        elif len(swept) > 1 and rates[k] in (swept[0], swept[-1]):
+            end = "largest" if rates[k] == swept[-1] else "smallest"
+            notes.append(f"{cell_name(k)} chose its sweep's {end} rate ({rates[k]:g})")
+    return f" {' and '.join(notes)}: another rate might change this." if notes else ""
 
 
 def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float]) -> list[str]:
     """The LM page's verdict sentences, each from ≥ 3 seeds per side."""
     cells = lm_cells(records, rates)
     scale = lm_scale(records, prov)
-    swept = prov.get("sweep_learning_rates", [])
     out: list[str] = []
 
-    def vals(n: str, p: str) -> list[float | None]:
-        return [r["val_loss"] for r in cells.get((n, p), [])]
+    def vals(k: str, field: str = "val_loss") -> list[float | None]:
+        return [r.get(field) for r in cells.get(k, [])]
 
-    def versus(a: tuple[str, str], b: tuple[str, str], claim: str, cannot: str = LM_CANNOT) -> None:
+    def versus(a: str, b: str, claim: str, cannot: str = LM_CANNOT) -> None:
         if a in cells and b in cells:
             v = rs.compare(
-                cell_name(*a), vals(*a), cell_name(*b), vals(*b), metric="validation loss in eval mode, nats per "
+                cell_name(a), vals(a), cell_name(b), vals(b), metric="validation loss in eval mode, nats per "
                 "character", scale=scale, cannot=cannot,
             )  # fmt: skip
-            edges = _edges((a, b), rates, swept)
+            edges = _edges((a, b), rates, records)
             out.append(f"{claim} — {v.text}{edges}")
 
-    versus(("batchnorm", "pre"), ("layernorm", "pre"), "*'BatchNorm is less effective than LayerNorm in NLP'*")
-    versus(("powernorm", "pre"), ("batchnorm", "pre"), "*PowerNorm claims to fix BatchNorm in transformers*")
+    versus("batchnorm/pre", "layernorm/pre", "*'BatchNorm is less effective than LayerNorm in NLP'*")
+    versus("powernorm/pre", "batchnorm/pre", "*PowerNorm claims to fix BatchNorm in transformers*")
     versus(
-        ("layernorm", "post"), ("layernorm", "pre"),
+        "layernorm/post", "layernorm/pre",
         "*'Pre-norm trains more easily; post-norm can end better'*",
         LM_CANNOT + "; post-norm's claimed advantage and its need for warm-up concern deep models",
     )  # fmt: skip
-    versus(("rmsnorm", "pre"), ("layernorm", "pre"), "*RMSNorm: dropping the mean costs nothing*")
-    versus(("masked_batchnorm", "pre"), ("batchnorm", "pre"), "*Masking the pads out of BatchNorm's statistics*")
-    versus(("none", "pre"), ("layernorm", "pre"), "*No normalization at all*")
-    dyt = cells.get(("dyt", "pre"), [])
+    warm = "a 30-step linear warm-up (3 % of the run; Xiong et al.'s post-norm models warm up over thousands of steps)"
+    versus(
+        "layernorm/post/warmup0", "layernorm/post",
+        "*Post-norm needs learning-rate warm-up (Xiong et al., 2020)*, trained at the same rate with and without " + warm,
+        LM_CANNOT + "; the paper's 6–12-layer post-norm models, whose gradient near the output grows with depth",
+    )  # fmt: skip
+    versus(
+        "layernorm/pre/warmup0", "layernorm/pre",
+        "*Pre-norm can drop the warm-up*, trained at the same rate with and without " + warm,
+        LM_CANNOT + "; deep models",
+    )  # fmt: skip
+    versus("rmsnorm/pre", "layernorm/pre", "*RMSNorm: dropping the mean costs nothing*")
+    versus("masked_batchnorm/pre", "batchnorm/pre", "*Masking the pads out of BatchNorm's statistics*")
+    versus("none/pre", "layernorm/pre", "*No normalization at all*")
+    out += leak_verdicts(cells, scale)
+    dyt = cells.get("dyt/pre", [])
     if dyt:
         uni = lm.unigram_loss()
         sat = [r["saturation"] for r in dyt if r.get("saturation")]
@@ -138,9 +183,62 @@ def lm_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: 
             + f"; a model that ignores the context scores {uni:.3f}"
             + (f": within {abs(uni - loss.mean):.3f} of it, DyT barely uses the context at this scale" if stuck else "")
             + worst
-            + ". A saturated tanh passes almost no gradient, so the layers before it stop learning. "
+            + ". A saturated tanh passes almost no gradient, so the layers before it stop learning."
+            + _edges(["dyt/pre"], rates, records)
+            + " "
             f"Scale: {scale}. What it cannot test: the paper's models (LLaMA 7B–70B, α₀ tuned per width) and their "
             "training length."
+        )
+    return out
+
+
+LEAK_WHAT = (
+    "how much the loss on a token changes when every later position of the batch (in every sentence) is replaced by "
+    "other sentences' characters, keeping the past and the targets: mean |Δ loss| per token in nats, training-mode "
+    "statistics, 16 validation sentences of 41+ characters, positions 1–39"
+)
+
+
+def leak_verdicts(cells: dict[str, list[dict[str, Any]]], scale: str) -> list[str]:
+    """Per batch-statistics cell, the swapped-future leak against LayerNorm's (exactly 0: per-token statistics and
+    causal attention), and whether the model profits from the true future (signed change)."""
+    out: list[str] = []
+    ln = [r.get("future_leak_abs") for k, runs in cells.items() if k.startswith("layernorm/") for r in runs]
+    ln_vals = [v for v in ln if v is not None]
+    ln_text = (
+        f"LayerNorm's is exactly 0 on all {len(ln_vals)} trained LayerNorm runs that measured it"
+        if ln_vals and all(v == 0.0 for v in ln_vals)
+        else "LayerNorm's is exactly 0 by construction (per-token statistics, causal attention)"
+    )
+    for key in ("batchnorm/pre", "masked_batchnorm/pre", "powernorm/pre"):
+        runs = [r for r in cells.get(key, []) if r.get("future_leak_abs") is not None]
+        if not runs:
+            continue
+        leak = rs.spread(r["future_leak_abs"] for r in runs)
+        gain = rs.spread(r["future_leak_gain"] for r in runs)
+        loss = rs.spread(r["val_loss"] for r in runs)
+        if len(runs) < rs.MIN_SEEDS:
+            head = f"**Not enough seeds to judge** ({len(runs)})"
+        elif leak.mean - leak.sd > 0:
+            head = f"**{cell_name(key)}'s loss on a token depends on the future tokens of the batch**"
+        else:
+            head = f"**No future dependence measurable at this scale** for {cell_name(key)}"
+        profit = (
+            f"Swapping the future changes the mean loss by {gain.text(4)} nats (swapped − true): "
+            + ("more than the seed spread: the model profits from seeing the future"
+               if gain.mean - gain.sd > 0 else
+               "so the true future *raises* the loss beyond the seed spread: it moves each token's loss without "
+               "helping it"
+               if gain.mean + gain.sd < 0 else
+               "within the seed spread: the future moves each token's loss, but does not measurably help it")
+        )  # fmt: skip
+        out.append(
+            f"*Batch statistics over the sequence leak the future into training (the reason transformers avoid "
+            f"BatchNorm)* — {head}: mean |Δ loss| {leak.text(4)} over {leak.n} seeds, against a validation loss of "
+            f"{loss.text()}; {ln_text}. {profit}. Measured: {LEAK_WHAT}. In eval mode (running statistics) the "
+            f"leak is 0 for every norm. Scale: {scale}. What it cannot test: batches of the papers' size (more "
+            "sentences average the future out more), long-trained models, and whether a model trained with the "
+            "leak learns to rely on it at scale."
         )
     return out
 
@@ -244,6 +342,6 @@ def init_verdict(records: Sequence[dict[str, Any]]) -> str:
         "with this model's initialization (GPT-2's: weights and embeddings of standard deviation 0.02, so the first "
         "block's input has an RMS of about 0.03) post-norm's imbalance is at the first block instead. Either way "
         "pre-norm spreads the gradient more evenly. Scale: the tiny LM of width 64 at 2, 4 and 8 blocks, one batch "
-        "of 16 sentences. What it cannot test: the paper's Xavier-initialized 6–12-layer models, or training "
-        "without warm-up (every shipped run warms up for 30 steps)."
+        "of 16 sentences. What it cannot test: the paper's Xavier-initialized 6–12-layer models; whether warm-up "
+        "is needed is measured by training (the warm-up verdicts of the training lab, at 2 blocks)."
     )

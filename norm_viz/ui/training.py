@@ -221,25 +221,46 @@ def lm_results(h: lm.LMHistory) -> None:
         cols[1].metric("… training-mode statistics", f"{f.val_loss_train_mode:.3f}",
                        help=f"statistics of validation batches of {c.batch_size} sentences")  # fmt: skip
         cols[2].metric("… batch size 1", f"{f.val_loss_batch1:.3f}", help="training-mode statistics of one sentence")
-        cols[3].metric("causal-leak gap", f"{f.leak.gap:+.3f}",
-                       help="causal loss − training-mode loss on the same batch")  # fmt: skip
+        fut = f.future
+        cols[3].metric("future leak |Δ loss|", "—" if fut is None else ("0 exactly" if fut.mean_abs_diff == 0 else
+                       f"{fut.mean_abs_diff:.4f}"),
+                       help="mean change of a token's training-mode loss when the batch's later positions are "
+                       "swapped for other sentences' (same past, same targets): 0 for a causal model")  # fmt: skip
+        leak = ""
+        if fut is not None:
+            change = (
+                "does not change a token's training-mode loss at all (exactly 0)"
+                if fut.mean_abs_diff == 0
+                else f"changes a token's training-mode loss by {fut.mean_abs_diff:.4f} nats on average"
+            )
+            leak = (
+                " **Causal leak:** swapping every later position of a batch of 16 validation sentences for other "
+                f"sentences' characters, keeping the past and the targets, {change}"
+            )
         if batch_dependent(c.norm):
             st.markdown(
                 f"**Honest evaluation.** {label(c.norm)} computes its statistics over the batch. Deployed, it uses its "
                 f"running statistics (eval mode): **{f.val_loss:.3f}**. The training curve used batch statistics; "
                 f"scored that way the validation loss is {f.val_loss_train_mode:.3f}, and with one sentence per batch "
-                f"{f.val_loss_batch1:.3f}. **Causal leak:** in training mode the statistics at position t include "
-                f"later tokens of the batch. Scoring each position from a forward of its prefix only gives "
-                f"{f.leak.causal_loss:.3f} against {f.leak.train_mode_loss:.3f} with the whole sequence "
-                f"(per-token losses differ by {f.leak.mean_abs_diff:.4f} on average): a gap of {f.leak.gap:+.3f}. "
-                "Much of this gap comes from statistics over short prefixes (at position 1 every sentence has the "
-                "same newline), not from information about the future: it is a difference, not a measured leak."
+                f"{f.val_loss_batch1:.3f}."
+                + (
+                    f"{leak} (the true future {'lowers' if fut.gain > 0 else 'raises'} the mean loss by "
+                    f"{abs(fut.gain):.4f}): in training mode the loss on a token depends on tokens that come after "
+                    "it. In eval mode it does not."
+                    if fut is not None and fut.mean_abs_diff > 0
+                    else f"{leak}: in training mode, too, a token's loss does not depend on the future."
+                    if fut is not None
+                    else ""
+                )
+                + f" A different measure, scoring each position from a forward of its prefix only, gives "
+                f"{f.leak.causal_loss:.3f} against {f.leak.train_mode_loss:.3f} with the whole sequence (a gap of "
+                f"{f.leak.gap:+.3f}); much of that gap comes from statistics over short prefixes (at position 1 every "
+                "sentence has the same newline), not from the future."
             )
         else:
             st.markdown(
                 f"**Honest evaluation.** {label(c.norm)} uses no batch statistics, so eval mode, training mode and batch "
-                f"size 1 agree up to rounding, and the causal evaluation equals the whole-sequence one (per-token "
-                f"losses differ by {f.leak.mean_abs_diff:.1e}): no leak."
+                f"size 1 agree up to rounding." + (f"{leak}: the model is causal." if fut is not None else "")
             )
     left, right = st.columns(2, gap="large")
     with left:
@@ -266,7 +287,8 @@ def lm_row(r: grid.LMSummary) -> dict[str, Any]:
         "val loss (eval mode)": grid.fmt(r.val_loss),
         "val loss (train-mode stats)": grid.fmt(r.val_loss_train_mode),
         "val loss (batch 1)": grid.fmt(r.val_loss_batch1),
-        "causal-leak gap": grid.fmt(r.leak_gap),
+        "future leak |Δ loss|": grid.fmt(r.future_leak_abs, 4),
+        "prefix-forward gap": grid.fmt(r.leak_gap),
         "CPU s": grid.fmt(r.cpu_s, 1),
     }
 
@@ -415,9 +437,13 @@ def lm_shipped_section() -> None:
     st.caption(
         "Loss in nats per character on 256 validation sentences, mean ± sd over the seeds. Training-mode statistics: "
         "validation batches of 16 sentences normalized with their own batch statistics; batch size 1: one sentence "
-        "at a time. The causal-leak gap (prefix forwards − whole-sequence forward) mostly measures BatchNorm's "
-        "statistics over short prefixes, not information taken from future tokens; it is shown, not judged."
+        "at a time. Future leak: the mean change of a token's training-mode loss when every later position of the "
+        "batch is swapped for other sentences' characters (same past, same targets; — where the run predates the "
+        "measurement). Prefix-forward gap: the loss when each position is scored from a forward of its prefix, minus "
+        "the whole-sequence loss; it mostly measures statistics over short prefixes, not the future, and is not judged."
     )
+    st.subheader("The causal leak: does a token's loss depend on the future?")
+    chart(tf.future_leak_figure(records, rates), key="tl_lm_leak")
     st.subheader("Verdicts")
     for v in vd.lm_verdicts(records, rs.provenance("lm"), rates):
         st.markdown(f"- {v}")
