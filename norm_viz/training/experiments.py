@@ -126,7 +126,13 @@ def cnn_config(r: dict[str, Any]) -> cnn.CNNConfig:
     """The config that reproduces a ConvNet record."""
     steps = r["steps"] if r["budget"] == "steps" else 0
     return cnn.CNNConfig(
-        norm=r["norm"], batch_size=r["batch_size"], seed=r["seed"], lr=r["lr"], epochs=r["epochs"], steps=steps
+        norm=r["norm"],
+        batch_size=r["batch_size"],
+        seed=r["seed"],
+        lr=r["lr"],
+        epochs=r["epochs"],
+        steps=steps,
+        dataset=r.get("dataset", "digits"),
     )
 
 
@@ -198,6 +204,10 @@ def run_grid(grid: str, cells: Sequence[str] | None, out: Path, log: Any = sys.s
     """Compute (or extend) one grid; the file is rewritten after every run, so an interrupted grid keeps its runs."""
     if grid == "init":
         return run_init(out)
+    if grid == "mnist":  # the ConvNet on 28×28 MNIST: its own module
+        from norm_viz.training import mnist_grid
+
+        return mnist_grid.run_grid(cells, out, log)
     path = out / f"{grid}.json"
     data = _load(path)
     start_cpu, start = time.process_time(), time.time()
@@ -314,7 +324,7 @@ def _settings(grid: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--grid", choices=("lm", "cnn", "init"), required=True)
+    ap.add_argument("--grid", choices=("lm", "cnn", "init", "mnist"), required=True)
     ap.add_argument("--cells", nargs="*", help="only these norms (or norm/placement); the file keeps the others")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     a = ap.parse_args(argv)
