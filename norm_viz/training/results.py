@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).with_name("results")
-GRIDS = ("lm", "cnn", "init", "mnist")
+GRIDS = ("lm", "cnn", "init", "mnist", "powernorm")
 MIN_SEEDS = 3
 
 
