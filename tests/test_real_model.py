@@ -121,3 +121,9 @@ def test_batch_composition_sites_says_what_is_wrong():
         rm.batch_composition_sites("A sentence.", ["x"] * 10, n_batches=1)
     with pytest.raises(ValueError, match="other sentences"):
         rm.batch_composition_sites("A sentence.", ["B.", "C."], n_batches=3, batch_size=8)
+
+
+def test_a_long_first_sentence_gets_fewer_draws():
+    assert rm.composition_batches(10) == rm.COMPOSITION_BATCHES == 8
+    assert rm.composition_batches(48) == 4 and rm.composition_batches(128) == 4
+    assert rm.composition_batches(30) == 6

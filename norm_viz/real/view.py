@@ -265,7 +265,17 @@ class RealModelView:
 
 
 COMPOSITION_BATCHES = 8
-"""Batches (draws of companions) of the batch-composition experiment: 0.67 CPU-s for the default sentences."""
+"""Batches (draws of companions) of the batch-composition experiment: 0.6–0.7 CPU-s for the default sentences."""
+COMPOSITION_TOKENS = 24
+"""Up to this many tokens in the fixed sentence, all COMPOSITION_BATCHES draws; a longer one gets proportionally fewer
+(at least 4), so a long first sentence does not push the page past its CPU budget."""
+
+
+def composition_batches(n_tokens: int) -> int:
+    """How many draws the batch-composition experiment makes for a fixed sentence of `n_tokens` tokens."""
+    if n_tokens <= COMPOSITION_TOKENS:
+        return COMPOSITION_BATCHES
+    return max(4, COMPOSITION_BATCHES * COMPOSITION_TOKENS // n_tokens)
 
 
 def real_model_view(sentences: Sequence[str], comp_layer: int = 0, comp_site: str = "ffn") -> RealModelView:
@@ -275,7 +285,7 @@ def real_model_view(sentences: Sequence[str], comp_layer: int = 0, comp_site: st
     acts = all_layernorms(sentences)
     facts = tuple(ln_facts(a) for a in acts)
     others = corpus.sample(64, seed=1)
-    sites = batch_composition_sites(acts[0].sentences[0], others, COMPOSITION_BATCHES)
+    sites = batch_composition_sites(acts[0].sentences[0], others, composition_batches(acts[0].lengths[0]))
     at = sites.sites[idx]
     comp = Composition(sites.sentence, comp_layer, comp_site, sites.n_batches, sites.batch_size, at.masked, at.ln)
     peaks = torch.stack([a.x[a.mask].abs().amax(0) for a in acts])
