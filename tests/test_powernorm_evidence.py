@@ -105,7 +105,7 @@ def test_verdicts_follow_the_numbers():
     recs += [_frozen("images: c", s, 0.05 + j) for s, j in enumerate(jit)]
     during, frozen = pe.verdicts(recs)
     assert "more than 1 of 2 image layers' and less than 0" in during
-    assert "conv 1 BatchNorm" in during and "text fluctuates no difference at this scale" in during
+    assert "conv 1 BatchNorm" in during and "→ no difference at this scale" in during
     assert "from 0.50× (text: a vs images: b) to 2.00× (text: a vs images: c)" in frozen
     assert "1 more, 1 less" in frozen and "set by which layer" in frozen
 

@@ -359,8 +359,9 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
                 s = rs.spread(r["rel_var"] for r in v)
                 word = _more(ts, s)
                 counts[word] = counts.get(word, 0) + 1
+                said = {"more": "text fluctuates more", "less": "text fluctuates less"}.get(word, word)
                 parts.append(f"{model}, {layer} ({v[0]['values_per_statistic']:,} values per statistic): "
-                             f"{s.text(3)} → text fluctuates {word}")  # fmt: skip
+                             f"{s.text(3)} → {said}")  # fmt: skip
         n_img = sum(1 for m, _ in train if m.startswith("ConvNet"))
         head = (
             f"text's batch variance fluctuates more than every image layer's ({counts['more']} of {n_img})"
@@ -389,7 +390,9 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
         lo, hi = min(ratios), max(ratios)
         words = [_more(ts_, is_) for ts_ in texts.values() for is_ in imgs.values()]
         tally = ", ".join(
-            f"{words.count(w)} {w}" for w in ("more", "less", "no difference at this scale") if w in words
+            f"{words.count(w)} {w}"
+            for w in ("more", "less", "no difference at this scale", "not enough seeds to say")
+            if w in words
         )
         out.append(
             f"**Frozen activations at the same {n} values per statistic: the ratio text / image runs from "
