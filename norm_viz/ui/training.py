@@ -450,6 +450,11 @@ def cnn_shipped_section(grid_name: str = "cnn") -> None:
                 f"{grid_name}`.")  # fmt: skip
         return
     chart(tf.error_vs_batch_figure(records, rates), key=f"tl_{grid_name}_grid")
+    swept = rs.provenance(grid_name).get("sweep_learning_rates", [])
+    edge = [label(n) for n, r in rates.items() if swept and r in (min(swept), max(swept))]
+    if edge:
+        st.caption(f"{', '.join(edge)} chose an end of the learning-rate sweep ({', '.join(f'{v:g}' for v in swept)}): "
+                   "a rate outside it might change these numbers.")  # fmt: skip
     for budget in ("epochs", "steps"):
         st.markdown(f"**Equal {budget}**: validation error in %, mean ± sd over the seeds; BatchNorm in eval mode.")
         st.dataframe(pd.DataFrame(vd.cnn_table(records, rates, budget)), hide_index=True, width="stretch")
