@@ -104,10 +104,10 @@ def test_verdicts_follow_the_numbers():
     recs += [_frozen("images: b", s, 0.20 + j) for s, j in enumerate(jit)]
     recs += [_frozen("images: c", s, 0.05 + j) for s, j in enumerate(jit)]
     during, frozen = pe.verdicts(recs)
-    assert "more than 1 of 2 image layers' and less than 0" in during
+    assert "more than 1 of 2 image layers', less than 0, no differently from 1" in during
     assert "conv 1 BatchNorm" in during and "→ no difference at this scale" in during
     assert "from 0.50× (text: a vs images: b) to 2.00× (text: a vs images: c)" in frozen
-    assert "1 more, 1 less" in frozen and "set by which layer" in frozen
+    assert "1 more, 1 less" in frozen and "depends on which layer" in frozen
 
 
 def test_shipped_evidence_has_three_seeds_everywhere():

@@ -363,12 +363,15 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
                 parts.append(f"{model}, {layer} ({v[0]['values_per_statistic']:,} values per statistic): "
                              f"{s.text(3)} → {said}")  # fmt: skip
         n_img = sum(1 for m, _ in train if m.startswith("ConvNet"))
-        head = (
-            f"text's batch variance fluctuates more than every image layer's ({counts['more']} of {n_img})"
-            if counts["more"] == n_img
-            else f"text's batch variance fluctuates more than {counts['more']} of {n_img} image layers' and less than "
-            f"{counts['less']}"
-        )
+        tie = counts.get("no difference at this scale", 0)
+        few = counts.get("not enough seeds to say", 0)
+        if counts["more"] == n_img:
+            head = f"text's batch variance fluctuates more than every image layer's ({n_img} of {n_img})"
+        else:
+            head = (
+                f"text's batch variance fluctuates more than {counts['more']} of {n_img} image layers', less than "
+                f"{counts['less']}, no differently from {tie}" + (f" ({few} with too few seeds to say)" if few else "")
+            )
         out.append(
             f"**During training (what the PowerNorm paper measured): {head}.** The tiny LM's first BatchNorm "
             f"({text[0]['values_per_statistic']:,} values per statistic, pads included as its BatchNorm counts them): "
@@ -399,8 +402,8 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
             f"{lo[0]:.2f}× ({lo[1]} vs {lo[2]}) to {hi[0]:.2f}× ({hi[1]} vs {hi[2]}).** Over the "
             f"{len(words)} text–image pairs, text fluctuates: {tally} (the verdict rule on the seeds). "
             + (
-                "Which way it goes is set by which layer and resolution stands for 'images', not by text versus images "
-                "as such: the pixels of one image are correlated, so they are worth fewer independent values. "
+                "Which way it goes depends on which layer and resolution stands for 'images', not on text versus "
+                "images as such. "
                 if lo[0] < 1 < hi[0]
                 else f"Text fluctuates {'more' if lo[0] > 1 else 'less'} against every image layer measured. "
             )
