@@ -372,7 +372,12 @@ def findings(v: RealModelView, quote: Callable[[str], str] = repr) -> list[str]:
         f"Over all 13 LayerNorm sites (chart below) masked BatchNorm moves by up to {min(m.masked for m in sites):.3g}–"
         f"{most_m.masked:.3g} (most at the {most_m.name}; this site ranks {rank} of 13), BatchNorm with the pads in "
         f"its statistics by up to {min(m.unmasked for m in sites):.3g}–{most_u.unmasked:.3g} (most at the "
-        f"{most_u.name}); LayerNorm by at most {ln_worst:.1e} anywhere."
+        f"{most_u.name}); "
+        + (
+            "LayerNorm not at all (exactly 0 at every site)."
+            if ln_worst == 0
+            else f"LayerNorm by at most {ln_worst:.1e}."
+        )
     )
     return out
 
