@@ -1,9 +1,11 @@
 """PowerNorm: BatchNorm without the mean, divided by a running quadratic mean after a warm-up (Shen et al., 2020)."""
 
+import pandas as pd
 import streamlit as st
 
 from norm_viz import ui
 from norm_viz.beyond import figures as figures_beyond
+from norm_viz.beyond import powernorm_evidence, powernorm_figures
 from norm_viz.beyond.powernorm_lab import (
     PowerNormConfig,
     PowerNormData,
@@ -13,6 +15,7 @@ from norm_viz.beyond.powernorm_lab import (
 )
 from norm_viz.core.data import KINDS
 from norm_viz.core.params import Param
+from norm_viz.training import results as rs
 
 PARAMS = (
     Param("pn_steps", 12, 2, 40, field="steps"),
@@ -98,4 +101,33 @@ with right:
     )
     st.markdown(view.mean_square)
 st.info(f"**Takeaway:** {view.takeaway}")
+
+st.header("Do batch statistics of text fluctuate more than those of images? Measured like for like")
+evidence = rs.shipped_results("powernorm")
+if not evidence:
+    st.info("No shipped measurement in this installation: run `python -m norm_viz.beyond.powernorm_evidence`.")
+else:
+    st.markdown(
+        "The PowerNorm paper's reason for replacing BatchNorm in transformers: during training, the batch statistics "
+        "of text stray much further from BatchNorm's running statistics than those of images. Below, the training "
+        "lab's tiny LM trained **with BatchNorm** on real sentences and its ConvNet trained with BatchNorm on real "
+        "digits (8×8 and 28×28 MNIST), three seeds each: first during training, as the paper measured; then the "
+        "frozen activations cut into random batches, compared at the **same number of values per statistic**."
+    )
+    ui.chart(powernorm_figures.training_figure(evidence), key="pn_ev_training")
+    st.dataframe(pd.DataFrame(powernorm_evidence.training_rows(evidence)), hide_index=True, width="stretch")
+    ui.chart(powernorm_figures.frozen_figure(evidence), key="pn_ev_frozen")
+    st.dataframe(pd.DataFrame(powernorm_evidence.frozen_rows(evidence)), hide_index=True, width="stretch")
+    st.subheader("Verdicts")
+    for line in powernorm_evidence.verdicts(evidence):
+        st.markdown(f"- {line}")
+    prov = rs.provenance("powernorm")
+    st.caption(
+        f"Computed with `{prov.get('command', 'python -m norm_viz.beyond.powernorm_evidence').strip()}` "
+        f"(commit {str(prov.get('commit', '?'))[:10]}, torch {prov.get('torch', '?')}, one thread, "
+        f"{prov.get('cpu_s', 0):.0f} CPU s, seeds {', '.join(map(str, prov.get('seeds', [])))}; learning rates "
+        + ", ".join(f"{k} {v:g}" for k, v in prov.get("learning_rates", {}).items())
+        + "). Distances are summarized over the second half of each run; frozen spreads are interpolated between "
+        "batch sizes on log-log axes."
+    )
 ui.sync_url(PARAMS)

@@ -78,6 +78,12 @@ ok = view.worst_delta <= 1e-5
 )
 for line in findings(view, quote=ui.literal):
     st.markdown(line)
+ui.chart(real_figures.composition_sites_figure(view), key="rm_sites")
+st.caption(
+    "Movement of one (token, feature) cell of the first sentence = its largest minus its smallest normalized value "
+    f"over the {view.sites.n_batches} batches (each with other companions from the docstring sentences). Bars: the "
+    "cell that moves most; diamonds: the median cell. The dotted line marks the site chosen above."
+)
 
 ui.chart(real_figures.peaks_figure(view), key="rm_peaks")
 left, right = st.columns(2, gap="large")

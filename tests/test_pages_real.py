@@ -13,6 +13,7 @@ from conftest import app_test, charts, no_exception
 from norm_viz import normalize, real_activations
 from norm_viz.real import minilm as real
 from norm_viz.real import smollm
+from norm_viz.real.view import real_model_view
 from norm_viz.ui import real as ui_real
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
@@ -38,7 +39,14 @@ def test_the_real_model_page_shows_live_numbers():
     assert f"feature **{int(peak.argmax())}**" in md, "the outlier named is the one the model has"
     assert "of the ceiling" in md and "marks padding" in md and "Batch composition" in md
     figs = charts(at)
-    assert len(figs) == 4, "the PowerNorm measurement waits for its button"
+    assert len(figs) == 5, "the PowerNorm measurement waits for its button"
+    sites = next(f for f in figs if "at every site" in f["layout"]["title"]["text"])
+    v = real_model_view(list(real.DEFAULT_SENTENCES))
+    bars = [t for t in sites["data"] if t["type"] == "bar"]
+    assert [len(t["y"]) for t in bars] == [13, 13], "masked and unmasked BatchNorm at all 13 LayerNorm sites"
+    assert list(bars[0]["y"]) == pytest.approx([m.masked for m in v.sites.sites])
+    assert list(bars[1]["y"]) == pytest.approx([m.unmasked for m in v.sites.sites])
+    assert f"{max(m.masked for m in v.sites.sites):.3g}" in md
     assert len(at.table) == 1 and len(at.table[0].value) == 13  # every column in full (a ui.table)
 
 
@@ -46,13 +54,13 @@ def test_the_powernorm_measurement_runs_when_asked_and_a_link_cannot_ask_for_512
     at = app_test("real-model", {"pc_n": "512", "pc_layer": "5", "pc_site": "attention"})
     no_exception(at)
     assert any("pc_n" in w and "32, 64, 128" in w for w in texts(at, "warning")), texts(at, "warning")
-    assert len(charts(at)) == 4 and at.session_state["pc_n"] == 128
+    assert len(charts(at)) == 5 and at.session_state["pc_n"] == 128
     at.button(key="pc_go").click().run(timeout=300)
     no_exception(at)
     from norm_viz.real.view import powernorm_claim
 
     claim = powernorm_claim(5, "attention", 128)
-    assert len(charts(at)) == 5
+    assert len(charts(at)) == 6
     assert any(claim.takeaway in i for i in texts(at, "info"))
 
 

@@ -109,3 +109,53 @@ def test_no_page_file_has_a_stray_string():
             if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
         ]
     assert not stray, stray
+
+
+def test_batch_composition_at_every_site_agrees_with_the_one_site_experiment_and_torch(view):
+    """The all-sites experiment (one full forward per batch) gives, at each site, the movement that the one-site
+    experiment (a forward up to that site, same companions) measures; unmasked BatchNorm is nn.BatchNorm1d over
+    every position; LayerNorm does not move."""
+    from torch import nn
+
+    sc = view.sites
+    assert len(sc.sites) == 13 and [m.index for m in sc.sites] == list(range(13))
+    others = corpus.sample(64, seed=1)
+    for layer, site in ((0, "ffn"), (5, "attention")):
+        one = rm.batch_composition(sc.sentence, others, layer, site, n_batches=sc.n_batches)
+        at = sc.at(layer, site)
+        assert at.masked == pytest.approx(one.bn_change, rel=1e-5, abs=1e-6)
+        assert at.ln <= 1e-5 and at.masked > 100 * max(at.ln, 1e-7)
+        assert 0 < at.masked_median <= at.masked and 0 < at.unmasked_median <= at.unmasked
+    # unmasked BatchNorm by hand with torch.nn on the same draws, at the last site
+    import random
+
+    rng = random.Random(0)
+    pool = [s for s in others if s != sc.sentence]
+    outs = []
+    for _ in range(sc.n_batches):
+        a = real.real_activations([sc.sentence, *rng.sample(pool, sc.batch_size - 1)], 5, "ffn")
+        b, s, f = a.x.shape
+        bn = nn.BatchNorm1d(f, affine=False)(a.x.reshape(b * s, f)).reshape(b, s, f)
+        outs.append(bn[0, : a.lengths[0]].detach())
+    t = torch.stack(outs)
+    assert sc.at(5, "ffn").unmasked == pytest.approx(float((t.amax(0) - t.amin(0)).max()), rel=1e-4)
+
+
+def test_the_composition_findings_name_every_sites_extremes(view):
+    text = " ".join(rm.findings(view))
+    worst = max(view.sites.sites, key=lambda m: m.unmasked)
+    assert f"{worst.unmasked:.3g} (most at the {worst.name})" in text
+    assert f"this site ranks {1 + sum(m.masked > view.composition.bn_change for m in view.sites.sites)} of 13" in text
+
+
+def test_batch_composition_sites_says_what_is_wrong():
+    with pytest.raises(ValueError, match="at least 2 batches"):
+        rm.batch_composition_sites("A sentence.", ["x"] * 10, n_batches=1)
+    with pytest.raises(ValueError, match="other sentences"):
+        rm.batch_composition_sites("A sentence.", ["B.", "C."], n_batches=3, batch_size=8)
+
+
+def test_a_long_first_sentence_gets_fewer_draws():
+    assert rm.composition_batches(10) == rm.COMPOSITION_BATCHES == 8
+    assert rm.composition_batches(48) == 4 and rm.composition_batches(128) == 4
+    assert rm.composition_batches(30) == 6

@@ -4,9 +4,16 @@ torch only. Where torch.nn has the layer it is used as it is (nn.LayerNorm, nn.R
 token); masked BatchNorm follows nn.BatchNorm1d on the real tokens; PowerNorm runs the table's own step
 (extra_norms.powernorm_step, the authors' rules); DyT runs the table's own function (extra_norms.dyt). The training
 lab, the reference checks and the benchmarks build their layers here, so a new row with a factory is trainable.
+
+`image_layer` builds the ConvNet's layer of a row for images (B, C, H, W) viewed as (batch, pixels, channels): the
+row's reduction axes decide which torch.nn 2-D module it is (BatchNorm2d, GroupNorm, InstanceNorm2d, or a norm over
+each pixel's channels as in ConvNeXt).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -125,3 +132,43 @@ def saturation(layer: nn.Module, x: Tensor, mask: Tensor | None = None, level: f
     with torch.no_grad():
         t = extra_norms.dyt(x if mask is None else x[mask], layer.alpha).abs()
     return float((t > level).float().mean())
+
+
+class ChannelsLast(nn.Module):
+    """A per-feature norm (nn.LayerNorm, nn.RMSNorm) applied to each pixel's channels of (B, C, H, W): ConvNeXt's
+    LayerNorm, one statistic per pixel."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.norm = inner
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # type: ignore[no-any-return]
+
+
+IMAGE_EPS = {("group", "feature"): 1e-6}
+"""ε where the image layer's convention differs from torch's 1e-5: ConvNeXt's LayerNorm uses 1e-6."""
+
+
+def image_layer(row: Any, channels: int, options: Mapping[str, Any]) -> nn.Module:
+    """The trainable layer of table row `row` (a core.table.Norm) for images (B, C, H, W), viewed as (batch, pixels
+    = sequence, channels = features); `options`: eps, groups. ValueError for a row with no image counterpart."""
+    reduce = tuple(row.reduce)
+    eps = float(options.get("eps", IMAGE_EPS.get(reduce, 1e-5)))
+    if row.masked or row.forward is not None:
+        pass  # masks, PowerNorm's running ψ², DyT's tanh: no image layer
+    elif reduce == ("batch", "sequence") and row.batch_stats and row.centered:
+        return nn.BatchNorm2d(channels, eps=eps)
+    elif reduce == ("group", "feature"):
+        return ChannelsLast((nn.LayerNorm if row.centered else nn.RMSNorm)(channels, eps=eps))
+    elif reduce == ("sequence",) and row.centered:
+        return nn.InstanceNorm2d(channels, eps=eps, affine=True)
+    elif reduce == ("sequence", "feature") and row.centered:
+        groups = int(options.get("groups", 1))
+        if groups < 1 or channels % groups:
+            raise ValueError(f"GroupNorm groups={groups} does not divide channels={channels}")
+        return nn.GroupNorm(groups, channels, eps=eps)
+    elif reduce == ("sequence", "group", "feature") and row.centered:
+        return nn.GroupNorm(1, channels, eps=eps)  # the GroupNorm paper's LN: all pixels and channels of an image
+    raise ValueError(f"{row.label} has no image layer (its statistics are not one of BatchNorm2d, GroupNorm, "
+                     "InstanceNorm2d or a per-pixel LayerNorm/RMSNorm)")  # fmt: skip

@@ -185,9 +185,13 @@ class Norm:
     make: Make | None = None
     """The row's trainable layer (see `module`); None: not trainable in the training lab."""
 
-    def module(self, features: int, **options: Any) -> nn.Module:
+    def module(self, features: int, *, image: bool = False, **options: Any) -> nn.Module:
         """A trainable layer of this norm for (B, S, F) activations with F = `features`: forward(x, mask=None).
-        `options`: eps, and the row's own (alpha, warmup_steps, groups); the torch.nn module where there is one."""
+        `options`: eps, and the row's own (alpha, warmup_steps, groups); the torch.nn module where there is one.
+        image=True: the layer for images (B, C, H, W) with C = `features`, seen as (batch, pixels, channels)
+        (modules.image_layer: BatchNorm2d, GroupNorm, InstanceNorm2d, ConvNeXt's per-pixel LayerNorm)."""
+        if image:
+            return modules.image_layer(self, features, options)
         if self.make is None:
             trainable = ", ".join(k for k, n in NORMS.items() if n.make is not None)
             raise ValueError(f"{self.label} has no trainable layer; trainable: {trainable}")

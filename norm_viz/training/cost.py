@@ -53,4 +53,4 @@ def cnn_seconds_per_step(cfg: cnn.CNNConfig, probe_steps: int = 5) -> float:
 def estimate_cnn(cfg: cnn.CNNConfig, per_step: float | None = None) -> float:
     """Estimated CPU seconds of a ConvNet run (training steps plus the evaluations, about 2 epochs of forwards)."""
     t = cnn_seconds_per_step(cfg) if per_step is None else per_step
-    return t * (cfg.total_steps + 0.3 * cnn.steps_per_epoch(cfg.batch_size))
+    return t * (cfg.total_steps + 0.3 * cnn.steps_per_epoch(cfg.batch_size, cfg.dataset))

@@ -178,7 +178,13 @@ def cnn_config(r: dict[str, Any]) -> cnn.CNNConfig:
     """The config that reproduces a ConvNet record."""
     steps = r["steps"] if r["budget"] == "steps" else 0
     return cnn.CNNConfig(
-        norm=r["norm"], batch_size=r["batch_size"], seed=r["seed"], lr=r["lr"], epochs=r["epochs"], steps=steps
+        norm=r["norm"],
+        batch_size=r["batch_size"],
+        seed=r["seed"],
+        lr=r["lr"],
+        epochs=r["epochs"],
+        steps=steps,
+        dataset=r.get("dataset", "digits"),
     )
 
 
@@ -397,6 +403,10 @@ def run_grid(
         return run_init(out)
     if grid == "lm":
         return run_lm_grid(cells, out, fresh, log)
+    if grid == "mnist":  # the ConvNet on 28×28 MNIST: its own module
+        from norm_viz.training import mnist_grid
+
+        return mnist_grid.run_grid(cells, out, log)
     path = out / f"{grid}.json"
     data = _load(path)
     start_cpu, start = time.process_time(), time.time()
@@ -515,7 +525,7 @@ def _settings(grid: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--grid", choices=("lm", "cnn", "init"), required=True)
+    ap.add_argument("--grid", choices=("lm", "cnn", "init", "mnist"), required=True)
     ap.add_argument("--cells", nargs="*", help="only these norms (or norm/placement); the file keeps the others")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     ap.add_argument("--runs", nargs="*", default=(), help="LM: only these runs, as cell:lr:seed (chooses nothing)")

@@ -1,5 +1,6 @@
 """The training lab's normalization layers: the language model's come from the table (Norm.module, so every row
-with a factory is trainable with no edit here); the ConvNet's are the torch.nn image layers of its norms.
+with a factory is trainable with no edit here); the ConvNet's too (Norm.module(..., image=True): the torch.nn 2-D
+layer of each row's reduction).
 
 torch only. A language-model layer takes x (B, S, F) and a mask (B, S) of real tokens (None = all real) and has what
 a torch.nn module needs to be trained (core/modules.py): γ and β (or DyT's α), running statistics as buffers,
@@ -72,28 +73,10 @@ class SequenceNorm(nn.Module):
         return self.inner(x, mask)  # type: ignore[no-any-return]
 
 
-class ChannelsLayerNorm(nn.Module):
-    """ConvNeXt's LayerNorm on (B, C, H, W): one statistic per pixel, over its channels (nn.LayerNorm on channels)."""
-
-    def __init__(self, channels: int, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.norm = nn.LayerNorm(channels, eps=eps)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-
 def image_norm(key: str, channels: int, groups: int = 4) -> nn.Module:
-    """The ConvNet's norm layer for (B, C, H, W): the torch.nn module for each key (Identity for 'none')."""
+    """The ConvNet's norm layer for (B, C, H, W): the table row's image layer (Norm.module(..., image=True): the
+    torch.nn module its reduction axes mean on (batch, pixels, channels)), Identity for 'none'."""
     check_key(key, CNN_NORMS)
-    if key == "batchnorm":
-        return nn.BatchNorm2d(channels)
-    if key == "groupnorm":
-        if channels % groups:
-            raise ValueError(f"GroupNorm groups={groups} does not divide channels={channels}")
-        return nn.GroupNorm(groups, channels)
-    if key == "layernorm":
-        return ChannelsLayerNorm(channels)
-    if key == "instancenorm":
-        return nn.InstanceNorm2d(channels, affine=True)
-    return nn.Identity()
+    if key == NONE:
+        return nn.Identity()
+    return NORMS[key].module(channels, image=True, groups=groups)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).with_name("results")
-GRIDS = ("lm", "cnn", "init")
+GRIDS = ("lm", "cnn", "init", "mnist", "powernorm")
 MIN_SEEDS = 3
 LM_WARMUP = 30
 """The LM's default learning-rate warm-up in steps (lm.LMConfig.warmup; a record without "warmup" had it)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from norm_viz.training import cnn, experiments, lm
+from norm_viz.training import cnn, experiments, lm, mnist_grid
 from norm_viz.training import results as rs
 from norm_viz.training.layers import label
 
@@ -21,6 +21,18 @@ CNN_CANNOT = (
     "the GroupNorm paper's ResNet-50 on ImageNet trained to convergence; 8×8 digits are nearly solved; each norm's rate "
     "was tuned at batch 16 only (scaled by √(batch/32) elsewhere)"
 )
+MNIST_CANNOT = (
+    "the GroupNorm paper's ResNet-50 on ImageNet (1.28 million images, 100 epochs, 32 groups of 64+ channels); a "
+    "3-convolution net of 16–32 channels on 4,000 MNIST images for 2 epochs or 1,000 steps; each norm's rate was "
+    f"tuned at batch {mnist_grid.SWEEP_BATCH} only (scaled by √(batch/32) elsewhere)"
+)
+
+
+def _grid_facts(grid: str) -> tuple[str, tuple[int, ...], int, str]:
+    """(image set, batch sizes, the batch size where the rates were tuned, what it cannot test) of a ConvNet grid."""
+    if grid == "mnist":
+        return "mnist", mnist_grid.BATCH_SIZES, mnist_grid.SWEEP_BATCH, MNIST_CANNOT
+    return "digits", cnn.BATCH_SIZES, experiments.CNN_SWEEP_BATCH, CNN_CANNOT
 
 
 def cell_name(key: str) -> str:
@@ -246,20 +258,21 @@ def leak_verdicts(cells: dict[str, list[dict[str, Any]]], scale: str) -> list[st
 # --- the ConvNet ----------------------------------------------------------------------------------------------------
 
 
-def cnn_scale(prov: dict[str, Any], budget: str) -> str:
+def cnn_scale(prov: dict[str, Any], budget: str, grid: str = "cnn") -> str:
     """The ConvNet grid's scale for one budget, with what the budget gives the smallest and largest batch."""
     b = prov.get("budgets", {})
-    lo, hi = min(cnn.BATCH_SIZES), max(cnn.BATCH_SIZES)
+    dataset, sizes, _mid, _cannot = _grid_facts(grid)
+    lo, hi = min(sizes), max(sizes)
+    per = cnn.steps_per_epoch
+    n_train = per(1, dataset)
     if budget == "epochs":
         e = b.get("epochs", 8)
-        how = (
-            f"{e} epochs (batch {lo}: {e * cnn.steps_per_epoch(lo):,} steps; batch {hi}: "
-            f"{e * cnn.steps_per_epoch(hi):,})"
-        )
+        how = f"{e} epochs (batch {lo}: {e * per(lo, dataset):,} steps; batch {hi}: {e * per(hi, dataset):,})"
     else:
         n = b.get("steps", 600)
-        how = f"{n} steps (batch {lo} sees {n * lo:,} images, under one epoch; batch {hi}: {n * hi:,})"
-    return f"3-convolution net (16–32 channels), 8×8 digits ({cnn.digits().y_train.numel():,} training images), {how}"
+        how = f"{n:,} steps (batch {lo} sees {n * lo:,} images = {n * lo / n_train:.1g} epochs; batch {hi}: {n * hi:,})"
+    what = "8×8 digits" if dataset == "digits" else "28×28 MNIST digits"
+    return f"3-convolution net (16–32 channels), {what} ({n_train:,} training images), {how}"
 
 
 def cnn_errors(
@@ -273,17 +286,27 @@ def cnn_errors(
     return {n: {bs: rs.spread(v) for bs, v in sorted(by.items())} for n, by in out.items()}
 
 
-def cnn_table(records: Sequence[dict[str, Any]], rates: dict[str, float], budget: str) -> list[dict[str, str]]:
-    """One line per norm, one column per batch size: validation error in %, mean ± sd over the seeds."""
-    errs = cnn_errors(records, rates, budget)
+def cnn_table(
+    records: Sequence[dict[str, Any]],
+    rates: dict[str, float],
+    budget: str,
+    key: str = "val_error",
+    only: str | None = None,
+) -> list[dict[str, str]]:
+    """One line per norm (or only `only`), one column per batch size: `key` in %, mean ± sd over the seeds."""
+    errs = cnn_errors(records, rates, budget, key)
     return [
         {"norm": label(n), "rate": f"{rates[n]:g}", **{f"batch {bs}": s.text(1, 100) for bs, s in by.items()}}
         for n, by in errs.items()
-    ]
+        if only is None or n == only
+    ]  # fmt: skip
 
 
-def cnn_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float]) -> list[str]:
+def cnn_verdicts(
+    records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float], grid: str = "cnn"
+) -> list[str]:
     """The ConvNet page's verdicts, at equal epochs and at equal steps."""
+    _dataset, _sizes, mid, cannot = _grid_facts(grid)
     out: list[str] = []
     for budget in ("epochs", "steps"):
         errs = cnn_errors(records, rates, budget)
@@ -291,14 +314,14 @@ def cnn_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates:
             continue
         sizes = sorted({bs for by in errs.values() for bs in by})
         small, large = sizes[0], sizes[-1]
-        scale = cnn_scale(prov, budget)
+        scale = cnn_scale(prov, budget, grid)
         head = f"Equal {budget}: "
 
         def cmp(
             a: str, va: rs.Spread | None, b: str, vb: rs.Spread | None, claim: str, scale: str = scale, head: str = head
         ) -> None:
             if va is not None and vb is not None:
-                v = rs.compare(a, va.values, b, vb.values, metric="validation error", scale=scale, cannot=CNN_CANNOT,
+                v = rs.compare(a, va.values, b, vb.values, metric="validation error", scale=scale, cannot=cannot,
                                digits=1, factor=100, unit="%")  # fmt: skip
                 out.append(f"{head}{claim} — {v.text}")
 
@@ -310,14 +333,58 @@ def cnn_verdicts(records: Sequence[dict[str, Any]], prov: dict[str, Any], rates:
             cmp(f"{label(n)} at batch {small}", by.get(small), f"{label(n)} at batch {large}", by.get(large), claim)
         cmp(f"GroupNorm at batch {small}", errs.get("groupnorm", {}).get(small), f"BatchNorm at batch {small}",
             errs.get("batchnorm", {}).get(small), "*GroupNorm is better than BatchNorm at small batches*")  # fmt: skip
-        mid = experiments.CNN_SWEEP_BATCH  # where every norm's rate was tuned
         cmp(f"LayerNorm at batch {mid}", errs.get("layernorm", {}).get(mid), f"BatchNorm at batch {mid}",
             errs.get("batchnorm", {}).get(mid), "*ConvNeXt: a ConvNet trains as well with LayerNorm*")  # fmt: skip
         bn_batch = cnn_errors(records, rates, budget, "val_error_train_mode").get("batchnorm", {})
         cmp(f"BatchNorm at batch {small}, eval mode", errs.get("batchnorm", {}).get(small),
             f"BatchNorm at batch {small} scored with batch statistics", bn_batch.get(small),
             "*Running statistics remove the noise of small-batch statistics*")  # fmt: skip
+        cmp(f"InstanceNorm at batch {mid}", errs.get("instancenorm", {}).get(mid), f"BatchNorm at batch {mid}",
+            errs.get("batchnorm", {}).get(mid), "*InstanceNorm (a GroupNorm with one channel per group)*")  # fmt: skip
+        cmp(f"No normalization at batch {mid}", errs.get("none", {}).get(mid), f"BatchNorm at batch {mid}",
+            errs.get("batchnorm", {}).get(mid), "*Normalization helps a ConvNet train*")  # fmt: skip
     return out
+
+
+def figure1_summary(
+    records: Sequence[dict[str, Any]], prov: dict[str, Any], rates: dict[str, float], grid: str = "cnn"
+) -> str:
+    """Whether the GroupNorm paper's figure 1 reproduces on this grid, per budget, from the verdict rule: BatchNorm's
+    error at the smallest batch above its error at the largest (beyond the seed spread), GroupNorm's not different,
+    and GroupNorm beating BatchNorm at the smallest batch."""
+    _dataset, _sizes, _mid, cannot = _grid_facts(grid)
+    parts = []
+    for budget in ("epochs", "steps"):
+        errs = cnn_errors(records, rates, budget)
+        bn, gn = errs.get("batchnorm", {}), errs.get("groupnorm", {})
+        sizes = sorted(set(bn) & set(gn))
+        if len(sizes) < 2:
+            continue
+        lo, hi = sizes[0], sizes[-1]
+
+        def outcome(va: rs.Spread, vb: rs.Spread) -> str:
+            return rs.compare("a", va.values, "b", vb.values, metric="", scale="", cannot="").outcome
+
+        rises = outcome(bn[lo], bn[hi]) == "b"
+        flat = outcome(gn[lo], gn[hi]) == "tie"
+        wins = outcome(gn[lo], bn[lo]) == "a"
+        held = sum((rises, flat, wins))
+        word = "reproduces" if held == 3 else "does not reproduce" if held == 0 else f"reproduces in {held} of 3 parts"
+        parts.append(
+            f"**equal {budget}: it {word}** — BatchNorm {bn[lo].text(1, 100)}% at batch {lo} vs {bn[hi].text(1, 100)}% "
+            f"at batch {hi} ({'rises beyond' if rises else 'does not rise beyond'} the seed spread as the batch "
+            f"shrinks); GroupNorm {gn[lo].text(1, 100)}% vs {gn[hi].text(1, 100)}% "
+            f"({'flat within' if flat else 'not flat: outside'} the spread); at batch {lo} GroupNorm "
+            f"{'beats' if wins else 'does not beat'} BatchNorm"
+        )
+    if not parts:
+        return ""
+    return (
+        "**Does the GroupNorm paper's figure 1 reproduce here?** (BatchNorm's error rises at small batches, "
+        "GroupNorm's stays flat and beats it there; BatchNorm scored in eval mode, mean ± sd over 3 seeds.) "
+        + "; ".join(parts)
+        + f". Scale: {cnn_scale(prov, 'epochs', grid)}. What it cannot test: {cannot}."
+    )
 
 
 def init_verdict(records: Sequence[dict[str, Any]]) -> str:

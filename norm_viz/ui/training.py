@@ -75,7 +75,8 @@ def lm_estimate(cfg: lm.LMConfig) -> float:
 
 def cnn_estimate(cfg: cnn.CNNConfig) -> float:
     """CPU seconds of a run: the per-step time measured once per batch size (with BatchNorm)."""
-    return grid.estimate_cnn(cfg, cnn_per_step(cnn.CNNConfig(norm="batchnorm", batch_size=cfg.batch_size, epochs=1)))
+    probe = cnn.CNNConfig(norm="batchnorm", batch_size=cfg.batch_size, epochs=1, dataset=cfg.dataset)
+    return grid.estimate_cnn(cfg, cnn_per_step(probe))
 
 
 def over_limit(estimate: float, what: str) -> str | None:
@@ -334,7 +335,7 @@ def cnn_results(h: cnn.CNNHistory) -> None:
     """The loss curve and the errors of one ConvNet run."""
     c = h.config
     st.subheader(f"{label(c.norm)}, batch {c.batch_size}, seed {c.seed}: {len(h.steps)} steps, {h.cpu_s:.1f} CPU s")
-    chart(tf.cnn_loss_figure(h.steps, cnn.steps_per_epoch(c.batch_size) * c.epochs), key="tl_cnn_loss")
+    chart(tf.cnn_loss_figure(h.steps, c.total_steps), key="tl_cnn_loss")
     if h.val_error is not None and h.val_error_train_mode is not None:
         cols = st.columns(3)
         cols[0].metric("validation error, eval mode", f"{100 * h.val_error:.1f}%")
@@ -369,6 +370,8 @@ def live_estimate(grid_name: str, cfg: Any) -> float:
 
 def shipped_match(grid_name: str, cfg: Any) -> dict[str, Any] | None:
     """The shipped record whose configuration is exactly `cfg` (a live run of it reproduces its number), or None."""
+    if grid_name == "cnn" and getattr(cfg, "dataset", "digits") == "mnist":
+        grid_name = "mnist"  # the ConvNet on MNIST has its own grid
     make = experiments.lm_config if grid_name == "lm" else experiments.cnn_config
     return next((r for r in rs.shipped_results(grid_name) if make(r) == cfg), None)
 
@@ -461,18 +464,33 @@ def lm_shipped_section() -> None:
     _provenance("lm")
 
 
-def cnn_shipped_section() -> None:
-    """The shipped ConvNet runs: error vs batch size at equal epochs and equal steps, tables, verdicts, sweep."""
-    records, rates = rs.shipped_results("cnn"), rs.learning_rates("cnn")
+def cnn_shipped_section(grid_name: str = "cnn") -> None:
+    """The shipped ConvNet runs of one grid ("cnn": 8×8 digits, "mnist"): error vs batch size at equal epochs and
+    equal steps, tables (BatchNorm also scored with batch statistics), verdicts, sweep."""
+    records, rates = rs.shipped_results(grid_name), rs.learning_rates(grid_name)
     if not records:
-        st.info("No shipped results in this installation: run `python -m norm_viz.training.experiments --grid cnn`.")
+        st.info(f"No shipped results in this installation: run `python -m norm_viz.training.experiments --grid "
+                f"{grid_name}`.")  # fmt: skip
         return
-    chart(tf.error_vs_batch_figure(records, rates), key="tl_cnn_grid")
+    chart(tf.error_vs_batch_figure(records, rates), key=f"tl_{grid_name}_grid")
+    swept = rs.provenance(grid_name).get("sweep_learning_rates", [])
+    edge = [label(n) for n, r in rates.items() if swept and r in (min(swept), max(swept))]
+    if edge:
+        st.caption(f"{', '.join(edge)} chose an end of the learning-rate sweep ({', '.join(f'{v:g}' for v in swept)}): "
+                   "a rate outside it might change these numbers.")  # fmt: skip
     for budget in ("epochs", "steps"):
         st.markdown(f"**Equal {budget}**: validation error in %, mean ± sd over the seeds; BatchNorm in eval mode.")
         st.dataframe(pd.DataFrame(vd.cnn_table(records, rates, budget)), hide_index=True, width="stretch")
+        bn = vd.cnn_table(records, rates, budget, "val_error_train_mode", only="batchnorm")
+        if bn:
+            st.caption(f"BatchNorm scored with batch statistics (validation batches of the training batch size), "
+                       f"equal {budget}: " + ", ".join(f"{k} {v}%" for k, v in bn[0].items() if k.startswith("batch")))  # fmt: skip
     st.subheader("Verdicts")
-    for v in vd.cnn_verdicts(records, rs.provenance("cnn"), rates):
+    prov = rs.provenance(grid_name)
+    summary = vd.figure1_summary(records, prov, rates, grid_name)
+    if summary:
+        st.info(summary, icon=":material/science:")
+    for v in vd.cnn_verdicts(records, prov, rates, grid_name):
         st.markdown(f"- {v}")
     with st.expander("The learning-rate sweep (seed 0)"):
         sweep = [r for r in records if r["phase"] == "sweep"]
@@ -481,7 +499,7 @@ def cnn_shipped_section() -> None:
                            "val error %": f"{100 * r['val_error']:.1f}"} for r in sweep]),
             hide_index=True, width="stretch",
         )  # fmt: skip
-    _provenance("cnn")
+    _provenance(grid_name)
 
 
 def placement_evidence() -> None:
