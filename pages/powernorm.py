@@ -115,9 +115,9 @@ else:
         "frozen activations cut into random batches, compared at the **same number of values per statistic**."
     )
     ui.chart(powernorm_figures.training_figure(evidence), key="pn_ev_training")
-    st.dataframe(pd.DataFrame(powernorm_evidence.training_rows(evidence)), hide_index=True, width="stretch")
+    ui.table(pd.DataFrame(powernorm_evidence.training_rows(evidence)))
     ui.chart(powernorm_figures.frozen_figure(evidence), key="pn_ev_frozen")
-    st.dataframe(pd.DataFrame(powernorm_evidence.frozen_rows(evidence)), hide_index=True, width="stretch")
+    ui.table(pd.DataFrame(powernorm_evidence.frozen_rows(evidence)))
     st.subheader("Verdicts")
     for line in powernorm_evidence.verdicts(evidence):
         st.markdown(f"- {line}")

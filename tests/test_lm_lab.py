@@ -302,4 +302,4 @@ def test_layernorm_is_first_in_the_select_box():
     assert {f"{r['lr']:g}" for r in shipped_results("lm")} <= set(rates)  # every shipped run can be re-run
     titles = [f["layout"]["title"]["text"] for f in charts(at)]
     assert any("depend on the batch's future" in t for t in titles)
-    assert "future leak |Δ loss|" in at.dataframe[0].value.columns
+    assert "future leak |Δ loss|" in at.table[0].value.columns

@@ -3,10 +3,8 @@ is answered with a message, never a traceback. Also the Explorer with the two ne
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import app_test, charts, cubes, decode, lit_cells, no_exception
+from conftest import app_test, charts, cubes, decode, explorer_rows, lit_cells, no_exception
 
 
 def takeaway(at) -> str:
@@ -16,7 +14,7 @@ def takeaway(at) -> str:
 
 
 PAGES = {
-    "pages/powernorm.py": 2,
+    "pages/powernorm.py": 4,  # the live warm-up, and the like-for-like evidence (training, frozen)
     "pages/dyt.py": 2,
     "pages/custom-axes.py": 1,  # and the shared cube
     "pages/equivalences.py": 1,
@@ -158,18 +156,22 @@ def test_bad_url_values_are_named_and_replaced(page, query, key):
     ],
 )
 def test_explorer_runs_the_new_rows(query):
+    """The Explorer ships the new rows with their verdict against an independent implementation (the browser shows
+    the chosen row's; explore/payload.py); DyT has no statistic and its cube rule, from the table, lights one cell."""
     at = app_test("pages/explorer.py", query)
     no_exception(at)
-    assert any("agrees with" in s.value and "max |Δ|" in s.value for s in at.info), [e.value for e in at.error]
+    rows = explorer_rows(at)
+    row = rows[query["norm"]]
+    assert "agrees with" in row["verdict"]["text"] and "max |Δ|" in row["verdict"]["text"], row["verdict"]
+    assert row["ok"]
     if query["norm"] == "dyt":
-        assert any("no statistic" in i.value for i in at.info)
-        # the browser cube lights the chosen cell alone: DyT shares nothing (its rule, from the table, says so)
+        assert not row["statistic"] and "no statistic" in row["summary"]
+        assert row["alpha"] == [2.0] * 8
         from norm_viz.cube.data import cube_data
+        from norm_viz.explore.payload import unpack
 
-        rules = cube_data((4, 6, 8))["rules"]
-        shown = [json.loads(el.proto.json) for el in at.get("bidi_component")]
-        assert any(d.get("rules", {}).get("dyt") == rules["dyt"] for d in shown)
-        assert at.session_state["_cube_known"]["explorer_cube"][2] == "dyt"
+        (el,) = [el for el in at.get("bidi_component") if el.proto.component_name == "norm_viz.explorer"]
+        assert unpack(el.proto.bytes)["cube_rules"]["dyt"] == cube_data((4, 6, 8))["rules"]["dyt"]
 
 
 def _default_views() -> dict[str, str]:

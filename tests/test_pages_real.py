@@ -153,7 +153,16 @@ def test_without_the_model_the_app_works_and_says_how_to_install(monkeypatch):
         at = app_test("explorer", {"src": "real"})
         no_exception(at)
         assert any(real.INSTALL in w for w in texts(at, "warning"))
-        assert len(charts(at)) >= 3, "the rest of the page runs on the D2L example"
+        # the rest of the page runs on the D2L example: the Explorer ships every row on that tensor
+        from conftest import explorer_rows
+
+        from norm_viz.core.data import PRESETS
+        from norm_viz.explore.payload import unpack
+
+        (el,) = [el for el in at.get("bidi_component") if el.proto.component_name == "norm_viz.explorer"]
+        d2l = PRESETS["d2l"].tensor()
+        assert list(unpack(el.proto.bytes)["shape"]) == list(d2l.shape)
+        assert explorer_rows(at)["layernorm"]["ok"], "the D2L example's LayerNorm agrees with torch.nn"
         page = app_test("real-model")
         no_exception(page)
         assert any(real.INSTALL in w for w in texts(page, "warning"))

@@ -81,7 +81,7 @@ def test_lm_page_shows_the_shipped_results_at_once():
     figs = charts(at)
     results = next(f for f in figs if "shipped runs" in f["layout"]["title"]["text"])
     assert results["data"][0]["error_x"]["visible"]  # mean ± sd
-    rows = at.dataframe[0].value.to_dict("records")
+    rows = at.table[0].value.to_dict("records")
     assert rows[0]["norm"] == "LayerNorm pre-norm" and rows[0]["seeds"] == "0, 1, 2" and "±" in rows[0][
         "val loss, eval mode (mean ± sd)"]  # fmt: skip
     verdicts = [m.value for m in at.markdown if "What it cannot test" in m.value]

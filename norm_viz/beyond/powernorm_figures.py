@@ -78,7 +78,7 @@ def frozen_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
         )  # fmt: skip
     fig.update_xaxes(title="values per statistic (tokens or pixels × samples in the batch)", type="log",
                      tickvals=list(TARGETS), ticktext=[str(n) for n in TARGETS])  # fmt: skip
-    fig.update_yaxes(title="spread of the batch variance (sd across batches, in σ²)", type="log",
+    fig.update_yaxes(title="sd of the batch variance (in σ²)", type="log",
                      **theme.log_ticks(shown))  # fmt: skip
     return theme.apply_layout(
         fig, "Frozen activations: batch-variance spread at the same number of values (mean ± sd over seeds)", 520,

@@ -103,7 +103,7 @@ def composition_sites_figure(v: RealModelView) -> go.Figure:
     fig.add_vline(x=names.index(chosen), line={"color": LIT, "dash": "dot", "width": 2})
     fig.update_layout(barmode="group", scattermode="group")
     fig.update_xaxes(title_text="LayerNorm site, in the order of the forward pass", tickangle=-35)
-    fig.update_yaxes(title_text="movement across batches (largest − smallest value)", rangemode="tozero")
+    fig.update_yaxes(title_text="movement (max − min over batches)", rangemode="tozero")
     return apply_layout(
         fig,
         f"One sentence in {sc.n_batches} batches of {sc.batch_size}: how far its normalized values move, at every site",

@@ -35,7 +35,7 @@ from norm_viz.training import results as rs
 from norm_viz.training import verdicts as vd
 from norm_viz.training.layers import batch_dependent, label
 from norm_viz.ui import admission
-from norm_viz.ui.layout import chart
+from norm_viz.ui.layout import chart, table
 from norm_viz.ui.safety import checkpoint, escape
 
 TRAINING_SLOTS = admission.POOLS["training"].slots
@@ -436,7 +436,7 @@ def lm_shipped_section() -> None:
         st.info("No shipped results in this installation: run `python -m norm_viz.training.experiments --grid lm`.")
         return
     chart(tf.lm_results_figure(records, rates, lm.unigram_loss()), key="tl_lm_shipped")
-    st.dataframe(pd.DataFrame(vd.lm_table(records, rates)), hide_index=True, width="stretch")
+    table(pd.DataFrame(vd.lm_table(records, rates)))  # static: every column read in full at 1280 px
     st.caption(
         "Loss in nats per character on 256 validation sentences, mean ± sd over the seeds. Training-mode statistics: "
         "validation batches of 16 sentences normalized with their own batch statistics; batch size 1: one sentence "
@@ -456,7 +456,7 @@ def lm_shipped_section() -> None:
         chart(tf.init_grads_figure(init), key="tl_lm_init")
         st.markdown(vd.init_verdict(init))
     with st.expander("The learning-rate sweep (seed 0)"):
-        st.dataframe(pd.DataFrame(vd.lm_sweep_table(records, rates)), hide_index=True, width="stretch")
+        table(pd.DataFrame(vd.lm_sweep_table(records, rates)))
         st.caption(
             "Selection loss: eval-mode loss on the last 64 validation sentences, which the table does not score; "
             "the table's loss is on the first 256."
