@@ -219,3 +219,23 @@ def worked_example(
         y = normalize(x, NormConfig(key, eps=eps)).output
         panels.append((f"{NORMS[key].label}: {NORMS[key].summary.split(',')[0]}", "Y = " + matrix_tex(y)))
     return WorkedExample(p.label, p.source, p.note, tuple(panels))
+
+
+def nonfinite_output_message(r: NormResult) -> str:
+    """Why a normalization of finite inputs gave NaN or inf: a zero-variance group with ε = 0, or values too large."""
+    var = r.computed_var
+    zero = 0 if var is None else int((var == 0).sum())
+    if r.eps == 0 and zero:
+        one = r.group_size == 1
+        why = "holds a single value" if one else "holds values that are all equal"
+        return (
+            f"With ε = 0, {zero} of the {r.n_groups} groups have variance 0 (each {why}), so x̂ = 0 / √0 = NaN there "
+            "(torch.nn gives NaN too). Set ε > 0, e.g. 1e-5, to get 0 instead"
+            + (", or use fewer groups so that each holds more than one value." if one else ".")
+        )
+    big = float(r.input.abs().max())
+    return (
+        f"The output is not finite although ε = {r.eps:g}: the values are too large for {r.input.dtype} "
+        f"(largest |x| = {big:.3g}; float32 holds numbers up to about 3.4e38 and their squares must fit too). "
+        "Rescale the input, e.g. divide it by 10⁶."
+    )

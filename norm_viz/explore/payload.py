@@ -26,7 +26,7 @@ from norm_viz.core.compute import NormResult, normalize, verify
 from norm_viz.core.config import NormConfig
 from norm_viz.core.table import NORMS, torch_snippet, unit_name
 from norm_viz.cube.rule import rules as cube_rules
-from norm_viz.explore.explorer import output_check, verdict
+from norm_viz.explore.explorer import nonfinite_output_message, output_check, verdict
 
 VERSION = 1
 OUTPUT_BUDGET = 64 * 1024
@@ -161,28 +161,6 @@ def _counts(r: NormResult) -> int | list[int]:
     return counts[0] if len(set(counts)) == 1 else counts
 
 
-def _nonfinite(r: NormResult) -> str:
-    """Why a normalization of finite inputs gave NaN or inf (empty when the output is finite)."""
-    if bool(torch.isfinite(r.output).all()):
-        return ""
-    var = r.computed_var
-    zero = 0 if var is None else int((var == 0).sum())
-    if r.eps == 0 and zero:
-        one = r.group_size == 1
-        why = "holds a single value" if one else "holds values that are all equal"
-        return (
-            f"With ε = 0, {zero} of the {r.n_groups} groups have variance 0 (each {why}), so x̂ = 0 / √0 = NaN there "
-            "(torch.nn gives NaN too). Set ε > 0, e.g. 1e-5, to get 0 instead"
-            + (", or use fewer groups so that each holds more than one value." if one else ".")
-        )
-    big = float(r.input.abs().max())
-    return (
-        f"The output is not finite although ε = {r.eps:g}: the values are too large for {r.input.dtype} "
-        f"(largest |x| = {big:.3g}; float32 holds numbers up to about 3.4e38 and their squares must fit too). "
-        "Rescale the input, e.g. divide it by 10⁶."
-    )
-
-
 def row_payload(r: NormResult, lengths: tuple[int, ...] = ()) -> dict[str, Any]:
     """What the browser needs of one computed row: its numbers, texts and output."""
     spec = r.norm
@@ -220,7 +198,7 @@ def row_payload(r: NormResult, lengths: tuple[int, ...] = ()) -> dict[str, Any]:
         "beta": bias,
         "verdict": {"text": v.text, "kind": v.kind},
         "check": {"text": check.text, "kind": check.kind},
-        "warning": _nonfinite(r),
+        "warning": "" if bool(torch.isfinite(r.output).all()) else nonfinite_output_message(r),
         "stats_title": _stats_title(r),
         "hist": _histogram(r.input, r.output),
         "snippet": torch_snippet(r.key, r.shape, r.groups, r.eps, lengths, **dict(r.options)),

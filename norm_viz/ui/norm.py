@@ -13,6 +13,7 @@ from norm_viz.core.config import NormConfig, parse_lengths
 from norm_viz.core.data import default_lengths
 from norm_viz.core.params import NormParam, Param, choice, int_in, number_list
 from norm_viz.core.table import NORMS, norm_params
+from norm_viz.explore.explorer import nonfinite_output_message
 from norm_viz.ui.real import source_lengths
 from norm_viz.ui.safety import literal
 from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
@@ -154,26 +155,6 @@ def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
     if not torch.isfinite(r.output).all():
         st.warning(nonfinite_output_message(r), icon=":material/warning:")
     return r
-
-
-def nonfinite_output_message(r: NormResult) -> str:
-    """Why a normalization of finite inputs gave NaN or inf: a zero-variance group with ε = 0, or values too large."""
-    var = r.computed_var
-    zero = 0 if var is None else int((var == 0).sum())
-    if r.eps == 0 and zero:
-        one = r.group_size == 1
-        why = "holds a single value" if one else "holds values that are all equal"
-        return (
-            f"With ε = 0, {zero} of the {r.n_groups} groups have variance 0 (each {why}), so x̂ = 0 / √0 = NaN there "
-            "(torch.nn gives NaN too). Set ε > 0, e.g. 1e-5, to get 0 instead"
-            + (", or use fewer groups so that each holds more than one value." if one else ".")
-        )
-    big = float(r.input.abs().max())
-    return (
-        f"The output is not finite although ε = {r.eps:g}: the values are too large for {r.input.dtype} "
-        f"(largest |x| = {big:.3g}; float32 holds numbers up to about 3.4e38 and their squares must fit too). "
-        "Rescale the input, e.g. divide it by 10⁶."
-    )
 
 
 def init_cell(shape: tuple[int, int, int]) -> tuple[int, int, int]:
