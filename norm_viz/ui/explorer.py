@@ -18,14 +18,12 @@ from typing import Any, Generic, TypeVar
 import streamlit as st
 import torch
 
-from norm_viz.core.config import NormConfig, parse_lengths
-from norm_viz.core.data import default_lengths
+from norm_viz.core.config import NormConfig
 from norm_viz.core.table import NORMS, norm_params
 from norm_viz.explore.payload import explorer_payload, message, ships_all
 from norm_viz.explore.script import script, style
 from norm_viz.ui import cache_stats
-from norm_viz.ui.norm import NORM_PARAMS, _url_parser, _widget
-from norm_viz.ui.real import source_lengths
+from norm_viz.ui.norm import NORM_PARAMS, _url_parser, _widget, lengths_input
 from norm_viz.ui.safety import literal
 from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
 
@@ -147,7 +145,7 @@ class Controls:
 def explorer_controls(shape: tuple[int, int, int]) -> Controls:
     """ε, γ, β, the padding lengths and the parameters of EVERY row (GroupNorm's G, DyT's α, …) in containers the
     browser shows or hides as its norm changes; the norm picker itself is in the component."""
-    b, s, f = shape
+    f = shape[2]
     declare(NORM_PARAMS[:1])
     if st.session_state.norm not in NORMS:
         st.session_state.norm = "layernorm"
@@ -176,38 +174,8 @@ def explorer_controls(shape: tuple[int, int, int]) -> Controls:
                 continue
             seen.add(p.key)
             _widget(row.container(key=f"{ID}_param_{p.key}", width=220), p, f)
-    lengths: tuple[int, ...] = ()
-    box = st.container(key=f"{ID}_param_lengths")
-    real = source_lengths(shape)
-    pattern = ", ".join(map(str, default_lengths(b, s)))
-    t1, t2 = box.columns([3, 1], vertical_alignment="bottom")
-    text = t1.text_input(
-        f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
-        key="lengths",
-        placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}"
-        if real is None
-        else ", ".join(map(str, real)),
-        help="The grey text is a hint, not a value: while the box is empty every token is real."
-        if real is None
-        else "Empty: the real sentences' own lengths (shown in grey) are applied.",
-    )
-    t2.button(
-        "Pad like the Padding page",
-        key="_pad_like",
-        on_click=lambda: st.session_state.update(lengths=pattern),
-        help=f"Fills in {pattern}: full sequences and half-length ones.",
-    )
-    try:
-        lengths = real if real is not None and not text.strip() else parse_lengths(text, b, s)
-    except ValueError as e:
-        box.error(f"{e}. Example for B = {b}: {pattern}")
-        lengths = ()
-    if not text.strip():
-        box.caption(
-            f"No padding applied: every sequence keeps all {s} tokens, so the mask removes nothing."
-            if real is None
-            else f"The real sentences' own lengths are applied: {', '.join(map(str, real))}."
-        )
+    # a bad list: its message, and the page goes on without padding
+    lengths = lengths_input(st.container(key=f"{ID}_param_lengths"), shape) or ()
     ss = st.session_state
     base = NormConfig(ss.norm, float(ss.eps), float(ss.gamma), float(ss.beta), lengths)
     return Controls(base, tuple((p.key, ss[p.key]) for p in norm_params()))

@@ -72,7 +72,7 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     and NormConfig entries from their NormParam: an inline one next to the picker, the others in a row below.
     """
     box = container or st
-    b, s, f = shape
+    f = shape[2]
     declare(NORM_PARAMS[:1])
     from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
     declare(NORM_PARAMS[1:])
@@ -102,38 +102,9 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     if below:
         for p, col in zip(below, box.columns(len(below)), strict=True):
             _widget(col, p, f)
-    lengths: tuple[int, ...] = ()
-    if spec.masked:
-        real = source_lengths(shape)  # real sentences bring their own padding mask
-        pattern = ", ".join(map(str, default_lengths(b, s)))
-        t1, t2 = box.columns([3, 1], vertical_alignment="bottom")
-        text = t1.text_input(
-            f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
-            key="lengths",
-            placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}"
-            if real is None
-            else ", ".join(map(str, real)),
-            help="The grey text is a hint, not a value: while the box is empty every token is real."
-            if real is None
-            else "Empty: the real sentences' own lengths (shown in grey) are applied.",
-        )
-        t2.button(
-            "Pad like the Padding page",
-            key="_pad_like",
-            on_click=lambda: st.session_state.update(lengths=pattern),
-            help=f"Fills in {pattern}: full sequences and half-length ones.",
-        )
-        try:
-            lengths = real if real is not None and not text.strip() else parse_lengths(text, b, s)
-        except ValueError as e:
-            box.error(f"{e}. Example for B = {b}: {pattern}")
-            return None
-        if not text.strip():
-            box.caption(
-                f"No padding applied: every sequence keeps all {s} tokens, so the mask removes nothing."
-                if real is None
-                else f"The real sentences' own lengths are applied: {', '.join(map(str, real))}."
-            )
+    lengths: tuple[int, ...] | None = lengths_input(box, shape) if spec.masked else ()
+    if lengths is None:  # the field says what is wrong
+        return None
     ss = st.session_state
     return NormConfig(
         key,
@@ -143,6 +114,44 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
         lengths,
         tuple((p.name, ss[p.key]) for p in spec.params),
     )
+
+
+def lengths_input(box: Any, shape: tuple[int, int, int]) -> tuple[int, ...] | None:
+    """The padding lengths field of a masked norm (with its "Pad like the Padding page" button) in `box`: the parsed
+    lengths, () for no padding, the real sentences' own lengths while the box is empty on that source, or None after
+    showing what is wrong with the text and an example that would be valid."""
+    b, s, _ = shape
+    real = source_lengths(shape)  # real sentences bring their own padding mask
+    pattern = ", ".join(map(str, default_lengths(b, s)))
+    t1, t2 = box.columns([3, 1], vertical_alignment="bottom")
+    text = t1.text_input(
+        f"Sequence lengths (one per sequence, 0..{s}; the rest is padding)",
+        key="lengths",
+        placeholder=f"empty = no padding (all {s} tokens real); e.g. {pattern}"
+        if real is None
+        else ", ".join(map(str, real)),
+        help="The grey text is a hint, not a value: while the box is empty every token is real."
+        if real is None
+        else "Empty: the real sentences' own lengths (shown in grey) are applied.",
+    )
+    t2.button(
+        "Pad like the Padding page",
+        key="_pad_like",
+        on_click=lambda: st.session_state.update(lengths=pattern),
+        help=f"Fills in {pattern}: full sequences and half-length ones.",
+    )
+    try:
+        lengths = real if real is not None and not text.strip() else parse_lengths(text, b, s)
+    except ValueError as e:
+        box.error(f"{e}. Example for B = {b}: {pattern}")
+        return None
+    if not text.strip():
+        box.caption(
+            f"No padding applied: every sequence keeps all {s} tokens, so the mask removes nothing."
+            if real is None
+            else f"The real sentences' own lengths are applied: {', '.join(map(str, real))}."
+        )
+    return lengths
 
 
 def run_norm(x: torch.Tensor, cfg: NormConfig) -> NormResult | None:
