@@ -318,18 +318,7 @@ def run_lm_grid(
             prov = data["provenance"]
             part = {
                 "id": part_id,
-                "command": "python -m norm_viz.training.experiments " + shlex.join(sys.argv[1:]),
-                "cells": [c.key for c in chosen],
-                "done": list(learning_rates),
-                "commit": commit,
-                "uncommitted_changes": dirty,
-                "torch": torch.__version__,
-                "python": platform.python_version(),
-                "threads": 1,
-                "cpu_s": round(time.process_time() - start_cpu, 1),
-                "wall_s": round(time.time() - start, 1),
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                "learning_rates": dict(learning_rates),
+                **provenance_part([c.key for c in chosen], learning_rates, start_cpu, start, (commit, dirty)),
                 **({"runs": list(runs)} if runs else {}),
             }
             prov["parts"] = [p for p in prov.get("parts", []) if p.get("id") != part_id] + [part]
@@ -459,25 +448,37 @@ def run_grid(
     return data
 
 
-def _provenance(
-    grid: str, data: dict[str, Any], chosen: list[str], learning_rates: dict[str, float], start_cpu: float, start: float
-) -> None:
-    """Record this invocation as one part of the grid's provenance (replacing an earlier part with the same cells)."""
-    done = list(learning_rates)
-    part = {
+def provenance_part(
+    cells: list[str],
+    learning_rates: dict[str, float],
+    start_cpu: float,
+    start: float,
+    code: tuple[str, bool] | None = None,
+) -> dict[str, Any]:
+    """One invocation of a grid command as a part of the grid's provenance: the command, its cells and those done,
+    the code (commit, uncommitted changes: `code`, else read now), torch, CPU and wall time, and the chosen rates."""
+    commit, dirty = _code_state() if code is None else code
+    return {
         "command": "python -m norm_viz.training.experiments " + shlex.join(sys.argv[1:]),
-        "cells": chosen,
-        "done": done,
-        "commit": _code_state()[0],
-        "uncommitted_changes": _code_state()[1],
+        "cells": cells,
+        "done": list(learning_rates),
+        "commit": commit,
+        "uncommitted_changes": dirty,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "threads": 1,
         "cpu_s": round(time.process_time() - start_cpu, 1),
         "wall_s": round(time.time() - start, 1),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "learning_rates": learning_rates,
+        "learning_rates": dict(learning_rates),
     }
+
+
+def _provenance(
+    grid: str, data: dict[str, Any], chosen: list[str], learning_rates: dict[str, float], start_cpu: float, start: float
+) -> None:
+    """Record this invocation as one part of the grid's provenance (replacing an earlier part with the same cells)."""
+    part = provenance_part(chosen, learning_rates, start_cpu, start)
     prov = data["provenance"]
     prov["parts"] = [p for p in prov.get("parts", []) if not set(p.get("done", p["cells"])) <= set(chosen)] + [part]
     prov.update(_settings(grid))

@@ -122,26 +122,7 @@ def _provenance(
     data: dict[str, Any], chosen: list[str], rates: dict[str, float], start_cpu: float, start: float
 ) -> None:
     """This invocation as one part of the grid's provenance (replacing an earlier part with the same cells)."""
-    import platform
-    import shlex
-
-    import torch
-
-    commit, dirty = experiments._code_state()
-    part = {
-        "command": "python -m norm_viz.training.experiments " + shlex.join(sys.argv[1:]),
-        "cells": chosen,
-        "done": list(rates),
-        "commit": commit,
-        "uncommitted_changes": dirty,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "threads": 1,
-        "cpu_s": round(time.process_time() - start_cpu, 1),
-        "wall_s": round(time.time() - start, 1),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "learning_rates": dict(rates),
-    }
+    part = experiments.provenance_part(chosen, rates, start_cpu, start)
     prov = data["provenance"]
     prov["parts"] = [p for p in prov.get("parts", []) if not set(p.get("done", p["cells"])) <= set(chosen)] + [part]
     prov.update(settings())
