@@ -298,12 +298,12 @@ def test_factory_rows_without_torch_module_match_the_table_forward():
 
 
 def test_every_row_with_a_factory_is_trainable_in_the_lab_and_others_say_which_are():
-    assert set(LM_NORMS) == {k for k, n in NORMS.items() if n.make is not None} | {"none"}
+    assert set(LM_NORMS) == {k for k, n in NORMS.items() if n.make is not None and n.lm_lab} | {"none"}
     assert "groupnorm_token" in LM_NORMS  # a row made trainable by its factory alone
     h = train_lm("groupnorm_token", steps=2, evaluate_at_end=False, **TINY)
     assert len(h.steps) == 2 and math.isfinite(h.steps[-1].train_loss)
     with pytest.raises(ValueError, match="no trainable layer; trainable: batchnorm"):
-        NORMS["instancenorm"].module(8)
+        NORMS["derf"].module(8)
 
 
 def test_dyt_saturation_is_the_fraction_of_tanh_beyond_099():

@@ -2,7 +2,8 @@
 
 torch only (no streamlit, no plotly). Everything norm-specific comes from the norm's NORMS row: its kernel (the
 same native kernels torch.nn uses, so returning the statistics costs nothing extra) or its own forward, its
-reference (`reference` runs the real torch.nn module), its parameters and its minimum value count.
+oracle (`reference` runs the row's own torch.nn module, built by Norm.module, or its independent implementation),
+its parameters and its minimum value count.
 """
 
 from __future__ import annotations
@@ -454,14 +455,38 @@ def reference(
     scaling_groups: int | None = None,
     **options: Any,
 ) -> Tensor:
-    """The output of the real torch.nn module named in the table (γ = 1, β = 0); for norms without one,
-    an independent direct implementation (PowerNorm: a cell-by-cell loop; DyT: torch.tanh(α·x))."""
+    """The output of the real torch.nn module named in the table (γ = 1, β = 0): the row's layer, built fresh by
+    Norm.module with the given running statistics, momentum and train/eval mode; for norms without one, the row's
+    independent implementation (PowerNorm: a cell-by-cell loop; DyT: torch.tanh(α·x); masked BatchNorm:
+    nn.BatchNorm1d on x[mask])."""
     spec = _norm_of(norm)
-    if spec.reference is None:
+    if spec.reference is None and spec.make is None:
         raise ValueError(f"no torch counterpart for {spec.key!r}")
     g = _check_groups(spec, groups, x.shape[2])
     opts = _options(spec, {"alpha": alpha, "warmup": warmup, "scaling_groups": scaling_groups}, options)
-    return spec.reference(x, Call(eps, g, mask, training, running_mean, running_var, momentum, opts))
+    call = Call(eps, g, mask, training, running_mean, running_var, momentum, opts)
+    if spec.reference is not None:
+        return spec.reference(x, call)
+    return _module_output(spec, x, call)
+
+
+def _module_output(spec: Norm, x: Tensor, c: Call) -> Tensor:
+    """x through a fresh Norm.module of the row (γ = 1, β = 0) with the Call's mode, running statistics and momentum.
+
+    The module runs in float64 and its output is cast back to x's dtype: in float32 the affine modules' fused kernels
+    cancel badly where a statistic has one value (nn.GroupNorm(1, 1) gives ±5e-5 instead of 0 at ε = 1e-5), and an
+    oracle should not add its own rounding to the difference it reports."""
+    _, s, f = x.shape
+    wide = torch.promote_types(x.dtype, torch.float64)
+    layer = spec.module(f, eps=c.eps, groups=c.groups, sequence=s, **c.options).to(wide).train(c.training)
+    for name, given in (("running_mean", c.running_mean), ("running_var", c.running_var)):
+        buffer = getattr(layer, name, None)  # nn.BatchNorm1d's running statistics
+        if isinstance(buffer, Tensor) and given is not None:
+            buffer.copy_(torch.as_tensor(given).detach().to(wide))
+    if isinstance(getattr(layer, "momentum", None), float):
+        setattr(layer, "momentum", c.momentum)  # noqa: B010 (nn.Module's attribute type hides nn.BatchNorm1d's)
+    mask = None if c.mask is None else torch.as_tensor(c.mask).bool()
+    return layer(x.to(wide), mask).to(x.dtype)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Trainable normalization layers built from the table's rows (Norm.module): x (B, S, F) and a real-token mask in.
 
 torch only. Where torch.nn has the layer it is used as it is (nn.LayerNorm, nn.RMSNorm, nn.BatchNorm1d over every
-token); masked BatchNorm follows nn.BatchNorm1d on the real tokens; PowerNorm runs the table's own step
-(extra_norms.powernorm_step, the authors' rules); DyT runs the table's own function (extra_norms.dyt). The training
-lab, the reference checks and the benchmarks build their layers here, so a new row with a factory is trainable.
+token, nn.InstanceNorm1d and nn.GroupNorm over the sequence, nn.LayerNorm over (S, F)); masked BatchNorm follows
+nn.BatchNorm1d on the real tokens; PowerNorm runs the table's own step (extra_norms.powernorm_step, the authors'
+rules); DyT runs the table's own function (extra_norms.dyt). The training lab, the oracle (compute.reference) and the
+benchmark build their layers here, so a new row with a factory is verifiable and trainable.
 
 `image_layer` builds the ConvNet's layer of a row for images (B, C, H, W) viewed as (batch, pixels, channels): the
 row's reduction axes decide which torch.nn 2-D module it is (BatchNorm2d, GroupNorm, InstanceNorm2d, or a norm over
@@ -23,7 +24,8 @@ from norm_viz.core import extra_norms
 
 
 class TokenNorm(nn.Module):
-    """A torch.nn norm that acts on each token's features (LayerNorm, RMSNorm): the mask changes nothing."""
+    """A torch.nn norm applied to x (B, S, F) as it is (nn.LayerNorm and nn.RMSNorm over each token's features,
+    nn.LayerNorm over (S, F)): the mask changes nothing."""
 
     def __init__(self, inner: nn.Module) -> None:
         super().__init__()
@@ -31,6 +33,18 @@ class TokenNorm(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         return self.inner(x)  # type: ignore[no-any-return]
+
+
+class Transposed(nn.Module):
+    """A torch.nn norm for (B, C, L) (nn.InstanceNorm1d, nn.GroupNorm) applied to x (B, S, F) as (B, F, S), so its
+    statistics span the sequence: x.transpose(1, 2) in and out. The mask changes nothing."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        return self.inner(x.transpose(1, 2)).transpose(1, 2)  # type: ignore[no-any-return]
 
 
 class SequenceBatchNorm(nn.BatchNorm1d):

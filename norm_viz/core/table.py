@@ -2,10 +2,18 @@
 
 Every norm here averages over some axes of x viewed as (batch, sequence, group, feature-in-group). Each row also
 carries its behaviour: its fast statistics kernel (or none: the generic table reduction), or its own forward
-(PowerNorm, DyT); its reference (the real torch.nn module, or an independent implementation); one PyTorch snippet
-template; its parameters (with defaults and limits, from which the controls, the URL, NormConfig, normalize()'s
-keyword arguments and the export script are generated); and its minimum number of values per statistic.
-A new normalization is one row here plus, where it needs one, one function.
+(PowerNorm, DyT); its layer (`make`, built by `Norm.module`: the real torch.nn module where there is one), which is
+both the oracle that `compute.reference` / `verify` check the app's numbers against and the training lab's layer;
+for a row without a torch.nn module, an independent `reference` instead (a loop or a direct formula, never the app's
+own compute path); one PyTorch snippet template; its parameters (with defaults and limits, from which the controls,
+the URL, NormConfig, normalize()'s keyword arguments and the export script are generated); and its minimum number of
+values per statistic.
+
+Adding a normalization: one `Norm(...)` row in NORMS with its key, label, reduced axes, torch text, summary and
+snippet, and `make=lambda f, o: <a module taking (x, mask=None)>` (core/modules.py wraps torch.nn modules for
+(B, S, F) x). That alone makes it computed (the generic reduction), verified against its module, benchmarked and
+trainable in the language-model lab (unless `lm_lab=False`); a kernel, its own parameters or, without a torch.nn
+module, an independent `reference` are optional.
 """
 
 from __future__ import annotations
@@ -16,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from norm_viz.core import extra_norms, kernels, modules
@@ -108,34 +115,32 @@ SCALING_GROUPS = NormParam(
 """PowerNorm's GroupScaling groups (0 = off, the default here; the authors' code uses 1, see extra_norms)."""
 
 
-# --- reference builders that need more than one line -------------------------------------------------------------
-
-
-def _ref_batchnorm(x: Tensor, c: Call) -> Tensor:
-    bn = nn.BatchNorm1d(x.shape[2], eps=c.eps, dtype=x.dtype).train(c.training)
-    if c.running_mean is not None:
-        bn.running_mean = torch.as_tensor(c.running_mean, dtype=x.dtype).clone()
-    if c.running_var is not None:
-        bn.running_var = torch.as_tensor(c.running_var, dtype=x.dtype).clone()
-    return bn(x.transpose(1, 2)).transpose(1, 2)
+# --- independent references (rows without a torch.nn module of their own) ---------------------------------------
 
 
 def _ref_masked_batchnorm(x: Tensor, c: Call) -> Tensor:
-    if not c.training:
-        return _ref_batchnorm(x, c)
+    """nn.BatchNorm1d on the real tokens x[mask] (momentum 1: its running statistics become this batch's), then
+    those statistics applied to every token, pads included; in eval mode nn.BatchNorm1d with the running statistics."""
     b, s, f = x.shape
+    bn = nn.BatchNorm1d(f, eps=c.eps, momentum=1.0, dtype=x.dtype).train(c.training)
+    if not c.training:
+        for buf, given in ((bn.running_mean, c.running_mean), (bn.running_var, c.running_var)):
+            if buf is not None and given is not None:
+                buf.copy_(torch.as_tensor(given, dtype=x.dtype).detach())
+        return bn(x.reshape(b * s, f)).reshape(b, s, f)  # type: ignore[no-any-return]
     m = torch.ones(b, s, dtype=torch.bool) if c.mask is None else torch.as_tensor(c.mask).bool()
-    bn = nn.BatchNorm1d(f, eps=c.eps, momentum=1.0, dtype=x.dtype).train()
-    bn(x[m])  # momentum 1: the running statistics become this batch's (unbiased var)
+    bn(x[m])
     n = int(m.sum())
     mean, unbiased = bn.running_mean, bn.running_var
     assert mean is not None and unbiased is not None  # BatchNorm1d tracks running statistics by default
     return (x - mean) / torch.sqrt(unbiased * (n - 1) / n + c.eps)
 
 
-def _t(x: Tensor, module: nn.Module) -> Tensor:
-    """A (B, C, L) module applied to (B, S, F) x."""
-    return module(x.transpose(1, 2)).transpose(1, 2)
+def _sequence(o: Mapping[str, Any]) -> int:
+    """The sequence length a layer over (S, F) is built for (ValueError when not given)."""
+    if "sequence" not in o:
+        raise ValueError("LayerNorm over (sequence, features) needs the sequence length: module(F, sequence=S)")
+    return int(o["sequence"])
 
 
 @dataclass(frozen=True)
@@ -163,9 +168,10 @@ class Norm:
     forward: Forward | None = None
     """A row's own forward instead of statistics (PowerNorm, DyT); None: the kernel or the table reduction."""
     reference: Reference | None = None
-    """(x, Call) -> x̂ with γ = 1, β = 0: the real torch.nn module, or an independent implementation."""
+    """(x, Call) -> x̂ with γ = 1, β = 0 for a row whose oracle is not its module (PowerNorm's loop, DyT's and Derf's
+    formulas, masked BatchNorm on x[mask]); None: the oracle is the row's module (`make`)."""
     has_torch_module: bool = True
-    """True when `reference` runs a real torch.nn module (False: an independent implementation)."""
+    """True when the oracle runs a real torch.nn module (False: an independent implementation)."""
     snippet: Snippet = ""
     """PyTorch lines turning x into y (γ = 1, β = 0): a template with {B}, {S}, {F}, {G}, {BS}, {eps}, {mask} and
     each parameter's field, or a function of those values."""
@@ -183,11 +189,16 @@ class Norm:
     keywords: tuple[str, ...] = ()
     """Further keyword arguments of normalize() for this row that have no control (e.g. PowerNorm's step)."""
     make: Make | None = None
-    """The row's trainable layer (see `module`); None: not trainable in the training lab."""
+    """The row's layer (see `module`): the oracle where there is no `reference`, and trainable; None: neither."""
+    lm_lab: bool = True
+    """Offered in the language-model lab when it has a layer. False for rows whose statistic averages one sequence's
+    own positions (InstanceNorm, GroupNorm, LayerNorm over (S, F)): every position of the causal model would see the
+    rest of its own sentence, future included — a leak to exploit, not a normalization to compare."""
 
     def module(self, features: int, *, image: bool = False, **options: Any) -> nn.Module:
         """A trainable layer of this norm for (B, S, F) activations with F = `features`: forward(x, mask=None).
-        `options`: eps, and the row's own (alpha, warmup_steps, groups); the torch.nn module where there is one.
+        `options`: eps, and the row's own (alpha, warmup_steps, groups, sequence for a layer over (S, F)); other
+        options are ignored. The torch.nn module where there is one.
         image=True: the layer for images (B, C, H, W) with C = `features`, seen as (batch, pixels, channels)
         (modules.image_layer: BatchNorm2d, GroupNorm, InstanceNorm2d, ConvNeXt's per-pixel LayerNorm)."""
         if image:
@@ -242,7 +253,6 @@ NORMS: dict[str, Norm] = {
             batch_stats=True,
             paper="Ioffe & Szegedy, 2015",
             kernel=kernels.batchnorm_stats,
-            reference=_ref_batchnorm,
             snippet="y = nn.BatchNorm1d({F}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)  # training mode",
             min_values=2,
         ),
@@ -255,7 +265,6 @@ NORMS: dict[str, Norm] = {
             summary="one statistic per token, over its features: what transformers use",
             paper="Ba, Kiros & Hinton, 2016",
             kernel=kernels.layernorm_stats,
-            reference=lambda x, c: nn.LayerNorm(x.shape[2], eps=c.eps, dtype=x.dtype)(x),
             snippet="y = nn.LayerNorm({F}, eps={eps})(x)",
         ),
         Norm(
@@ -268,7 +277,8 @@ NORMS: dict[str, Norm] = {
             affine="sequence_feature",
             paper="Wu & He, 2018, figure 2",
             kernel=kernels.layernorm_sample_stats,
-            reference=lambda x, c: nn.LayerNorm(tuple(x.shape[1:]), eps=c.eps, dtype=x.dtype)(x),
+            make=lambda f, o: modules.TokenNorm(nn.LayerNorm((_sequence(o), f), eps=o.get("eps", 1e-5))),
+            lm_lab=False,
             snippet="y = nn.LayerNorm(({S}, {F}), eps={eps})(x)",
         ),
         Norm(
@@ -279,7 +289,8 @@ NORMS: dict[str, Norm] = {
             summary="one statistic per (sequence, feature), over the tokens of that sequence",
             paper="Ulyanov, Vedaldi & Lempitsky, 2016",
             kernel=kernels.instancenorm_stats,
-            reference=lambda x, c: _t(x, nn.InstanceNorm1d(x.shape[2], eps=c.eps, dtype=x.dtype)),
+            make=lambda f, o: modules.Transposed(nn.InstanceNorm1d(f, eps=o.get("eps", 1e-5), affine=True)),
+            lm_lab=False,
             snippet="y = nn.InstanceNorm1d({F}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)",
             min_values=2,
         ),
@@ -292,7 +303,10 @@ NORMS: dict[str, Norm] = {
             uses_groups=True,
             paper="Wu & He, 2018",
             kernel=kernels.groupnorm_stats,
-            reference=lambda x, c: _t(x, nn.GroupNorm(c.groups, x.shape[2], eps=c.eps, dtype=x.dtype)),
+            make=lambda f, o: modules.Transposed(
+                nn.GroupNorm(o.get("groups", default_groups(f)), f, eps=o.get("eps", 1e-5))
+            ),
+            lm_lab=False,
             snippet="y = nn.GroupNorm({G}, {F}, eps={eps})(x.transpose(1, 2)).transpose(1, 2)",
             params=(GROUPS,),
         ),
@@ -306,7 +320,6 @@ NORMS: dict[str, Norm] = {
             uses_groups=True,
             paper="Wu & He, 2018, applied per token",
             kernel=kernels.groupnorm_token_stats,
-            reference=lambda x, c: F.group_norm(x.reshape(-1, x.shape[2]), c.groups, eps=c.eps).reshape(x.shape),
             snippet="y = F.group_norm(x.reshape({BS}, {F}), {G}, eps={eps}).reshape({B}, {S}, {F})",
             params=(GROUPS,),
         ),
@@ -320,7 +333,6 @@ NORMS: dict[str, Norm] = {
             centered=False,
             paper="Zhang & Sennrich, 2019",
             kernel=kernels.rmsnorm_stats,
-            reference=lambda x, c: nn.RMSNorm(x.shape[2], eps=c.eps, dtype=x.dtype)(x),
             snippet="y = nn.RMSNorm({F}, eps={eps})(x)",
         ),
         Norm(

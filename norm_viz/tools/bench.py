@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from norm_viz.core import extra_norms
@@ -38,11 +37,14 @@ class Counterpart:
 
 
 def counterpart(key: str, x: Tensor, groups: int, mask: Tensor | None, eps: float = 1e-5) -> Counterpart:
-    """How someone would usually compute this norm with torch: a module built once (default affine), then called."""
-    b, s, f = x.shape
-    if key == "batchnorm":
-        bn = nn.BatchNorm1d(f, eps=eps).train()
-        return Counterpart(lambda: bn(x.transpose(1, 2)).transpose(1, 2), "bn(x.transpose(1, 2)).transpose(1, 2)")
+    """The torch call a norm is compared with, built once and then called: the row's torch.nn module as the table
+    builds it (Norm.module, the oracle of verify and the training lab's layer); for a row without one, its direct
+    formula (masked BatchNorm: nn.BatchNorm1d on x[mask]; PowerNorm; DyT) or its independent reference."""
+    _, s, f = x.shape
+    norm = NORMS[key]
+    if norm.reference is None and norm.make is not None:
+        layer = norm.module(f, eps=eps, groups=groups, sequence=s).train()
+        return Counterpart(lambda: layer(x, mask), f"NORMS[{key!r}].module(F): {module_text(layer)}")
     if key == "masked_batchnorm" and mask is not None:
         mbn = nn.BatchNorm1d(f, eps=eps).train()
 
@@ -52,30 +54,6 @@ def counterpart(key: str, x: Tensor, groups: int, mask: Tensor | None, eps: floa
             return y
 
         return Counterpart(masked, "y = torch.zeros_like(x); y[mask] = bn(x[mask])")
-    if key == "layernorm":
-        ln = nn.LayerNorm(f, eps=eps)
-        return Counterpart(lambda: ln(x), "nn.LayerNorm(F)(x)")
-    if key == "layernorm_sample":
-        lns = nn.LayerNorm((s, f), eps=eps)
-        return Counterpart(lambda: lns(x), "nn.LayerNorm((S, F))(x)")
-    if key == "instancenorm":
-        inorm = nn.InstanceNorm1d(f, eps=eps)
-        return Counterpart(
-            lambda: inorm(x.transpose(1, 2)).transpose(1, 2), "nn.InstanceNorm1d(F)(x.transpose(1, 2)).transpose(1, 2)"
-        )
-    if key == "groupnorm":
-        gn = nn.GroupNorm(groups, f, eps=eps)
-        return Counterpart(
-            lambda: gn(x.transpose(1, 2)).transpose(1, 2), "nn.GroupNorm(G, F)(x.transpose(1, 2)).transpose(1, 2)"
-        )
-    if key == "groupnorm_token":
-        return Counterpart(
-            lambda: F.group_norm(x.reshape(b * s, f), groups, eps=eps).reshape(b, s, f),
-            "F.group_norm(x.reshape(B*S, F), G)",
-        )
-    if key == "rmsnorm":
-        rms = nn.RMSNorm(f, eps=eps)
-        return Counterpart(lambda: rms(x), "nn.RMSNorm(F)(x)")
     if key == "powernorm" and mask is not None:
         return Counterpart(
             lambda: x / torch.sqrt(x[mask].pow(2).mean(0) + eps), "x / torch.sqrt(x[mask].pow(2).mean(0) + eps)"
@@ -84,6 +62,16 @@ def counterpart(key: str, x: Tensor, groups: int, mask: Tensor | None, eps: floa
         alpha = extra_norms.DYT_ALPHA
         return Counterpart(lambda: torch.tanh(alpha * x), "torch.tanh(alpha * x)")
     return Counterpart(lambda: reference(x, key, eps, groups=groups, mask=mask), "compute.reference(x, key)")
+
+
+def module_text(layer: nn.Module) -> str:
+    """A layer as code reads it: its class and the torch.nn module inside, e.g. 'TokenNorm(LayerNorm)'."""
+    inner = [type(m).__name__ for m in layer.children()]
+    name = type(layer).__name__
+    bases = [c.__name__ for c in type(layer).__mro__[1:] if c.__module__.startswith("torch.nn")]
+    if inner:
+        return f"{name}({', '.join(inner)})"
+    return f"{name} (a {bases[0]})" if bases and bases[0] != "Module" else name
 
 
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}

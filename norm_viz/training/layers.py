@@ -15,18 +15,23 @@ from torch import Tensor, nn
 from norm_viz.core.modules import DyT, MaskedBatchNorm, PowerNorm
 from norm_viz.core.table import NORMS
 
-__all__ = ["DyT", "MaskedBatchNorm", "PowerNorm", "SequenceNorm", "image_norm"]
+__all__ = ["DyT", "MaskedBatchNorm", "PowerNorm", "SequenceNorm", "image_norm", "lm_norms"]
 
 NONE = "none"
 """The key for "no normalization" (not a row of the table: nothing is averaged and nothing divides)."""
-_TRAINABLE = tuple(k for k, n in NORMS.items() if n.make is not None)
-LM_NORMS: tuple[str, ...] = (
-    *(k for k in _TRAINABLE if k == "layernorm"),
-    *(k for k in _TRAINABLE if k != "layernorm"),
-    NONE,
-)
-"""The norms the language model can use: every row of the table with a trainable layer (Norm.module), and none;
-LayerNorm first (the transformer default users expect at the top of a select box), then the table's order."""
+
+
+def lm_norms() -> tuple[str, ...]:
+    """The norms the language model can use, read from the table now: every row with a layer (Norm.module) offered
+    to the lab (`lm_lab`), and none; LayerNorm first (the transformer default users expect at the top of a select
+    box), then the table's order."""
+    rows = [k for k, n in NORMS.items() if n.make is not None and n.lm_lab]
+    return (*(k for k in rows if k == "layernorm"), *(k for k in rows if k != "layernorm"), NONE)
+
+
+LM_NORMS: tuple[str, ...] = lm_norms()
+"""lm_norms() of the table as shipped (the select boxes and grids); checks call lm_norms(), so a row registered at
+run time is trainable too."""
 CNN_NORMS: tuple[str, ...] = ("batchnorm", "groupnorm", "layernorm", "instancenorm", NONE)
 """The ConvNet's norms, as table keys on an image viewed as (batch, pixels, channels): LayerNorm is ConvNeXt's (one
 statistic per pixel, over its channels), GroupNorm and InstanceNorm average over the pixels as well."""
@@ -56,7 +61,7 @@ class SequenceNorm(nn.Module):
 
     def __init__(self, key: str, features: int, *, powernorm_warmup: int = 60) -> None:
         super().__init__()
-        check_key(key, LM_NORMS)
+        check_key(key, lm_norms())
         self.key = key
         self.capture = False
         self.captured: tuple[Tensor, Tensor] | None = None

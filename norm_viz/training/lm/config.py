@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from norm_viz.training.layers import LM_NORMS, check_key
+from norm_viz.training.layers import check_key, lm_norms
 
 PLACEMENTS = ("pre", "post")
 
@@ -36,7 +36,7 @@ class LMConfig:
 
     def check(self) -> None:
         """ValueError with what is wrong and what is valid."""
-        check_key(self.norm, LM_NORMS)
+        check_key(self.norm, lm_norms())
         if self.placement not in PLACEMENTS:
             raise ValueError(f"unknown placement {self.placement!r}; valid: {', '.join(PLACEMENTS)}")
         for name, lo in (("steps", 1), ("batch_size", 2), ("layers", 1), ("heads", 1), ("max_len", 8), ("warmup", 0)):
