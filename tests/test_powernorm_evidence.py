@@ -67,7 +67,7 @@ def test_equal_values_spread_of_independent_gaussians_is_sqrt_2_over_n():
     g = torch.Generator().manual_seed(0)
     for per_sample in (8, 64):
         x = torch.randn(256, per_sample, 16, generator=g, dtype=torch.float64)
-        r = pe._frozen_record("gauss", "none", 0, x, torch.ones(256, per_sample, dtype=torch.bool))
+        r = pe.frozen_record("gauss", "none", 0, x, torch.ones(256, per_sample, dtype=torch.bool))
         for n in (128, 512):
             got = r["at"][str(n)]
             assert got == pytest.approx(math.sqrt(2 / (n - 1)), rel=0.2), (per_sample, n, got)
@@ -80,8 +80,8 @@ def test_correlated_pixels_fluctuate_more_at_equal_values():
     indep = torch.randn(256, 64, 8, generator=g, dtype=torch.float64)
     same = torch.randn(256, 1, 8, generator=g, dtype=torch.float64).expand(256, 64, 8).clone()
     mask = torch.ones(256, 64, dtype=torch.bool)
-    a = pe._frozen_record("indep", "x", 0, indep, mask)["at"]["512"]
-    b = pe._frozen_record("same", "x", 0, same, mask)["at"]["512"]
+    a = pe.frozen_record("indep", "x", 0, indep, mask)["at"]["512"]
+    b = pe.frozen_record("same", "x", 0, same, mask)["at"]["512"]
     assert b > 3 * a
 
 

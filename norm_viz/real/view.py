@@ -11,11 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from norm_viz.beyond.fluctuation import Fluctuation, fluctuation, measure
+from norm_viz.beyond import powernorm_evidence as pe
 from norm_viz.core import corpus
 from norm_viz.core.compute import normalize
 from norm_viz.real.minilm import (
@@ -31,6 +32,7 @@ from norm_viz.real.minilm import (
     real_activations,
     stop_point,
 )
+from norm_viz.training import results as rs
 
 
 @dataclass(frozen=True)
@@ -382,61 +384,115 @@ def findings(v: RealModelView, quote: Callable[[str], str] = repr) -> list[str]:
     return out
 
 
+CLAIM_DRAWS = (0, 1, 2)
+"""The draws of random batches the page's text measurement averages (each seeds its own batches)."""
+CLAIM_AT = 256
+"""Values per statistic at which the page's verdict compares text with images (as the PowerNorm page's)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Claim:
-    """The PowerNorm paper's claim on real text: batch statistics of real sentences vs image-like data."""
+    """The PowerNorm paper's claim on real text, like for like: the spread of the batch variance at one LayerNorm's
+    input on real sentences (measured now, three draws of random batches) against the training lab's ConvNet's
+    BatchNorm inputs on real digit images (the shipped measurement of beyond.powernorm_evidence, three trained seeds),
+    at the same number of values per statistic."""
 
     layer: int
     site: str
     n_sentences: int
-    text: Fluctuation
-    image: Fluctuation
-    tokens: Fluctuation
-    """Synthetic token-like data of the same shape, for comparison with the fluctuation page."""
-    takeaway: str
+    text: tuple[dict[str, Any], ...]
+    """One powernorm_evidence.frozen_record per draw of random batches (CLAIM_DRAWS)."""
+    images: tuple[dict[str, Any], ...]
+    """The shipped frozen records of the image activations (results/powernorm.json), empty when none is shipped."""
+    provenance: dict[str, Any]
+    """How the shipped records were computed (command, commit, torch, CPU time, seeds)."""
+    comparisons: tuple[tuple[str, rs.Spread, str], ...]
+    """Per image layer with a value at CLAIM_AT: (layer, its spread over seeds, the verdict word for text)."""
+    text_at: rs.Spread
+    """Text's spread at CLAIM_AT values per statistic over the draws."""
+    verdict: str
+    scale: str
+    """The scale measured and what it cannot test."""
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """Text and image records as beyond.powernorm_figures.frozen_figure draws them (all of kind "frozen")."""
+        return [*self.text, *({**r, "kind": "frozen"} for r in self.images)]
+
+
+def shipped_images(pool: int) -> tuple[dict[str, Any], ...]:
+    """The shipped frozen records of the ConvNet's image activations drawn from a pool of `pool` validation images
+    (beyond.powernorm_evidence.PAGE_POOLS), three trained seeds per layer; empty when not shipped."""
+    return tuple(r for r in rs.shipped_results("powernorm") if r.get("kind") == "frozen_pool" and r.get("pool") == pool)
 
 
 def powernorm_claim(
     layer: int = 2,
     site: str = "ffn",
-    n_sentences: int = 256,
-    batch_sizes: Sequence[int] = (2, 4, 8, 16, 32),
-    n_batches: int = 64,
-    seed: int = 0,
+    n_sentences: int = 128,
+    n_batches: int = pe.N_BATCHES,
+    draws: Sequence[int] = CLAIM_DRAWS,
 ) -> Claim:
-    """Batch statistics of `n_sentences` real corpus sentences at one LayerNorm's input (the BatchNorm that would
-    replace it) vs image-like data of the same shape; every feature standardized over its dataset first."""
+    """The batch variance's spread at one LayerNorm's input on `n_sentences` corpus sentences (the BatchNorm that
+    would replace it), one record per draw, against the shipped image activations at the same values per statistic;
+    the verdict follows the verdict rule (|Δ mean| > sd_text + sd_image) at CLAIM_AT values per statistic."""
     idx = ln_index(layer, site)
-    sents = corpus.sample(n_sentences, seed)
-    x, mask = ln_inputs(sents, idx)
-    g = torch.Generator().manual_seed(seed)
-    text = measure(x, mask, "real text", batch_sizes, n_batches, g)
-    _n, s, f = x.shape
-    image = fluctuation("image_like", batch_sizes, n_batches, s, f, seed, variable_lengths=False, pool=n_sentences)
-    token = fluctuation("token_like", batch_sizes, n_batches, s, f, seed, variable_lengths=True, pool=n_sentences)
-    rv = [float(a / b) for a, b in zip(text.var_spread, image.var_spread, strict=True)]
-    rm = [float(a / b) for a, b in zip(text.mean_spread, image.mean_spread, strict=True)]
-    more = sum(r > 1.1 for r in rv)
-    if more == len(rv):
-        verdict = "Real text's batch σ² fluctuates more than synthetic image-like data's at every batch size measured"
-    elif more == 0:
+    x, mask = ln_inputs(corpus.sample(n_sentences, 0), idx)
+    name = f"text: MiniLM {ln_name(idx)} input ({n_sentences} sentences, live)"
+    text = tuple(
+        pe.frozen_record(name, "all-MiniLM-L6-v2 (live)", d, x, mask, n_batches=n_batches, tick=stop_point)
+        for d in draws
+    )
+    images = shipped_images(n_sentences)
+    prov = rs.provenance("powernorm") if images else {}
+    text_at = rs.spread(r["at"].get(str(CLAIM_AT)) for r in text)
+    comparisons = []
+    for (_model, image_layer), runs in pe.group(list(images), "frozen_pool").items():
+        sp = rs.spread(r["at"].get(str(CLAIM_AT)) for r in runs)
+        if sp.n:
+            comparisons.append((image_layer.removeprefix("images: "), sp, pe.more_or_less(text_at, sp)))
+    per_sentence = float(mask.sum(1).double().mean())
+    scale = (
+        f"Scale: all-MiniLM-L6-v2 as trained (with LayerNorm), {n_sentences} sentences from the Python standard "
+        f"library's docstrings ({per_sentence:.1f} tokens each on average), {n_batches} random batches of whole "
+        f"sentences per size, {len(text)} draws of them (their sd is the batch sampling alone: the sentences are the "
+        "same); images: the training lab's 3-convolution ConvNet trained with BatchNorm on 8×8 digits and 28×28 "
+        f"MNIST, batches drawn from the same number ({n_sentences}) of validation images, 3 trained seeds (shipped). "
+        "What it cannot test: the paper's measurement during training with BatchNorm (the PowerNorm page has it for "
+        "the tiny LM), a transformer trained with BatchNorm on text, and the paper's images (ResNet on CIFAR-10)."
+    )
+    if not text_at.n:
         verdict = (
-            "Real text's batch σ² does not fluctuate more than synthetic image-like data's at any batch size measured"
+            f"These {n_sentences} sentences cannot make batches of {CLAIM_AT} real tokens (at most half of them per "
+            "batch): choose more sentences to compare with the images."
+        )
+    elif not comparisons:
+        verdict = (
+            f"No shipped image measurement from a pool of {n_sentences} images in this installation, so no "
+            "comparison: run `python -m norm_viz.beyond.powernorm_evidence`. Text alone: "
+            f"{text_at.text(3)} at {CLAIM_AT} values per statistic."
         )
     else:
+        words = [w for _n, _s, w in comparisons]
+        more, less = words.count("more"), words.count("less")
+        tie = words.count("no difference at this scale")
+        if more == len(words):
+            head = f"fluctuates more than every image layer's ({more} of {len(words)})"
+        elif less == len(words):
+            head = f"fluctuates less than every image layer's ({less} of {len(words)})"
+        else:
+            head = (
+                f"fluctuates more than {more} of {len(words)} image layers', less than {less}, no differently from "
+                f"{tie}"
+            )
+        ratios = [text_at.mean / sp.mean for _n, sp, _w in comparisons]
         verdict = (
-            f"Real text's batch σ² fluctuates more than synthetic image-like data's at {more} of {len(rv)} batch sizes"
+            f"At {CLAIM_AT} values per statistic, the batch variance at this LayerNorm's input {head}: text "
+            f"{text_at.text(3)} (sd of the batch variance, in σ², mean ± sd over {text_at.n} draws) against "
+            + "; ".join(f"{n} {sp.text(3)}" for n, sp, _w in comparisons)
+            + f" (text / image: {min(ratios):.2f}× to {max(ratios):.2f}×)."
         )
-    takeaway = (
-        f"{verdict} (ratio {min(rv):.1f}× to {max(rv):.1f}×; batch μ: {min(rm):.1f}× to {max(rm):.1f}×). "
-        f"Real text: {float(text.tokens_per_batch[0]):.0f} real tokens per batch of {text.batch_sizes[0]} sentences, "
-        f"tail weight E[z⁴] = {text.kurtosis:.1f} (Gaussian: 3; image-like: {image.kurtosis:.1f}). The image-like "
-        "data is Gaussian noise smoothed over 5 positions, not images: this ratio moves with the width of that window, "
-        "so it is no verdict on text versus images. The PowerNorm page "
-        "compares real text with real image activations (the ConvNet's) at the same number of values per statistic, "
-        "and during training."
-    )
-    return Claim(layer, site, n_sentences, text, image, token, takeaway)
+    return Claim(layer, site, n_sentences, text, images, prov, tuple(comparisons), text_at, verdict, scale)
 
 
 def ln_delta_table(v: RealModelView) -> list[tuple[str, float]]:
