@@ -60,8 +60,18 @@ def test_the_powernorm_measurement_runs_when_asked_and_a_link_cannot_ask_for_512
     from norm_viz.real.view import powernorm_claim
 
     claim = powernorm_claim(5, "attention", 128)
-    assert len(charts(at)) == 6
-    assert any(claim.takeaway in i for i in texts(at, "info"))
+    figs = charts(at)
+    assert len(figs) == 6
+    assert any(claim.verdict in i for i in texts(at, "info"))
+    fig = next(f for f in figs if "equal values per statistic" in f["layout"]["title"]["text"])
+    names = [t["name"] for t in fig["data"]]
+    assert sum(n.startswith("text: MiniLM layer 5") for n in names) == 1
+    assert sum(n.startswith("images: ") for n in names) == len({r["layer"] for r in claim.images})
+    assert not any("image-like" in n or "token-like" in n for n in names), "no synthetic comparator any more"
+    if claim.images:
+        assert any(
+            "shipped, not computed here" in c and claim.provenance["commit"][:10] in c for c in texts(at, "caption")
+        )
 
 
 HOSTILE = "![x](http://203.0.113.9/track.png) [Session expired: log in again](http://203.0.113.9/) <img src=x>"

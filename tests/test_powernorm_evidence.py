@@ -73,6 +73,22 @@ def test_equal_values_spread_of_independent_gaussians_is_sqrt_2_over_n():
             assert got == pytest.approx(math.sqrt(2 / (n - 1)), rel=0.2), (per_sample, n, got)
 
 
+def test_a_small_pool_shrinks_the_spread_by_the_finite_population_factor():
+    """Batches of b samples drawn without replacement from N overlap: for independent Gaussian values the spread of
+    the batch variance is √(2/(n−1)) σ² times √((N − b)/(N − 1)). Why the Real model page compares its sentences with
+    images drawn from a pool of the same size (PAGE_POOLS)."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(256, 16, 16, generator=g, dtype=torch.float64)
+    mask = torch.ones(256, 16, dtype=torch.bool)
+    for pool in (32, 256):
+        r = pe.frozen_record("gauss", "none", 0, x[:pool], mask[:pool], n_batches=256)
+        b = 16  # 256 values per statistic = 16 samples of 16 values: a measured batch size, no interpolation
+        assert b in r["batch_sizes"]
+        want = math.sqrt(2 / 255) * math.sqrt((pool - b) / (pool - 1))
+        assert r["at"]["256"] == pytest.approx(want, rel=0.12), (pool, r["at"]["256"], want)
+    assert set(pe.PAGE_POOLS) == {32, 64, 128}
+
+
 def test_correlated_pixels_fluctuate_more_at_equal_values():
     """A sample whose values are all one number (fully correlated pixels) is worth one value: at 512 values per
     statistic its batch variance spreads far more than independent values'."""
@@ -124,6 +140,14 @@ def test_shipped_evidence_has_three_seeds_everywhere():
     assert any(k[0] == "training" and k[1].startswith("tiny LM") for k in groups)
     assert any(k[0] == "training" and k[1].startswith("ConvNet") for k in groups)
     assert pe.verdicts(recs)
+    pools: dict[tuple, set] = {}
+    for r in recs:
+        if r["kind"] == "frozen_pool":
+            pools.setdefault((r["pool"], r["model"], r["layer"]), set()).add(r["seed"])
+    frozen_images = {k[1:] for k in groups if k[0] == "frozen" and k[2].startswith("images")}
+    for pool in pe.PAGE_POOLS:  # every image layer again from each smaller pool, 3 seeds
+        assert {k[1:] for k in pools if k[0] == pool} == frozen_images
+    assert all(s == {0, 1, 2} for s in pools.values()), pools
 
 
 def test_the_powernorm_page_shows_the_evidence():

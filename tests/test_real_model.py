@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 
+from norm_viz.beyond import powernorm_evidence as pe
 from norm_viz.core import corpus
 from norm_viz.real import minilm as real
 from norm_viz.real import view as rm
+from norm_viz.training import results as rs
 
 pytestmark = pytest.mark.skipif(real.available() is not None, reason=f"model not installed: {real.INSTALL}")
 
@@ -55,18 +57,42 @@ def test_findings_are_worded_from_the_numbers(view):
     assert f"{view.composition.bn_change:.3g}" in text
 
 
-def test_the_powernorm_claim_measures_real_tokens():
-    c = rm.powernorm_claim(layer=0, site="attention", n_sentences=32, batch_sizes=(2, 8), n_batches=8)
-    _x, mask = real.ln_inputs(corpus.sample(32, 0), real.ln_index(0, "attention"))
-    assert c.text.tokens_per_batch.shape == (2,) and c.text.batch_sizes == (2, 8)
-    per_sentence = float(mask.sum(1).double().mean())
-    assert float(c.text.tokens_per_batch[1]) == pytest.approx(8 * per_sentence, rel=0.5)
-    assert c.image.kind == "image_like" and c.text.kind == "real text"
-    rv = (c.text.var_spread / c.image.var_spread).tolist()
-    assert f"ratio {min(rv):.1f}× to {max(rv):.1f}×" in c.takeaway
-    more = sum(r > 1.1 for r in rv)
-    assert ("at every batch size" in c.takeaway) == (more == len(rv))
-    assert ("does not fluctuate more" in c.takeaway) == (more == 0)
+def test_the_powernorm_claim_compares_real_text_with_shipped_images_from_the_same_pool():
+    c = rm.powernorm_claim(layer=0, site="attention", n_sentences=32, n_batches=8)
+    x, mask = real.ln_inputs(corpus.sample(32, 0), real.ln_index(0, "attention"))
+    assert [r["seed"] for r in c.text] == [0, 1, 2]
+    assert all(r["values_per_sample"] == round(float(mask.sum(1).double().mean()), 1) for r in c.text)
+    again = pe.frozen_record(c.text[1]["layer"], c.text[1]["model"], 1, x, mask, n_batches=8)
+    assert again == c.text[1], "each draw is powernorm_evidence's measurement of these activations"
+    shipped = [r for r in rs.shipped_results("powernorm") if r.get("kind") == "frozen_pool" and r.get("pool") == 32]
+    if not shipped:
+        pytest.skip("the PowerNorm evidence is not shipped")
+    assert list(c.images) == shipped and {r["pool"] for r in c.images} == {32}
+    text_at = rs.spread(r["at"]["256"] for r in c.text)
+    assert text_at.n == 3 and c.text_at == text_at
+    for _layer, sp, word in c.comparisons:  # the verdict rule, pair by pair
+        assert sp.n == 3 and word == pe.more_or_less(text_at, sp)
+    assert len(c.comparisons) == sum(1 for r in shipped if r["at"].get("256") is not None) // 3
+    words = [w for _l, _s, w in c.comparisons]
+    if words.count("less") == len(words):
+        assert f"less than every image layer's ({len(words)} of {len(words)})" in c.verdict
+    elif words.count("more") == len(words):
+        assert f"more than every image layer's ({len(words)} of {len(words)})" in c.verdict
+    else:
+        assert f"more than {words.count('more')} of {len(words)} image layers', less than {words.count('less')}" in (
+            c.verdict
+        )
+    assert text_at.text(3) in c.verdict and all(sp.text(3) in c.verdict for _l, sp, _w in c.comparisons)
+    assert "What it cannot test" in c.scale and "same number (32) of validation images" in c.scale
+    assert c.provenance["command"].startswith("python -m norm_viz.beyond.powernorm_evidence")
+    assert {r["kind"] for r in c.records} == {"frozen"} and len(c.records) == 3 + len(shipped)
+
+
+def test_the_powernorm_claim_gives_no_verdict_without_images(monkeypatch):
+    monkeypatch.setattr(rs, "shipped_results", lambda grid: [])
+    c = rm.powernorm_claim(layer=0, site="attention", n_sentences=32, n_batches=8)
+    assert not c.images and not c.comparisons and not c.provenance
+    assert "No shipped image measurement" in c.verdict and "fluctuates" not in c.verdict
 
 
 def test_ln_inputs_matches_one_batch_at_a_time():
