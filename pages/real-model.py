@@ -136,7 +136,12 @@ if pc_key in ss.get("_pc_done", set()):
     title = "Batch-variance spread at equal values per statistic: text live (3 draws), images shipped (3 seeds)"
     ui.chart(powernorm_figures.frozen_figure(claim.records, title), key="pc_fig")
     st.info(f"**Verdict:** {claim.verdict}")
-    st.caption(claim.scale)
+    if claim.comparisons:
+        ui.table(pd.DataFrame(claim.rows()))
+    st.caption(
+        "Spread = sd over random batches of the per-feature batch variance, in units of each feature's σ², averaged "
+        f"over features. {claim.scale}"
+    )
     if claim.images:
         prov = claim.provenance
         st.caption(

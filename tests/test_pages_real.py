@@ -63,6 +63,9 @@ def test_the_powernorm_measurement_runs_when_asked_and_a_link_cannot_ask_for_512
     figs = charts(at)
     assert len(figs) == 6
     assert any(claim.verdict in i for i in texts(at, "info"))
+    if claim.comparisons:
+        shown = at.table[-1].value
+        assert list(shown["text fluctuates"]) == [w for _l, _s, w in claim.comparisons]
     fig = next(f for f in figs if "equal values per statistic" in f["layout"]["title"]["text"])
     names = [t["name"] for t in fig["data"]]
     assert sum(n.startswith("text: MiniLM layer 5") for n in names) == 1

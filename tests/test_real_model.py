@@ -74,15 +74,22 @@ def test_the_powernorm_claim_compares_real_text_with_shipped_images_from_the_sam
         assert sp.n == 3 and word == pe.more_or_less(text_at, sp)
     assert len(c.comparisons) == sum(1 for r in shipped if r["at"].get("256") is not None) // 3
     words = [w for _l, _s, w in c.comparisons]
-    if words.count("less") == len(words):
-        assert f"less than every image layer's ({len(words)} of {len(words)})" in c.verdict
-    elif words.count("more") == len(words):
-        assert f"more than every image layer's ({len(words)} of {len(words)})" in c.verdict
-    else:
-        assert f"more than {words.count('more')} of {len(words)} image layers', less than {words.count('less')}" in (
-            c.verdict
+    more, less = words.count("more"), words.count("less")
+    if less == len(words):
+        assert (
+            f"less than at every image layer ({less} of {less})" in c.verdict and "do not fluctuate more" in c.verdict
         )
-    assert text_at.text(3) in c.verdict and all(sp.text(3) in c.verdict for _l, sp, _w in c.comparisons)
+    elif more == len(words):
+        assert f"more than at every image layer ({more} of {more})" in c.verdict and "do fluctuate more" in c.verdict
+    else:
+        assert f"more than at {more} of the {len(words)} image layers, less than at {less}" in c.verdict
+        assert "depends on which image layer" in c.verdict
+    ratios = [text_at.mean / sp.mean for _l, sp, _w in c.comparisons]
+    assert f"{min(ratios):.2f}× to {max(ratios):.2f}×" in c.verdict
+    rows = c.rows()
+    assert [r["text fluctuates"] for r in rows] == words
+    assert all(r["text, 256 values (3 draws)"] == text_at.text(3) for r in rows)
+    assert [r["images, 256 values (3 seeds)"] for r in rows] == [sp.text(3) for _l, sp, _w in c.comparisons]
     assert "What it cannot test" in c.scale and "same number (32) of validation images" in c.scale
     assert c.provenance["command"].startswith("python -m norm_viz.beyond.powernorm_evidence")
     assert {r["kind"] for r in c.records} == {"frozen"} and len(c.records) == 3 + len(shipped)

@@ -414,6 +414,20 @@ class Claim:
     scale: str
     """The scale measured and what it cannot test."""
 
+    def rows(self) -> list[dict[str, str]]:
+        """The verdict's numbers, one line per image layer: its spread and text's at CLAIM_AT values per statistic
+        (mean ± sd), their ratio and the verdict rule's word."""
+        return [
+            {
+                "image layer (shipped)": name,
+                f"images, {CLAIM_AT} values (3 seeds)": sp.text(3),
+                f"text, {CLAIM_AT} values ({self.text_at.n} draws)": self.text_at.text(3),
+                "text / image": f"{self.text_at.mean / sp.mean:.2f}×",
+                "text fluctuates": word,
+            }
+            for name, sp, word in self.comparisons
+        ]
+
     @property
     def records(self) -> list[dict[str, Any]]:
         """Text and image records as beyond.powernorm_figures.frozen_figure draws them (all of kind "frozen")."""
@@ -475,22 +489,24 @@ def powernorm_claim(
     else:
         words = [w for _n, _s, w in comparisons]
         more, less = words.count("more"), words.count("less")
-        tie = words.count("no difference at this scale")
-        if more == len(words):
-            head = f"fluctuates more than every image layer's ({more} of {len(words)})"
-        elif less == len(words):
-            head = f"fluctuates less than every image layer's ({less} of {len(words)})"
-        else:
-            head = (
-                f"fluctuates more than {more} of {len(words)} image layers', less than {less}, no differently from "
-                f"{tie}"
-            )
+        tie = len(words) - more - less
         ratios = [text_at.mean / sp.mean for _n, sp, _w in comparisons]
+        if more == len(words):
+            head = f"fluctuates more than at every image layer ({more} of {len(words)})"
+            tail = "real text's batch statistics do fluctuate more than these real images'."
+        elif less == len(words):
+            head = f"fluctuates less than at every image layer ({less} of {len(words)})"
+            tail = "real text's batch statistics do not fluctuate more than these real images'."
+        else:
+            parts = [f"more than at {more} of the {len(words)} image layers", f"less than at {less}"]
+            if tie:
+                parts.append(f"no differently from {tie}")
+            head = "fluctuates " + ", ".join(parts)
+            tail = "which way it goes depends on which image layer stands for 'images', not on text versus images."
         verdict = (
-            f"At {CLAIM_AT} values per statistic, the batch variance at this LayerNorm's input {head}: text "
-            f"{text_at.text(3)} (sd of the batch variance, in σ², mean ± sd over {text_at.n} draws) against "
-            + "; ".join(f"{n} {sp.text(3)}" for n, sp, _w in comparisons)
-            + f" (text / image: {min(ratios):.2f}× to {max(ratios):.2f}×)."
+            f"At {CLAIM_AT} values per statistic, the batch variance at this LayerNorm's input {head} "
+            f"(text / image: {min(ratios):.2f}× to {max(ratios):.2f}×; a difference counts when it exceeds the two "
+            f"spreads together): {tail}"
         )
     return Claim(layer, site, n_sentences, text, images, prov, tuple(comparisons), text_at, verdict, scale)
 
