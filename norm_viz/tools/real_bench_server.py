@@ -6,7 +6,8 @@ threads) and resident memory from /proc before and after. The server loads both 
 first script run (norm_viz/ui/real.py preload_models): the first line is the start page's first visit, the second the
 preload after it, measured until the server's CPU time stops moving. With --no-preload (NORM_VIZ_PRELOAD=0) the
 first visit of each real page pays its model's load instead, so a cold default link is measured twice, cold and warm.
-Links run in order on one server. The last measurement opens a heavy link and closes the tab after 1 s, then counts
+Links run in order on one server, after the button presses of CLICKS (the PowerNorm measurement: the CPU of the
+click's rerun; `--clicks-only` stops there). The last measurement opens a heavy link and closes the tab after 1 s, then counts
 the CPU the server spends in the next 10 s.
 """
 
@@ -42,6 +43,14 @@ LINKS: list[tuple[str, str]] = [
     ),
 ]
 
+CLICKS: list[tuple[str, str]] = [
+    ("real-model PowerNorm Measure: layer 2 FFN, 128 sentences", "real-model?pc_layer=2&pc_site=ffn&pc_n=128"),
+    ("real-model PowerNorm Measure: layer 5 FFN, 128 sentences", "real-model?pc_layer=5&pc_site=ffn&pc_n=128"),
+    ("real-model PowerNorm Measure: layer 5 attention, 128", "real-model?pc_layer=5&pc_site=attention&pc_n=128"),
+    ("real-model PowerNorm Measure: layer 0 attention, 32", "real-model?pc_layer=0&pc_site=attention&pc_n=32"),
+]
+"""Links whose cost is a button press (the PowerNorm measurement, uncached): the CPU of the click's rerun alone."""
+
 
 def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -59,6 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--no-preload", action="store_true", help="NORM_VIZ_PRELOAD=0: the models load on first visit")
+    ap.add_argument("--clicks-only", action="store_true", help="only the button presses (CLICKS), not the links")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -105,6 +115,21 @@ def main(argv: list[str] | None = None) -> None:
                 else f"model preload, done {wall:.0f} s after start"
             )
             print(f"{what:56s} {c2 - c1:6.2f} {r1:9.0f} → {r2:6.0f} (+{r2 - r1:.0f})", flush=True)
+            for name, link in CLICKS:
+                page.goto(base + link, timeout=int(args.timeout * 1000))
+                page.wait_for_timeout(500)
+                page.locator(APP_IDLE).wait_for(timeout=args.timeout * 1000)
+                time.sleep(1.0)
+                c0, r0 = cpu_s(server.pid), rss_mb(server.pid)
+                page.get_by_role("button", name="Measure").click()
+                page.wait_for_timeout(500)
+                page.locator(APP_IDLE).wait_for(timeout=args.timeout * 1000)
+                time.sleep(0.5)
+                c1, r1 = cpu_s(server.pid), rss_mb(server.pid)
+                print(f"{name:56s} {c1 - c0:6.2f} {r0:9.0f} → {r1:6.0f} (+{r1 - r0:.0f})", flush=True)
+            if args.clicks_only:
+                browser.close()
+                return
             for name, link in LINKS:
                 page.goto(base + "start", timeout=120_000)
                 page.locator(APP_IDLE).wait_for(timeout=120_000)
