@@ -45,7 +45,8 @@ if problem is not None:
 m = loaded_model()
 st.markdown(
     "The pretrained **all-MiniLM-L6-v2** (a 6-layer BERT, F = 384 features per token, post-LN: 13 LayerNorms, "
-    f"ε = {m.eps:g}) runs here on your sentences, offline. Every number below is measured now, on these sentences."
+    f"ε = {m.eps:g}) runs here on your sentences, offline. Every number below is measured now, on these sentences "
+    "(except the image side of the last comparison, shipped and labelled as such)."
 )
 st.caption(
     f"Weights: {m.directory.name}/model.safetensors, sha256 {m.sha256[:12]}…{m.sha256[-6:]} (the upstream file's), "

@@ -3,7 +3,9 @@
 Every number is measured live on the sentences given: LayerNorm against normalize(), outlier features, how close
 LayerNorm's x̂ comes to its ceiling √(F−1), what γ does to the outliers, the feature that marks padding (and what it
 does to unmasked BatchNorm), BatchNorm vs LayerNorm across batch compositions, and the PowerNorm paper's claim on
-real text. torch only (no streamlit, no plotly); the page's calls are `real_model_view` and `powernorm_claim`.
+real text — against the ConvNet's real image activations, the one part not computed live (shipped by
+beyond.powernorm_evidence, with its provenance). torch only (no streamlit, no plotly); the page's calls are
+`real_model_view` and `powernorm_claim`.
 """
 
 from __future__ import annotations
