@@ -74,16 +74,9 @@ def test_the_powernorm_claim_compares_real_text_with_shipped_images_from_the_sam
         assert sp.n == 3 and word == pe.more_or_less(text_at, sp)
     assert len(c.comparisons) == sum(1 for r in shipped if r["at"].get("256") is not None) // 3
     words = [w for _l, _s, w in c.comparisons]
-    more, less = words.count("more"), words.count("less")
-    if less == len(words):
-        assert (
-            f"less than at every image layer ({less} of {less})" in c.verdict and "do not fluctuate more" in c.verdict
-        )
-    elif more == len(words):
-        assert f"more than at every image layer ({more} of {more})" in c.verdict and "do fluctuate more" in c.verdict
-    else:
-        assert f"more than at {more} of the {len(words)} image layers, less than at {less}" in c.verdict
-        assert "depends on which image layer" in c.verdict
+    assert c.verdict == rm.claim_verdict(text_at, c.comparisons, 32)
+    for word, phrase in (("more", "more than at"), ("less", "less than at")):
+        assert (phrase in c.verdict) == (word in words)
     ratios = [text_at.mean / sp.mean for _l, sp, _w in c.comparisons]
     assert f"{min(ratios):.2f}× to {max(ratios):.2f}×" in c.verdict
     rows = c.rows()
@@ -93,6 +86,35 @@ def test_the_powernorm_claim_compares_real_text_with_shipped_images_from_the_sam
     assert "What it cannot test" in c.scale and "same number (32) of validation images" in c.scale
     assert c.provenance["command"].startswith("python -m norm_viz.beyond.powernorm_evidence")
     assert {r["kind"] for r in c.records} == {"frozen"} and len(c.records) == 3 + len(shipped)
+
+
+def _spread(mean: float, sd: float) -> rs.Spread:
+    return rs.Spread((mean - sd, mean, mean + sd))
+
+
+@pytest.mark.parametrize(
+    ("image_means", "head", "tail"),
+    [
+        ((0.05, 0.06), "more than at every image layer (2 of 2)", "do fluctuate more"),
+        ((0.20, 0.30), "less than at every image layer (2 of 2)", "do not fluctuate more"),
+        ((0.101, 0.20, 0.30), "less than at 2 of the 3 image layers, no differently from 1", "do not fluctuate more"),
+        ((0.05, 0.101), "more than at 1 of the 2 image layers, no differently from 1", "less than none"),
+        ((0.05, 0.20, 0.101), "more than at 1 of the 3 image layers, less than at 1, no differently from 1", "depends"),
+        ((0.101,), "no differently from every image layer (1 of 1)", "no difference at this scale"),
+    ],
+)
+def test_the_claims_verdict_follows_the_rule_and_says_only_what_the_counts_say(image_means, head, tail):
+    text = _spread(0.10, 0.002)
+    comparisons = []
+    for i, m in enumerate(image_means):
+        sp = _spread(m, 0.002)
+        comparisons.append((f"layer {i}", sp, pe.more_or_less(text, sp)))
+    v = rm.claim_verdict(text, comparisons, 128)
+    assert head in v and tail in v, v
+    assert " 0 of" not in v and "at 0" not in v and "from 0" not in v
+    ratios = [0.10 / m for m in image_means]
+    assert f"{min(ratios):.2f}× to {max(ratios):.2f}×" in v
+    assert "cannot make batches" in rm.claim_verdict(rs.Spread(()), comparisons, 32)
 
 
 def test_the_powernorm_claim_gives_no_verdict_without_images(monkeypatch):

@@ -465,7 +465,7 @@ def powernorm_claim(
     comparisons = []
     for (_model, image_layer), runs in pe.group(list(images), "frozen_pool").items():
         sp = rs.spread(r["at"].get(str(CLAIM_AT)) for r in runs)
-        if sp.n:
+        if sp.n >= rs.MIN_SEEDS:
             comparisons.append((image_layer.removeprefix("images: "), sp, pe.more_or_less(text_at, sp)))
     per_sentence = float(mask.sum(1).double().mean())
     scale = (
@@ -477,40 +477,52 @@ def powernorm_claim(
         "What it cannot test: the paper's measurement during training with BatchNorm (the PowerNorm page has it for "
         "the tiny LM), a transformer trained with BatchNorm on text, and the paper's images (ResNet on CIFAR-10)."
     )
-    if not text_at.n:
-        verdict = (
+    verdict = claim_verdict(text_at, comparisons, n_sentences)
+    return Claim(layer, site, n_sentences, text, images, prov, tuple(comparisons), text_at, verdict, scale)
+
+
+def claim_verdict(text_at: rs.Spread, comparisons: Sequence[tuple[str, rs.Spread, str]], n_sentences: int) -> str:
+    """The Real model page's PowerNorm verdict, worded from the numbers: how many image layers text's batch variance
+    fluctuates more than, less than, or no differently from (each pair by the verdict rule), and what that says."""
+    if text_at.n < rs.MIN_SEEDS:
+        return (
             f"These {n_sentences} sentences cannot make batches of {CLAIM_AT} real tokens (at most half of them per "
             "batch): choose more sentences to compare with the images."
         )
-    elif not comparisons:
-        verdict = (
+    if not comparisons:
+        return (
             f"No shipped image measurement from a pool of {n_sentences} images in this installation, so no "
             "comparison: run `python -m norm_viz.beyond.powernorm_evidence`. Text alone: "
             f"{text_at.text(3)} at {CLAIM_AT} values per statistic."
         )
+    words = [w for _n, _s, w in comparisons]
+    more, less = words.count("more"), words.count("less")
+    tie = len(words) - more - less
+    ratios = [text_at.mean / sp.mean for _n, sp, _w in comparisons]
+    n = len(words)
+    counted = [(more, "more than at"), (less, "less than at"), (tie, "no differently from")]
+    said = [(k, how) for k, how in counted if k]
+    if len(said) == 1:
+        head = f"fluctuates {said[0][1]} every image layer ({n} of {n})"
     else:
-        words = [w for _n, _s, w in comparisons]
-        more, less = words.count("more"), words.count("less")
-        tie = len(words) - more - less
-        ratios = [text_at.mean / sp.mean for _n, sp, _w in comparisons]
-        if more == len(words):
-            head = f"fluctuates more than at every image layer ({more} of {len(words)})"
-            tail = "real text's batch statistics do fluctuate more than these real images'."
-        elif less == len(words):
-            head = f"fluctuates less than at every image layer ({less} of {len(words)})"
-            tail = "real text's batch statistics do not fluctuate more than these real images'."
-        else:
-            parts = [f"more than at {more} of the {len(words)} image layers", f"less than at {less}"]
-            if tie:
-                parts.append(f"no differently from {tie}")
-            head = "fluctuates " + ", ".join(parts)
-            tail = "which way it goes depends on which image layer stands for 'images', not on text versus images."
-        verdict = (
-            f"At {CLAIM_AT} values per statistic, the batch variance at this LayerNorm's input {head} "
-            f"(text / image: {min(ratios):.2f}× to {max(ratios):.2f}×; a difference counts when it exceeds the two "
-            f"spreads together): {tail}"
+        head = "fluctuates " + ", ".join(
+            f"{how} {k} of the {n} image layers" if i == 0 else f"{how} {k}" for i, (k, how) in enumerate(said)
         )
-    return Claim(layer, site, n_sentences, text, images, prov, tuple(comparisons), text_at, verdict, scale)
+    if more == n:
+        tail = "real text's batch statistics do fluctuate more than these real images'."
+    elif tie == n:
+        tail = "no difference at this scale."
+    elif more == 0:
+        tail = "real text's batch statistics do not fluctuate more than these real images'."
+    elif less == 0:
+        tail = "real text's batch statistics fluctuate more than some of these real images' and less than none."
+    else:
+        tail = "which way it goes depends on which image layer stands for 'images', not on text versus images."
+    return (
+        f"At {CLAIM_AT} values per statistic, the batch variance at this LayerNorm's input {head} "
+        f"(text / image: {min(ratios):.2f}× to {max(ratios):.2f}×; a difference counts when it exceeds the two "
+        f"spreads together): {tail}"
+    )
 
 
 def ln_delta_table(v: RealModelView) -> list[tuple[str, float]]:
