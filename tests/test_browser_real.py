@@ -79,3 +79,32 @@ def test_the_real_model_table_fits_1280(wide, live_app):
     sizes = table.evaluate("el => [el, ...el.querySelectorAll('div, table')].map(e => [e.scrollWidth, e.clientWidth])")
     for need, have in sizes:
         assert need <= have + 1, f"the columns need {need} px, the table shows {have} px"
+
+
+def test_the_powernorm_measurement_is_clicked_drawn_and_fits_1280(wide, live_app):
+    """The Measure button runs the like-for-like comparison in the browser: its chart (real text live against the
+    shipped image layers) is drawn with no overlapping or clipped text, and its verdict table fits 1280 px."""
+    from conftest import wait_for_charts
+    from test_browser_overlaps import CLIPPED, OVERLAPS
+
+    wide.goto(live_app + "/real-model?pc_n=32&pc_layer=0&pc_site=attention", timeout=120_000)
+    wait_for_app(wide, 240)
+    button = wide.get_by_role("button", name="Measure")
+    button.scroll_into_view_if_needed()
+    rerun(wide, button.click, 240)
+    title = wide.locator(".gtitle", has_text="equal values per statistic")
+    expect(title).to_have_count(1, timeout=120_000)
+    wait_for_charts(wide)
+    expect(wide.get_by_text("Verdict:")).to_have_count(1)
+    legend = wide.locator(".legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert any(t.startswith("text: MiniLM layer 0") for t in legend), legend
+    assert sum(t.startswith("images: ") for t in legend) >= 3, legend
+    expect(wide.locator('[data-testid="stException"]')).to_have_count(0)
+    assert wide.evaluate(OVERLAPS) == []
+    assert wide.evaluate(CLIPPED) == []
+    table = wide.locator('[data-testid="stTable"]').last
+    table.scroll_into_view_if_needed()
+    expect(table).to_contain_text("text fluctuates")
+    sizes = table.evaluate("el => [el, ...el.querySelectorAll('div, table')].map(e => [e.scrollWidth, e.clientWidth])")
+    for need, have in sizes:
+        assert need <= have + 1, f"the verdict table needs {need} px, it shows {have} px"
