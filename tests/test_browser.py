@@ -36,6 +36,8 @@ def test_clicking_a_heatmap_cell_chooses_it(page, live_app):
     page.goto(live_app + "/explorer?norm=instancenorm", timeout=120_000)
     wait_for_app(page)
     heat = page.locator(".nv-explorer svg.nvx-heat")  # the input/output heatmaps, drawn by the Explorer's script
+    # the link's view is drawn before the click (a click on the first, default drawing could be redrawn away)
+    expect(page.locator(".nv-explorer")).to_have_attribute("data-drawn", re.compile(r"^instancenorm\|"), timeout=60_000)
     heat.scroll_into_view_if_needed()
     expect(page.get_by_label("s (sequence)")).not_to_have_value("4")
     # the third column, fifth row of the input panel: (b, s, f) = (0, 4, 2)

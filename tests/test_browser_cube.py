@@ -129,6 +129,10 @@ def test_the_view_survives_cell_changes_norm_switches_and_reruns(page, live_app)
 @pytest.mark.parametrize("query", ["", "?src=preset&preset=d2l&norm=batchnorm&cb=1"])
 def test_no_formula_is_wider_than_its_column_at_1280(page, live_app, query):
     open_explorer(page, live_app, query)
+    if query:  # the link's view is drawn (the first drawing may still be the default cell)
+        expect(page.locator(".nv-explorer")).to_have_attribute(
+            "data-drawn", re.compile(r"^batchnorm\|1,"), timeout=60_000
+        )
     maths = page.locator(".nvx-math math")
     maths.first.wait_for(timeout=60_000)
     # each formula's drawing against its column (the cell part of the Explorer): nothing sticks out
