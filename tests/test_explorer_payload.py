@@ -170,6 +170,44 @@ def test_the_cache_is_bounded_and_computes_a_shared_key_once():
     assert cache.info().bytes <= 25
 
 
+def test_the_cache_keeps_many_small_entries_within_its_byte_bound():
+    from norm_viz.ui.explorer import BoundedCache
+
+    cache: BoundedCache[int, bytes] = BoundedCache(10_000, 1000, len)
+    for i in range(150):  # far more entries than a count-only bound of 32 or 64 would keep
+        cache.get(i, lambda: b"x" * 5)
+    for i in range(150):
+        cache.get(i, lambda: b"never")
+    info = cache.info()
+    assert (info.entries, info.bytes, info.hits, info.misses) == (150, 750, 150, 150)
+    for i in range(150, 160):  # larger entries push the oldest small ones out, never past the byte bound
+        cache.get(i, lambda: b"y" * 100)
+    info = cache.info()
+    assert info.bytes <= 1000 and info.bytes == sum(len(v) for v, _ in cache._data.values())
+    assert 0 not in cache._data and 159 in cache._data
+
+
+def test_a_class_toggling_eps_stays_cached_and_the_cache_stays_bounded():
+    """Each student has a tensor of their own and toggles ε between two values: toggling back is a hit. The byte
+    bound holds the messages of 100 students × 2 ε (default tensor) and of 16 of the largest tensor's."""
+    from norm_viz.ui import explorer as ui_explorer
+    from norm_viz.ui.explorer import MESSAGES, PAYLOADS, Controls, _message
+
+    MESSAGES.clear()
+    keys = [(seed, eps) for seed in range(40) for eps in (1e-5, 1e-3)]
+    for seed, eps in keys:
+        _message(_x((4, 6, 8), seed), Controls(NormConfig("layernorm", eps=eps), ()), ("layernorm",))
+    hits = MESSAGES.info().hits
+    for seed, eps in keys:
+        _message(_x((4, 6, 8), seed), Controls(NormConfig("layernorm", eps=eps), ()), ("layernorm",))
+    assert MESSAGES.info().hits == hits + len(keys)  # 80 keys: the old 64-entry bound had evicted them
+    small = len(message(explorer_payload(_x((4, 6, 8)), NormConfig("layernorm"), {})))
+    assert MESSAGES.max_entries >= 200 and 200 * small <= MESSAGES.max_bytes
+    big = explorer_payload(_x((16, 32, 64)), NormConfig("layernorm"), {})
+    assert 16 * len(message(big, ("layernorm",))) <= MESSAGES.max_bytes
+    assert 16 * ui_explorer._payload_size(big) <= PAYLOADS.max_bytes
+
+
 # ---- the browser code, run by node ------------------------------------------------------------------------------
 
 RUNNER = r"""
