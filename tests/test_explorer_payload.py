@@ -230,7 +230,8 @@ for (const c of input) {
     const stats = row.statistic ? ex.statsSvg(P, key, c.cells[0], 1100).svg : '';
     rows[key] = { cells, heat, stats, hist: ex.histSvg(P, key, 1100).svg };
   }
-  out.push({ rows, fmt: c.numbers.map((v) => ex.pyG(v, 4)), url: ex.viewUrl('http://h/explorer?B=4&present=1', { norm: 'rmsnorm', cell: [1, 2, 3], item: 1, shared: true }) });
+  out.push({ rows, fmt: c.numbers.map((v) => ex.pyG(v, 4)), url: ex.viewUrl('http://h/explorer?B=4&present=1', { norm: 'rmsnorm', cell: [1, 2, 3], item: 1, shared: true }),
+            back: ex.urlView('?B=4&present=1&norm=rmsnorm&cb=1&cs=2&cf=3&show_b=1&shared_scale=1'), bare: ex.urlView('') });
 }
 process.stdout.write(JSON.stringify(out));
 """
@@ -266,6 +267,23 @@ def test_the_browser_code_displays_torchs_numbers_for_every_row_and_cell(tmp_pat
     for (x, base, params, cells), g in zip(expected, got, strict=True):
         assert g["fmt"] == [f"{v:.4g}" if v else "0" for v in numbers]
         assert g["url"] == "/explorer?B=4&present=1&norm=rmsnorm&cb=1&cs=2&cf=3&show_b=1&shared_scale=1"
+        # the stand-in view before Python's command arrives: the address's view, which any command replaces (rev -1)
+        assert g["back"] == {
+            "rev": -1,
+            "norm": "rmsnorm",
+            "cell": [1, 2, 3],
+            "item": 1,
+            "shared": True,
+            "present": True,
+        }
+        assert g["bare"] == {
+            "rev": -1,
+            "norm": "layernorm",
+            "cell": [0, 0, 0],
+            "item": 0,
+            "shared": False,
+            "present": False,
+        }
         for key, row in g["rows"].items():
             cfg = row_config(base, key, params, x.shape[2])
             try:
