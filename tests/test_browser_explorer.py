@@ -252,3 +252,26 @@ def test_a_parameter_change_reruns_the_explorer_alone_and_the_url_and_a_shared_l
     expect(root.locator(".nvx-math math").first).to_contain_text(fmt(float(x[0, 1, 6])))
     assert re.search(r"[?&]seed=3(&|$)", page.url) and re.search(r"[?&]eps=0\.001(&|$)", page.url)
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_a_cell_typed_and_committed_with_enter_is_drawn_once_and_an_outside_one_is_clamped(page, live_app):
+    """Enter in a number box brings Chromium's own change event and the component's: one redraw, not two (each
+    draws the statistics, heatmaps and arithmetic); a number outside the tensor is clamped, in the box too."""
+    root = open_explorer(page, live_app)
+    root.evaluate(
+        """e => { window.__nvDraws = 0; new MutationObserver(ms => { for (const m of ms)
+             if (m.attributeName === 'data-drawn') window.__nvDraws++; }).observe(e, {attributes: true}); }"""
+    )
+    box = root.locator(".nvx-cs")
+    box.fill("4")
+    box.press("Enter")
+    expect(root).to_have_attribute("data-drawn", "layernorm|0,4,0")
+    box.press("Tab")  # and leaving the box after Enter changes nothing either
+    expect(root.locator(".nvx-cf")).to_be_focused()
+    assert page.evaluate("window.__nvDraws") == 1
+    box.fill("99")
+    box.press("Enter")
+    expect(root).to_have_attribute("data-drawn", f"layernorm|0,{SHAPE[1] - 1},0")
+    expect(box).to_have_value(str(SHAPE[1] - 1))
+    assert page.evaluate("window.__nvDraws") == 2
+    assert re.search(rf"[?&]cs={SHAPE[1] - 1}(&|$)", page.url)

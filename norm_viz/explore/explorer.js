@@ -530,11 +530,15 @@ export default function (component) {
     });
     root.addEventListener("change", (ev) => {
       const s = root.__st, t = ev.target;
-      if (t.matches(".nvx-norm")) s.view = { ...s.view, norm: t.value };
-      else if (t.matches(".nvx-cb,.nvx-cs,.nvx-cf")) s.view = { ...s.view, cell: [".nvx-cb", ".nvx-cs", ".nvx-cf"].map((c) => Number(root.querySelector(c).value)) };
-      else if (t.matches(".nvx-item")) s.view = { ...s.view, item: Number(t.value) };
-      else if (t.matches(".nvx-shared")) s.view = { ...s.view, shared: t.checked };
+      let view;
+      if (t.matches(".nvx-norm")) view = { ...s.view, norm: t.value };
+      else if (t.matches(".nvx-cb,.nvx-cs,.nvx-cf")) view = { ...s.view, cell: [".nvx-cb", ".nvx-cs", ".nvx-cf"].map((c) => Number(root.querySelector(c).value)) };
+      else if (t.matches(".nvx-item")) view = { ...s.view, item: Number(t.value) };
+      else if (t.matches(".nvx-shared")) view = { ...s.view, shared: t.checked };
       else return;
+      // Enter in a number box: Chromium's own change and ours (below) arrive for one commit; draw the view once
+      if (reportText(view) === reportText(s.view)) return;
+      s.view = view;
       redraw("ui");
     });
     root.addEventListener("keydown", (ev) => { // Enter commits a number at once (not only when the box loses focus)
