@@ -505,7 +505,9 @@ def test_a_burst_changes_every_session_at_once(live_app):
     assert max(b.finished_at) >= max(b.latencies)  # each from the one moment the burst began
     assert b.rss_one_mb and b.rss_all_mb and b.rss_end_mb and b.server_cpu_s is not None
     assert b.cache_bytes_after.get("norm_viz.ui.tensor.generated_tensor", 0) > 0  # the link's tensor is cached
-    assert b.lookups.get("hit", 0) >= 4  # every session's rerun found the tensor: it was made once, not per session
+    # the tensor was made once (at the first page load), not per session; ε reruns the Explorer's fragment alone, which
+    # does not even look the tensor up (a whole-page rerun found it in the cache: one hit per session)
+    assert b.lookups.get("miss", 0) == 0 and b.lookups.get("hit", 0) == 0
 
 
 def test_a_norm_burst_on_a_page_without_a_norm_select_box_measures_nothing_and_says_why(live_app):
