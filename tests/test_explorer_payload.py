@@ -208,6 +208,39 @@ def test_a_class_toggling_eps_stays_cached_and_the_cache_stays_bounded():
     assert 16 * ui_explorer._payload_size(big) <= PAYLOADS.max_bytes
 
 
+def test_a_change_of_g_recomputes_only_the_rows_that_use_it_and_the_numbers_equal_a_full_recompute_and_torch():
+    """The per-row cache (keyed on each row's own config): after G changes, the rows that read G are computed and
+    the others come from the cache; the message equals one computed from scratch, and GroupNorm's shipped output
+    equals torch.nn.GroupNorm's (γ = 1, β = 0) on the new G."""
+    from norm_viz.ui.explorer import BoundedCache
+
+    x = _x((3, 5, 12))
+    rows: BoundedCache[object, dict] = BoundedCache(1000, 2**30, lambda r: 1)
+    computed: list[str] = []
+
+    def cache(cfg, compute):
+        def counted():
+            computed.append(cfg.key)
+            return compute()
+
+        return rows.get(cfg, counted)
+
+    base = NormConfig("layernorm", eps=1e-3)
+    explorer_payload(x, base, {"G": 3}, row_cache=cache)
+    assert computed == list(NORMS)
+    computed.clear()
+    cached = explorer_payload(x, base, {"G": 4}, row_cache=cache)
+    uses_g = [k for k, spec in NORMS.items() if any(p.key == "G" for p in spec.params)]
+    assert computed == uses_g and "groupnorm" in uses_g and "layernorm" not in uses_g
+    assert message(cached) == message(explorer_payload(x, base, {"G": 4}))
+    got = unpack(message(cached))["rows"]["groupnorm"]
+    want = torch.nn.GroupNorm(4, 12, eps=1e-3, affine=False)(x.transpose(1, 2)).transpose(1, 2)
+    np.testing.assert_allclose(got["y"], want.detach().numpy().reshape(-1), rtol=1e-5, atol=1e-5)
+    computed.clear()
+    explorer_payload(x, NormConfig("layernorm", eps=1e-5), {"G": 4}, row_cache=cache)
+    assert computed == list(NORMS)  # ε is in every row's config: all rows again
+
+
 # ---- the browser code, run by node ------------------------------------------------------------------------------
 
 RUNNER = r"""

@@ -127,16 +127,26 @@ def _payload_size(p: dict[str, Any]) -> int:
 PAYLOADS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(256, 48 * 2**20, _payload_size)
 """Every row computed, per (tensor, parameters), for tensors whose outputs travel on first use only (the others'
 messages are made once, straight from the payload): the largest allowed tensor takes about 1.7 MB."""
+
+
+def _row_size(r: dict[str, Any]) -> int:
+    return sum(int(r[k].nbytes) for k in ("y", "mean", "var", "xhat") if r.get(k) is not None) + ROW_OVERHEAD
+
+
+ROWS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(8192, 32 * 2**20, _row_size)
+"""Every row computed, per (tensor, the row's own config): a change of G or α computes the one row that uses it, a
+change of ε all of them (a row's config holds ε). The default tensor's row takes about 9 KB, the largest's 270 KB."""
 MESSAGES: BoundedCache[tuple, bytes] = BoundedCache(4096, 32 * 2**20, len)
 """The binary messages, per (tensor, parameters, rows whose outputs travel): the default tensor's is 30 KB, so a
 class of 100 students with two ε each (200 messages, 6 MB) stays cached; the largest tensor's first message 200 KB."""
 cache_stats.register("norm_viz.ui.explorer.PAYLOADS", lambda: PAYLOADS.info().bytes)
 cache_stats.register("norm_viz.ui.explorer.MESSAGES", lambda: MESSAGES.info().bytes)
+cache_stats.register("norm_viz.ui.explorer.ROWS", lambda: ROWS.info().bytes)
 
 
 def cache_info() -> dict[str, CacheInfo]:
     """Entries, bytes, hits and misses of the Explorer's process-wide caches (for tools and the bench)."""
-    return {"payloads": PAYLOADS.info(), "messages": MESSAGES.info()}
+    return {"payloads": PAYLOADS.info(), "messages": MESSAGES.info(), "rows": ROWS.info()}
 
 
 def _digest(x: torch.Tensor) -> str:
@@ -233,11 +243,15 @@ def take_report(shape: tuple[int, int, int]) -> bool:
 
 def _message(x: torch.Tensor, c: Controls, outputs: tuple[str, ...]) -> tuple[bytes, bool]:
     """The cached message of this tensor and these parameters; True when every row's output is in it."""
-    key = (_digest(x), c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params, tuple(NORMS))
+    digest = _digest(x)
+    key = (digest, c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params, tuple(NORMS))
     params = dict(c.params)
 
     def payload() -> dict[str, Any]:
-        return explorer_payload(x, NormConfig("layernorm", *_base(c)), params)
+        def row(cfg: NormConfig, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            return ROWS.get((digest, cfg), compute)
+
+        return explorer_payload(x, NormConfig("layernorm", *_base(c)), params, row_cache=row)
 
     b, s, f = x.shape
     full = ships_all({"shape": [b, s, f], "rows": NORMS})
