@@ -200,10 +200,11 @@ class Tab:
         action()
         self.page.wait_for_function(f"a => ({STAMP})(({done})(a))", arg=arg, timeout=180_000, polling="raf")
         redrawn = (time.perf_counter() - t) * 1e3
-        in_page = self.page.evaluate("() => window.__nvT0 === undefined ? null : window.__nvDone - window.__nvT0")
-        self.idle()
-        self.page.wait_for_function(CHARTS_DRAWN, timeout=180_000, polling="raf")
+        # idle, no skeleton and every chart drawn, in one poll (three driver calls in a row added their round trips
+        # even where each condition already held: a fixed cost that weighed on the faster side's ratio)
+        self.page.wait_for_function(APP_DONE, timeout=180_000, polling="raf")
         ms = (time.perf_counter() - t) * 1e3
+        in_page = self.page.evaluate("() => window.__nvT0 === undefined ? null : window.__nvDone - window.__nvT0")
         self.page.wait_for_function("() => window.__nvE2E !== undefined", timeout=180_000, polling="raf")
         e2e = self.page.evaluate("() => window.__nvT0 === undefined ? null : window.__nvE2E - window.__nvT0")
         return Sample(ms, self.frames.received, self.frames.server_ms(), redrawn, in_page, e2e)
@@ -246,10 +247,13 @@ ARM = """() => {
 STAMP = """ok => { if (ok && window.__nvDone === undefined) window.__nvDone = performance.now(); return ok; }"""
 """Wrapped around a done condition: the first animation frame in which it holds, timed inside the page."""
 
+APP_DONE = f"""() => !!document.querySelector('{IDLE}') && !document.querySelector('[data-testid="stSkeleton"]')
+  && ({CHARTS_DRAWN})()"""
+"""The app is idle (its script run finished), shows no skeleton and has drawn every chart."""
+
 WATCH_E2E = f"""(done, a) => {{
   window.__nvE2E = undefined;
-  const idle = () => !!document.querySelector('{IDLE}')
-    && !document.querySelector('[data-testid="stSkeleton"]') && ({CHARTS_DRAWN})();
+  const idle = {APP_DONE};
   const look = () => {{
     // the frame after the one that first holds: that frame has been laid out and painted by then
     if (window.__nvT0 !== undefined && done(a) && idle()) {{
