@@ -135,7 +135,7 @@ def _row_size(r: dict[str, Any]) -> int:
 
 ROWS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(8192, 32 * 2**20, _row_size)
 """Every row computed, per (tensor, the row's own config): a change of G or α computes the one row that uses it, a
-change of ε all of them (a row's config holds ε). The default tensor's row takes about 9 KB, the largest's 270 KB."""
+change of ε all of them (a row's config holds ε). The default tensor's row takes about 9 KB, the largest's 140 KB (270 KB where its x̂ travels too)."""
 MESSAGES: BoundedCache[tuple, bytes] = BoundedCache(4096, 32 * 2**20, len)
 """The binary messages, per (tensor, parameters, rows whose outputs travel): the default tensor's is 30 KB, so a
 class of 100 students with two ε each (200 messages, 6 MB) stays cached; the largest tensor's first message 200 KB."""
