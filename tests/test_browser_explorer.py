@@ -192,3 +192,86 @@ def test_the_largest_tensor_brings_a_rows_output_on_its_first_use(page, live_app
     expect(root.locator("svg.nvx-heat g.out")).to_have_count(1, timeout=60_000)
     expect(root.locator(".nvx-math math").last).not_to_contain_text("…")
     expect(root.locator("svg.nvx-heat rect.hc")).to_have_count(2 * 32 * 64)
+
+
+def watch_fragments(page) -> list[str]:
+    """The fragment id of every rerun the browser asks for ("" for a whole-page run)."""
+    from google.protobuf.message import DecodeError
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    asked: list[str] = []
+
+    def on_sent(payload) -> None:
+        if not isinstance(payload, bytes | bytearray):
+            return
+        msg = BackMsg()
+        try:
+            msg.ParseFromString(bytes(payload))
+        except DecodeError:
+            return
+        if msg.WhichOneof("type") == "rerun_script":
+            asked.append(msg.rerun_script.fragment_id)
+
+    page.on("websocket", lambda ws: ws.on("framesent", on_sent) if ws.url.endswith("/_stcore/stream") else None)
+    return asked
+
+
+def test_a_parameter_change_reruns_the_explorer_alone_and_the_url_and_a_shared_link_follow(page, live_app):
+    """ε reruns the Explorer's fragment (not the sidebar or the router); the URL takes the new ε with the browser's
+    norm and cell, and that link opens the same view; a tensor change still reruns the whole page."""
+    asked = watch_fragments(page)
+    root = open_explorer(page, live_app)
+    page.get_by_role("combobox", name="Normalization").select_option("groupnorm")
+    root.locator('svg.nvx-heat rect.hc[data-s="1"][data-f="6"]').first.click()
+    expect(root).to_have_attribute("data-drawn", "groupnorm|0,1,6")
+    before = len(asked)
+    eps = page.get_by_role("spinbutton", name="ε (eps)")
+    rerun(page, lambda: (eps.fill("1e-3"), eps.press("Enter")))
+    assert len(asked) == before + 1 and asked[-1] != ""  # the fragment's own rerun
+    expect(root.locator(".nvx-math")).to_contain_text("0.001")
+    expect(root).to_have_attribute("data-drawn", "groupnorm|0,1,6")
+    assert re.search(r"[?&]eps=0\.001(&|$)", page.url), page.url
+    assert "norm=groupnorm" in page.url and re.search(r"[?&]cs=1(&|$)", page.url) and "cf=6" in page.url
+    link = page.url
+
+    # the shared link: another visitor opens the same view, ε included
+    other = page.context.new_page()
+    try:
+        shared = open_explorer(other, link.split(f"/{EXPLORER}")[0], link[link.index("?") :])
+        expect(shared).to_have_attribute("data-drawn", "groupnorm|0,1,6")
+        expect(other.get_by_role("spinbutton", name="ε (eps)")).to_have_value(re.compile(r"^1e-0?3$"))
+        expect(shared.locator(".nvx-math")).to_contain_text("0.001")
+    finally:
+        other.close()
+
+    # the tensor is the sidebar's: a new seed reruns the whole page and the Explorer shows the new tensor
+    seed = page.get_by_label("seed", exact=True)
+    rerun(page, lambda: (seed.fill("3"), seed.press("Enter")))
+    assert asked[-1] == ""
+    x = make_tensor(*SHAPE, kind="normal", seed=3)
+    expect(root.locator(".nvx-math math").first).to_contain_text(fmt(float(x[0, 1, 6])))
+    assert re.search(r"[?&]seed=3(&|$)", page.url) and re.search(r"[?&]eps=0\.001(&|$)", page.url)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def test_a_cell_typed_and_committed_with_enter_is_drawn_once_and_an_outside_one_is_clamped(page, live_app):
+    """Enter in a number box brings Chromium's own change event and the component's: one redraw, not two (each
+    draws the statistics, heatmaps and arithmetic); a number outside the tensor is clamped, in the box too."""
+    root = open_explorer(page, live_app)
+    root.evaluate(
+        """e => { window.__nvDraws = 0; new MutationObserver(ms => { for (const m of ms)
+             if (m.attributeName === 'data-drawn') window.__nvDraws++; }).observe(e, {attributes: true}); }"""
+    )
+    box = root.locator(".nvx-cs")
+    box.fill("4")
+    box.press("Enter")
+    expect(root).to_have_attribute("data-drawn", "layernorm|0,4,0")
+    box.press("Tab")  # and leaving the box after Enter changes nothing either
+    expect(root.locator(".nvx-cf")).to_be_focused()
+    assert page.evaluate("window.__nvDraws") == 1
+    box.fill("99")
+    box.press("Enter")
+    expect(root).to_have_attribute("data-drawn", f"layernorm|0,{SHAPE[1] - 1},0")
+    expect(box).to_have_value(str(SHAPE[1] - 1))
+    assert page.evaluate("window.__nvDraws") == 2
+    assert re.search(rf"[?&]cs={SHAPE[1] - 1}(&|$)", page.url)

@@ -170,6 +170,77 @@ def test_the_cache_is_bounded_and_computes_a_shared_key_once():
     assert cache.info().bytes <= 25
 
 
+def test_the_cache_keeps_many_small_entries_within_its_byte_bound():
+    from norm_viz.ui.explorer import BoundedCache
+
+    cache: BoundedCache[int, bytes] = BoundedCache(10_000, 1000, len)
+    for i in range(150):  # far more entries than a count-only bound of 32 or 64 would keep
+        cache.get(i, lambda: b"x" * 5)
+    for i in range(150):
+        cache.get(i, lambda: b"never")
+    info = cache.info()
+    assert (info.entries, info.bytes, info.hits, info.misses) == (150, 750, 150, 150)
+    for i in range(150, 160):  # larger entries push the oldest small ones out, never past the byte bound
+        cache.get(i, lambda: b"y" * 100)
+    info = cache.info()
+    assert info.bytes <= 1000 and info.bytes == sum(len(v) for v, _ in cache._data.values())
+    assert 0 not in cache._data and 159 in cache._data
+
+
+def test_a_class_toggling_eps_stays_cached_and_the_cache_stays_bounded():
+    """Each student has a tensor of their own and toggles ε between two values: toggling back is a hit. The byte
+    bound holds the messages of 100 students × 2 ε (default tensor) and of 16 of the largest tensor's."""
+    from norm_viz.ui import explorer as ui_explorer
+    from norm_viz.ui.explorer import MESSAGES, PAYLOADS, Controls, _message
+
+    MESSAGES.clear()
+    keys = [(seed, eps) for seed in range(40) for eps in (1e-5, 1e-3)]
+    for seed, eps in keys:
+        _message(_x((4, 6, 8), seed), Controls(NormConfig("layernorm", eps=eps), ()), ("layernorm",))
+    hits = MESSAGES.info().hits
+    for seed, eps in keys:
+        _message(_x((4, 6, 8), seed), Controls(NormConfig("layernorm", eps=eps), ()), ("layernorm",))
+    assert MESSAGES.info().hits == hits + len(keys)  # 80 keys: the old 64-entry bound had evicted them
+    small = len(message(explorer_payload(_x((4, 6, 8)), NormConfig("layernorm"), {})))
+    assert MESSAGES.max_entries >= 200 and 200 * small <= MESSAGES.max_bytes
+    big = explorer_payload(_x((16, 32, 64)), NormConfig("layernorm"), {})
+    assert 16 * len(message(big, ("layernorm",))) <= MESSAGES.max_bytes
+    assert 16 * ui_explorer._payload_size(big) <= PAYLOADS.max_bytes
+
+
+def test_a_change_of_g_recomputes_only_the_rows_that_use_it_and_the_numbers_equal_a_full_recompute_and_torch():
+    """The per-row cache (keyed on each row's own config): after G changes, the rows that read G are computed and
+    the others come from the cache; the message equals one computed from scratch, and GroupNorm's shipped output
+    equals torch.nn.GroupNorm's (γ = 1, β = 0) on the new G."""
+    from norm_viz.ui.explorer import BoundedCache
+
+    x = _x((3, 5, 12))
+    rows: BoundedCache[object, dict] = BoundedCache(1000, 2**30, lambda r: 1)
+    computed: list[str] = []
+
+    def cache(cfg, compute):
+        def counted():
+            computed.append(cfg.key)
+            return compute()
+
+        return rows.get(cfg, counted)
+
+    base = NormConfig("layernorm", eps=1e-3)
+    explorer_payload(x, base, {"G": 3}, row_cache=cache)
+    assert computed == list(NORMS)
+    computed.clear()
+    cached = explorer_payload(x, base, {"G": 4}, row_cache=cache)
+    uses_g = [k for k, spec in NORMS.items() if any(p.key == "G" for p in spec.params)]
+    assert computed == uses_g and "groupnorm" in uses_g and "layernorm" not in uses_g
+    assert message(cached) == message(explorer_payload(x, base, {"G": 4}))
+    got = unpack(message(cached))["rows"]["groupnorm"]
+    want = torch.nn.GroupNorm(4, 12, eps=1e-3, affine=False)(x.transpose(1, 2)).transpose(1, 2)
+    np.testing.assert_allclose(got["y"], want.detach().numpy().reshape(-1), rtol=1e-5, atol=1e-5)
+    computed.clear()
+    explorer_payload(x, NormConfig("layernorm", eps=1e-5), {"G": 4}, row_cache=cache)
+    assert computed == list(NORMS)  # ε is in every row's config: all rows again
+
+
 # ---- the browser code, run by node ------------------------------------------------------------------------------
 
 RUNNER = r"""
@@ -192,7 +263,8 @@ for (const c of input) {
     const stats = row.statistic ? ex.statsSvg(P, key, c.cells[0], 1100).svg : '';
     rows[key] = { cells, heat, stats, hist: ex.histSvg(P, key, 1100).svg };
   }
-  out.push({ rows, fmt: c.numbers.map((v) => ex.pyG(v, 4)), url: ex.viewUrl('http://h/explorer?B=4&present=1', { norm: 'rmsnorm', cell: [1, 2, 3], item: 1, shared: true }) });
+  out.push({ rows, fmt: c.numbers.map((v) => ex.pyG(v, 4)), url: ex.viewUrl('http://h/explorer?B=4&present=1', { norm: 'rmsnorm', cell: [1, 2, 3], item: 1, shared: true }),
+            back: ex.urlView('?B=4&present=1&norm=rmsnorm&cb=1&cs=2&cf=3&show_b=1&shared_scale=1'), bare: ex.urlView('') });
 }
 process.stdout.write(JSON.stringify(out));
 """
@@ -228,6 +300,23 @@ def test_the_browser_code_displays_torchs_numbers_for_every_row_and_cell(tmp_pat
     for (x, base, params, cells), g in zip(expected, got, strict=True):
         assert g["fmt"] == [f"{v:.4g}" if v else "0" for v in numbers]
         assert g["url"] == "/explorer?B=4&present=1&norm=rmsnorm&cb=1&cs=2&cf=3&show_b=1&shared_scale=1"
+        # the stand-in view before Python's command arrives: the address's view, which any command replaces (rev -1)
+        assert g["back"] == {
+            "rev": -1,
+            "norm": "rmsnorm",
+            "cell": [1, 2, 3],
+            "item": 1,
+            "shared": True,
+            "present": True,
+        }
+        assert g["bare"] == {
+            "rev": -1,
+            "norm": "layernorm",
+            "cell": [0, 0, 0],
+            "item": 0,
+            "shared": False,
+            "present": False,
+        }
         for key, row in g["rows"].items():
             cfg = row_config(base, key, params, x.shape[2])
             try:

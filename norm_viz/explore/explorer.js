@@ -426,6 +426,15 @@ export function viewUrl(href, view) {
   return u.pathname + "?" + p.toString() + u.hash;
 }
 
+/** The view the address names (what Python's command will say, for a link it has not clamped), as a stand-in until
+ * the command (the view component, mounted beside this one in no fixed order) arrives: revision -1, so that any
+ * command of Python's wins, presentation mode included (no redraw from the normal to the projector layout). */
+export function urlView(search) {
+  const q = new URLSearchParams(search);
+  const n = (k) => Number(q.get(k)) || 0;
+  return { rev: -1, norm: q.get("norm") || "layernorm", cell: [n("cb"), n("cs"), n("cf")], item: n("show_b"), shared: q.get("shared_scale") === "1", present: q.get("present") === "1" };
+}
+
 /** The text Python reads from the hidden report input (ui/explorer.py parses it back). */
 export const reportText = (view) => `${view.norm}|${view.cell.join(",")}|${view.item}|${view.shared ? 1 : 0}`;
 
@@ -465,7 +474,7 @@ export default function (component) {
   if (!root) { root = document.createElement("div"); root.className = "nv-explorer"; parentElement.appendChild(root); }
   const signature = `${P.shape.join(",")}|${Object.keys(P.rows).join(",")}`;
   if (root.dataset.signature !== signature) { buildExplorer(root, P); root.dataset.signature = signature; root.__cube = null; }
-  const cmd = (window.__nvxView || {})[id] || { rev: 0, norm: "layernorm", cell: [0, 0, 0], item: 0, shared: false };
+  const cmd = (window.__nvxView || {})[id] || urlView(window.location.search);
   let st = NVX.roots.get(id);
   if (!st || st.signature !== signature) st = { rev: -1, view: null, signature, cubeRev: 0 };
   if (cmd.rev > st.rev || !st.view) { st.rev = cmd.rev; st.view = { norm: cmd.norm, cell: cmd.cell.slice(), item: cmd.item, shared: cmd.shared }; }
@@ -521,11 +530,15 @@ export default function (component) {
     });
     root.addEventListener("change", (ev) => {
       const s = root.__st, t = ev.target;
-      if (t.matches(".nvx-norm")) s.view = { ...s.view, norm: t.value };
-      else if (t.matches(".nvx-cb,.nvx-cs,.nvx-cf")) s.view = { ...s.view, cell: [".nvx-cb", ".nvx-cs", ".nvx-cf"].map((c) => Number(root.querySelector(c).value)) };
-      else if (t.matches(".nvx-item")) s.view = { ...s.view, item: Number(t.value) };
-      else if (t.matches(".nvx-shared")) s.view = { ...s.view, shared: t.checked };
+      let view;
+      if (t.matches(".nvx-norm")) view = { ...s.view, norm: t.value };
+      else if (t.matches(".nvx-cb,.nvx-cs,.nvx-cf")) view = { ...s.view, cell: [".nvx-cb", ".nvx-cs", ".nvx-cf"].map((c) => Number(root.querySelector(c).value)) };
+      else if (t.matches(".nvx-item")) view = { ...s.view, item: Number(t.value) };
+      else if (t.matches(".nvx-shared")) view = { ...s.view, shared: t.checked };
       else return;
+      // Enter in a number box: Chromium's own change and ours (below) arrive for one commit; draw the view once
+      if (reportText(view) === reportText(s.view)) return;
+      s.view = view;
       redraw("ui");
     });
     root.addEventListener("keydown", (ev) => { // Enter commits a number at once (not only when the box loses focus)

@@ -15,8 +15,9 @@ torch only through the core (no streamlit, no plotly).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -210,23 +211,36 @@ def row_payload(r: NormResult, lengths: tuple[int, ...] = ()) -> dict[str, Any]:
     return row
 
 
+RowCache = Callable[[NormConfig, Callable[[], dict[str, Any]]], dict[str, Any]]
+"""A cache of rows on one tensor, keyed on a row's own config: cache(cfg, compute) returns compute()'s row."""
+
+
+def _row(x: torch.Tensor, cfg: NormConfig) -> dict[str, Any]:
+    """One row on `x`: its numbers, or the message saying why it cannot run on this tensor."""
+    try:
+        r = normalize(x, cfg)
+    except ValueError as e:
+        return {**_about(cfg.key), "error": f"{NORMS[cfg.key].label} cannot run on this tensor: {e}"}
+    return row_payload(r, cfg.lengths)
+
+
 def explorer_payload(
-    x: torch.Tensor, base: NormConfig, params: Mapping[str, Any], *, keys: Iterable[str] | None = None
+    x: torch.Tensor,
+    base: NormConfig,
+    params: Mapping[str, Any],
+    *,
+    keys: Iterable[str] | None = None,
+    row_cache: RowCache | None = None,
 ) -> dict[str, Any]:
     """The Explorer's numbers for tensor `x`: every row of NORMS (or `keys`) computed with the page's ε, γ, β,
     lengths and each row's own parameters (`params`, URL key -> value). A row that cannot run on this tensor
-    carries its error message instead. Every row's output is here; message() chooses which ones travel."""
+    carries its error message instead. Every row's output is here; message() chooses which ones travel.
+    `row_cache` (for `x` alone) gives rows whose own config is unchanged: a change of G or α computes one row."""
     b, s, f = x.shape
     rows: dict[str, Any] = {}
     for key in NORMS if keys is None else keys:
         cfg = row_config(base, key, params, f)
-        spec = NORMS[key]
-        try:
-            r = normalize(x, cfg)
-        except ValueError as e:
-            rows[key] = {**_about(key), "error": f"{spec.label} cannot run on this tensor: {e}"}
-            continue
-        rows[key] = row_payload(r, cfg.lengths)
+        rows[key] = _row(x, cfg) if row_cache is None else row_cache(cfg, partial(_row, x, cfg))
     return {
         "v": VERSION,
         "shape": [b, s, f],

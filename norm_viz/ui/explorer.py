@@ -60,11 +60,14 @@ class CacheInfo:
 
 class BoundedCache(Generic[K, V]):
     """A process-wide LRU cache bounded in entries AND bytes; concurrent misses on one key compute it once (the
-    others wait for it), so a class opening the same link costs one computation."""
+    others wait for it), so a class opening the same link costs one computation. The byte bound is the one that
+    matters: many small entries fit (a class of 100 students toggling ε keeps every student's two views), few large
+    ones; the entry bound only caps the bookkeeping."""
 
     def __init__(self, max_entries: int, max_bytes: int, size: Callable[[V], int]) -> None:
         self.max_entries, self.max_bytes, self._size = max_entries, max_bytes, size
         self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._bytes = 0  # the sum of the entries' sizes, kept as they come and go
         self._lock = threading.Lock()
         self._pending: dict[K, threading.Event] = {}
         self.hits = self.misses = 0
@@ -87,9 +90,11 @@ class BoundedCache(Generic[K, V]):
             n = self._size(value)
             with self._lock:
                 if n <= self.max_bytes:
+                    old = self._data.pop(key, None)
+                    self._bytes += n - (old[1] if old else 0)
                     self._data[key] = (value, n)
-                    while len(self._data) > self.max_entries or self.bytes > self.max_bytes:
-                        self._data.popitem(last=False)
+                    while len(self._data) > self.max_entries or self._bytes > self.max_bytes:
+                        self._bytes -= self._data.popitem(last=False)[1][1]
             return value
         finally:
             with self._lock:
@@ -97,7 +102,7 @@ class BoundedCache(Generic[K, V]):
 
     @property
     def bytes(self) -> int:
-        return sum(n for _, n in self._data.values())
+        return self._bytes
 
     def info(self) -> CacheInfo:
         with self._lock:
@@ -106,25 +111,44 @@ class BoundedCache(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
-            self.hits = self.misses = 0
+            self._bytes = self.hits = self.misses = 0
+
+
+ROW_OVERHEAD = 8192
+"""Bytes a payload's row holds besides its arrays (dicts, texts, the histogram's lists): tracemalloc measured
+about 7.5 KB per row on the default tensor."""
 
 
 def _payload_size(p: dict[str, Any]) -> int:
     arrays = [p["x"]] + [r[k] for r in p["rows"].values() for k in ("y", "mean", "var") if r.get(k) is not None]
-    return sum(int(a.nbytes) for a in arrays) + 2048 * len(p["rows"])
+    return sum(int(a.nbytes) for a in arrays) + ROW_OVERHEAD * len(p["rows"])
 
 
-PAYLOADS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(32, 48 * 2**20, _payload_size)
-"""Every row computed, per (tensor, parameters): the largest allowed tensor takes about 1.6 MB."""
-MESSAGES: BoundedCache[tuple, bytes] = BoundedCache(64, 32 * 2**20, len)
-"""The binary messages, per (tensor, parameters, rows whose outputs travel)."""
+PAYLOADS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(256, 48 * 2**20, _payload_size)
+"""Every row computed, per (tensor, parameters), for tensors whose outputs travel on first use only (the others'
+messages are made once, straight from the payload): the largest allowed tensor takes about 1.7 MB."""
+
+
+def _row_size(r: dict[str, Any]) -> int:
+    return sum(int(r[k].nbytes) for k in ("y", "mean", "var", "xhat") if r.get(k) is not None) + ROW_OVERHEAD
+
+
+ROWS: BoundedCache[tuple, dict[str, Any]] = BoundedCache(1024, 4 * 2**20, _row_size)
+"""The rows computed last, per (tensor, the row's own config): a change of G or α computes the one row that uses it, a
+change of ε all of them (a row's config holds ε). Small on purpose: it serves one visitor's next change (the default
+tensor's row takes about 9 KB, the largest's 140 KB, 270 KB where its x̂ travels too); holding 32 MB of rows cost a
+class toggling ε (which never reuses a row) 1.4 CPU-ms per rerun and 14 MB of RSS for nothing."""
+MESSAGES: BoundedCache[tuple, bytes] = BoundedCache(4096, 32 * 2**20, len)
+"""The binary messages, per (tensor, parameters, rows whose outputs travel): the default tensor's is 30 KB, so a
+class of 100 students with two ε each (200 messages, 6 MB) stays cached; the largest tensor's first message 200 KB."""
 cache_stats.register("norm_viz.ui.explorer.PAYLOADS", lambda: PAYLOADS.info().bytes)
 cache_stats.register("norm_viz.ui.explorer.MESSAGES", lambda: MESSAGES.info().bytes)
+cache_stats.register("norm_viz.ui.explorer.ROWS", lambda: ROWS.info().bytes)
 
 
 def cache_info() -> dict[str, CacheInfo]:
     """Entries, bytes, hits and misses of the Explorer's process-wide caches (for tools and the bench)."""
-    return {"payloads": PAYLOADS.info(), "messages": MESSAGES.info()}
+    return {"payloads": PAYLOADS.info(), "messages": MESSAGES.info(), "rows": ROWS.info()}
 
 
 def _digest(x: torch.Tensor) -> str:
@@ -221,12 +245,22 @@ def take_report(shape: tuple[int, int, int]) -> bool:
 
 def _message(x: torch.Tensor, c: Controls, outputs: tuple[str, ...]) -> tuple[bytes, bool]:
     """The cached message of this tensor and these parameters; True when every row's output is in it."""
-    key = (_digest(x), c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params, tuple(NORMS))
+    digest = _digest(x)
+    key = (digest, c.base.eps, c.base.gamma, c.base.beta, c.base.lengths, c.params, tuple(NORMS))
     params = dict(c.params)
-    payload = PAYLOADS.get(key, lambda: explorer_payload(x, NormConfig("layernorm", *_base(c)), params))
-    full = ships_all(payload)
-    wanted = None if full else tuple(sorted(k for k in set(outputs) if k in payload["rows"]))
-    return MESSAGES.get((key, wanted), lambda: message(payload, wanted)), full
+
+    def payload() -> dict[str, Any]:
+        def row(cfg: NormConfig, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+            return ROWS.get((digest, cfg), compute)
+
+        return explorer_payload(x, NormConfig("layernorm", *_base(c)), params, row_cache=row)
+
+    b, s, f = x.shape
+    full = ships_all({"shape": [b, s, f], "rows": NORMS})
+    if full:  # one message per key: the payload is not needed again
+        return MESSAGES.get((key, None), lambda: message(payload())), True
+    wanted = tuple(sorted(k for k in set(outputs) if k in NORMS))
+    return MESSAGES.get((key, wanted), lambda: message(PAYLOADS.get(key, payload), wanted)), False
 
 
 def _base(c: Controls) -> tuple[float, float, float, tuple[int, ...]]:

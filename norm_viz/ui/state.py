@@ -80,6 +80,22 @@ def notice(msg: str) -> None:
         st.session_state.setdefault(_NOTICES, []).append(msg)
 
 
+def fragment_rerun() -> bool:
+    """True while Streamlit reruns only a fragment (st.fragment): the rest of the page, app.py's frame included,
+    does not run."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def fragment_notices() -> None:
+    """At a fragment's start: on a rerun of the fragment alone, its URL notices go into a box inside it (app.py's
+    box at the page's top belongs to the last whole-page run)."""
+    if fragment_rerun():
+        _RUN.notice_box = st.container()
+
+
 def _ensure_router() -> None:
     """Rerun through app.py when Streamlit ran a page file directly.
 
