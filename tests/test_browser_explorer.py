@@ -275,3 +275,22 @@ def test_a_cell_typed_and_committed_with_enter_is_drawn_once_and_an_outside_one_
     expect(box).to_have_value(str(SHAPE[1] - 1))
     assert page.evaluate("window.__nvDraws") == 2
     assert re.search(rf"[?&]cs={SHAPE[1] - 1}(&|$)", page.url)
+
+
+def test_the_rows_own_parameters_show_with_their_row_and_hidden_ones_take_no_room(page, live_app):
+    """GroupNorm's G appears when GroupNorm is chosen (in the browser, no rerun) and goes with it; a hidden parameter
+    (or the hidden view carrier) takes no line in the page: the Explorer starts right under ε, γ, β."""
+    root = open_explorer(page, live_app)
+    groups, alpha = page.locator(".st-key-nvx_param_G input"), page.locator(".st-key-nvx_param_alpha input")
+    expect(groups).to_be_hidden()
+    eps_box = page.locator(".st-key-eps").bounding_box()
+    top = page.locator(".st-key-nvx").bounding_box()
+    assert eps_box and top and top["y"] - (eps_box["y"] + eps_box["height"]) <= 24, (eps_box, top)
+
+    page.get_by_role("combobox", name="Normalization").select_option("groupnorm")
+    expect(root).to_have_attribute("data-drawn", "groupnorm|0,0,0")
+    expect(groups).to_be_visible()
+    expect(alpha).to_be_hidden()
+    page.get_by_role("combobox", name="Normalization").select_option("dyt")
+    expect(groups).to_be_hidden()
+    expect(alpha).to_be_visible()

@@ -462,7 +462,10 @@ function paramVisibility(P, key, id) {
   if (!row.uses_lengths) hide.push(`.st-key-${id}_param_lengths`);
   let style = document.getElementById(`${id}-params`);
   if (!style) { style = document.createElement("style"); style.id = `${id}-params`; document.head.appendChild(style); }
-  style.textContent = hide.length ? `${hide.join(",")}{display:none !important}` : "";
+  // the keyed container and the layout wrapper around it (a hidden 0 px container in a wrapping row still takes a
+  // line and its gap: four hidden parameters pushed the cube 64 px down)
+  const both = hide.flatMap((k) => [k, `[data-testid="stLayoutWrapper"]:has(> ${k})`]);
+  style.textContent = both.length ? `${both.join(",")}{display:none !important}` : "";
 }
 
 export default function (component) {

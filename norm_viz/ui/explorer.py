@@ -306,4 +306,7 @@ def explorer(
         st.text_input(
             "Explorer view (filled by the page)", key=_REPORT, on_change="ignore", label_visibility="collapsed"
         )
-    st.html(f"<style>.st-key-{ID}_hidden {{ display: none !important; }}</style>")
+    # nothing to see in the view carrier and the report box: neither they nor their wrappers take a line and its gap
+    hidden = (f".st-key-{ID}_hidden", f".st-key-{ID}_view")
+    rules = ", ".join([*hidden, *(f'[data-testid="stLayoutWrapper"]:has(> {k})' for k in hidden)])
+    st.html(f"<style>{rules} {{ display: none !important; }}</style>")
