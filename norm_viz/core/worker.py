@@ -69,15 +69,20 @@ class Worker:
     """One child process running one job at a time."""
 
     def __init__(self, nice: int = 0) -> None:
-        self._flag_file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
-        self._flag_file.write(_FLAG.pack(0))
-        self._flag_file.flush()
-        self._flag = mmap.mmap(self._flag_file.fileno(), _FLAG.size)
+        # the stop flag: 8 bytes both processes map (a memory-only file where Linux has one, else a temporary file)
+        self._flag_file: IO[bytes] | None = None
+        try:
+            fd = os.memfd_create("norm-viz-stop-flag")
+        except (AttributeError, OSError):
+            self._flag_file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the worker)
+            fd = self._flag_file.fileno()
+        os.pwrite(fd, _FLAG.pack(0), 0)
+        self._flag = mmap.mmap(fd, _FLAG.size)
+        self._fd = fd
         # one torch thread; large tensors in their own mappings, given back when freed (ui/process.fix_mmap_threshold);
         # this package importable wherever the server was started
         path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH", "")) if p)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MALLOC_MMAP_THRESHOLD_": str(1024 * 1024), "PYTHONPATH": path}
-        fd = self._flag_file.fileno()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "norm_viz.core.worker", str(fd), str(int(nice))],
             stdin=subprocess.PIPE,
@@ -143,10 +148,19 @@ class Worker:
         with contextlib.suppress(OSError):
             self.proc.kill()
         self.proc.wait()
+        self._release()
+
+    def _release(self) -> None:
         for f in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 if f is not None:
                     f.close()
+        with contextlib.suppress(OSError, ValueError):
+            self._flag.close()
+            if self._flag_file is None:
+                os.close(self._fd)
+            else:
+                self._flag_file.close()
 
     def close(self) -> None:
         """End the child: its input closes, it leaves its loop (killed if it does not within a second)."""
@@ -157,6 +171,8 @@ class Worker:
             self.proc.wait(1.0)
         except subprocess.TimeoutExpired:
             self.kill()
+        else:
+            self._release()
 
 
 class Pool:
@@ -194,6 +210,7 @@ class Pool:
                 self._idle.append(w)
             else:
                 self._count -= 1
+                w.kill()  # reaps it and closes its pipes and flag
             self._cv.notify()
 
     def run(self, fn: Callable[..., Any], args: tuple[Any, ...], poll: Callable[[], None] | None = None) -> Any:
