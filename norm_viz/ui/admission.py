@@ -100,7 +100,8 @@ HEAVY_SHARE = min(1.0, max(0.1, float(os.environ.get("NORM_VIZ_HEAVY_SHARE", "0.
 """While other script runs (light reruns: a click, a page) are in progress, heavy work takes at most this share of
 its wall time: at each checkpoint (ui.checkpoint, between the blocks of its work) it pauses, with the GIL and its core
 released, in proportion to the work it did since the last one (at most MAX_PAUSE_S at a time). Nobody else running:
-no pause. 1 turns it off."""
+no pause. 1 turns it off. This is for heavy work in the server's own threads (training; the views with HEAVY_WORKER
+off): a view in a worker process (`offload`) shares no GIL with the light runs and runs at WORKER_NICE instead."""
 MAX_PAUSE_S = 0.05
 SCRIPT_THREAD = "ScriptRunner.scriptThread"
 """The name Streamlit gives the thread of each script run (one thread per run)."""
@@ -440,7 +441,9 @@ HEAVY_WORKER = os.environ.get("NORM_VIZ_HEAVY_WORKER", "1") != "0"
 """Whether `offload` runs heavy views in a worker process (default) or in the script's own thread (0). Measured with
 `python -m norm_viz.tools.loadtest --sessions 100 --think 5,15 --duration 60 --heavy-tabs 4` (one visitor looping the
 heaviest allowed links in 4 tabs beside 100 students): in the script's thread the view's Python holds the GIL, which
-every other rerun and the event loop sending their replies then wait for; see README ("Many users at once")."""
+every other rerun and the event loop sending their replies then wait for. The visitor alone (`--sessions 1 --duration
+40 --heavy-tabs 4`, 24 pages in ~48 s, load 1-1.4): the server process spent 50.2 CPU-s in the thread, 6.1 with the
+worker (~0.25 CPU-s a page: its session, its light part, its figures; the worker 45 CPU-s at nice +10)."""
 WORKER_NICE = max(0, int(os.environ.get("NORM_VIZ_WORKER_NICE", "10") or 0))
 """How much lower the worker processes' OS priority is than the server's: the students' reruns first, whenever both
 want a core (a process of its own, so unlike HEAVY_NICE it holds no lock the server's threads wait for)."""
