@@ -18,8 +18,8 @@ PARAMS = (
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
 def view_of(x: torch.Tensor, cfg: CausalConfig) -> CausalView:
-    with ui.heavy("compute"):  # one heavy run at a time per server (norm_viz/ui/admission.py)
-        return causal_view(x, cfg, ui.checkpoint)  # stops between passes when the viewer leaves
+    # one heavy run at a time per server, in a worker process that stops between passes when the viewer leaves
+    return ui.offload("compute", causal_view, x, cfg)  # (norm_viz/ui/admission.py)
 
 
 st.title("Causal leakage: can a later token change an earlier one?")

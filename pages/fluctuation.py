@@ -33,8 +33,8 @@ d3.toggle("variable sentence lengths (token-like)", key="fl_var")
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def measure(cfg: FluctuationConfig) -> FluctuationView:
-    with ui.heavy("compute"):  # one heavy run at a time per server (norm_viz/ui/admission.py)
-        return fluctuation_view(cfg, ui.checkpoint)  # stops between batches when the viewer leaves
+    # one heavy run at a time per server, in a worker process that stops between batches when the viewer leaves
+    return ui.offload("compute", fluctuation_view, cfg)  # (norm_viz/ui/admission.py)
 
 
 try:

@@ -22,8 +22,8 @@ PARAMS = (
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=ui.HASH_FUNCS)
 def view_of(x: torch.Tensor, cfg: PlacementConfig) -> PlacementView:
-    with ui.heavy("compute"):  # one heavy run at a time per server (norm_viz/ui/admission.py)
-        return placement_view(x, cfg, ui.checkpoint)
+    # one heavy run at a time per server, in a worker process (norm_viz/ui/admission.py)
+    return ui.offload("compute", placement_view, x, cfg)
 
 
 st.title("Pre-norm or post-norm: where does the LayerNorm go?")

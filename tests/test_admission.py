@@ -247,3 +247,39 @@ def test_a_run_that_only_waits_is_not_a_light_run_to_pause_for(pool):
         done.set()
         waiting.join(30)
     busy.join(30)
+
+
+def test_a_refused_heavy_view_does_no_work_and_an_admitted_one_runs_in_the_worker(pool, monkeypatch):
+    """offload: the rate check and the line come before any work; once admitted, the view runs in the worker pool."""
+    from norm_viz.beyond.fluctuation import FluctuationConfig, fluctuation_view
+
+    ran: list[object] = []
+
+    class Workers:
+        def run(self, fn, args, poll=None):
+            ran.append(fn)
+            return fn(*args, lambda: None)
+
+    monkeypatch.setattr(A, "WORKERS", Workers())
+    monkeypatch.setattr(A, "HEAVY_WORKER", True)
+    release, first = threading.Event(), threading.Event()
+    order: list[str] = []
+    threads = [_hold(release, first, order, "a")]
+    first.wait(30)
+    for k, name in enumerate(("b", "c"), start=1):
+        threads.append(_hold(release, threading.Event(), order, name))
+        _wait(lambda k=k: len(pool.waiting) == k)
+    cfg = FluctuationConfig(batches=2)
+    with pytest.raises(A.Busy, match="busy"):  # the line is full
+        A.offload("t", fluctuation_view, cfg)
+    assert ran == []
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert A.offload("t", fluctuation_view, cfg).sizes == (2, 4, 8, 16, 32)
+    assert ran == [fluctuation_view]
+    with pytest.raises(A.Busy, match="at most 3 a minute"):  # no session outside a script run: use the rate check
+        monkeypatch.setattr(A, "_session_id", lambda: "s")
+        for _ in range(4):
+            A.offload("t", fluctuation_view, cfg)
+    assert len(ran) == 4  # three runs a minute for this session, the fourth refused before its work

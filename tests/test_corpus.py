@@ -23,3 +23,15 @@ def test_sample_is_seeded_and_bounded():
 
 def test_text_is_the_sentences_one_per_line():
     assert corpus.text().splitlines() == list(corpus.sentences())
+
+
+def test_the_sentences_are_read_in_a_child_process(monkeypatch):
+    # sentences() parses the standard library in a child process (a server's other threads keep the GIL meanwhile):
+    # with this process's reader broken it still answers, exactly what this process reads
+    expected = corpus._read_stdlib()
+
+    def not_here() -> tuple[str, ...]:
+        raise AssertionError("parsed in the server's process")
+
+    monkeypatch.setattr(corpus, "_read_stdlib", not_here)
+    assert corpus.sentences.__wrapped__() == expected

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import random
 import re
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -33,7 +36,33 @@ def _is_prose(s: str) -> bool:
 
 @functools.cache
 def sentences() -> tuple[str, ...]:
-    """Every distinct prose sentence of the standard library's top-level modules' docstrings, in a fixed order."""
+    """Every distinct prose sentence of the standard library's top-level modules' docstrings, in a fixed order.
+
+    Read in a child process (the same `_read_stdlib`; in this process only if that fails): parsing ~200 modules takes
+    ~3 CPU-seconds, mostly inside `compile`, which holds the GIL throughout, so in a server every other visitor's rerun
+    stalled meanwhile (issue 18: the first placement link of a heavy visitor, whose page shows the training lab's
+    verdicts, raised 100 students' p95 to 4.6 s)."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-I", "-c", _CHILD, __file__], capture_output=True, check=True, timeout=120
+        ).stdout
+        found = json.loads(out)
+        if isinstance(found, list) and found and all(isinstance(s, str) for s in found):
+            return tuple(found)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        pass
+    return _read_stdlib()
+
+
+_CHILD = (
+    "import os, sys, json, runpy\n"
+    "os.nice(10)\n"
+    "sys.stdout.write(json.dumps(runpy.run_path(sys.argv[1])['_read_stdlib']()))\n"
+)
+"""The child's program: this file run on its own (it imports only the standard library), at a lower priority."""
+
+
+def _read_stdlib() -> tuple[str, ...]:
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     seen: dict[str, None] = {}
     for path in sorted(stdlib.glob("*.py")):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# heavy views in this process, not in a worker process (ui/admission.HEAVY_WORKER): this measures a rerun's whole cost
+os.environ.setdefault("NORM_VIZ_HEAVY_WORKER", "0")
 
 ROOT = Path(__file__).resolve().parents[2]
 BIG = {"B": "16", "S": "32", "F": "64", "src": "generate"}

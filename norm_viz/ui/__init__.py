@@ -7,7 +7,7 @@ Pages use it as `from norm_viz import ui`.
 
 from norm_viz.core.numbers import fmt, tex
 from norm_viz.core.params import Param, choice, flag, float_in, int_in, number_list
-from norm_viz.ui.admission import Busy, heavy, limited
+from norm_viz.ui.admission import Busy, heavy, limited, offload
 from norm_viz.ui.cube import cube
 from norm_viz.ui.layout import (
     BAD_BG,
@@ -107,6 +107,7 @@ __all__ = [
     "norm_controls",
     "notice",
     "number_list",
+    "offload",
     "page_link",
     "presentation_toggle",
     "presenting",

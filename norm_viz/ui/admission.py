@@ -12,6 +12,9 @@ API (for pages and the other ui modules):
     with admission.heavy("compute", cost_s=1.2):   # inside or outside an st.cache_data function
         view = placement_view(...)                 # runs once admitted; Busy when refused
 
+    view = admission.offload("compute", placement_view, x, cfg)  # the same, run as placement_view(x, cfg, tick)
+                                                                 # in a worker process (norm_viz/core/worker.py)
+
     png_bytes = admission.limited("export", render)  # a callable for st.download_button's deferred data: the
                                                      # session's rate limit and the pool apply to every call,
                                                      # also a download request resent over the websocket
@@ -22,7 +25,8 @@ API (for pages and the other ui modules):
 
 Pools (name: slots, line, runs per minute per session): see POOLS; `NORM_VIZ_HEAVY_SLOTS` sets HEAVY_SLOTS,
 `NORM_VIZ_TRAINING_SLOTS` the training pool's slots, `NORM_VIZ_HEAVY_NICE` how much lower the OS priority of a thread
-running heavy work is (HEAVY_NICE).
+running heavy work is (HEAVY_NICE), `NORM_VIZ_HEAVY_WORKER` whether `offload` runs its work in a worker process
+(HEAVY_WORKER) and `NORM_VIZ_WORKER_NICE` that process's OS priority (WORKER_NICE).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any, TypeVar
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx, in_cached_function
 
+from norm_viz.core import worker
 from norm_viz.ui import safety
 from norm_viz.ui.safety import Notice, checkpoint
 
@@ -95,7 +100,8 @@ HEAVY_SHARE = min(1.0, max(0.1, float(os.environ.get("NORM_VIZ_HEAVY_SHARE", "0.
 """While other script runs (light reruns: a click, a page) are in progress, heavy work takes at most this share of
 its wall time: at each checkpoint (ui.checkpoint, between the blocks of its work) it pauses, with the GIL and its core
 released, in proportion to the work it did since the last one (at most MAX_PAUSE_S at a time). Nobody else running:
-no pause. 1 turns it off."""
+no pause. 1 turns it off. This is for heavy work in the server's own threads (training; the views with HEAVY_WORKER
+off): a view in a worker process (`offload`) shares no GIL with the light runs and runs at WORKER_NICE instead."""
 MAX_PAUSE_S = 0.05
 SCRIPT_THREAD = "ScriptRunner.scriptThread"
 """The name Streamlit gives the thread of each script run (one thread per run)."""
@@ -429,6 +435,40 @@ def limited(pool: str, fn: Callable[[], T]) -> Callable[[], T]:
             _release(p, time.monotonic() - t0)
 
     return run
+
+
+HEAVY_WORKER = os.environ.get("NORM_VIZ_HEAVY_WORKER", "1") != "0"
+"""Whether `offload` runs heavy views in a worker process (default) or in the script's own thread (0). Measured with
+`python -m norm_viz.tools.loadtest --sessions 100 --think 5,15 --duration 60 --heavy-tabs 4` (one visitor looping the
+heaviest allowed links in 4 tabs beside 100 students): in the script's thread the view's Python holds the GIL, which
+every other rerun and the event loop sending their replies then wait for. The visitor alone (`--sessions 1 --duration
+40 --heavy-tabs 4`, 24 pages in ~48 s, load 1-1.4): the server process spent 50.2 CPU-s in the thread, 6.1 with the
+worker (~0.25 CPU-s a page: its session, its light part, its figures; the worker 45 CPU-s at nice +10)."""
+WORKER_NICE = max(0, int(os.environ.get("NORM_VIZ_WORKER_NICE", "10") or 0))
+"""How much lower the worker processes' OS priority is than the server's: the students' reruns first, whenever both
+want a core (a process of its own, so unlike HEAVY_NICE it holds no lock the server's threads wait for)."""
+WORKERS = worker.Pool(HEAVY_SLOTS, WORKER_NICE)
+"""The worker processes (HEAVY_SLOTS of them at most, started at the first heavy view, kept)."""
+
+
+def _stop_check() -> None:
+    """Raise Streamlit's stop/rerun exception when this script run should end (the tab closed or reran)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None:
+        ctx.yield_check()
+
+
+def offload(pool: str, fn: Callable[..., T], *args: Any, cost_s: float | None = None) -> T:
+    """`fn(*args, tick)` as heavy work of `pool` (see `heavy`: the rate check and the line come first, so a refused or
+    waiting view costs nothing), run in a worker process (HEAVY_WORKER) while this thread waits, releasing the GIL;
+    when the tab closes or reruns the worker's `tick` raises at its next call and the slot is free once it stopped.
+    `fn` is a norm_viz function (pickled by name) and its arguments and result are pickled: tensors, configs, views.
+    With HEAVY_WORKER off: `fn(*args, checkpoint)` in this thread."""
+    with heavy(pool, cost_s):
+        if not HEAVY_WORKER:
+            return fn(*args, checkpoint)
+        result: T = WORKERS.run(fn, args, poll=_stop_check)
+        return result
 
 
 def status() -> dict[str, dict[str, int]]:
