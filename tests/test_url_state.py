@@ -234,3 +234,23 @@ def test_presentation_mode_is_in_the_link():
     fresh = app_test("explorer", {"present": "maybe"})
     assert fresh.toggle(key="present").value is False
     assert "`present=maybe`" in url_notices(fresh)
+
+
+def test_the_tensor_and_the_norm_survive_a_visit_to_a_page_without_them():
+    """The sidebar's tensor and the chosen norm come back after a page that draws neither (Streamlit forgets a widget's
+    value when a run does not draw it; ui.state keeps a copy), with no URL to carry them."""
+    at = app_test("explorer")
+    at.slider(key="B").set_value(7).run()
+    at.session_state["norm"] = "batchnorm"
+    at.run()
+    at.switch_page("pages/sources.py")
+    at.query_params.clear()
+    at.run()
+    no_exception(at)
+    assert "B" not in at.session_state  # Streamlit has dropped the widget's own value
+    at.switch_page("pages/explorer.py")
+    at.query_params.clear()
+    at.run()
+    no_exception(at)
+    assert at.slider(key="B").value == 7
+    assert at.session_state["norm"] == "batchnorm"
