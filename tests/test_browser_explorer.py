@@ -26,12 +26,13 @@ EXPLORER = next("" if e.default else e.url_path for e in page_entries() if e.fil
 page = page_fixture(1280, 720)
 
 
-def watch_backmsgs(page) -> dict[str, int]:
-    """Count what the browser asks of the server over its websocket: rerun requests (BackMsg rerun_script)."""
+def watch_reruns(page) -> list[str]:
+    """What the browser asks of the server over its websocket: the fragment id of every rerun request (BackMsg
+    rerun_script; "" for a whole-page run)."""
     from google.protobuf.message import DecodeError
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
-    counts = {"reruns": 0}
+    asked: list[str] = []
 
     def on_sent(payload) -> None:
         if not isinstance(payload, bytes | bytearray):
@@ -42,10 +43,10 @@ def watch_backmsgs(page) -> dict[str, int]:
         except DecodeError:
             return
         if msg.WhichOneof("type") == "rerun_script":
-            counts["reruns"] += 1
+            asked.append(msg.rerun_script.fragment_id)
 
     page.on("websocket", lambda ws: ws.on("framesent", on_sent) if ws.url.endswith("/_stcore/stream") else None)
-    return counts
+    return asked
 
 
 def open_explorer(page, base: str, query: str = ""):
@@ -80,11 +81,11 @@ def locate(page, face: str, cell: tuple[int, int, int]) -> dict:
 
 
 def test_norm_switch_cube_click_and_heatmap_click_redraw_without_a_script_run(page, live_app):
-    sent = watch_backmsgs(page)
+    sent = watch_reruns(page)
     root = open_explorer(page, live_app)
     x = make_tensor(*SHAPE, kind="normal", seed=0)
     expect(root).to_have_attribute("data-drawn", "layernorm|0,0,0")
-    runs, asked = finished_runs(page), sent["reruns"]
+    runs, asked = finished_runs(page), len(sent)
     expect(root.locator(".nvx-stats-title")).to_have_text("24 statistics, one per batch × sequence, each over 8 cells")
 
     # the norm: the accessible select inside the component (keyboard and screen readers), no rerun
@@ -124,7 +125,7 @@ def test_norm_switch_cube_click_and_heatmap_click_redraw_without_a_script_run(pa
     # nothing above asked the server for anything: the one rerun below is the first since the page loaded
     eps = page.get_by_role("spinbutton", name="ε (eps)")
     rerun(page, lambda: (eps.fill("1e-3"), eps.press("Enter")))
-    assert finished_runs(page) == runs + 1 and sent["reruns"] == asked + 1
+    assert finished_runs(page) == runs + 1 and len(sent) == asked + 1
     # and that rerun took the browser's view along (the hidden report): the page stays on BatchNorm, cell (3, 2, 3)
     expect(root).to_have_attribute("data-drawn", "batchnorm|3,2,3")
     expect(root.locator(".nvx-math")).to_contain_text("0.001")
@@ -194,32 +195,10 @@ def test_the_largest_tensor_brings_a_rows_output_on_its_first_use(page, live_app
     expect(root.locator("svg.nvx-heat rect.hc")).to_have_count(2 * 32 * 64)
 
 
-def watch_fragments(page) -> list[str]:
-    """The fragment id of every rerun the browser asks for ("" for a whole-page run)."""
-    from google.protobuf.message import DecodeError
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-
-    asked: list[str] = []
-
-    def on_sent(payload) -> None:
-        if not isinstance(payload, bytes | bytearray):
-            return
-        msg = BackMsg()
-        try:
-            msg.ParseFromString(bytes(payload))
-        except DecodeError:
-            return
-        if msg.WhichOneof("type") == "rerun_script":
-            asked.append(msg.rerun_script.fragment_id)
-
-    page.on("websocket", lambda ws: ws.on("framesent", on_sent) if ws.url.endswith("/_stcore/stream") else None)
-    return asked
-
-
 def test_a_parameter_change_reruns_the_explorer_alone_and_the_url_and_a_shared_link_follow(page, live_app):
     """ε reruns the Explorer's fragment (not the sidebar or the router); the URL takes the new ε with the browser's
     norm and cell, and that link opens the same view; a tensor change still reruns the whole page."""
-    asked = watch_fragments(page)
+    asked = watch_reruns(page)
     root = open_explorer(page, live_app)
     page.get_by_role("combobox", name="Normalization").select_option("groupnorm")
     root.locator('svg.nvx-heat rect.hc[data-s="1"][data-f="6"]').first.click()
