@@ -23,9 +23,8 @@ from norm_viz.core.table import NORMS, norm_params
 from norm_viz.explore.payload import explorer_payload, message, ships_all
 from norm_viz.explore.script import script, style
 from norm_viz.ui import cache_stats
-from norm_viz.ui.norm import NORM_PARAMS, _url_parser, _widget, lengths_input
-from norm_viz.ui.safety import literal
-from norm_viz.ui.state import CELL_KEYS, declare, init_state, notice
+from norm_viz.ui.norm import declare_norm_params, lengths_input, param_widget, settle_params
+from norm_viz.ui.state import CELL_KEYS
 
 ID = "nvx"
 """The component's id; its widgets' keys start with it (explorer.js hides and fills them by these keys)."""
@@ -170,19 +169,7 @@ def explorer_controls(shape: tuple[int, int, int]) -> Controls:
     """ε, γ, β, the padding lengths and the parameters of EVERY row (GroupNorm's G, DyT's α, …) in containers the
     browser shows or hides as its norm changes; the norm picker itself is in the component."""
     f = shape[2]
-    declare(NORM_PARAMS[:1])
-    if st.session_state.norm not in NORMS:
-        st.session_state.norm = "layernorm"
-    from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
-    declare(NORM_PARAMS[1:])
-    for p in norm_params():  # a value not valid for this F falls back (with a notice when it came from a link)
-        v = st.session_state[p.key]
-        ok = p.settle(v, f)
-        if ok != v:
-            if from_url.get(p.key):
-                valid = ", ".join(map(str, p.valid(f) or ()))
-                notice(f"URL parameter {literal(f'{p.key}={v}')} {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
-            st.session_state[p.key] = ok
+    settle_params(norm_params(), f, declare_norm_params())  # every row's: the browser may switch to any of them
     row = st.container(horizontal=True, vertical_alignment="bottom")
     row.number_input(
         "ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root", width=130
@@ -197,7 +184,7 @@ def explorer_controls(shape: tuple[int, int, int]) -> Controls:
             if p.key in seen:
                 continue
             seen.add(p.key)
-            _widget(row.container(key=f"{ID}_param_{p.key}", width=220), p, f)
+            param_widget(row.container(key=f"{ID}_param_{p.key}", width=220), p, f)
     # a bad list: its message, and the page goes on without padding
     lengths = lengths_input(st.container(key=f"{ID}_param_lengths"), shape) or ()
     ss = st.session_state

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import streamlit as st
@@ -39,7 +39,7 @@ def _url_parser(p: NormParam) -> Callable[[str], Any]:
     return p.parse
 
 
-def _widget(box: Any, p: NormParam, f: int) -> Any:
+def param_widget(box: Any, p: NormParam, f: int) -> Any:
     """Show one norm parameter's widget (generated from its NormParam) and return its value."""
     label = p.label.format(F=f)
     if p.widget == "select":
@@ -65,6 +65,31 @@ NORM_PARAMS: tuple[Param, ...] = (
 """The norm picker's own parameters; each row's parameters (groups, α, …) come from NORMS (table.norm_params)."""
 
 
+def declare_norm_params() -> dict[str, bool]:
+    """Give the picker's parameters and every row's own (groups, α, …) their values (URL, session, default); a norm
+    that is gone (a row registered at run time) falls back to LayerNorm. Returns which row parameters came from the
+    URL (for settle_params' notices)."""
+    declare(NORM_PARAMS[:1])
+    from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
+    declare(NORM_PARAMS[1:])
+    if st.session_state.norm not in NORMS:
+        st.session_state.norm = "layernorm"
+    return from_url
+
+
+def settle_params(params: Iterable[NormParam], f: int, from_url: Mapping[str, bool]) -> None:
+    """A value not valid for F features falls back to a valid one (a group count that does not divide F, say), with
+    a notice when it came from a link."""
+    for p in params:
+        v = st.session_state[p.key]
+        ok = p.settle(v, f)
+        if ok != v:
+            if from_url.get(p.key):
+                valid = ", ".join(map(str, p.valid(f) or ()))
+                notice(f"URL parameter {literal(f'{p.key}={v}')} {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
+            st.session_state[p.key] = ok
+
+
 def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormConfig | None:
     """The normalization picker and its parameters; None (with a message shown) when they are invalid.
 
@@ -73,22 +98,11 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     """
     box = container or st
     f = shape[2]
-    declare(NORM_PARAMS[:1])
-    from_url = {p.key: init_state(p.key, p.default, _url_parser(p)) for p in norm_params()}
-    declare(NORM_PARAMS[1:])
+    from_url = declare_norm_params()
     c1, c2, c3, c4 = box.columns([3, 2, 2, 2])
-    if st.session_state.norm not in NORMS:  # a row that was registered at run time and is gone
-        st.session_state.norm = "layernorm"
     key = c1.selectbox("Normalization", list(NORMS), format_func=lambda k: NORMS[k].label, key="norm")
     spec = NORMS[key]
-    for p in spec.params:  # a value not valid for this F falls back (with a notice when it came from a link)
-        v = st.session_state[p.key]
-        ok = p.settle(v, f)
-        if ok != v:
-            if from_url.get(p.key):
-                valid = ", ".join(map(str, p.valid(f) or ()))
-                notice(f"URL parameter {literal(f'{p.key}={v}')} {p.invalid.format(F=f, valid=valid)}. Using {ok}.")
-            st.session_state[p.key] = ok
+    settle_params(spec.params, f, from_url)
     c3.number_input("ε (eps)", 0.0, 10.0, format="%.0e", key="eps", help="added to the variance inside the square root")
     g1, g2 = c4.columns(2)
     g1.number_input(
@@ -98,10 +112,10 @@ def norm_controls(shape: tuple[int, int, int], container: Any = None) -> NormCon
     inline = [p for p in spec.params if p.inline]
     below = [p for p in spec.params if not p.inline]
     for p, col in zip(inline, [c2] * len(inline), strict=True):
-        _widget(col, p, f)
+        param_widget(col, p, f)
     if below:
         for p, col in zip(below, box.columns(len(below)), strict=True):
-            _widget(col, p, f)
+            param_widget(col, p, f)
     lengths: tuple[int, ...] | None = lengths_input(box, shape) if spec.masked else ()
     if lengths is None:  # the field says what is wrong
         return None
