@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from norm_viz.core import formulas
@@ -110,6 +111,19 @@ def output_check(result: NormResult) -> Message:
         f"**Check (x̂, before γ):** every {unit} now has mean square {_range(float(ms.min()), float(ms.max()))}; "
         f"the means are not 0 (largest |mean| {worst:.3f}): {norm.label} does not center."
     )
+
+
+def stats_title(r: NormResult) -> str:
+    """The statistics panel's title: how many statistics, over which axes, each over how many values."""
+    per = " × ".join(r.stats_axes) if r.stats_axes else "the whole tensor"
+    counts = [int(c) for c in torch.unique(r.counts).tolist()]  # sorted; not a Python loop over 32 K tensor items
+    if r.uses_running_stats:
+        source = "taken from the running statistics (eval mode)"
+    elif counts == [r.group_size]:
+        source = f"each over {r.group_size} cells"
+    else:
+        source = f"each over {', '.join(map(str, counts))} real values of {r.group_size} cells"
+    return f"{r.n_groups} statistics, one per {per}, {source}"
 
 
 def _range(lo: float, hi: float) -> str:

@@ -24,6 +24,7 @@ from norm_viz.core.theme import (
     SEQUENTIAL,
     figure,
 )
+from norm_viz.explore.explorer import stats_title
 
 
 def _panel_axes(n: int, gap: float = 0.1) -> list[tuple[float, float]]:
@@ -131,16 +132,7 @@ def stats_figure(result: NormResult, cell: tuple[int, int, int] | None = None) -
         if y_rev:
             y_axis |= {"autorange": "reversed", **_ticks(n_rows)}
         layout[_axis_name("yaxis", i)] = y_axis
-    per = " × ".join(axes) if axes else "the whole tensor"
-    counts = sorted({int(c) for c in result.counts})
-    if result.uses_running_stats:
-        source = "taken from the running statistics (eval mode)"
-    elif counts == [result.group_size]:
-        source = f"each over {result.group_size} cells"
-    else:
-        source = f"each over {', '.join(map(str, counts))} real values of {result.group_size} cells"
-    title = f"{result.n_groups} statistics, one per {per}, {source}"
-    return figure(data, layout, title, 400)
+    return figure(data, layout, stats_title(result), 400)
 
 
 # --- input and output ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from norm_viz.core.compute import NormResult, normalize, verify
 from norm_viz.core.config import NormConfig
 from norm_viz.core.table import NORMS, torch_snippet, unit_name
 from norm_viz.cube.rule import rules as cube_rules
-from norm_viz.explore.explorer import nonfinite_output_message, output_check, verdict
+from norm_viz.explore.explorer import nonfinite_output_message, output_check, stats_title, verdict
 
 VERSION = 1
 OUTPUT_BUDGET = 64 * 1024
@@ -95,19 +95,6 @@ def row_config(base: NormConfig, key: str, params: Mapping[str, Any], features: 
     spec = NORMS[key]
     own = tuple((p.name, p.settle(params.get(p.key, p.default), features)) for p in spec.params)
     return replace(base, key=key, lengths=base.lengths if spec.masked else (), params=own)
-
-
-def _stats_title(r: NormResult) -> str:
-    """The statistics panel's title (as the plotly figure had it)."""
-    per = " × ".join(r.stats_axes) if r.stats_axes else "the whole tensor"
-    counts = [int(c) for c in torch.unique(r.counts).tolist()]  # sorted; not a Python loop over 32 K tensor items
-    if r.uses_running_stats:
-        source = "taken from the running statistics (eval mode)"
-    elif counts == [r.group_size]:
-        source = f"each over {r.group_size} cells"
-    else:
-        source = f"each over {', '.join(map(str, counts))} real values of {r.group_size} cells"
-    return f"{r.n_groups} statistics, one per {per}, {source}"
 
 
 def _histogram(x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
@@ -200,7 +187,7 @@ def row_payload(r: NormResult, lengths: tuple[int, ...] = ()) -> dict[str, Any]:
         "verdict": {"text": v.text, "kind": v.kind},
         "check": {"text": check.text, "kind": check.kind},
         "warning": "" if bool(torch.isfinite(r.output).all()) else nonfinite_output_message(r),
-        "stats_title": _stats_title(r),
+        "stats_title": stats_title(r),
         "hist": _histogram(r.input, r.output),
         "snippet": torch_snippet(r.key, r.shape, r.groups, r.eps, lengths, **dict(r.options)),
         "xhat": None if _formula_holds(r) else f32(r.normalized),
