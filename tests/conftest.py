@@ -300,6 +300,23 @@ def wait_for_app(page, timeout_s: float = 90) -> None:
     page.locator('[data-testid="stSkeleton"]').first.wait_for(state="detached", timeout=timeout_s * 1000)
 
 
+def face_point(cube, face: str, cell: tuple[int, int, int]) -> dict:
+    """Where the middle of `cell`'s square is on a face of a cube drawn by the shared renderer (its own __locate), once
+    the page has stopped moving: the same place two frames apart. {"x": …, "y": …} in page pixels, for mouse.click."""
+    return cube.evaluate(
+        """(e, [face, cell]) => new Promise(resolve => {
+             let last = null;
+             const look = () => {
+               const p = e.__locate(face, cell);
+               if (last && Math.abs(p.x - last.x) < 0.5 && Math.abs(p.y - last.y) < 0.5) resolve(p);
+               else { last = p; requestAnimationFrame(() => requestAnimationFrame(look)); }
+             };
+             look();
+           })""",
+        [face, list(cell)],
+    )
+
+
 def rerun(page, action, timeout_s: float = 90) -> None:
     """Do `action()` (a click, a choice) and wait until the script run it triggers has finished.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import page_entries, page_fixture, rerun, wait_for_app
+from conftest import face_point, page_entries, page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 from norm_viz.core.data import make_tensor
@@ -48,19 +48,7 @@ def state(cube) -> dict:
 def click_face(page, cube, face: str, cell: tuple[int, int, int]) -> None:
     """Click the middle of `cell`'s square on a face of the cube; the Explorer redraws in the browser (no rerun)."""
     cube.locator("svg.main").evaluate("e => e.scrollIntoView({block: 'center'})")  # the whole drawing on screen
-    # where the cell is once the page has stopped moving: the same place two frames apart
-    at = cube.evaluate(
-        """(e, [face, cell]) => new Promise(resolve => {
-             let last = null;
-             const look = () => {
-               const p = e.__locate(face, cell);
-               if (last && Math.abs(p.x - last.x) < 0.5 && Math.abs(p.y - last.y) < 0.5) resolve(p);
-               else { last = p; requestAnimationFrame(() => requestAnimationFrame(look)); }
-             };
-             look();
-           })""",
-        [face, list(cell)],
-    )
+    at = face_point(cube, face, cell)
     page.mouse.click(at["x"], at["y"])
     expect(page.locator(".nv-explorer")).to_have_attribute("data-drawn", re.compile(rf"\|{','.join(map(str, cell))}$"))
 

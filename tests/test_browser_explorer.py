@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import page_entries, page_fixture, rerun, wait_for_app
+from conftest import face_point, page_entries, page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 from norm_viz.core.data import make_tensor
@@ -66,18 +66,7 @@ def finished_runs(page) -> int:
 def locate(page, face: str, cell: tuple[int, int, int]) -> dict:
     """Where `cell` is on a face of the Explorer's cube (the shared renderer's own __locate), once it stops moving."""
     page.locator(".nv-explorer .nvcube svg.main").scroll_into_view_if_needed()
-    return page.locator(".nv-explorer .nvcube").evaluate(
-        """(e, [face, cell]) => new Promise(resolve => {
-             let last = null;
-             const look = () => {
-               const p = e.__locate(face, cell);
-               if (last && Math.abs(p.x - last.x) < 0.5 && Math.abs(p.y - last.y) < 0.5) resolve(p);
-               else { last = p; requestAnimationFrame(() => requestAnimationFrame(look)); }
-             };
-             look();
-           })""",
-        [face, list(cell)],
-    )
+    return face_point(page.locator(".nv-explorer .nvcube"), face, cell)
 
 
 def test_norm_switch_cube_click_and_heatmap_click_redraw_without_a_script_run(page, live_app):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import page_fixture, rerun, wait_for_app
+from conftest import face_point, page_fixture, rerun, wait_for_app
 from playwright.sync_api import expect
 
 from norm_viz.classroom import quiz
@@ -36,18 +36,7 @@ def marks(cube) -> set[tuple[int, int, int]]:
 
 def click(page, cube, face: str, cell: tuple[int, int, int]) -> None:
     """Click the middle of `cell`'s square on a face of the cube once the page has stopped moving; wait for the rerun."""
-    at = cube.evaluate(
-        """(e, [face, cell]) => new Promise(resolve => {
-             let last = null;
-             const look = () => {
-               const p = e.__locate(face, cell);
-               if (last && Math.abs(p.x - last.x) < 0.5 && Math.abs(p.y - last.y) < 0.5) resolve(p);
-               else { last = p; requestAnimationFrame(() => requestAnimationFrame(look)); }
-             };
-             look();
-           })""",
-        [face, list(cell)],
-    )
+    at = face_point(cube, face, cell)
     rerun(page, lambda: page.mouse.click(at["x"], at["y"]))
 
 
